@@ -1,0 +1,1 @@
+"""The ``decentralml`` command line."""
