@@ -1,0 +1,56 @@
+"""Keys and signatures (PROTOCOL §2, §4): encrypted keystore, ed25519 accounts usable for
+extrinsics and manifests, manifest signing/verification, and private-mode sealing."""
+
+from .account import (
+    DEV_ACCOUNT_NAMES,
+    SS58_FORMAT,
+    Account,
+    as_public_key,
+    dev_account,
+    mnemonic_to_seed,
+    ss58_to_public_key,
+    verify_signature,
+)
+from .errors import (
+    BadSignature,
+    InvalidEnvelope,
+    InvalidKeyFile,
+    KeyExists,
+    KeyNotFound,
+    KeysError,
+    NotARecipient,
+    WrongPassword,
+)
+from .keystore import KdfLimits, KeyInfo, Keystore
+from .manifest import canonical_json, sign_manifest, signing_payload, verify_manifest
+from .sealing import envelope_recipients, is_sealed, open_sealed, seal_for_validators
+
+__all__ = [
+    "DEV_ACCOUNT_NAMES",
+    "SS58_FORMAT",
+    "Account",
+    "BadSignature",
+    "InvalidEnvelope",
+    "InvalidKeyFile",
+    "KdfLimits",
+    "KeyExists",
+    "KeyInfo",
+    "KeyNotFound",
+    "Keystore",
+    "KeysError",
+    "NotARecipient",
+    "WrongPassword",
+    "as_public_key",
+    "canonical_json",
+    "dev_account",
+    "envelope_recipients",
+    "is_sealed",
+    "mnemonic_to_seed",
+    "open_sealed",
+    "seal_for_validators",
+    "sign_manifest",
+    "signing_payload",
+    "ss58_to_public_key",
+    "verify_manifest",
+    "verify_signature",
+]
