@@ -1,0 +1,1 @@
+"""Local services the client starts for tests and the dev network (Kubo)."""
