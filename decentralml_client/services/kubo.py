@@ -167,7 +167,12 @@ class KuboDaemon:
             self._init_repo(binary, env)
         attempts = 1 if self._requested_port is not None else 3
         for attempt in range(1, attempts + 1):
-            port = self._requested_port if self._requested_port is not None else free_port()
+            if self._requested_port is not None:
+                port = self._requested_port
+            elif attempt == 1 and self.api_port is not None and not _port_in_use(self.api_port):
+                port = self.api_port  # a restart keeps its address, so clients reconnect
+            else:
+                port = free_port()
             if _port_in_use(port):
                 raise KuboStartError(
                     f"port {port} on 127.0.0.1 is already in use (another Kubo daemon?): stop "

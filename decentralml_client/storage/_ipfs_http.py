@@ -20,11 +20,15 @@ with warnings.catch_warnings():
 
 # 0.8.0a2 warns that daemons newer than 0.7 are "not supported"; they work for the calls used
 # here (add, cat, pin, id), which the tests exercise against the pinned Kubo.
-warnings.filterwarnings("ignore", category=_exc.VersionMismatch)
-# Its requests backend passes urllib3 2.x an obsolete `strict` argument on every connection.
-warnings.filterwarnings(
-    "ignore", message="The 'strict' parameter is no longer needed", category=FutureWarning
-)
+# Its requests backend also passes urllib3 2.x an obsolete `strict` argument on every new
+# connection. Both warnings are silenced around each call (and nothing else is).
+
+
+def _silence_known_warnings() -> None:
+    warnings.filterwarnings("ignore", category=_exc.VersionMismatch)
+    warnings.filterwarnings(
+        "ignore", message="The 'strict' parameter is no longer needed", category=FutureWarning
+    )
 
 #: Import settings fixed so that the same bytes always give the same CID, whatever the
 #: daemon's configured defaults.
@@ -59,7 +63,9 @@ class IpfsHttp:
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with warnings.catch_warnings():
+                _silence_known_warnings()
+                return fn(*args, **kwargs)
         except (_exc.ConnectionError, _exc.TimeoutError, _exc.ProtocolError) as exc:
             raise Unreachable(str(exc)) from exc
         except _exc.ErrorResponse as exc:

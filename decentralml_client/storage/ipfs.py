@@ -149,6 +149,7 @@ class IpfsStore:
         try:
             self._client().node_id()
         except StorageError:
+            self.close()
             return False
         return True
 
