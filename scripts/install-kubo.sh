@@ -44,7 +44,7 @@ export GOMODCACHE="${GOMODCACHE:-$CACHE_ROOT/go-mod}"
 # never fall back to fetching from VCS hosts directly.
 export GOTOOLCHAIN=local
 export GOPROXY="${GOPROXY:-https://proxy.golang.org}"
-export GOFLAGS="${GOFLAGS:-} -buildvcs=false -trimpath"
+export GOFLAGS="${GOFLAGS:-} -buildvcs=false -trimpath -modcacherw"
 export CGO_ENABLED="${CGO_ENABLED:-0}"
 
 log "building Kubo $KUBO_VERSION with $(go version) (takes several minutes on a cold cache)"
@@ -53,9 +53,8 @@ start=$(date +%s)
 # deprecation notice), and some proxies/mirrors refuse list requests. Build from a tiny
 # wrapper module that requires the pinned version instead: it needs only the .info/.mod/.zip
 # of each exact version, and it pins the whole dependency graph to Kubo's own go.mod.
-WRAP="$CACHE_ROOT/kubo-build-$KUBO_VERSION"
-rm -rf "$WRAP"
-mkdir -p "$WRAP"
+WRAP="$(mktemp -d "$CACHE_ROOT/kubo-build.XXXXXX")"
+trap 'rm -rf "$WRAP"' EXIT
 cat > "$WRAP/go.mod" <<GOMOD
 module decentralml.local/kubo-build
 
@@ -68,7 +67,6 @@ GOMOD
     nice -n 10 go get "github.com/ipfs/kubo/cmd/ipfs@$KUBO_VERSION"
     nice -n 10 go install github.com/ipfs/kubo/cmd/ipfs
 )
-rm -rf "$WRAP"
 log "built in $(( $(date +%s) - start ))s"
 
 HAVE="$("$BIN" version --number)"

@@ -77,7 +77,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def _port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something listens on ``port`` (TIME_WAIT leftovers don't count: Go's
+    listeners set SO_REUSEADDR too, so Kubo can bind such a port)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
@@ -151,6 +154,32 @@ class KuboDaemon:
             raise KuboError("the daemon has no API port yet: call start() first")
         return self.api_port
 
+    def swarm_multiaddrs(self) -> list[str]:
+        """The daemon's swarm listen addresses with its peer ID (empty when offline)."""
+        reply = httpx.post(
+            f"{self.api_url}/api/v0/swarm/addrs/listen", trust_env=False, timeout=10
+        )
+        reply.raise_for_status()
+        return [f"{a}/p2p/{self.peer_id}" for a in reply.json().get("Strings") or []
+                if a.startswith("/ip4/") or a.startswith("/ip6/")]
+
+    def connect_to(self, other: "KuboDaemon") -> None:
+        """Connect this (online) node to another local online node, e.g. on the dev network.
+
+        Content then flows between them over bitswap; there is no DHT bootstrap or mDNS.
+        """
+        if not (self.online and other.online):
+            raise KuboError("both daemons must be started with online=True to connect")
+        addrs = other.swarm_multiaddrs()
+        if not addrs:
+            raise KuboError(f"{other!r} has no swarm address to connect to")
+        reply = httpx.post(
+            f"{self.api_url}/api/v0/swarm/connect", params={"arg": addrs[0]},
+            trust_env=False, timeout=30,
+        )
+        if reply.status_code != 200:
+            raise KuboError(f"could not connect to {addrs[0]}: {reply.text.strip()}")
+
     def __repr__(self) -> str:
         state = "running" if self.is_running() else "stopped"
         return f"KuboDaemon({str(self.repo_dir)!r}, api_port={self.api_port}, {state})"
@@ -162,7 +191,7 @@ class KuboDaemon:
             return self
         binary = find_kubo_binary(self._binary_arg)
         self.repo_dir.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "IPFS_PATH": str(self.repo_dir)}
+        env = {**os.environ, "IPFS_PATH": str(self.repo_dir), "IPFS_TELEMETRY": "off"}
         if not (self.repo_dir / "config").exists():
             self._init_repo(binary, env)
         attempts = 1 if self._requested_port is not None else 3
@@ -252,8 +281,20 @@ class KuboDaemon:
         addresses["NoAnnounce"] = []
         config["Bootstrap"] = []
         config.setdefault("Discovery", {}).setdefault("MDNS", {})["Enabled"] = False
-        # Newer Kubo fetches bootstrap/routing defaults from the Internet ("AutoConf"): never.
+        # Newer Kubo fetches bootstrap/routing defaults from the Internet ("AutoConf") and
+        # sends anonymous telemetry when online: never, and no delegated (HTTP) routers.
         config.setdefault("AutoConf", {})["Enabled"] = False
+        plugins = config.setdefault("Plugins", {})
+        if not isinstance(plugins.get("Plugins"), dict):
+            plugins["Plugins"] = {}
+        plugins["Plugins"].setdefault("telemetry", {}).setdefault("Config", {})["Mode"] = "off"
+        routing = config.setdefault("Routing", {})
+        routing["DelegatedRouters"] = []
+        config.setdefault("Ipns", {})["DelegatedPublishers"] = []
+        swarm = config.setdefault("Swarm", {})
+        swarm["DisableNatPortMap"] = True
+        swarm.setdefault("RelayClient", {})["Enabled"] = False
+        swarm.setdefault("RelayService", {})["Enabled"] = False
         self.peer_id = config.get("Identity", {}).get("PeerID")
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(config, indent=2))

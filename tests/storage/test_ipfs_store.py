@@ -151,3 +151,9 @@ def test_bad_inputs_refused_before_any_io():
         store.fetch("../etc/passwd", b"\0" * 32)
     with pytest.raises(ValueError, match="32-byte"):
         store.fetch("bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy", b"short")
+
+
+def test_same_bytes_same_cid_on_another_node(kubo, kubo_factory):
+    data = os.urandom(700_000)
+    with kubo_factory() as other:
+        assert IpfsStore(other.api_multiaddr).add(data) == IpfsStore(kubo.api_multiaddr).add(data)

@@ -79,3 +79,26 @@ def test_properties_before_start(tmp_path):
     with pytest.raises(Exception, match="start"):
         daemon.api_url
     assert "stopped" in repr(daemon)
+
+
+def test_online_nodes_share_content_over_loopback_only(kubo_factory):
+    from decentralml_client._hashing import blake2_256
+    from decentralml_client.storage import IpfsStore
+
+    with kubo_factory(online=True) as a, kubo_factory(online=True) as b:
+        for daemon in (a, b):
+            config = json.loads((daemon.repo_dir / "config").read_text())
+            assert all(s.startswith("/ip4/127.0.0.1/") for s in config["Addresses"]["Swarm"])
+            assert config["Plugins"]["Plugins"]["telemetry"]["Config"]["Mode"] == "off"
+            assert all(m.startswith("/ip4/127.0.0.1/") for m in daemon.swarm_multiaddrs())
+        b.connect_to(a)
+        data = b"update published on node a"
+        cid = IpfsStore(a.api_multiaddr).add(data)
+        assert IpfsStore(b.api_multiaddr, timeout=20).fetch(cid, blake2_256(data)) == data
+
+
+def test_connect_requires_online(kubo, kubo_factory):
+    from decentralml_client.services.kubo import KuboError
+
+    with pytest.raises(KuboError, match="online=True"):
+        kubo.connect_to(kubo)

@@ -1,0 +1,284 @@
+"""The local dev chain: our runtime wasm served by Chopsticks from our own genesis.
+
+Chopsticks never forks a live chain here: it starts from ``chain/artifacts/chain-spec.raw.json``
+and builds a block as soon as a transaction arrives (``Instant`` mode). It listens on
+127.0.0.1 only. With ``persist=True`` blocks go to an SQLite database in the state directory
+and a restart resumes from the last block.
+
+    with Devnet(state_dir, port=free_port()) as chain:
+        substrate = SubstrateInterface(url=chain.url)
+
+``decentralml devnet up`` runs the same class detached and records its pid, so ``status``
+and ``down`` find it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import TracebackType
+
+from decentralml_client.config import CHAIN_NODE_TOOLS, RAW_CHAIN_SPEC
+
+MIN_NODE_MAJOR = 20
+_SETUP_HINT = "run `make setup` (it installs Chopsticks into chain/node/node_modules)"
+
+
+class DevnetError(RuntimeError):
+    """The dev chain could not be started, found or stopped."""
+
+
+@dataclass(frozen=True)
+class DevnetState:
+    """What ``devnet up`` records so that ``status`` and ``down`` can find the chain."""
+
+    pid: int
+    port: int
+    url: str
+    log: str
+    persist: bool
+    started_at: float
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def find_chopsticks() -> tuple[str, Path]:
+    """Return (node binary, chopsticks entry script), or raise with the fix."""
+    node = os.environ.get("DML_NODE_BIN") or shutil.which("node")
+    if not node:
+        raise DevnetError(f"Node.js was not found on PATH; install Node.js >= {MIN_NODE_MAJOR}")
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, check=True)
+        major = int(out.stdout.strip().lstrip("v").split(".")[0])
+    except (subprocess.CalledProcessError, ValueError) as exc:
+        raise DevnetError(f"could not run `{node} --version`: {exc}") from exc
+    if major < MIN_NODE_MAJOR:
+        raise DevnetError(f"Node.js {major} is too old: Chopsticks 1.1 needs Node.js >= 20")
+    override = os.environ.get("DML_CHOPSTICKS")
+    script = (
+        Path(override)
+        if override
+        else CHAIN_NODE_TOOLS / "node_modules" / "@acala-network" / "chopsticks" / "chopsticks.cjs"
+    )
+    if not script.is_file():
+        raise DevnetError(f"Chopsticks is not installed ({script} is missing); {_SETUP_HINT}")
+    return node, script
+
+
+def wait_for_rpc(url: str, deadline_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll ``chain_getHeader`` until the node answers; fail early if ``proc`` exits."""
+    from websocket import WebSocketException, create_connection  # substrate-interface dep
+
+    end = time.monotonic() + deadline_s
+    last: Exception | None = None
+    while time.monotonic() < end:
+        if proc is not None and proc.poll() is not None:
+            raise DevnetError(f"Chopsticks exited with code {proc.returncode} while starting")
+        try:
+            ws = create_connection(url, timeout=2)
+            try:
+                ws.send(json.dumps({"id": 1, "jsonrpc": "2.0", "method": "chain_getHeader"}))
+                reply = json.loads(ws.recv())
+            finally:
+                ws.close()
+            if reply.get("result"):
+                return
+        except (OSError, WebSocketException, ValueError) as exc:
+            last = exc
+        time.sleep(0.2)
+    raise DevnetError(f"the dev chain at {url} did not answer within {deadline_s:.0f} s ({last})")
+
+
+class Devnet:
+    """One Chopsticks process serving the DecentralML runtime on 127.0.0.1."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        port: int = 9944,
+        persist: bool = False,
+        chain_spec: Path = RAW_CHAIN_SPEC,
+        start_timeout: float = 120.0,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.port = port
+        self.persist = persist
+        self.chain_spec = chain_spec
+        self.start_timeout = start_timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.state_dir / "chopsticks.log"
+
+    @property
+    def db_path(self) -> Path:
+        return self.state_dir / "chain.sqlite"
+
+    def command(self) -> list[str]:
+        node, script = find_chopsticks()
+        if not self.chain_spec.is_file():
+            raise DevnetError(
+                f"the raw chain spec {self.chain_spec} is missing; run `make runtime` to build it"
+            )
+        cmd = [
+            node, str(script), "dev",
+            "--genesis", str(self.chain_spec),
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "--build-block-mode", "Instant",
+            "--runtime-log-level", "0",
+        ]  # fmt: skip
+        if self.persist:
+            cmd += ["--db", str(self.db_path)]
+            if self.db_path.exists():
+                cmd += ["--resume", "true"]
+        return cmd
+
+    def start(self, *, detach: bool = False) -> subprocess.Popen[bytes]:
+        """Start Chopsticks and wait until it answers RPC. ``detach`` survives our exit."""
+        if port_in_use(self.port):
+            raise DevnetError(
+                f"port {self.port} on 127.0.0.1 is taken (another dev chain?); "
+                "try `decentralml devnet status`, or pick another with --port"
+            )
+        cmd = self.command()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
+        try:
+            self._proc = subprocess.Popen(
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=str(self.state_dir),
+            )
+        finally:
+            log.close()
+        try:
+            wait_for_rpc(self.url, self.start_timeout, self._proc)
+        except DevnetError as exc:
+            self.stop()
+            tail = self.log_path.read_text(errors="replace")[-2000:]
+            raise DevnetError(f"{exc}\n--- {self.log_path} (tail) ---\n{tail}") from exc
+        if detach:
+            self._write_state()
+        return self._proc
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._proc is None:
+            return
+        _terminate_group(self._proc.pid, timeout)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(timeout)
+        self._proc = None
+
+    def __enter__(self) -> Devnet:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- detached instances (`devnet up` / `status` / `down`) --------------------------------
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / "devnet.json"
+
+    def _write_state(self) -> None:
+        assert self._proc is not None
+        state = DevnetState(
+            pid=self._proc.pid,
+            port=self.port,
+            url=self.url,
+            log=str(self.log_path),
+            persist=self.persist,
+            started_at=time.time(),
+        )
+        self.state_file.write_text(json.dumps(asdict(state), indent=2))
+
+
+def read_state(state_dir: Path) -> DevnetState | None:
+    """The recorded detached dev chain, or None when none is recorded or it has died."""
+    path = Path(state_dir) / "devnet.json"
+    if not path.is_file():
+        return None
+    state = DevnetState(**json.loads(path.read_text()))
+    if not _alive(state.pid):
+        path.unlink(missing_ok=True)
+        return None
+    return state
+
+
+def stop_detached(state_dir: Path, timeout: float = 10.0) -> DevnetState | None:
+    """Stop the recorded dev chain; return what was stopped (None when nothing ran)."""
+    state = read_state(state_dir)
+    if state is None:
+        return None
+    _terminate_group(state.pid, timeout)
+    (Path(state_dir) / "devnet.json").unlink(missing_ok=True)
+    return state
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours counts as gone.
+    with contextlib.suppress(OSError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return False
+    return True
+
+
+def _terminate_group(pid: int, timeout: float) -> None:
+    """SIGTERM the process group, wait, then SIGKILL what is left."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and _alive(pid):
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.05)
+    if _alive(pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
