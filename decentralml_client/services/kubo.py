@@ -13,6 +13,7 @@ The binary is found in ``$DML_IPFS_BIN``, ``~/.cache/decentralml/bin/ipfs`` (whe
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import json
@@ -23,6 +24,7 @@ import signal
 import socket
 import subprocess
 import time
+import weakref
 from pathlib import Path
 from types import TracebackType
 
@@ -241,6 +243,14 @@ class KuboDaemon:
                 proc.wait()
         log.info("Kubo daemon %s stopped (exit %s)", self.api_port, proc.returncode)
 
+    def kill(self) -> None:
+        """SIGKILL the daemon at once, as a crash would (fault-injection tests)."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            proc.wait()
+
     def __enter__(self) -> "KuboDaemon":
         return self.start()
 
@@ -309,6 +319,7 @@ class KuboDaemon:
                 args, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
+        _RUNNING.add(self)
         log.info("starting Kubo daemon (pid %s) API %s", self._proc.pid, self.api_url)
         deadline = time.monotonic() + self.start_timeout
         delay = 0.02
@@ -356,6 +367,17 @@ class KuboDaemon:
         except OSError:
             return ""
         return "\n".join(text.strip().splitlines()[-lines:])
+
+
+# Daemons still running when the interpreter exits are stopped, so none is left behind.
+_RUNNING: "weakref.WeakSet[KuboDaemon]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for daemon in list(_RUNNING):
+        with contextlib.suppress(Exception):
+            daemon.stop()
 
 
 class _PortRace(Exception):

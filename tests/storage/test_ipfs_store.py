@@ -157,3 +157,15 @@ def test_same_bytes_same_cid_on_another_node(kubo, kubo_factory):
     data = os.urandom(700_000)
     with kubo_factory() as other:
         assert IpfsStore(other.api_multiaddr).add(data) == IpfsStore(kubo.api_multiaddr).add(data)
+
+
+def test_crash_of_the_daemon_loses_nothing_pinned(kubo_factory):
+    daemon = kubo_factory().start()
+    data = os.urandom(400_000)
+    cid = IpfsStore(daemon.api_multiaddr).add(data)
+    daemon.kill()  # SIGKILL: no graceful shutdown
+    daemon.start()
+    _gc(daemon)
+    store = IpfsStore(daemon.api_multiaddr)
+    assert store.is_pinned(cid)
+    assert store.fetch(cid, blake2_256(data)) == data
