@@ -1,0 +1,27 @@
+"""The chain API: a connection (:class:`Chain`) and the pallet's typed calls and reads."""
+
+from decentralml_client.chain.api import (
+    UNIT,
+    DecentralMl,
+    Role,
+    TaskSpec,
+    commitment,
+    escrow_account,
+    permill,
+    rule_param,
+)
+from decentralml_client.chain.client import Chain, Event, Receipt
+from decentralml_client.chain.errors import (
+    ChainError,
+    ChainUnreachable,
+    InclusionTimeout,
+    IncompatibleChain,
+    PalletError,
+    TransactionRejected,
+)
+
+__all__ = [
+    "UNIT", "Chain", "ChainError", "ChainUnreachable", "DecentralMl", "Event",
+    "InclusionTimeout", "IncompatibleChain", "PalletError", "Receipt", "Role", "TaskSpec",
+    "TransactionRejected", "commitment", "escrow_account", "permill", "rule_param",
+]

@@ -1,0 +1,237 @@
+"""Typed access to the DecentralMl pallet: one method per call, storage item and event.
+
+    chain = Chain("ws://127.0.0.1:9944")
+    dml = DecentralMl(chain)
+    dml.register(alice.keypair, Role.VALIDATOR, stake=100 * UNIT, x25519_key=alice.x25519_public)
+    task_id = dml.create_task(creator.keypair, TaskSpec(...))
+
+Every call waits for inclusion and raises :class:`~.errors.PalletError` (with a hint) when the
+runtime refuses it. Reads return plain Python values: hashes as ``0x`` hex, CIDs as ``str``.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from substrateinterface import Keypair
+from substrateinterface.utils.ss58 import ss58_decode, ss58_encode
+
+from decentralml_client._hashing import blake2_256
+from decentralml_client.chain.client import Chain, Receipt
+
+UNIT = 10**12
+ESCROW_PALLET_ID = b"dml/escr"
+PERMILL = 1_000_000
+
+
+class Role(str, enum.Enum):
+    CONTRIBUTOR = "Contributor"
+    VALIDATOR = "Validator"
+
+
+def permill(fraction: float) -> int:
+    """A fraction in [0, 1] as the chain's ``Permill`` parts per million."""
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"{fraction} is not a fraction between 0 and 1")
+    return round(fraction * PERMILL)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What a task creator pays for (PROTOCOL §3, Tasks). Balances in plancks (UNIT = 1e12)."""
+
+    model_cid: str
+    model_hash: str
+    rounds: int = 3
+    min_contributors: int = 1
+    max_contributors: int = 16
+    quorum: int = permill(2 / 3)
+    min_validators: int = 1
+    reward_per_round: int = 100 * UNIT
+    validator_share: int = permill(0.2)
+    rule: Any = "FedAvg"
+    max_examples: int = 10_000
+    commit_blocks: int = 50
+    reveal_blocks: int = 50
+    vote_blocks: int = 50
+    attest_blocks: int = 50
+    max_retries: int = 2
+    private: bool = False
+
+    def to_call(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["model_cid"] = "0x" + self.model_cid.encode().hex()
+        return d
+
+
+def rule_param(name: str, *, beta: float = 0.1, byzantine: int = 1, keep: int = 0) -> Any:
+    """The chain's ``AggregationRule`` value for a rule name used by the CLI."""
+    key = name.lower().replace("_", "-")
+    if key == "fedavg":
+        return "FedAvg"
+    if key in ("trimmed-mean", "trimmedmean"):
+        return {"TrimmedMean": {"beta": permill(beta)}}
+    if key == "median":
+        return "Median"
+    if key in ("krum", "multi-krum", "multikrum"):
+        return {"MultiKrum": {"byzantine": byzantine, "keep": keep}}
+    raise ValueError(f"unknown aggregation rule {name!r}: fedavg, trimmed-mean, median, krum")
+
+
+def commitment(update_hash: bytes, salt: bytes, account_id: bytes) -> bytes:
+    """``blake2_256(update_hash ‖ salt ‖ account_id)``: what a contributor commits."""
+    if len(update_hash) != 32 or len(salt) != 32 or len(account_id) != 32:
+        raise ValueError("update hash, salt and account id must be 32 bytes each")
+    return blake2_256(update_hash + salt + account_id)
+
+
+def account_id(address: str) -> bytes:
+    return bytes.fromhex(ss58_decode(address))
+
+
+def escrow_account(task_id: int, ss58_format: int = 42) -> str:
+    """The task's escrow account: the pallet's ``PalletId`` sub-account for ``task_id``."""
+    raw = b"modl" + ESCROW_PALLET_ID + struct.pack("<I", task_id)
+    return ss58_encode(raw.ljust(32, b"\0"), ss58_format=ss58_format)
+
+
+def h256(value: bytes | str) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return value if value.startswith("0x") else "0x" + value
+
+
+def cid_text(value: Any) -> str | None:
+    """A CID as stored on chain (bytes shown as hex or a string) back to text."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.startswith("0x"):
+        return bytes.fromhex(value[2:]).decode()
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode()
+    if isinstance(value, list):
+        return bytes(value).decode()
+    return str(value)
+
+
+def _cid_param(cid: str) -> str:
+    return "0x" + cid.encode().hex()
+
+
+class DecentralMl:
+    """The pallet's calls and reads over a :class:`Chain`."""
+
+    def __init__(self, chain: Chain) -> None:
+        self.chain = chain
+
+    # -- calls ------------------------------------------------------------------------------
+
+    def register(self, signer: Keypair, role: Role, stake: int, x25519_key: bytes) -> Receipt:
+        return self.chain.submit(signer, "register", {
+            "role": Role(role).value, "stake": stake, "x25519_key": h256(x25519_key)})
+
+    def deregister(self, signer: Keypair, role: Role) -> Receipt:
+        return self.chain.submit(signer, "deregister", {"role": Role(role).value})
+
+    def create_task(self, signer: Keypair, spec: TaskSpec) -> int:
+        receipt = self.chain.submit(signer, "create_task", {"spec": spec.to_call()})
+        (event,) = receipt.find("TaskCreated")
+        return int(_field(event.attributes, "task_id"))
+
+    def join_task(self, signer: Keypair, task_id: int, role: Role) -> Receipt:
+        return self.chain.submit(signer, "join_task", {"task_id": task_id,
+                                                       "role": Role(role).value})
+
+    def cancel_task(self, signer: Keypair, task_id: int) -> Receipt:
+        return self.chain.submit(signer, "cancel_task", {"task_id": task_id})
+
+    def commit_update(self, signer: Keypair, task_id: int, round_: int,
+                      commitment_: bytes) -> Receipt:
+        return self.chain.submit(signer, "commit_update", {
+            "task_id": task_id, "round": round_, "commitment": h256(commitment_)})
+
+    def reveal_update(self, signer: Keypair, task_id: int, round_: int, cid: str,
+                      update_hash: bytes, num_examples: int, salt: bytes) -> Receipt:
+        return self.chain.submit(signer, "reveal_update", {
+            "task_id": task_id, "round": round_, "cid": _cid_param(cid),
+            "update_hash": h256(update_hash), "num_examples": num_examples,
+            "salt": h256(salt)})
+
+    def vote(self, signer: Keypair, task_id: int, round_: int,
+             verdicts: list[tuple[int, bool, int]]) -> Receipt:
+        """Cast all of a validator's verdicts for the round: (submission, accept, score bp)."""
+        return self.chain.submit(signer, "vote", {
+            "task_id": task_id, "round": round_,
+            "verdicts": [{"submission": s, "accept": a, "score": sc} for s, a, sc in verdicts]})
+
+    def propose_aggregate(self, signer: Keypair, task_id: int, round_: int, cid: str,
+                          hash_: bytes) -> Receipt:
+        return self.chain.submit(signer, "propose_aggregate", {
+            "task_id": task_id, "round": round_, "cid": _cid_param(cid), "hash": h256(hash_)})
+
+    def attest_aggregate(self, signer: Keypair, task_id: int, round_: int, hash_: bytes,
+                         score: int) -> Receipt:
+        return self.chain.submit(signer, "attest_aggregate", {
+            "task_id": task_id, "round": round_, "hash": h256(hash_), "score": score})
+
+    def finalize_round(self, signer: Keypair, task_id: int, round_: int) -> Receipt:
+        return self.chain.submit(signer, "finalize_round", {"task_id": task_id,
+                                                            "round": round_})
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def task(self, task_id: int) -> dict[str, Any] | None:
+        return _normalise(self.chain.query("Tasks", [task_id]))
+
+    def tasks(self) -> dict[int, dict[str, Any]]:
+        return {int(k): _normalise(v) for k, v in self.chain.query_map("Tasks")}
+
+    def participant(self, address: str) -> dict[str, Any] | None:
+        return _normalise(self.chain.query("Participants", [address]))
+
+    def participants(self) -> dict[str, dict[str, Any]]:
+        return {str(k): _normalise(v) for k, v in self.chain.query_map("Participants")}
+
+    def members(self, task_id: int) -> dict[str, Any]:
+        return {str(k): v for k, v in self.chain.query_map("Members", [task_id])}
+
+    def submissions(self, task_id: int, round_: int) -> dict[int, dict[str, Any]]:
+        return {int(k): _normalise(v)
+                for k, v in self.chain.query_map("Submissions", [[task_id, round_]])}
+
+    def votes(self, task_id: int, round_: int) -> dict[str, list[dict[str, Any]]]:
+        return {str(k): v for k, v in self.chain.query_map("Votes", [[task_id, round_]])}
+
+    def proposals(self, task_id: int, round_: int) -> list[dict[str, Any]]:
+        return [_normalise(p) for p in (self.chain.query("Proposals", [[task_id, round_]]) or [])]
+
+    def attestations(self, task_id: int, round_: int) -> dict[str, Any]:
+        return {str(k): v for k, v in self.chain.query_map("Attestations", [[task_id, round_]])}
+
+    def round_summary(self, task_id: int, round_: int) -> dict[str, Any] | None:
+        return _normalise(self.chain.query("RoundSummaries", [[task_id, round_]]))
+
+    def escrow_balance(self, task_id: int) -> int:
+        return self.chain.free_balance(escrow_account(task_id))
+
+
+def _field(attributes: Any, name: str) -> Any:
+    if isinstance(attributes, dict):
+        return attributes[name]
+    raise KeyError(f"event attributes {attributes!r} have no field {name!r}")
+
+
+_CID_FIELDS = {"model_cid", "cid"}
+
+
+def _normalise(value: Any) -> Any:
+    """Decode CID byte strings inside a storage value into text (recursively)."""
+    if isinstance(value, dict):
+        return {k: (cid_text(v) if k in _CID_FIELDS and v is not None else _normalise(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    return value

@@ -1,0 +1,278 @@
+"""A connection to a DecentralML chain over substrate-interface.
+
+Everything that talks to the node lives here: connecting (with the interface check against
+``pallet-abi/``), signing and submitting with correct nonces, waiting for inclusion with a
+deadline, turning failures into :mod:`decentralml_client.chain.errors`, storage reads and
+block/event subscriptions. The typed pallet calls and reads are in :mod:`.api`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from substrateinterface import ExtrinsicReceipt, Keypair, SubstrateInterface
+from substrateinterface.exceptions import SubstrateRequestException
+
+from decentralml_client.chain.errors import (
+    ChainUnreachable,
+    InclusionTimeout,
+    PalletError,
+    TransactionRejected,
+)
+
+PALLET = "DecentralMl"
+
+_REJECTION_HINTS = {
+    "Inability to pay some fees": "the account cannot pay the fee: fund it "
+    "(on the dev chain: `decentralml account faucet`).",
+    "Transaction is outdated": "a nonce was reused; retry (the client refreshes its nonce).",
+    "Priority is too low": "a transaction with this nonce is already pending; retry.",
+    "Transaction has a bad signature": "the signing key does not match the account.",
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One runtime event, decoded: ``Pallet.Name`` with its named fields."""
+
+    pallet: str
+    name: str
+    attributes: Any
+    extrinsic_idx: int | None = None
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.pallet}.{self.name}"
+
+
+@dataclass
+class Receipt:
+    """A transaction included in a block, with the events it emitted."""
+
+    extrinsic_hash: str
+    block_hash: str
+    block_number: int
+    events: list[Event] = field(default_factory=list)
+
+    def find(self, name: str, pallet: str = PALLET) -> list[Event]:
+        return [e for e in self.events if e.pallet == pallet and e.name == name]
+
+
+def _event_from_record(record: Any) -> Event:
+    value = record.value if hasattr(record, "value") else record
+    ev = value["event"]
+    return Event(
+        pallet=ev["module_id"],
+        name=ev["event_id"],
+        attributes=ev.get("attributes"),
+        extrinsic_idx=value.get("extrinsic_idx"),
+    )
+
+
+class Chain:
+    """A connected chain. Not thread-safe for reads; submissions from threads are serialised."""
+
+    def __init__(self, url: str, *, check_abi: bool = True, timeout: float = 30.0) -> None:
+        self.url = url
+        self.timeout = timeout
+        try:
+            self.substrate = SubstrateInterface(url=url, ws_options={"timeout": timeout})
+        except (OSError, ConnectionError, SubstrateRequestException) as exc:
+            raise ChainUnreachable(
+                f"no DecentralML node answers at {url} ({exc}). Start the dev chain with "
+                "`decentralml devnet up`, or point --node / DML_NODE_URL at a running node."
+            ) from exc
+        except Exception as exc:  # websocket library errors have no common base
+            raise ChainUnreachable(
+                f"no DecentralML node answers at {url} ({exc.__class__.__name__}: {exc}). "
+                "Start the dev chain with `decentralml devnet up`, or set DML_NODE_URL."
+            ) from exc
+        self._lock = threading.RLock()
+        self._next_nonce: dict[str, int] = {}
+        if check_abi:
+            from decentralml_client.chain.abi import check_compatible
+
+            check_compatible(self)
+
+    # -- metadata ---------------------------------------------------------------------------
+
+    def metadata(self) -> Any:
+        with self._lock:
+            self.substrate.init_runtime()
+            return self.substrate.metadata
+
+    def constant(self, name: str, pallet: str = PALLET) -> Any:
+        with self._lock:
+            c = self.substrate.get_constant(pallet, name)
+        return c.value if c is not None else None
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def query(self, storage: str, params: list[Any] | None = None, pallet: str = PALLET,
+              block_hash: str | None = None) -> Any:
+        """The decoded value of one storage entry (None when absent)."""
+        with self._lock:
+            r = self.substrate.query(pallet, storage, params or [], block_hash=block_hash)
+        return r.value if r is not None else None
+
+    def query_map(self, storage: str, params: list[Any] | None = None, pallet: str = PALLET,
+                  block_hash: str | None = None, page_size: int = 200) -> list[tuple[Any, Any]]:
+        """All (key, value) pairs of a map (under ``params`` for a double map)."""
+        with self._lock:
+            result = self.substrate.query_map(
+                pallet, storage, params or [], block_hash=block_hash, page_size=page_size
+            )
+            return [(_plain(k), v.value if v is not None else None) for k, v in result]
+
+    def block_number(self, block_hash: str | None = None) -> int:
+        with self._lock:
+            return int(self.substrate.get_block_number(block_hash))
+
+    def head(self) -> tuple[int, str]:
+        with self._lock:
+            h = self.substrate.get_chain_head()
+            return int(self.substrate.get_block_number(h)), h
+
+    def events(self, block_hash: str | None = None) -> list[Event]:
+        with self._lock:
+            records = self.substrate.get_events(block_hash)
+        return [_event_from_record(r) for r in records]
+
+    def free_balance(self, address: str) -> int:
+        acct = self.query("Account", [address], pallet="System")
+        return int(acct["data"]["free"])
+
+    def account(self, address: str) -> dict[str, int]:
+        data = self.query("Account", [address], pallet="System")["data"]
+        return {"free": int(data["free"]), "reserved": int(data["reserved"]),
+                "frozen": int(data.get("frozen", 0))}
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def _nonce(self, signer: Keypair) -> int:
+        onchain = int(self.substrate.get_account_nonce(signer.ss58_address))
+        local = self._next_nonce.get(signer.ss58_address, 0)
+        return max(onchain, local)
+
+    def submit(self, signer: Keypair, call: str, params: dict[str, Any], *,
+               pallet: str = PALLET, wait: bool = True, timeout: float | None = None) -> Receipt:
+        """Sign and submit ``pallet.call(params)``; wait for inclusion and raise on failure."""
+        return self.submit_many(signer, [(pallet, call, params)], wait=wait, timeout=timeout)[0]
+
+    def submit_many(self, signer: Keypair, calls: Iterable[tuple[str, str, dict[str, Any]]], *,
+                    wait: bool = True, timeout: float | None = None) -> list[Receipt]:
+        """Submit several calls from one account at once (consecutive nonces), then wait."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        pending: list[tuple[str, str]] = []
+        with self._lock:
+            start_block, _ = self.head()
+            for pallet, call, params in calls:
+                composed = self.substrate.compose_call(pallet, call, params)
+                for attempt in range(3):
+                    nonce = self._nonce(signer)
+                    ext = self.substrate.create_signed_extrinsic(composed, signer, nonce=nonce)
+                    try:
+                        result = self.substrate.rpc_request(
+                            "author_submitExtrinsic", [str(ext.data)]
+                        )
+                    except SubstrateRequestException as exc:
+                        msg = str(exc)
+                        if attempt < 2 and ("outdated" in msg or "Priority is too low" in msg):
+                            self._next_nonce.pop(signer.ss58_address, None)
+                            continue
+                        raise TransactionRejected(_rejection_message(f"{pallet}.{call}", msg)) from exc
+                    if "error" in result:
+                        raise TransactionRejected(
+                            _rejection_message(f"{pallet}.{call}", str(result["error"]))
+                        )
+                    self._next_nonce[signer.ss58_address] = nonce + 1
+                    pending.append((f"{pallet}.{call}", result["result"]))
+                    break
+            if not wait:
+                return [Receipt(h, "", -1) for _, h in pending]
+            return [self._wait_included(label, h, start_block, deadline) for label, h in pending]
+
+    def _wait_included(self, label: str, ext_hash: str, from_block: int,
+                       deadline: float) -> Receipt:
+        seen = from_block
+        while True:
+            head, _ = self.head()
+            while seen < head:
+                seen += 1
+                block_hash = self.substrate.get_block_hash(seen)
+                block = self.substrate.get_block(block_hash)
+                hashes = [
+                    ("0x" + e.extrinsic_hash.hex()) if isinstance(e.extrinsic_hash, bytes)
+                    else str(e.extrinsic_hash)
+                    for e in block["extrinsics"]
+                    if getattr(e, "extrinsic_hash", None) is not None
+                ]
+                if ext_hash in hashes:
+                    return self._receipt(label, ext_hash, block_hash, seen)
+            if time.monotonic() > deadline:
+                raise InclusionTimeout(
+                    f"{label}: not included within the deadline (transaction {ext_hash}); "
+                    "the node may be stalled — check `decentralml devnet status`."
+                )
+            time.sleep(0.05)
+
+    def _receipt(self, label: str, ext_hash: str, block_hash: str, number: int) -> Receipt:
+        r = ExtrinsicReceipt(self.substrate, extrinsic_hash=ext_hash, block_hash=block_hash)
+        events = [_event_from_record(e) for e in r.triggered_events]
+        if not r.is_success:
+            err = r.error_message or {}
+            pallet = err.get("module") or err.get("type") or "Runtime"
+            name = err.get("name", "Unknown")
+            docs = err.get("docs", "")
+            if isinstance(docs, list):
+                docs = " ".join(docs)
+            raise PalletError(str(pallet), str(name), str(docs), call=label)
+        return Receipt(ext_hash, block_hash, number, events)
+
+    # -- dev chain --------------------------------------------------------------------------
+
+    def new_blocks(self, count: int = 1) -> int:
+        """Build ``count`` empty blocks (Chopsticks' ``dev_newBlock``); returns the new head."""
+        with self._lock:
+            self.substrate.rpc_request("dev_newBlock", [{"count": count}])
+            return self.head()[0]
+
+    # -- subscriptions ----------------------------------------------------------------------
+
+    def follow(self, *, poll: float = 0.25, stop: Callable[[], bool] | None = None
+               ) -> Iterator[tuple[int, str, list[Event]]]:
+        """Yield (number, hash, events) for each new block, in order, until ``stop()``."""
+        last, _ = self.head()
+        while stop is None or not stop():
+            head, _ = self.head()
+            while last < head:
+                last += 1
+                with self._lock:
+                    h = self.substrate.get_block_hash(last)
+                yield last, h, self.events(h)
+            time.sleep(poll)
+
+    def close(self) -> None:
+        self.substrate.close()
+
+    def __enter__(self) -> Chain:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _plain(key: Any) -> Any:
+    v = key.value if hasattr(key, "value") else key
+    return v
+
+
+def _rejection_message(label: str, raw: str) -> str:
+    for needle, hint in _REJECTION_HINTS.items():
+        if needle in raw:
+            return f"{label}: the node refused the transaction ({raw}). What to do: {hint}"
+    return f"{label}: the node refused the transaction ({raw})."

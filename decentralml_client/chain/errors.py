@@ -1,0 +1,79 @@
+"""Errors of the chain API, each with a message that says what to do next."""
+
+from __future__ import annotations
+
+
+class ChainError(RuntimeError):
+    """Base class of everything the chain API raises."""
+
+
+class ChainUnreachable(ChainError):
+    """No node answers at the configured URL."""
+
+
+class IncompatibleChain(ChainError):
+    """The node's runtime does not offer the DecentralMl interface this client was built for."""
+
+
+class TransactionRejected(ChainError):
+    """The node refused the transaction before inclusion (bad nonce, fees, validity)."""
+
+
+class InclusionTimeout(ChainError):
+    """The transaction was accepted by the node but not included in a block in time."""
+
+
+class PalletError(ChainError):
+    """The runtime included the transaction and it failed with a named error.
+
+    ``pallet`` and ``name`` are the runtime's names (e.g. ``DecentralMl`` / ``WrongPhase``);
+    ``docs`` is the runtime's own description; the message adds what to do about it.
+    """
+
+    def __init__(self, pallet: str, name: str, docs: str = "", call: str = "") -> None:
+        self.pallet = pallet
+        self.name = name
+        self.docs = docs.strip()
+        self.call = call
+        hint = HINTS.get(name, "")
+        where = f"{call}: " if call else ""
+        text = f"{where}{pallet}.{name}"
+        if self.docs:
+            text += f" — {self.docs}"
+        if hint:
+            text += f" What to do: {hint}"
+        super().__init__(text)
+
+
+# What a user can do about each refusal. Keys are pallet error names (any pallet).
+HINTS: dict[str, str] = {
+    # DecentralMl
+    "WrongPhase": "wait for the round's phase that accepts this call (`decentralml task show`).",
+    "NotMember": "join the task first with `decentralml task join` (or `contribute`/`validate`).",
+    "NotRegistered": "register the account first with `decentralml register`.",
+    "AlreadyRegistered": "the account already has this role; use it, or `deregister` first.",
+    "AlreadyCommitted": "this account already committed an update for this round; reveal it.",
+    "CommitDeadlinePassed": "the commit phase is over; take part in the next round.",
+    "CommitmentMismatch": "reveal the exact update hash and salt that were committed "
+    "(the contributor's journal keeps them).",
+    "NotValidator": "only validators of this task may do this; join it as a validator.",
+    "AlreadyVoted": "each validator votes once per round; nothing more to do.",
+    "AlreadyAttested": "each validator attests once per round; nothing more to do.",
+    "UnknownSubmission": "vote only on submissions revealed in this round.",
+    "StakeTooLow": "stake at least the role's minimum (see `decentralml account balance`).",
+    "RewardTooLow": "offer a larger reward per round (at least the chain's minimum).",
+    "NotTaskCreator": "only the account that created the task can do this.",
+    "TooEarly": "the round is still running; finalise after its deadline or once a model "
+    "is adopted.",
+    "UnknownTask": "check the task id with `decentralml task list`.",
+    "TaskFull": "the task has all the participants it accepts; choose another task.",
+    "TaskNotActive": "the task has finished or was cancelled.",
+    "WrongRound": "the task is in another round now; fetch its state and retry.",
+    "HasOpenCommitments": "finish or leave your tasks before deregistering.",
+    "InvalidSpec": "fix the task specification (see docs/chain.md for the limits).",
+    # Balances / System
+    "InsufficientBalance": "fund the account (on the dev chain: `decentralml account faucet`).",
+    "FundsUnavailable": "fund the account (on the dev chain: `decentralml account faucet`).",
+    "Expendability": "keep at least the existential deposit on the account.",
+    "BadOrigin": "sign with the right account.",
+}
