@@ -45,6 +45,10 @@ class Unreachable(StorageError):
     """Connection refused, reset or timed out: worth retrying."""
 
 
+class TimedOut(Unreachable):
+    """The daemon accepted the request but did not answer in time: also retried."""
+
+
 class NotFound(StorageError):
     """The daemon reports it does not have (and cannot get) the block."""
 
@@ -66,7 +70,9 @@ class IpfsHttp:
             with warnings.catch_warnings():
                 _silence_known_warnings()
                 return fn(*args, **kwargs)
-        except (_exc.ConnectionError, _exc.TimeoutError, _exc.ProtocolError) as exc:
+        except _exc.TimeoutError as exc:
+            raise TimedOut(str(exc)) from exc
+        except (_exc.ConnectionError, _exc.ProtocolError) as exc:
             raise Unreachable(str(exc)) from exc
         except _exc.ErrorResponse as exc:
             message = str(exc)

@@ -25,7 +25,9 @@ from .errors import ContentNotFound, IntegrityError, StorageError, StorageUnavai
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_CID_RE = re.compile(r"^(Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{10,}|[zfFmMuU][0-9A-Za-z_=+/-]{10,})$")
+_CID_RE = re.compile(
+    r"^(Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{10,}|[zkfFmMuU][0-9A-Za-z_=+/-]{10,})$"
+)
 
 
 def api_to_multiaddr(api: str) -> str:
@@ -184,6 +186,13 @@ class IpfsStore:
             except _ipfs_http.Unreachable as exc:
                 self.close()
                 if attempt == attempts:
+                    if isinstance(exc, _ipfs_http.TimedOut):
+                        raise StorageUnavailable(
+                            f"IPFS {what} timed out after {self.timeout:.0f}s on each of "
+                            f"{attempts} attempts at {self.api_multiaddr}: the daemon is "
+                            "overloaded, or (online) no reachable peer has the content. "
+                            "Check the daemon's load and peers, or raise the timeout."
+                        ) from exc
                     raise StorageUnavailable(
                         f"IPFS {what} failed: no answer from the IPFS API at {self.api_multiaddr}"
                         f" after {attempts} attempts ({exc}). Is Kubo running there? Start it "

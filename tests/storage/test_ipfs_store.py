@@ -169,3 +169,15 @@ def test_crash_of_the_daemon_loses_nothing_pinned(kubo_factory):
     store = IpfsStore(daemon.api_multiaddr)
     assert store.is_pinned(cid)
     assert store.fetch(cid, blake2_256(data)) == data
+
+
+def test_a_daemon_that_never_answers_times_out_as_unavailable():
+    import socket
+
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        store = IpfsStore(f"/ip4/127.0.0.1/tcp/{port}", timeout=0.3, retries=1, backoff=0.01)
+        with pytest.raises(StorageUnavailable, match="timed out"):
+            store.add(b"x")
