@@ -1,0 +1,304 @@
+//! The pallet's data types: what a task asks for, what a round records, what a participant is.
+//!
+//! Every type here is bounded (`MaxEncodedLen`) so that all storage of the pallet is bounded.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{traits::ConstU32, BoundedVec};
+use sp_runtime::RuntimeDebug;
+use scale_info::TypeInfo;
+use sp_arithmetic::Permill;
+pub use sp_core::H256;
+
+/// Identifies a task; tasks are numbered from 0 in creation order.
+pub type TaskId = u32;
+/// Index of a round inside a task, from 0. A failed round is retried under the same index.
+pub type RoundIndex = u32;
+/// Index of a submission (a committed update) inside one round, from 0 in commit order.
+pub type SubmissionIndex = u32;
+
+/// Longest content identifier (IPFS CID, as UTF-8 bytes) the pallet stores.
+pub const MAX_CID_LEN: u32 = 128;
+/// A content identifier (an IPFS CID as UTF-8 bytes), at most [`MAX_CID_LEN`] bytes.
+pub type Cid = BoundedVec<u8, ConstU32<MAX_CID_LEN>>;
+
+/// Largest metric a validator may report: 10 000 basis points = 100 %.
+pub const MAX_SCORE: u32 = 10_000;
+/// Reputation of a newly registered account.
+pub const INITIAL_REPUTATION: u32 = 500;
+/// Highest reputation an account can reach.
+pub const MAX_REPUTATION: u32 = 1_000;
+
+/// What a participant does in a task.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, RuntimeDebug,
+)]
+pub enum Role {
+	/// Trains the model on private data and submits updates.
+	Contributor,
+	/// Evaluates updates on held-out data, votes, and attests aggregates.
+	Validator,
+}
+
+/// How the accepted updates of a round are combined into the next global model (done off chain;
+/// the pallet only records the rule so that every party computes the same bytes).
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, RuntimeDebug,
+)]
+pub enum AggregationRule {
+	/// Weighted mean by (capped) number of examples.
+	FedAvg,
+	/// Coordinate-wise mean after dropping the `beta` fraction of lowest and highest values.
+	TrimmedMean {
+		/// Fraction trimmed at each end; must be below 50 %.
+		beta: Permill,
+	},
+	/// Coordinate-wise median.
+	Median,
+	/// Multi-Krum: keep the `keep` updates closest to their neighbours assuming `byzantine`
+	/// attackers, then average them.
+	MultiKrum {
+		/// Number of byzantine updates the rule tolerates.
+		byzantine: u32,
+		/// Number of updates averaged.
+		keep: u32,
+	},
+}
+
+/// Everything a task creator fixes when creating a task.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, RuntimeDebug,
+)]
+pub struct TaskSpec<Balance> {
+	/// CID of the model manifest (the initial global model M_0).
+	pub model_cid: Cid,
+	/// blake2-256 of the model manifest bytes.
+	pub model_hash: H256,
+	/// Number of rounds to run (at least 1).
+	pub rounds: u32,
+	/// Fewest accepted updates a round needs to succeed (at least 1).
+	pub min_contributors: u32,
+	/// Most contributors that may join the task.
+	pub max_contributors: u32,
+	/// Fraction of voting validators whose accept votes make an update accepted, and fraction of
+	/// the task's validators whose attestations adopt an aggregate.
+	pub quorum: Permill,
+	/// Fewest validators that must vote (and accept, and attest) for anything to count.
+	pub min_validators: u32,
+	/// Reward paid out per successful round (escrowed for all rounds at creation).
+	pub reward_per_round: Balance,
+	/// Share of each round's reward that goes to the agreeing validators.
+	pub validator_share: Permill,
+	/// How accepted updates are aggregated.
+	pub rule: AggregationRule,
+	/// Cap on the `num_examples` a contributor may claim for weighting and rewards.
+	pub max_examples: u64,
+	/// Length of the commit (training) phase, in blocks.
+	pub commit_blocks: u32,
+	/// Length of the reveal phase, in blocks.
+	pub reveal_blocks: u32,
+	/// Length of the vote (validation) phase, in blocks.
+	pub vote_blocks: u32,
+	/// Length of the aggregation/attestation phase, in blocks.
+	pub attest_blocks: u32,
+	/// How many times a failed round is retried before the task ends.
+	pub max_retries: u32,
+	/// Private mode: updates are sealed to the validators' X25519 keys off chain.
+	pub private: bool,
+}
+
+/// One validator's judgement of one submission.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, RuntimeDebug,
+)]
+pub struct Verdict {
+	/// Index of the submission in the round.
+	pub submission: SubmissionIndex,
+	/// Whether the validator accepts the update.
+	pub accept: bool,
+	/// The metric the validator measured, in basis points (0..=10 000).
+	pub score: u32,
+}
+
+/// The phase of the current round.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, RuntimeDebug,
+)]
+pub enum Phase {
+	/// Contributors train and commit to their updates.
+	Commit,
+	/// Contributors reveal the updates they committed to.
+	Reveal,
+	/// Validators evaluate revealed updates and vote.
+	Vote,
+	/// Aggregates are proposed and attested; then the round is finalised.
+	Aggregate,
+}
+
+/// Lifecycle of a task.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, RuntimeDebug,
+)]
+pub enum TaskStatus {
+	/// Rounds are running.
+	Active,
+	/// All rounds ran (or retries ran out); the remaining escrow went back to the creator.
+	Finished,
+	/// The creator cancelled the task; the remaining escrow went back to the creator.
+	Cancelled,
+}
+
+/// A registered participant.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, RuntimeDebug,
+)]
+pub struct ParticipantInfo<Balance> {
+	/// X25519 public key that private-mode updates are sealed to.
+	pub x25519_key: [u8; 32],
+	/// Reputation, 0..=1000, starting at 500.
+	pub reputation: u32,
+	/// Stake held for the contributor role, if registered as contributor.
+	pub contributor_stake: Option<Balance>,
+	/// Stake held for the validator role, if registered as validator.
+	pub validator_stake: Option<Balance>,
+	/// Number of active tasks joined as contributor.
+	pub contributor_tasks: u32,
+	/// Number of active tasks joined as validator.
+	pub validator_tasks: u32,
+}
+
+/// The roles an account holds in one task.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Default,
+	RuntimeDebug,
+)]
+pub struct Roles {
+	/// Joined as contributor.
+	pub contributor: bool,
+	/// Joined as validator.
+	pub validator: bool,
+}
+
+/// A task and the state of its current round.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, RuntimeDebug,
+)]
+pub struct TaskInfo<AccountId, Balance> {
+	/// Who created (and funds) the task.
+	pub creator: AccountId,
+	/// What the creator asked for.
+	pub spec: TaskSpec<Balance>,
+	/// Active, finished or cancelled.
+	pub status: TaskStatus,
+	/// The current round (the last one when the task has ended).
+	pub round: RoundIndex,
+	/// The phase of the current round.
+	pub phase: Phase,
+	/// Block at which the current phase closes (it may close earlier, see the docs).
+	pub phase_ends_at: u32,
+	/// Failed attempts of the current round so far.
+	pub retries: u32,
+	/// CID of the current global model M_r.
+	pub model_cid: Cid,
+	/// blake2-256 of the current global model M_r.
+	pub model_hash: H256,
+	/// Reward still held in escrow for this task (excludes the escrow account's deposit).
+	pub escrow: Balance,
+	/// Rewards paid out so far.
+	pub paid: Balance,
+	/// Contributors that joined.
+	pub num_contributors: u32,
+	/// Validators that joined.
+	pub num_validators: u32,
+	/// Submissions revealed in the current round.
+	pub revealed: u32,
+	/// Validators that voted in the current round.
+	pub voters: u32,
+	/// Index in `Proposals` of the aggregate adopted in the current round, if any.
+	pub adopted: Option<u32>,
+	/// Block at which the task was created.
+	pub created_at: u32,
+}
+
+/// Where a submission stands.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, RuntimeDebug,
+)]
+pub enum SubmissionStatus {
+	/// Committed, not yet revealed.
+	Committed,
+	/// Revealed, awaiting the validators' consensus.
+	Revealed,
+	/// Accepted by consensus (set at finalisation).
+	Accepted,
+	/// Rejected by consensus (set at finalisation).
+	Rejected,
+	/// Never revealed (set at finalisation).
+	Void,
+}
+
+/// A contributor's update in one round.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, RuntimeDebug,
+)]
+pub struct Submission<AccountId> {
+	/// Who submitted.
+	pub contributor: AccountId,
+	/// blake2_256(update_hash ‖ salt ‖ account_id).
+	pub commitment: H256,
+	/// CID of the update file, once revealed.
+	pub cid: Option<Cid>,
+	/// blake2-256 of the update file, once revealed.
+	pub update_hash: Option<H256>,
+	/// Number of training examples claimed (uncapped; the cap applies to weights and rewards).
+	pub num_examples: u64,
+	/// Accept votes received.
+	pub accepts: u32,
+	/// Reject votes received.
+	pub rejects: u32,
+	/// Where the submission stands.
+	pub status: SubmissionStatus,
+}
+
+/// A proposed aggregate of a round.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, RuntimeDebug,
+)]
+pub struct Proposal<AccountId> {
+	/// Who proposed it.
+	pub proposer: AccountId,
+	/// CID of the aggregated model.
+	pub cid: Cid,
+	/// blake2-256 of the aggregated model.
+	pub hash: H256,
+	/// Validators that attested this hash.
+	pub attestations: u32,
+	/// Sum of the scores those validators reported (basis points).
+	pub score_sum: u64,
+}
+
+/// What a finalised round produced.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, RuntimeDebug,
+)]
+pub struct RoundSummary<Balance> {
+	/// CID of the adopted model M_{r+1}.
+	pub model_cid: Cid,
+	/// blake2-256 of the adopted model M_{r+1}.
+	pub model_hash: H256,
+	/// Updates accepted.
+	pub accepted: u32,
+	/// Updates revealed but rejected.
+	pub rejected: u32,
+	/// Commitments never revealed.
+	pub void: u32,
+	/// Mean score (basis points) of the attestations of the adopted model.
+	pub attested_score: u32,
+	/// Total paid to contributors.
+	pub contributor_rewards: Balance,
+	/// Total paid to validators.
+	pub validator_rewards: Balance,
+	/// Failed attempts before this round succeeded.
+	pub retries: u32,
+	/// Block of finalisation.
+	pub finalized_at: u32,
+}

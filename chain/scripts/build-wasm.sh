@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Build the runtime to WebAssembly with Debian's rustc-web (it ships the wasm32 std sources that
+# rustup cannot download here). Output: $CARGO_TARGET_DIR/wasm32v1-none/release/decentralml_runtime.wasm
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+export CARGO_TARGET_DIR=${DML_WASM_TARGET_DIR:-$HOME/.cache/decentralml/target-wasm}
+export RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
+# What substrate-wasm-builder would pass: the runtime cfg, an exported heap base and table,
+# memory imported from the executor, and the host functions (sp-io) left as imports of "env".
+export RUSTFLAGS="--cfg substrate_runtime -C link-arg=--export-table -C link-arg=--export=__heap_base -C link-arg=--import-memory -C link-arg=--allow-undefined"
+cd "$here"
+/usr/bin/cargo build --release --target wasm32v1-none -Z build-std=core,alloc \
+  -p decentralml-runtime --no-default-features "$@"
