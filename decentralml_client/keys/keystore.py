@@ -31,7 +31,7 @@ import nacl.pwhash
 import nacl.secret
 import nacl.utils
 
-from .account import Account, mnemonic_to_seed
+from .account import Account, dev_account, mnemonic_to_seed
 from .errors import InvalidKeyFile, KeyExists, KeyNotFound, WrongPassword
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,16 @@ class KeyInfo:
     ss58_address: str
     public_key_hex: str
     x25519_public_hex: str
+
+    @property
+    def public_key(self) -> bytes:
+        """The 32-byte ed25519 public key (the chain account id)."""
+        return bytes.fromhex(self.public_key_hex.removeprefix("0x"))
+
+    @property
+    def x25519_public(self) -> bytes:
+        """The 32-byte X25519 key to register for private mode."""
+        return bytes.fromhex(self.x25519_public_hex.removeprefix("0x"))
 
     def as_dict(self) -> dict[str, str]:
         """The fields as a JSON-ready dict."""
@@ -213,6 +223,11 @@ class Keystore:
     def export_public(self, name: str) -> KeyInfo:
         """The public identity of key ``name`` (no password needed)."""
         return self._info(name, self._read(self._file(name)))
+
+    @staticmethod
+    def dev_account(name: str) -> Account:
+        """A well-known dev account (``alice`` … ``ferdie``): dev chain only, no password."""
+        return dev_account(name)
 
     def exists(self, name: str) -> bool:
         """Whether a key named ``name`` is stored."""

@@ -158,3 +158,23 @@ def test_no_secret_in_repr_str_logs_or_pickle(store, caplog):
     assert "k" in repr(account) and account.ss58_address in repr(account)
     with pytest.raises(TypeError, match="cannot be pickled"):
         pickle.dumps(account)
+
+
+def test_key_info_bytes_and_dev_accounts_through_the_store(store):
+    info = store.create("k", PASSWORD, seed=SEED)
+    account = Account.from_seed(SEED)
+    assert info.public_key == account.public_key
+    assert info.x25519_public == account.x25519_public
+    assert store.dev_account("alice").ss58_address == (
+        "5FA9nQDVg267DEd8m1ZypXLBnvN7SFxYwV7ndqSYGiN9TTpu"
+    )
+    assert store.list() == [info]  # dev accounts are never written to disk
+
+
+def test_default_moderate_limits_round_trip(tmp_path):
+    store = Keystore(tmp_path)  # the real default cost, once
+    store.create("k", PASSWORD, seed=SEED)
+    doc = json.loads((tmp_path / "k.json").read_text())
+    assert doc["kdf"]["opslimit"] == KdfLimits.moderate().opslimit
+    assert doc["kdf"]["memlimit"] == KdfLimits.moderate().memlimit
+    assert store.load("k", PASSWORD) == Account.from_seed(SEED)
