@@ -30,6 +30,9 @@ if [[ -x "$BIN" ]]; then
     log "found Kubo '${HAVE:-unknown}' at $BIN, want $WANT: rebuilding"
 fi
 
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+    export PATH="/usr/local/go/bin:$PATH"
+fi
 if ! command -v go >/dev/null 2>&1; then
     log "error: 'go' is not on PATH. Kubo is built from source with Go >= 1.26.4;"
     log "install Go (e.g. the Debian/upstream toolchain) and re-run this script."
