@@ -125,7 +125,7 @@ class Account:
 
 
 def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> bool:
-    """Return whether ``signature`` is a valid ed25519 signature of ``message`` by ``public_key``."""
+    """Whether ``signature`` is a valid ed25519 signature of ``message`` by ``public_key``."""
     try:
         nacl.signing.VerifyKey(bytes(public_key)).verify(bytes(message), bytes(signature))
     except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, ValueError, TypeError):

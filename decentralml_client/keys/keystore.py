@@ -254,10 +254,11 @@ class Keystore:
             doc = json.loads(raw)
         except ValueError as exc:
             raise InvalidKeyFile(f"{path}: not valid JSON ({exc})") from exc
-        if not isinstance(doc, dict) or doc.get("version") != FILE_VERSION:
+        version = doc.get("version") if isinstance(doc, dict) else None
+        if not isinstance(doc, dict) or version != FILE_VERSION:
             raise InvalidKeyFile(
-                f"{path}: unknown key file version {doc.get('version') if isinstance(doc, dict) else None!r}"
-                f" (this client reads version {FILE_VERSION})"
+                f"{path}: unknown key file version {version!r} "
+                f"(this client reads version {FILE_VERSION})"
             )
         return doc
 

@@ -62,7 +62,9 @@ def find_kubo_binary(binary: str | os.PathLike[str] | None = None) -> Path:
             path = Path(candidate).expanduser()
             if path.is_file() and os.access(path, os.X_OK):
                 return path
-            raise KuboNotInstalled(f"Kubo binary from {origin} not found at {path}: {_INSTALL_HINT}")
+            raise KuboNotInstalled(
+                f"Kubo binary from {origin} not found at {path}: {_INSTALL_HINT}"
+            )
     if DEFAULT_BINARY.is_file() and os.access(DEFAULT_BINARY, os.X_OK):
         return DEFAULT_BINARY
     on_path = shutil.which("ipfs")

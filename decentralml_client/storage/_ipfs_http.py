@@ -30,6 +30,7 @@ def _silence_known_warnings() -> None:
         "ignore", message="The 'strict' parameter is no longer needed", category=FutureWarning
     )
 
+
 #: Import settings fixed so that the same bytes always give the same CID, whatever the
 #: daemon's configured defaults.
 ADD_OPTIONS = {
