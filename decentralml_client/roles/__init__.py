@@ -1,0 +1,1 @@
+"""The four roles of the protocol, each runnable as its own process."""

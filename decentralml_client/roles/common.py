@@ -1,0 +1,136 @@
+"""What every role needs: its account, the chain, IPFS, the task's model, and waiting."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from decentralml_client.chain import Chain, DecentralMl
+from decentralml_client.keys import Account, sign_manifest, verify_manifest
+from decentralml_client.keys.account import ss58_to_public_key
+from decentralml_client.ml.codec import decode_tensors, file_hash
+from decentralml_client.ml.manifest import ModelManifest
+from decentralml_client.storage import IpfsStore
+
+log = logging.getLogger("decentralml.roles")
+
+UPDATE_MANIFEST_VERSION = 1
+
+
+class RoleError(RuntimeError):
+    """A role cannot go on (task gone, artifacts unavailable, ...)."""
+
+
+class Stopped(Exception):
+    """The role was asked to stop."""
+
+
+@dataclass
+class RoleContext:
+    """One participant process: who it is and what it talks to."""
+
+    chain: Chain
+    store: IpfsStore
+    account: Account
+    data_dir: Path
+    poll: float = 0.2
+    stop: Callable[[], bool] = field(default=lambda: False)
+    on_event: Callable[[str, dict[str, Any]], None] = field(default=lambda kind, info: None)
+    _manifests: dict[str, ModelManifest] = field(default_factory=dict)
+    _weights: dict[str, list[np.ndarray]] = field(default_factory=dict)
+
+    @property
+    def dml(self) -> DecentralMl:
+        return DecentralMl(self.chain)
+
+    @property
+    def address(self) -> str:
+        return self.account.ss58_address
+
+    def emit(self, kind: str, **info: Any) -> None:
+        log.info("%s %s", kind, info)
+        self.on_event(kind, info)
+
+    def task(self, task_id: int) -> dict[str, Any]:
+        t = self.dml.task(task_id)
+        if t is None:
+            raise RoleError(f"task {task_id} does not exist on this chain")
+        return t
+
+    def wait(self, task_id: int, ready: Callable[[dict[str, Any]], bool],
+             timeout: float | None = None) -> dict[str, Any]:
+        """Poll the task until ``ready(task)`` (or it ended); returns the task."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if self.stop():
+                raise Stopped
+            t = self.task(task_id)
+            if t["status"] != "Active" or ready(t):
+                return t
+            if end is not None and time.monotonic() > end:
+                raise TimeoutError(f"task {task_id}: condition not reached in {timeout} s")
+            time.sleep(self.poll)
+
+    # -- the task's model -------------------------------------------------------------------
+
+    def manifest(self, task: dict[str, Any]) -> ModelManifest:
+        spec = task["spec"]
+        key = spec["model_hash"]
+        if key not in self._manifests:
+            data = self.store.fetch(spec["model_cid"], spec["model_hash"])
+            self._manifests[key] = ModelManifest.from_bytes(data)
+        return self._manifests[key]
+
+    def global_model(self, task: dict[str, Any]) -> tuple[list[np.ndarray], str]:
+        """The round's starting model M_r as float32 tensors, and its hash (``0x`` hex).
+
+        Round 0 starts from the initial weights named by the model manifest; later rounds
+        from the adopted aggregate recorded on chain.
+        """
+        manifest = self.manifest(task)
+        if task["model_hash"] == task["spec"]["model_hash"]:
+            cid, digest = manifest.initial_weights_cid, manifest.initial_weights_hash
+        else:
+            cid, digest = task["model_cid"], task["model_hash"]
+        if digest not in self._weights:
+            data = self.store.fetch(cid, digest)
+            decoded = decode_tensors(data, manifest, kind="weights")
+            self._weights[digest] = decoded.tensors
+        return self._weights[digest], digest
+
+
+def build_update_manifest(account: Account, *, task_id: int, round_: int, base_model_hash: str,
+                          update_cid: str, update_bytes: bytes, num_examples: int,
+                          metrics: dict[str, float], sealed: bool) -> bytes:
+    """The signed update manifest (canonical JSON). Its hash is what goes on chain."""
+    body = {
+        "version": UPDATE_MANIFEST_VERSION,
+        "task": task_id,
+        "round": round_,
+        "base_model_hash": base_model_hash,
+        "update_cid": update_cid,
+        "update_hash": file_hash(update_bytes),
+        "num_examples": int(num_examples),
+        "metrics": {k: round(float(v), 6) for k, v in sorted(metrics.items())},
+        "sealed": sealed,
+    }
+    signed = sign_manifest(account, body)
+    return json.dumps(signed, sort_keys=True, separators=(",", ":")).encode()
+
+
+def read_update_manifest(data: bytes, contributor: str) -> dict[str, Any]:
+    """Parse and verify a signed update manifest against the contributor's account id.
+
+    With ed25519 accounts the 32-byte account id is the public key itself.
+    """
+    signed = json.loads(data.decode("utf-8"))
+    if not isinstance(signed, dict):
+        raise ValueError("update manifest is not a JSON object")
+    return verify_manifest(signed, ss58_to_public_key(contributor))

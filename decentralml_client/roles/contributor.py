@@ -1,0 +1,147 @@
+"""The contributor: train on private data each round, publish the update, commit, reveal.
+
+Per round attempt, each step is journalled before the next one starts:
+``prepared`` (update and signed manifest uploaded, salt chosen) → ``committed`` → ``revealed``.
+A restarted contributor resumes from the last journalled step and never trains twice for an
+attempt it already prepared, so its commitment always matches what it reveals.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from decentralml_client.chain import PalletError, commitment
+from decentralml_client.chain.api import account_id
+from decentralml_client.keys import seal_for_validators
+from decentralml_client.ml.codec import encode_update, file_hash
+from decentralml_client.roles.common import (
+    RoleContext,
+    build_update_manifest,
+)
+from decentralml_client.roles.journal import Journal, attempt_key
+
+ATTACKS = ("sign-flip", "scale", "noise", "nan")
+
+
+@dataclass(frozen=True)
+class ContributorOptions:
+    encoding: str = "f32"
+    topk: float | None = None
+    attack: str | None = None  # poison the update (demos and tests of the defences)
+    seed: int = 0
+    max_rounds: int | None = None
+
+
+def poison(delta: list[np.ndarray], attack: str, rng: np.random.Generator) -> list[np.ndarray]:
+    """A poisoned version of an honest update, as an attacker would send it."""
+    if attack == "sign-flip":
+        return [-4.0 * d for d in delta]
+    if attack == "scale":
+        return [25.0 * d for d in delta]
+    if attack == "noise":
+        return [rng.normal(0.0, 2.0, d.shape).astype(np.float32) for d in delta]
+    if attack == "nan":
+        return [np.full_like(d, np.nan) for d in delta]
+    raise ValueError(f"unknown attack {attack!r}; one of {ATTACKS}")
+
+
+def run_contributor(ctx: RoleContext, task_id: int, x: np.ndarray, y: np.ndarray,
+                    opts: ContributorOptions = ContributorOptions()) -> dict[str, Any]:
+    """Take part in every round of ``task_id`` until it ends; returns a short summary."""
+    from decentralml_client.ml.train import train_local
+
+    dml = ctx.dml
+    journal = Journal.for_role(ctx.data_dir, "contributor", ctx.address, task_id)
+    me = account_id(ctx.address)
+    rounds_done = 0
+    while True:
+        task = ctx.wait(task_id, lambda t: True)
+        if task["status"] != "Active":
+            break
+        r, retries, phase = int(task["round"]), int(task["retries"]), task["phase"]
+        key = attempt_key(r, retries)
+        entry = journal.entry(key)
+        if opts.max_rounds is not None and rounds_done >= opts.max_rounds:
+            break
+
+        if phase == "Commit" and "committed" not in entry:
+            if "prepared" not in entry:
+                manifest = ctx.manifest(task)
+                weights, base_hash = ctx.global_model(task)
+                ctx.emit("training", task=task_id, round=r, examples=len(y))
+                result = train_local(manifest, weights, x, y, seed=opts.seed + r * 1000 + retries)
+                delta = result.delta
+                rng = np.random.default_rng(opts.seed + r)
+                if opts.attack:
+                    delta = poison(delta, opts.attack, rng)
+                update = encode_update(
+                    delta, manifest, task=str(task_id), round=r, base_model_hash=base_hash,
+                    num_examples=result.num_examples, encoding=opts.encoding, topk=opts.topk,
+                    allow_nonfinite=opts.attack == "nan",
+                )
+                sealed = bool(task["spec"].get("private"))
+                stored = update
+                if sealed:
+                    stored = seal_for_validators(update, _validator_keys(ctx, task_id))
+                update_cid = ctx.store.add(stored)
+                signed = build_update_manifest(
+                    ctx.account, task_id=task_id, round_=r, base_model_hash=base_hash,
+                    update_cid=update_cid, update_bytes=stored,
+                    num_examples=result.num_examples, metrics=result.metrics, sealed=sealed,
+                )
+                manifest_cid = ctx.store.add(signed)
+                entry = journal.update(
+                    key, prepared=True, manifest_cid=manifest_cid,
+                    manifest_hash=file_hash(signed), salt="0x" + os.urandom(32).hex(),
+                    num_examples=result.num_examples, update_bytes=len(stored),
+                    metrics=result.metrics,
+                )
+                ctx.emit("prepared", task=task_id, round=r, cid=manifest_cid,
+                         bytes=len(stored), **result.metrics)
+            c = commitment(bytes.fromhex(entry["manifest_hash"][2:]),
+                           bytes.fromhex(entry["salt"][2:]), me)
+            try:
+                dml.commit_update(ctx.account.keypair, task_id, r, c)
+            except PalletError as exc:
+                if exc.name != "AlreadyCommitted":  # a commit sent before a crash landed
+                    if exc.name in ("WrongPhase", "CommitDeadlinePassed", "TaskFull"):
+                        journal.update(key, missed=exc.name)
+                        ctx.wait(task_id, lambda t: (t["round"], t["retries"]) != (r, retries))
+                        continue
+                    raise
+            journal.update(key, committed=True)
+            ctx.emit("committed", task=task_id, round=r)
+            continue
+
+        if phase == "Reveal" and "committed" in entry and "revealed" not in entry:
+            try:
+                dml.reveal_update(
+                    ctx.account.keypair, task_id, r, entry["manifest_cid"],
+                    bytes.fromhex(entry["manifest_hash"][2:]), int(entry["num_examples"]),
+                    bytes.fromhex(entry["salt"][2:]),
+                )
+            except PalletError as exc:
+                if exc.name != "AlreadyRevealed":
+                    raise
+            journal.update(key, revealed=True)
+            rounds_done += 1
+            ctx.emit("revealed", task=task_id, round=r)
+            continue
+
+        # Nothing to do in this phase: wait for the next phase or round.
+        ctx.wait(task_id, lambda t: (t["round"], t["retries"], t["phase"]) != (r, retries, phase))
+    return {"task": task_id, "rounds": rounds_done}
+
+
+def _validator_keys(ctx: RoleContext, task_id: int) -> list[bytes]:
+    keys = []
+    for address, roles in ctx.dml.members(task_id).items():
+        if "Validator" in str(roles):
+            info = ctx.dml.participant(address)
+            if info:
+                keys.append(bytes.fromhex(str(info["x25519_key"])[2:]))
+    return keys
