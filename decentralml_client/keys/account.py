@@ -43,7 +43,7 @@ class Account:
         self.is_dev = is_dev
 
     @classmethod
-    def from_seed(cls, seed: bytes, *, name: str | None = None) -> "Account":
+    def from_seed(cls, seed: bytes, *, name: str | None = None) -> Account:
         """Return the account of a 32-byte ed25519 seed (the Substrate "mini secret")."""
         return cls(seed, name=name)
 
@@ -95,9 +95,7 @@ class Account:
     @property
     def x25519_private(self) -> nacl.public.PrivateKey:
         """Internal: the X25519 private key (for opening sealed envelopes). Never log it."""
-        secret = nacl.bindings.crypto_sign_ed25519_sk_to_curve25519(
-            self._seed + self.public_key
-        )
+        secret = nacl.bindings.crypto_sign_ed25519_sk_to_curve25519(self._seed + self.public_key)
         return nacl.public.PrivateKey(secret)
 
     def _export_seed(self) -> bytes:

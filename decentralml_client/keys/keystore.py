@@ -49,17 +49,17 @@ class KdfLimits:
     memlimit: int
 
     @classmethod
-    def moderate(cls) -> "KdfLimits":
+    def moderate(cls) -> KdfLimits:
         """The default: libsodium's MODERATE (about 256 MiB, ~1 s on a laptop)."""
         return cls(_argon2id.OPSLIMIT_MODERATE, _argon2id.MEMLIMIT_MODERATE)
 
     @classmethod
-    def interactive(cls) -> "KdfLimits":
+    def interactive(cls) -> KdfLimits:
         """libsodium's INTERACTIVE (64 MiB): for machines short of memory."""
         return cls(_argon2id.OPSLIMIT_INTERACTIVE, _argon2id.MEMLIMIT_INTERACTIVE)
 
     @classmethod
-    def minimum(cls) -> "KdfLimits":
+    def minimum(cls) -> KdfLimits:
         """The smallest limits libsodium accepts: for tests only, never for real keys."""
         return cls(_argon2id.OPSLIMIT_MIN, _argon2id.MEMLIMIT_MIN)
 
@@ -284,8 +284,11 @@ class Keystore:
         limits = self.kdf_limits
         salt = nacl.utils.random(_argon2id.SALTBYTES)
         box_key = _argon2id.kdf(
-            nacl.secret.SecretBox.KEY_SIZE, pw, salt,
-            opslimit=limits.opslimit, memlimit=limits.memlimit,
+            nacl.secret.SecretBox.KEY_SIZE,
+            pw,
+            salt,
+            opslimit=limits.opslimit,
+            memlimit=limits.memlimit,
         )
         ciphertext = bytes(nacl.secret.SecretBox(box_key).encrypt(account._export_seed()))
         doc = {

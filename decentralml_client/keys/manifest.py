@@ -10,7 +10,8 @@ transaction, and wallets that follow the convention can sign manifests too.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .account import Account, as_public_key, ss58_to_public_key, verify_signature
 from .errors import BadSignature

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import Iterable
+from collections.abc import Iterable
 
 import nacl.exceptions
 import nacl.public
@@ -62,9 +62,8 @@ def seal_for_validators(data: bytes, validator_x25519_keys: Iterable[bytes]) -> 
             "recipients": [
                 {
                     "x25519": "0x" + key.hex(),
-                    "key": "0x" + nacl.public.SealedBox(nacl.public.PublicKey(key)).encrypt(
-                        data_key
-                    ).hex(),
+                    "key": "0x"
+                    + nacl.public.SealedBox(nacl.public.PublicKey(key)).encrypt(data_key).hex(),
                 }
                 for key in recipients
             ],
@@ -115,7 +114,8 @@ def _parse(envelope: bytes) -> tuple[dict, bytes]:
             and header.get("seal") == "x25519-sealedbox"
             and isinstance(header.get("recipients"), list)
             and all(
-                isinstance(r, dict) and isinstance(r.get("x25519"), str)
+                isinstance(r, dict)
+                and isinstance(r.get("x25519"), str)
                 and isinstance(r.get("key"), str)
                 for r in header["recipients"]
             )

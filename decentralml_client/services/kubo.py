@@ -27,6 +27,7 @@ import time
 import weakref
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import httpx
 
@@ -160,14 +161,15 @@ class KuboDaemon:
 
     def swarm_multiaddrs(self) -> list[str]:
         """The daemon's swarm listen addresses with its peer ID (empty when offline)."""
-        reply = httpx.post(
-            f"{self.api_url}/api/v0/swarm/addrs/listen", trust_env=False, timeout=10
-        )
+        reply = httpx.post(f"{self.api_url}/api/v0/swarm/addrs/listen", trust_env=False, timeout=10)
         reply.raise_for_status()
-        return [f"{a}/p2p/{self.peer_id}" for a in reply.json().get("Strings") or []
-                if a.startswith("/ip4/") or a.startswith("/ip6/")]
+        return [
+            f"{a}/p2p/{self.peer_id}"
+            for a in reply.json().get("Strings") or []
+            if a.startswith(("/ip4/", "/ip6/"))
+        ]
 
-    def connect_to(self, other: "KuboDaemon") -> None:
+    def connect_to(self, other: KuboDaemon) -> None:
         """Connect this (online) node to another local online node, e.g. on the dev network.
 
         Content then flows between them over bitswap; there is no DHT bootstrap or mDNS.
@@ -178,8 +180,10 @@ class KuboDaemon:
         if not addrs:
             raise KuboError(f"{other!r} has no swarm address to connect to")
         reply = httpx.post(
-            f"{self.api_url}/api/v0/swarm/connect", params={"arg": addrs[0]},
-            trust_env=False, timeout=30,
+            f"{self.api_url}/api/v0/swarm/connect",
+            params={"arg": addrs[0]},
+            trust_env=False,
+            timeout=30,
         )
         if reply.status_code != 200:
             raise KuboError(f"could not connect to {addrs[0]}: {reply.text.strip()}")
@@ -189,7 +193,7 @@ class KuboDaemon:
         return f"KuboDaemon({str(self.repo_dir)!r}, api_port={self.api_port}, {state})"
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> "KuboDaemon":
+    def start(self) -> Self:
         """Initialise the repo if needed, configure it, start the daemon, wait until ready."""
         if self.is_running():
             return self
@@ -253,8 +257,9 @@ class KuboDaemon:
                 proc.kill()
             proc.wait()
 
-    def __enter__(self) -> "KuboDaemon":
-        return self.start()
+    def __enter__(self) -> Self:
+        self.start()
+        return self
 
     def __exit__(
         self,
@@ -268,7 +273,11 @@ class KuboDaemon:
     def _init_repo(self, binary: Path, env: dict[str, str]) -> None:
         result = subprocess.run(
             [str(binary), "init", "--profile", "test", "--empty-repo"],
-            env=env, capture_output=True, text=True, timeout=self.start_timeout,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=self.start_timeout,
+            check=False,
         )
         if result.returncode != 0:
             raise KuboStartError(
@@ -285,9 +294,7 @@ class KuboDaemon:
         addresses["Gateway"] = (
             f"/ip4/127.0.0.1/tcp/{self.gateway_port}" if self.gateway_port else []
         )
-        addresses["Swarm"] = (
-            [f"/ip4/127.0.0.1/tcp/{free_port()}"] if self.online else []
-        )
+        addresses["Swarm"] = [f"/ip4/127.0.0.1/tcp/{free_port()}"] if self.online else []
         addresses["Announce"] = []
         addresses["AppendAnnounce"] = []
         addresses["NoAnnounce"] = []
@@ -318,7 +325,11 @@ class KuboDaemon:
             args.append("--offline")
         with open(self._log_file, "wb") as out:
             self._proc = subprocess.Popen(
-                args, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                args,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
         _RUNNING.add(self)
@@ -372,7 +383,7 @@ class KuboDaemon:
 
 
 # Daemons still running when the interpreter exits are stopped, so none is left behind.
-_RUNNING: "weakref.WeakSet[KuboDaemon]" = weakref.WeakSet()
+_RUNNING: weakref.WeakSet[KuboDaemon] = weakref.WeakSet()
 
 
 @atexit.register

@@ -14,8 +14,9 @@ import random
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Self, TypeVar
 from urllib.parse import urlsplit
 
 from .._hashing import blake2_256
@@ -161,7 +162,7 @@ class IpfsStore:
             self._http.close()
             self._http = None
 
-    def __enter__(self) -> "IpfsStore":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -203,7 +204,11 @@ class IpfsStore:
                 delay *= 1 + random.uniform(0, 0.1)
                 log.warning(
                     "IPFS %s: daemon at %s unreachable (attempt %d/%d), retrying in %.2fs",
-                    what, self.api_multiaddr, attempt, attempts, delay,
+                    what,
+                    self.api_multiaddr,
+                    attempt,
+                    attempts,
+                    delay,
                 )
                 time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover

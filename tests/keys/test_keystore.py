@@ -149,8 +149,14 @@ def test_no_secret_in_repr_str_logs_or_pickle(store, caplog):
     account = store.load("k", PASSWORD)
     seed_hex = SEED.hex()
     x_priv_hex = bytes(account.x25519_private).hex()
-    shown = [repr(account), str(account), repr(store), repr(store.export_public("k")),
-             repr(account.keypair), caplog.text]
+    shown = [
+        repr(account),
+        str(account),
+        repr(store),
+        repr(store.export_public("k")),
+        repr(account.keypair),
+        caplog.text,
+    ]
     for text in shown:
         assert seed_hex not in text
         assert x_priv_hex not in text

@@ -44,8 +44,9 @@ def test_cache_hit_without_daemon(kubo, tmp_path):
     store = IpfsStore(kubo.api_multiaddr, cache_dir=tmp_path / "cache")
     data = b"global model r3"
     cid = store.add(data)
-    offline = IpfsStore(f"/ip4/127.0.0.1/tcp/{free_port()}", cache_dir=tmp_path / "cache",
-                        retries=0)
+    offline = IpfsStore(
+        f"/ip4/127.0.0.1/tcp/{free_port()}", cache_dir=tmp_path / "cache", retries=0
+    )
     assert not offline.is_available()
     assert offline.fetch(cid, blake2_256(data)) == data
 

@@ -10,6 +10,7 @@ import pytest
 
 from decentralml_client.services.kubo import (
     KuboDaemon,
+    KuboError,
     KuboNotInstalled,
     KuboStartError,
     find_kubo_binary,
@@ -76,8 +77,8 @@ def test_missing_binary_names_the_fix(tmp_path, monkeypatch):
 
 def test_properties_before_start(tmp_path):
     daemon = KuboDaemon(tmp_path / "repo")
-    with pytest.raises(Exception, match="start"):
-        daemon.api_url
+    with pytest.raises(KuboError, match="start"):
+        _ = daemon.api_url
     assert "stopped" in repr(daemon)
 
 
