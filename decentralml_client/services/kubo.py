@@ -249,6 +249,18 @@ class KuboDaemon:
                 proc.wait()
         log.info("Kubo daemon %s stopped (exit %s)", self.api_port, proc.returncode)
 
+    def detach(self) -> int:
+        """Let the running daemon outlive this process; return its pid (stop it by pid).
+
+        After this, ``stop()``, the context manager and interpreter exit leave it running.
+        """
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            raise KuboError("no running daemon to detach: call start() first")
+        _RUNNING.discard(self)
+        self._proc = None
+        return proc.pid
+
     def kill(self) -> None:
         """SIGKILL the daemon at once, as a crash would (fault-injection tests)."""
         proc, self._proc = self._proc, None

@@ -103,3 +103,20 @@ def test_connect_requires_online(kubo, kubo_factory):
 
     with pytest.raises(KuboError, match="online=True"):
         kubo.connect_to(kubo)
+
+
+def test_detach_leaves_the_daemon_running(kubo_factory):
+    import contextlib
+    import os
+    import signal
+
+    daemon = kubo_factory().start()
+    url = daemon.api_url
+    pid = daemon.detach()
+    daemon.stop()  # no effect now
+    try:
+        assert httpx.post(f"{url}/api/v0/id", trust_env=False, timeout=5).status_code == 200
+    finally:
+        os.kill(pid, signal.SIGINT)
+        with contextlib.suppress(ChildProcessError):  # our child here: reap it
+            os.waitpid(pid, 0)
