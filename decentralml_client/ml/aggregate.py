@@ -1,0 +1,231 @@
+"""Aggregation rules (PROTOCOL §5): pure, deterministic functions of ``M_r`` and the updates.
+
+Every rule takes the base model ``base`` (the list of float32 tensors of ``M_r``) and the
+accepted updates ``deltas`` (each a list of tensors shaped like ``base``) **in ascending
+submission index**, computes in float64 in that fixed order, and returns the new model
+``M_{r+1}`` cast to float32. Anyone running the same numpy on the same inputs gets the same
+bytes.
+
+* ``fedavg``: ``M_{r+1} = M_r + (Σ_i n_i·Δ_i) / Σ_i n_i`` — the weighted sum is accumulated one
+  update at a time (:class:`FedAvgAccumulator`), so memory does not grow with the number of
+  updates.
+* ``trimmed_mean``: per coordinate, drop the ``k = floor(β·n)`` smallest and ``k`` largest
+  values and average the rest (unweighted).
+* ``median``: per coordinate median (mean of the two middle values when ``n`` is even).
+* ``multi_krum``: score each update by the sum of squared L2 distances to its ``n − f − 2``
+  nearest others, keep the ``m`` lowest scores (ties: lower index), average them (unweighted).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from decentralml_client.ml.errors import AggregationError
+
+Tensors = Sequence[np.ndarray]
+_CHUNK = 1 << 16  # elements per chunk in the FedAvg inner loop (fits in L2 cache)
+PERMILL = 1_000_000
+
+
+def _check_base(base: Tensors) -> list[tuple[int, ...]]:
+    if not base:
+        raise AggregationError("the base model has no tensors")
+    return [tuple(np.shape(b)) for b in base]
+
+
+def _check_delta(shapes: list[tuple[int, ...]], delta: Tensors, i: int) -> None:
+    if len(delta) != len(shapes):
+        raise AggregationError(f"update {i} has {len(delta)} tensors; the model has {len(shapes)}")
+    for j, (d, s) in enumerate(zip(delta, shapes)):
+        if tuple(np.shape(d)) != s:
+            raise AggregationError(
+                f"update {i}, tensor {j}: shape {tuple(np.shape(d))} differs from the model's {s}"
+            )
+
+
+def _check_all(base: Tensors, deltas: Sequence[Tensors]) -> list[tuple[int, ...]]:
+    shapes = _check_base(base)
+    if len(deltas) == 0:
+        raise AggregationError("no updates to aggregate (all rejected?)")
+    for i, d in enumerate(deltas):
+        _check_delta(shapes, d, i)
+    return shapes
+
+
+def _finish(base: Tensors, agg64: Sequence[np.ndarray]) -> list[np.ndarray]:
+    return [
+        (np.asarray(b, np.float64) + a).astype(np.float32) for b, a in zip(base, agg64)
+    ]
+
+
+class FedAvgAccumulator:
+    """Streaming FedAvg: ``add`` one update at a time, then ``result``.
+
+    Holds one float64 buffer per tensor (plus a small scratch buffer), whatever the number of
+    updates. Updates must be added in ascending submission index.
+    """
+
+    def __init__(self, base: Tensors) -> None:
+        self._shapes = _check_base(base)
+        self._base = [np.asarray(b, np.float32) for b in base]
+        self._acc = [np.zeros(s, np.float64) for s in self._shapes]
+        self._scratch = np.empty(_CHUNK, np.float64)
+        self.total_examples = 0
+        self.count = 0
+
+    def add(self, delta: Tensors, num_examples: int) -> None:
+        if isinstance(num_examples, bool) or int(num_examples) != num_examples or num_examples <= 0:
+            raise AggregationError(f"num_examples must be a positive integer, got {num_examples!r}")
+        _check_delta(self._shapes, delta, self.count)
+        n = float(num_examples)
+        for acc, d in zip(self._acc, delta):
+            a = acc.reshape(-1)
+            dv = np.asarray(d).reshape(-1)
+            for s in range(0, a.size, _CHUNK):
+                e = min(s + _CHUNK, a.size)
+                tmp = self._scratch[: e - s]
+                np.multiply(dv[s:e], n, out=tmp, dtype=np.float64)
+                np.add(a[s:e], tmp, out=a[s:e])
+        self.total_examples += int(num_examples)
+        self.count += 1
+
+    def result(self) -> list[np.ndarray]:
+        if self.count == 0:
+            raise AggregationError("no updates to aggregate (all rejected?)")
+        total = float(self.total_examples)
+        return _finish(self._base, [acc / total for acc in self._acc])
+
+
+def fedavg(base: Tensors, deltas: Sequence[Tensors], num_examples: Sequence[int]) -> list[np.ndarray]:
+    """``M_r + Σ n_i Δ_i / Σ n_i`` (float64 accumulation in the given order)."""
+    if len(deltas) != len(num_examples):
+        raise AggregationError(f"{len(deltas)} updates but {len(num_examples)} num_examples")
+    _check_all(base, deltas)
+    acc = FedAvgAccumulator(base)
+    for d, n in zip(deltas, num_examples):
+        acc.add(d, n)
+    return acc.result()
+
+
+def _stacked(deltas: Sequence[Tensors], j: int) -> np.ndarray:
+    return np.stack([np.asarray(d[j], np.float64) for d in deltas])
+
+
+def trimmed_mean(base: Tensors, deltas: Sequence[Tensors], beta: float) -> list[np.ndarray]:
+    """Coordinate-wise mean after dropping the ``floor(beta·n)`` lowest and highest values."""
+    if not (0.0 <= beta < 0.5):
+        raise AggregationError(f"beta must be in [0, 0.5), got {beta!r}")
+    _check_all(base, deltas)
+    n = len(deltas)
+    k = int(np.floor(beta * n + 1e-12))
+    if n - 2 * k < 1:
+        raise AggregationError(f"trimming {k} from each side of {n} updates leaves nothing")
+    out = []
+    for j in range(len(base)):
+        s = np.sort(_stacked(deltas, j), axis=0, kind="stable")
+        out.append(np.mean(s[k : n - k], axis=0))
+    return _finish(base, out)
+
+
+def median(base: Tensors, deltas: Sequence[Tensors]) -> list[np.ndarray]:
+    """Coordinate-wise median of the updates."""
+    _check_all(base, deltas)
+    return _finish(base, [np.median(_stacked(deltas, j), axis=0) for j in range(len(base))])
+
+
+def krum_scores(deltas: Sequence[Tensors], byzantine: int) -> np.ndarray:
+    """Krum score of each update: sum of squared distances to its ``n − f − 2`` nearest."""
+    n = len(deltas)
+    nb = n - byzantine - 2
+    if byzantine < 0 or nb < 1:
+        raise AggregationError(
+            f"Krum needs n > f + 2 updates (n={n}, f={byzantine}); reduce byzantine or add updates"
+        )
+    flat = [np.concatenate([np.asarray(t, np.float64).reshape(-1) for t in d]) for d in deltas]
+    dist = np.zeros((n, n), np.float64)
+    for i in range(n):
+        for j in range(i + 1, n):
+            diff = flat[i] - flat[j]
+            dist[i, j] = dist[j, i] = float(np.dot(diff, diff))
+    scores = np.empty(n, np.float64)
+    for i in range(n):
+        others = np.sort(np.delete(dist[i], i), kind="stable")
+        scores[i] = float(np.sum(others[:nb]))
+    return scores
+
+
+def krum_select(deltas: Sequence[Tensors], byzantine: int, keep: int) -> list[int]:
+    """Indices (ascending) of the ``keep`` updates with the lowest Krum scores."""
+    n = len(deltas)
+    if not 1 <= keep <= n:
+        raise AggregationError(f"keep must be in 1..{n}, got {keep}")
+    scores = krum_scores(deltas, byzantine)
+    order = sorted(range(n), key=lambda i: (scores[i], i))
+    return sorted(order[:keep])
+
+
+def multi_krum(base: Tensors, deltas: Sequence[Tensors], byzantine: int, keep: int) -> list[np.ndarray]:
+    """Average (unweighted) of the ``keep`` updates Krum trusts most, assuming ``byzantine`` bad."""
+    _check_all(base, deltas)
+    chosen = krum_select(deltas, byzantine, keep)
+    out = []
+    for j in range(len(base)):
+        acc = np.zeros(np.shape(base[j]), np.float64)
+        for i in chosen:
+            acc += np.asarray(deltas[i][j], np.float64)
+        out.append(acc / len(chosen))
+    return _finish(base, out)
+
+
+def parse_rule(rule: str | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Normalise a chain rule (``"FedAvg"``, ``{"TrimmedMean": {"beta": 100000}}``, …).
+
+    Returns ``(name, params)`` with name in FedAvg/TrimmedMean/Median/MultiKrum; ``beta`` is
+    in Permill (parts per million) as on chain.
+    """
+    if isinstance(rule, str):
+        name, params = rule, {}
+    elif isinstance(rule, Mapping) and len(rule) == 1:
+        (name, params), = rule.items()
+        if params is None:
+            params = {}
+        elif not isinstance(params, Mapping):
+            params = {"beta": params} if name == "TrimmedMean" else {"value": params}
+    else:
+        raise AggregationError(f"cannot read aggregation rule {rule!r}")
+    params = dict(params)
+    if name == "FedAvg" or name == "Median":
+        if params:
+            raise AggregationError(f"{name} takes no parameters, got {params}")
+    elif name == "TrimmedMean":
+        if set(params) != {"beta"} or not isinstance(params["beta"], int) or not 0 <= params["beta"] < PERMILL // 2:
+            raise AggregationError(f"TrimmedMean needs beta in Permill, 0 <= beta < 500000: {params}")
+    elif name == "MultiKrum":
+        if set(params) != {"byzantine", "keep"} or not all(isinstance(params[k], int) for k in params):
+            raise AggregationError(f"MultiKrum needs integer byzantine and keep: {params}")
+    else:
+        raise AggregationError(
+            f"unknown aggregation rule {name!r}; known: FedAvg, TrimmedMean, Median, MultiKrum"
+        )
+    return name, params
+
+
+def aggregate(
+    rule: str | Mapping[str, Any],
+    base: Tensors,
+    deltas: Sequence[Tensors],
+    num_examples: Sequence[int],
+) -> list[np.ndarray]:
+    """Apply the chain's aggregation rule to the accepted updates (ascending submission index)."""
+    name, p = parse_rule(rule)
+    if len(deltas) != len(num_examples):
+        raise AggregationError(f"{len(deltas)} updates but {len(num_examples)} num_examples")
+    if name == "FedAvg":
+        return fedavg(base, deltas, num_examples)
+    if name == "TrimmedMean":
+        return trimmed_mean(base, deltas, p["beta"] / PERMILL)
+    if name == "Median":
+        return median(base, deltas)
+    return multi_krum(base, deltas, p["byzantine"], min(p["keep"], len(deltas)))

@@ -1,0 +1,423 @@
+"""Weights and update files (PROTOCOL §4): safetensors, deterministic, strictly checked.
+
+File layout (the safetensors format: ``u64`` little-endian header length, JSON header padded
+with spaces to a multiple of 8, then the raw little-endian tensor bytes):
+
+* one tensor per model variable, in the manifest's variable order, named as in the manifest;
+* ``__metadata__`` (all values strings): ``format``, ``kind`` (``weights``/``delta``),
+  ``encoding`` (``f32``/``f16``/``int8``), ``task``, ``round``, ``base_model_hash``,
+  ``num_examples``, and when used ``topk`` (fraction of entries kept per tensor) and
+  ``int8_scales`` (JSON list, one float32 scale per tensor, written as the shortest decimal
+  that round-trips).
+* ``int8``: ``q = rint(x / s)`` clipped to ±127 with ``s = max|x| / 127`` per tensor;
+  decoded as ``q * s`` in float32.
+* top-k (deltas only): per tensor the ``k = ceil(topk · size)`` entries of largest magnitude
+  (ties: lower flat index first) are kept; the tensor holds the ``k`` values and a companion
+  tensor ``<name>:idx`` (``I32``) their ascending flat indices.
+
+We write the header ourselves (sorted keys, compact JSON) so that the same tensors and
+metadata always give the same bytes, in any process and on any machine; safetensors' own
+writer keeps metadata in a hash map whose order is not fixed. Files are read back with
+``safetensors.numpy`` (no pickle, nothing executes) after our own checks of the header.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from decentralml_client._hashing import blake2_256_hex
+from decentralml_client.ml.errors import (
+    CodecError,
+    MalformedFileError,
+    NonFiniteError,
+    OversizeError,
+    SchemaMismatchError,
+)
+
+FILE_FORMAT = "decentralml-tensors/1"
+KINDS = ("weights", "delta")
+ENCODINGS = ("f32", "f16", "int8")
+#: Default refusal threshold for :func:`decode_tensors` (64 MiB).
+DEFAULT_MAX_BYTES = 64 << 20
+_MAX_HEADER = 1 << 20
+_IDX = ":idx"
+_DTYPE_TAG = {"f32": "F32", "f16": "F16", "int8": "I8"}
+_NP_DTYPE = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2"), "I8": np.dtype("i1"),
+             "I32": np.dtype("<i4")}
+_REQUIRED_META = ("format", "kind", "encoding", "task", "round", "base_model_hash", "num_examples")
+_F16_MAX = float(np.finfo(np.float16).max)
+
+ShapeSpec = Sequence[tuple[str, Sequence[int]]]
+
+
+@dataclass(frozen=True)
+class DecodedUpdate:
+    """A checked file: dense float32 tensors in manifest order and the parsed metadata."""
+
+    tensors: list[np.ndarray]
+    meta: dict[str, Any]
+    nbytes: int
+    hash: str
+
+    @property
+    def kind(self) -> str:
+        return str(self.meta["kind"])
+
+    @property
+    def num_examples(self) -> int:
+        return int(self.meta["num_examples"])
+
+
+def encode_tensors(
+    tensors: Sequence[np.ndarray],
+    *,
+    names: Sequence[str],
+    kind: str,
+    encoding: str = "f32",
+    topk: float | None = None,
+    meta: Mapping[str, Any],
+    allow_nonfinite: bool = False,
+) -> bytes:
+    """Encode tensors (in the given order) into deterministic safetensors bytes.
+
+    ``meta`` needs ``task``, ``round``, ``base_model_hash`` and ``num_examples``.
+    ``allow_nonfinite`` exists only so tests and the simulator can forge poisoned files.
+    """
+    if kind not in KINDS:
+        raise CodecError(f"kind must be one of {KINDS}, got {kind!r}")
+    if encoding not in ENCODINGS:
+        raise CodecError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
+    if topk is not None:
+        if kind != "delta":
+            raise CodecError("top-k sparsification applies to deltas only, not to weights")
+        if not (isinstance(topk, (int, float)) and 0.0 < float(topk) <= 1.0):
+            raise CodecError(f"topk must be a fraction in (0, 1], got {topk!r}")
+        topk = float(topk)
+    if len(tensors) != len(names):
+        raise CodecError(f"{len(tensors)} tensors but {len(names)} names")
+    if len(set(names)) != len(names):
+        raise CodecError(f"duplicate tensor names: {list(names)}")
+    for key in ("task", "round", "base_model_hash", "num_examples"):
+        if key not in meta:
+            raise CodecError(f"meta is missing {key!r}")
+    num_examples = _nonneg_int(meta["num_examples"], "num_examples", CodecError)
+    rnd = _nonneg_int(meta["round"], "round", CodecError)
+
+    header_meta: dict[str, str] = {
+        "format": FILE_FORMAT,
+        "kind": kind,
+        "encoding": encoding,
+        "task": str(meta["task"]),
+        "round": str(rnd),
+        "base_model_hash": str(meta["base_model_hash"]),
+        "num_examples": str(num_examples),
+    }
+    if topk is not None:
+        header_meta["topk"] = repr(topk)
+
+    entries: list[tuple[str, str, list[int], bytes]] = []  # name, dtype tag, shape, bytes
+    scales: list[float] = []
+    for name, t in zip(names, tensors):
+        if ":" in name or not name:
+            raise CodecError(f"tensor name {name!r} is empty or contains ':'")
+        a = np.asarray(t)
+        if a.dtype.kind != "f":
+            raise CodecError(f"tensor {name!r} has dtype {a.dtype}; a float array is required")
+        a = a.astype(np.float32, copy=False)
+        if not allow_nonfinite and not np.isfinite(a).all():
+            raise NonFiniteError(f"tensor {name!r} holds NaN or Inf; refusing to encode it")
+        flat = a.reshape(-1)
+        idx: np.ndarray | None = None
+        if topk is not None:
+            k = topk_count(flat.size, topk)
+            order = np.argsort(-np.abs(flat), kind="stable")[:k]
+            idx = np.sort(order).astype(np.int32)
+            flat = flat[idx]
+        shape = [int(d) for d in a.shape] if idx is None else [int(idx.size)]
+        if encoding == "f32":
+            data = flat.astype("<f4").tobytes()
+        elif encoding == "f16":
+            if np.isfinite(flat).all() and flat.size and float(np.max(np.abs(flat))) > _F16_MAX:
+                raise CodecError(f"tensor {name!r} has values beyond the f16 range (±{_F16_MAX})")
+            data = flat.astype("<f2").tobytes()
+        else:
+            q, s = quantize_int8(flat)
+            scales.append(s)
+            data = q.tobytes()
+        entries.append((name, _DTYPE_TAG[encoding], shape, data))
+        if idx is not None:
+            entries.append((name + _IDX, "I32", [int(idx.size)], idx.astype("<i4").tobytes()))
+    if encoding == "int8":
+        header_meta["int8_scales"] = json.dumps([float(s) for s in scales], separators=(",", ":"))
+
+    header: dict[str, Any] = {"__metadata__": header_meta}
+    offset = 0
+    for name, tag, shape, data in entries:
+        header[name] = {"dtype": tag, "shape": shape, "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+    hbytes = json.dumps(header, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+    hbytes += b" " * (-len(hbytes) % 8)
+    return b"".join([struct.pack("<Q", len(hbytes)), hbytes, *(e[3] for e in entries)])
+
+
+def quantize_int8(x: np.ndarray) -> tuple[np.ndarray, float]:
+    """Symmetric per-tensor int8: ``q = rint(x/s)`` clipped to ±127, ``s = max|x|/127`` (f32)."""
+    x = np.asarray(x, np.float32)
+    m = np.float32(np.max(np.abs(x))) if x.size else np.float32(0)
+    if not np.isfinite(m):
+        # Only reachable with allow_nonfinite: keep the poison visible in the scale.
+        return np.zeros(x.shape, np.int8), float(m)
+    s = np.float32(m / np.float32(127.0))
+    if s == 0:
+        return np.zeros(x.shape, np.int8), 0.0
+    q = np.clip(np.rint(x / s), -127, 127).astype(np.int8)
+    return q, float(s)
+
+
+def topk_count(size: int, topk: float) -> int:
+    """Entries kept per tensor of ``size`` entries at fraction ``topk`` (at least one)."""
+    return max(1, min(size, math.ceil(topk * size - 1e-9)))
+
+
+def encode_weights(
+    weights: Sequence[np.ndarray],
+    manifest: Any,
+    *,
+    task: str,
+    round: int,
+    base_model_hash: str,
+    encoding: str = "f32",
+) -> bytes:
+    """A global-model file (``kind=weights``) in the manifest's variable order."""
+    _check_against(weights, _expected(manifest))
+    return encode_tensors(weights, names=_expected_names(manifest), kind="weights",
+                          encoding=encoding, meta={"task": task, "round": round,
+                                                   "base_model_hash": base_model_hash,
+                                                   "num_examples": 0})
+
+
+def encode_update(
+    delta: Sequence[np.ndarray],
+    manifest: Any,
+    *,
+    task: str,
+    round: int,
+    base_model_hash: str,
+    num_examples: int,
+    encoding: str = "f32",
+    topk: float | None = None,
+    allow_nonfinite: bool = False,
+) -> bytes:
+    """A contributor's update file (``kind=delta``) in the manifest's variable order."""
+    _check_against(delta, _expected(manifest))
+    return encode_tensors(delta, names=_expected_names(manifest), kind="delta", encoding=encoding,
+                          topk=topk, meta={"task": task, "round": round,
+                                           "base_model_hash": base_model_hash,
+                                           "num_examples": num_examples},
+                          allow_nonfinite=allow_nonfinite)
+
+
+def file_hash(data: bytes) -> str:
+    """The artifact hash of the protocol (blake2-256, ``0x`` hex)."""
+    return blake2_256_hex(data)
+
+
+def decode_tensors(
+    data: bytes,
+    expected: Any,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    kind: str | None = None,
+    encodings: Sequence[str] = ENCODINGS,
+) -> DecodedUpdate:
+    """Check and decode a file against a manifest (or ``[(name, shape), ...]``).
+
+    Refuses, with a :class:`CodecError` subclass saying what is wrong: files over
+    ``max_bytes``; malformed headers; missing, unexpected or misnamed tensors; wrong shapes or
+    dtypes; bad metadata; a ``kind`` other than the one asked for; NaN or Inf values.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise MalformedFileError(f"expected bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if len(data) > max_bytes:
+        raise OversizeError(f"file is {len(data)} bytes; the limit is {max_bytes}")
+    if len(data) < 8:
+        raise MalformedFileError("file is shorter than the 8-byte safetensors header length")
+    (hlen,) = struct.unpack("<Q", data[:8])
+    if hlen > _MAX_HEADER:
+        raise OversizeError(f"header is {hlen} bytes; the limit is {_MAX_HEADER}")
+    if 8 + hlen > len(data):
+        raise MalformedFileError(f"header length {hlen} runs past the end of the {len(data)}-byte file")
+    try:
+        header = json.loads(data[8 : 8 + hlen].decode("utf-8"), object_pairs_hook=_no_dupes)
+    except (UnicodeDecodeError, ValueError) as e:
+        raise MalformedFileError(f"header is not valid UTF-8 JSON: {e}") from None
+    if not isinstance(header, dict):
+        raise MalformedFileError("header is not a JSON object")
+    meta = _parse_meta(header.pop("__metadata__", None), encodings)
+    if kind is not None and meta["kind"] != kind:
+        raise SchemaMismatchError(f"file kind is {meta['kind']!r}; expected {kind!r}")
+
+    spec = _expected(expected)
+    enc, topk = meta["encoding"], meta["topk"]
+    want: dict[str, tuple[str, list[int]]] = {}
+    for name, shape in spec:
+        if topk is None:
+            want[name] = (_DTYPE_TAG[enc], list(shape))
+        else:
+            k = topk_count(int(math.prod(shape)), topk)
+            want[name] = (_DTYPE_TAG[enc], [k])
+            want[name + _IDX] = ("I32", [k])
+    missing = [n for n in want if n not in header]
+    extra = sorted(n for n in header if n not in want)
+    if missing or extra:
+        raise SchemaMismatchError(
+            f"tensor names do not match the manifest: missing {missing}, unexpected {extra}"
+        )
+    spans: list[tuple[int, int, str]] = []
+    for name, (dtype, shape) in want.items():
+        info = header[name]
+        if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
+            raise MalformedFileError(f"tensor {name!r}: header entry must have dtype, shape, data_offsets")
+        if info["dtype"] != dtype:
+            raise SchemaMismatchError(
+                f"tensor {name!r} has dtype {info['dtype']}; encoding {enc!r} needs {dtype}"
+            )
+        if info["shape"] != shape:
+            raise SchemaMismatchError(f"tensor {name!r} has shape {info['shape']}; expected {shape}")
+        off = info["data_offsets"]
+        if not (isinstance(off, list) and len(off) == 2 and all(isinstance(o, int) for o in off)):
+            raise MalformedFileError(f"tensor {name!r}: bad data_offsets {off!r}")
+        size = int(math.prod(shape)) * _NP_DTYPE[dtype].itemsize
+        if off[1] - off[0] != size:
+            raise MalformedFileError(f"tensor {name!r}: data_offsets {off} do not hold {size} bytes")
+        spans.append((off[0], off[1], name))
+    spans.sort()
+    pos, body = 0, len(data) - 8 - hlen
+    for start, end, name in spans:
+        if start != pos:
+            raise MalformedFileError(f"tensor {name!r}: data is not contiguous (gap or overlap)")
+        pos = end
+    if pos != body:
+        raise MalformedFileError(f"{body - pos} trailing bytes after the last tensor")
+
+    try:
+        from safetensors.numpy import load
+
+        arrays = load(data)
+    except Exception as e:  # safetensors raises SafetensorError / ValueError variants
+        raise MalformedFileError(f"safetensors refused the file: {e}") from None
+
+    scales = meta.pop("int8_scales")
+    if enc == "int8" and (scales is None or len(scales) != len(spec)):
+        raise SchemaMismatchError(f"int8 file needs {len(spec)} int8_scales, got {scales!r}")
+    out: list[np.ndarray] = []
+    for i, (name, shape) in enumerate(spec):
+        v = arrays[name]
+        if enc == "int8":
+            s = np.float32(scales[i])  # type: ignore[index]
+            if not np.isfinite(s) or s < 0:
+                raise NonFiniteError(f"tensor {name!r}: int8 scale {scales[i]!r} is not finite and >= 0")  # type: ignore[index]
+            v = v.astype(np.float32) * s
+        else:
+            v = v.astype(np.float32)
+        if not np.isfinite(v).all():
+            raise NonFiniteError(f"tensor {name!r} holds NaN or Inf")
+        if topk is not None:
+            idx = arrays[name + _IDX].astype(np.int64)
+            size = int(math.prod(shape))
+            if idx.size and (idx[0] < 0 or idx[-1] >= size or np.any(np.diff(idx) <= 0)):
+                raise SchemaMismatchError(
+                    f"tensor {name!r}: top-k indices must be strictly increasing within [0, {size})"
+                )
+            dense = np.zeros(size, np.float32)
+            dense[idx] = v
+            v = dense.reshape(shape)
+        out.append(np.ascontiguousarray(v.reshape(tuple(shape)), dtype=np.float32))
+    return DecodedUpdate(tensors=out, meta=meta, nbytes=len(data), hash=blake2_256_hex(data))
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _no_dupes(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    d: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in d:
+            raise ValueError(f"duplicate key {k!r}")
+        d[k] = v
+    return d
+
+
+def _nonneg_int(v: Any, what: str, err: type[Exception]) -> int:
+    if isinstance(v, bool):
+        raise err(f"{what} must be an integer >= 0, got {v!r}")
+    if isinstance(v, str) and v.isdigit() and (v == "0" or not v.startswith("0")):
+        return int(v)
+    if isinstance(v, (int, np.integer)) and v >= 0:
+        return int(v)
+    raise err(f"{what} must be an integer >= 0, got {v!r}")
+
+
+def _parse_meta(raw: Any, encodings: Sequence[str]) -> dict[str, Any]:
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise MalformedFileError("__metadata__ is missing or its values are not all strings")
+    missing = [k for k in _REQUIRED_META if k not in raw]
+    extra = sorted(set(raw) - set(_REQUIRED_META) - {"topk", "int8_scales"})
+    if missing or extra:
+        raise SchemaMismatchError(f"metadata: missing {missing}, unexpected {extra}")
+    if raw["format"] != FILE_FORMAT:
+        raise SchemaMismatchError(f"metadata.format is {raw['format']!r}; expected {FILE_FORMAT!r}")
+    if raw["kind"] not in KINDS:
+        raise SchemaMismatchError(f"metadata.kind {raw['kind']!r} not in {KINDS}")
+    if raw["encoding"] not in ENCODINGS or raw["encoding"] not in encodings:
+        raise SchemaMismatchError(f"metadata.encoding {raw['encoding']!r} not in {tuple(encodings)}")
+    meta: dict[str, Any] = dict(raw)
+    meta["round"] = _nonneg_int(raw["round"], "metadata.round", SchemaMismatchError)
+    meta["num_examples"] = _nonneg_int(raw["num_examples"], "metadata.num_examples", SchemaMismatchError)
+    topk = None
+    if "topk" in raw:
+        try:
+            topk = float(raw["topk"])
+        except ValueError:
+            topk = -1.0
+        if not 0.0 < topk <= 1.0 or raw["kind"] != "delta":
+            raise SchemaMismatchError(f"metadata.topk {raw['topk']!r} is not a fraction in (0, 1] of a delta")
+    meta["topk"] = topk
+    scales = None
+    if "int8_scales" in raw:
+        try:
+            scales = json.loads(raw["int8_scales"])
+        except ValueError:
+            scales = None
+        if not (isinstance(scales, list) and all(isinstance(s, (int, float)) for s in scales)):
+            raise SchemaMismatchError("metadata.int8_scales must be a JSON list of numbers")
+    meta["int8_scales"] = scales
+    return meta
+
+
+def _expected(expected: Any) -> list[tuple[str, tuple[int, ...]]]:
+    if hasattr(expected, "weights") and hasattr(expected, "weight_names"):
+        return [(w.name, tuple(w.shape)) for w in expected.weights]
+    try:
+        return [(str(n), tuple(int(d) for d in s)) for n, s in expected]
+    except (TypeError, ValueError):
+        raise CodecError("expected must be a ModelManifest or a sequence of (name, shape)") from None
+
+
+def _expected_names(manifest: Any) -> list[str]:
+    return [n for n, _ in _expected(manifest)]
+
+
+def _check_against(tensors: Sequence[np.ndarray], spec: list[tuple[str, tuple[int, ...]]]) -> None:
+    if len(tensors) != len(spec):
+        raise SchemaMismatchError(f"{len(tensors)} tensors given; the manifest has {len(spec)}")
+    for t, (name, shape) in zip(tensors, spec):
+        if tuple(np.shape(t)) != shape:
+            raise SchemaMismatchError(f"tensor {name!r} has shape {tuple(np.shape(t))}; expected {shape}")

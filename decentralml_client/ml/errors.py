@@ -1,0 +1,43 @@
+"""One exception hierarchy for the learning engine; every message says what is wrong."""
+
+from __future__ import annotations
+
+
+class MLError(ValueError):
+    """Base class of every error the learning engine raises on bad input."""
+
+
+class ManifestError(MLError):
+    """A model manifest is malformed or describes something we refuse to build."""
+
+
+class CodecError(MLError):
+    """A weights/update file cannot be encoded or is refused on decode."""
+
+
+class OversizeError(CodecError):
+    """The file (or its header) is larger than the caller's limit."""
+
+
+class MalformedFileError(CodecError):
+    """The bytes are not a well-formed DecentralML safetensors file."""
+
+
+class SchemaMismatchError(CodecError):
+    """Tensor names, shapes, dtypes or metadata do not match what the manifest expects."""
+
+
+class NonFiniteError(CodecError):
+    """A tensor holds NaN or +/-Inf."""
+
+
+class AggregationError(MLError):
+    """Aggregation inputs are empty, inconsistent, or the rule's parameters are impossible."""
+
+
+class DataError(MLError):
+    """A data set does not match the manifest's data description."""
+
+
+class TrainingError(MLError):
+    """Local training could not run on the given inputs."""

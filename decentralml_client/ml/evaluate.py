@@ -1,0 +1,92 @@
+"""Evaluation of a model (or a model with an update applied) on held-out data.
+
+Runs the Keras model built from the manifest (no TFF, no helper process) and computes the
+mean sparse categorical cross-entropy (probabilities clipped to [1e-7, 1 − 1e-7], as Keras
+does) and the accuracy in numpy.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Sequence
+
+import numpy as np
+
+from decentralml_client.ml.data import check_dataset
+from decentralml_client.ml.errors import MLError
+from decentralml_client.ml.manifest import ModelManifest, build_model
+
+_MODELS: dict[str, Any] = {}
+_LOCK = threading.Lock()
+_BATCH = 4096
+
+
+def apply_delta(weights: Sequence[np.ndarray], delta: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """``weights + delta`` tensor by tensor (float64 sum, float32 result)."""
+    if len(weights) != len(delta):
+        raise MLError(f"{len(delta)} delta tensors for {len(weights)} weight tensors")
+    out = []
+    for i, (w, d) in enumerate(zip(weights, delta)):
+        if np.shape(w) != np.shape(d):
+            raise MLError(f"tensor {i}: delta shape {np.shape(d)} differs from weight shape {np.shape(w)}")
+        out.append((np.asarray(w, np.float64) + np.asarray(d, np.float64)).astype(np.float32))
+    return out
+
+
+def _model(manifest: ModelManifest) -> Any:
+    key = manifest.hash()
+    with _LOCK:
+        m = _MODELS.get(key)
+        if m is None:
+            if len(_MODELS) >= 8:
+                _MODELS.pop(next(iter(_MODELS)))
+            m = _MODELS[key] = build_model(manifest)
+        return m
+
+
+def predict_proba(manifest: ModelManifest, weights: Sequence[np.ndarray], x: np.ndarray) -> np.ndarray:
+    """Class probabilities of the model with ``weights`` on features ``x``."""
+    try:
+        return _predict(_model(manifest), weights, x)
+    except ValueError as e:
+        # Keras invalidates eager models when another model is built inside a v1 graph (as
+        # TFF does when it builds its computations): rebuild once and retry.
+        if "invalid state" not in str(e):
+            raise
+        with _LOCK:
+            _MODELS.pop(manifest.hash(), None)
+        return _predict(_model(manifest), weights, x)
+
+
+def _predict(model: Any, weights: Sequence[np.ndarray], x: np.ndarray) -> np.ndarray:
+    with _LOCK:
+        for v, w in zip(model.trainable_weights, weights):
+            if tuple(v.shape) != np.shape(w):
+                raise MLError(f"weight shape {np.shape(w)} does not fit variable {v.name} {tuple(v.shape)}")
+            v.assign(np.asarray(w, np.float32))
+        parts = [np.asarray(model(x[i : i + _BATCH], training=False)) for i in range(0, len(x), _BATCH)]
+    return np.concatenate(parts).astype(np.float64)
+
+
+def evaluate(manifest: ModelManifest, weights: Sequence[np.ndarray], x: Any, y: Any) -> dict[str, float]:
+    """``{"loss", "accuracy", "num_examples"}`` of the model with ``weights`` on ``(x, y)``."""
+    xa, ya = check_dataset(x, y, manifest)
+    if len(weights) != len(manifest.weights):
+        raise MLError(f"{len(weights)} weight tensors given; the manifest has {len(manifest.weights)}")
+    p = predict_proba(manifest, weights, xa)
+    if not np.isfinite(p).all():
+        return {"loss": float("inf"), "accuracy": 0.0, "num_examples": int(len(ya))}
+    eps = 1e-7
+    picked = np.clip(p[np.arange(len(ya)), ya], eps, 1 - eps)
+    return {
+        "loss": float(-np.mean(np.log(picked))),
+        "accuracy": float(np.mean(np.argmax(p, axis=1) == ya)),
+        "num_examples": int(len(ya)),
+    }
+
+
+def evaluate_update(
+    manifest: ModelManifest, weights: Sequence[np.ndarray], delta: Sequence[np.ndarray], x: Any, y: Any
+) -> dict[str, float]:
+    """Evaluate ``weights + delta`` (what a validator does with each update)."""
+    return evaluate(manifest, apply_delta(weights, delta), x, y)

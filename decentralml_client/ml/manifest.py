@@ -1,0 +1,493 @@
+"""Model manifest (PROTOCOL §4): what a task trains, as canonical JSON that carries no code.
+
+A manifest holds the Keras *architecture* (``model.get_config()``), the input and label
+description, the loss/metrics and the client hyperparameters, the ordered list of trainable
+variables (name and shape, which fixes the tensor order of every weights/update file) and the
+CID + blake2-256 hash of the initial weights.
+
+Loading a manifest never executes code: the Keras config is checked against an allow-list of
+built-in layer, initializer, regularizer and constraint classes and of activation names before
+Keras sees it. ``Lambda`` layers, custom objects and unknown classes are refused with
+:class:`ManifestError`. TensorFlow is imported only by :func:`build_model` and
+:func:`manifest_from_keras`; parsing and hashing a manifest need only the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from decentralml_client._hashing import blake2_256_hex
+from decentralml_client.ml.errors import ManifestError
+
+MANIFEST_FORMAT = "decentralml-manifest/1"
+
+#: Built-in Keras layer classes a manifest may use. Every one of them has only trainable
+#: variables, so a model's state is exactly what TFF's model-delta client work federates.
+#: (BatchNormalization is left out on purpose: its moving statistics are non-trainable
+#: variables that FedAvg's model delta does not carry.)
+ALLOWED_LAYERS = frozenset(
+    {
+        "InputLayer",
+        "Dense",
+        "Conv1D",
+        "Conv2D",
+        "Flatten",
+        "Reshape",
+        "Dropout",
+        "Activation",
+        "MaxPooling1D",
+        "MaxPooling2D",
+        "AveragePooling1D",
+        "AveragePooling2D",
+        "GlobalAveragePooling1D",
+        "GlobalAveragePooling2D",
+        "GlobalMaxPooling1D",
+        "GlobalMaxPooling2D",
+        "LayerNormalization",
+        "ReLU",
+        "Softmax",
+    }
+)
+ALLOWED_MODELS = frozenset({"Sequential", "Functional"})
+ALLOWED_HELPERS = frozenset(
+    {
+        # initializers
+        "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform",
+        "LecunNormal", "Zeros", "Ones", "Constant", "RandomUniform", "RandomNormal",
+        "TruncatedNormal", "Orthogonal", "Identity", "VarianceScaling",
+        # regularizers and constraints
+        "L1", "L2", "L1L2", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm",
+    }
+)
+ALLOWED_MODULES = frozenset(
+    {"keras.layers", "keras.initializers", "keras.regularizers", "keras.constraints"}
+)
+ALLOWED_ACTIVATIONS = frozenset(
+    {"linear", "relu", "relu6", "elu", "selu", "gelu", "sigmoid", "hard_sigmoid", "tanh",
+     "softmax", "softplus", "softsign", "swish", "silu", "exponential", None}
+)
+#: Config keys that can only carry code (Lambda and friends).
+_CODE_KEYS = frozenset({"function", "function_type", "output_shape_module", "module_objects"})
+_STRING_HELPER_KEYS = frozenset(
+    {"kernel_initializer", "bias_initializer", "gamma_initializer", "beta_initializer",
+     "depthwise_initializer", "pointwise_initializer", "kernel_regularizer", "bias_regularizer",
+     "activity_regularizer", "kernel_constraint", "bias_constraint"}
+)
+_ALLOWED_HELPER_STRINGS = frozenset(
+    {"glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
+     "lecun_normal", "zeros", "ones", "random_uniform", "random_normal", "truncated_normal",
+     "orthogonal", "identity", "l1", "l2", "l1_l2", "max_norm", "non_neg", "unit_norm"}
+)
+
+ALLOWED_LOSSES = frozenset({"sparse_categorical_crossentropy"})
+ALLOWED_METRICS = frozenset({"accuracy"})
+ALLOWED_OPTIMIZERS = frozenset({"sgd", "adam"})
+ALLOWED_DTYPES = frozenset({"float32"})
+
+_FIELDS = (
+    "format", "framework", "model_config", "input_shape", "input_dtype", "num_classes",
+    "loss", "metrics", "optimizer", "learning_rate", "momentum", "local_epochs", "batch_size",
+    "weights", "initial_weights_cid", "initial_weights_hash", "data",
+)
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """One trainable variable: its name in files and its shape."""
+
+    name: str
+    shape: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        return int(math.prod(self.shape))
+
+
+@dataclass(frozen=True)
+class ModelManifest:
+    """Everything a contributor, validator or aggregator needs to work on a task's model."""
+
+    model_config: Mapping[str, Any]
+    input_shape: tuple[int, ...]
+    num_classes: int
+    weights: tuple[WeightSpec, ...]
+    loss: str = "sparse_categorical_crossentropy"
+    metrics: tuple[str, ...] = ("accuracy",)
+    optimizer: str = "sgd"
+    learning_rate: float = 0.1
+    momentum: float = 0.0
+    local_epochs: int = 1
+    batch_size: int = 32
+    input_dtype: str = "float32"
+    initial_weights_cid: str | None = None
+    initial_weights_hash: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    framework: str = "keras"
+    format: str = MANIFEST_FORMAT
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    # -- derived views -------------------------------------------------------------------
+    @property
+    def label_set(self) -> tuple[int, ...]:
+        """Labels are the integers ``0 .. num_classes-1``."""
+        return tuple(range(self.num_classes))
+
+    @property
+    def weight_names(self) -> tuple[str, ...]:
+        return tuple(w.name for w in self.weights)
+
+    @property
+    def weight_shapes(self) -> tuple[tuple[int, ...], ...]:
+        return tuple(w.shape for w in self.weights)
+
+    @property
+    def num_params(self) -> int:
+        return sum(w.size for w in self.weights)
+
+    # -- canonical encoding --------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["model_config"] = _plain(self.model_config)
+        d["data"] = _plain(self.data)
+        d["input_shape"] = list(self.input_shape)
+        d["metrics"] = list(self.metrics)
+        d["weights"] = [{"name": w.name, "shape": list(w.shape)} for w in self.weights]
+        return d
+
+    def to_bytes(self) -> bytes:
+        """Canonical JSON: sorted keys, no whitespace, UTF-8. Equal manifests give equal bytes."""
+        return canonical_json(self.to_dict())
+
+    def hash(self) -> str:
+        """blake2-256 of :meth:`to_bytes`, ``0x``-prefixed hex (the hash the chain stores)."""
+        return blake2_256_hex(self.to_bytes())
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "ModelManifest":
+        if not isinstance(d, Mapping):
+            raise ManifestError("a manifest must be a JSON object")
+        unknown = sorted(set(d) - set(_FIELDS))
+        missing = sorted(
+            k for k in ("model_config", "input_shape", "num_classes", "weights") if k not in d
+        )
+        if unknown:
+            raise ManifestError(f"unknown manifest field(s): {unknown}")
+        if missing:
+            raise ManifestError(f"manifest is missing required field(s): {missing}")
+        kw = dict(d)
+        try:
+            kw["input_shape"] = tuple(_int_list(d["input_shape"], "input_shape"))
+            kw["weights"] = tuple(
+                WeightSpec(str(w["name"]), tuple(_int_list(w["shape"], f"shape of {w['name']}")))
+                for w in d["weights"]
+            )
+            if "metrics" in d:
+                kw["metrics"] = tuple(d["metrics"])
+        except (TypeError, KeyError) as e:
+            raise ManifestError(f"malformed manifest field: {e!r}") from None
+        return cls(**kw)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "ModelManifest":
+        """Parse a manifest; refuses malformed JSON, unknown fields and disallowed Keras classes."""
+        if len(data) > 1 << 20:
+            raise ManifestError(f"manifest is {len(data)} bytes; the limit is 1 MiB")
+        try:
+            d = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ManifestError(f"manifest is not UTF-8 JSON: {e}") from None
+        return cls.from_dict(d)
+
+    def with_initial_weights(self, *, cid: str | None, hash_hex: str) -> "ModelManifest":
+        """A copy naming the initial weights file (its CID once uploaded, and its hash)."""
+        return replace(self, initial_weights_cid=cid, initial_weights_hash=hash_hex)
+
+
+def canonical_json(obj: Any) -> bytes:
+    """The project's canonical JSON: sorted keys, compact separators, UTF-8, no NaN."""
+    try:
+        return json.dumps(
+            obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode("utf-8")
+    except ValueError as e:
+        raise ManifestError(f"value cannot be written as canonical JSON: {e}") from None
+
+
+def _plain(obj: Any) -> Any:
+    """Deep copy into plain JSON types (dict/list/str/int/float/bool/None)."""
+    return json.loads(json.dumps(obj, allow_nan=False))
+
+
+def _int_list(v: Any, what: str) -> list[int]:
+    if not isinstance(v, (list, tuple)) or not all(
+        isinstance(i, (int, np.integer)) and not isinstance(i, bool) and i > 0 for i in v
+    ):
+        raise ManifestError(f"{what} must be a list of positive integers, got {v!r}")
+    return [int(i) for i in v]
+
+
+def _validate(m: ModelManifest) -> None:
+    if m.format != MANIFEST_FORMAT:
+        raise ManifestError(f"unsupported manifest format {m.format!r}; expected {MANIFEST_FORMAT!r}")
+    if m.framework != "keras":
+        raise ManifestError(f"unsupported framework {m.framework!r}; only 'keras' is supported")
+    check_keras_config(m.model_config)
+    _int_list(list(m.input_shape), "input_shape")
+    if m.input_dtype not in ALLOWED_DTYPES:
+        raise ManifestError(f"input_dtype {m.input_dtype!r} not in {sorted(ALLOWED_DTYPES)}")
+    if not isinstance(m.num_classes, int) or isinstance(m.num_classes, bool) or m.num_classes < 2:
+        raise ManifestError(f"num_classes must be an integer >= 2, got {m.num_classes!r}")
+    if m.loss not in ALLOWED_LOSSES:
+        raise ManifestError(f"loss {m.loss!r} not in {sorted(ALLOWED_LOSSES)}")
+    if not set(m.metrics) <= ALLOWED_METRICS:
+        raise ManifestError(f"metrics {list(m.metrics)} not within {sorted(ALLOWED_METRICS)}")
+    if m.optimizer not in ALLOWED_OPTIMIZERS:
+        raise ManifestError(f"optimizer {m.optimizer!r} not in {sorted(ALLOWED_OPTIMIZERS)}")
+    for name in ("learning_rate", "momentum"):
+        v = getattr(m, name)
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0:
+            raise ManifestError(f"{name} must be a finite number >= 0, got {v!r}")
+    if m.learning_rate <= 0:
+        raise ManifestError("learning_rate must be > 0")
+    for name in ("local_epochs", "batch_size"):
+        v = getattr(m, name)
+        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 100_000:
+            raise ManifestError(f"{name} must be an integer in 1..100000, got {v!r}")
+    if not m.weights:
+        raise ManifestError("weights: the model must have at least one trainable variable")
+    names = [w.name for w in m.weights]
+    if len(set(names)) != len(names):
+        raise ManifestError(f"weights: duplicate variable names in {names}")
+    for w in m.weights:
+        if not w.name or ":" in w.name or len(w.name) > 200:
+            raise ManifestError(f"weights: bad variable name {w.name!r} (no ':' , 1..200 chars)")
+    for name in ("initial_weights_cid", "initial_weights_hash"):
+        v = getattr(m, name)
+        if v is not None and not isinstance(v, str):
+            raise ManifestError(f"{name} must be a string or null")
+    h = m.initial_weights_hash
+    if h is not None and not (
+        h.startswith("0x") and len(h) == 66 and all(c in "0123456789abcdef" for c in h[2:])
+    ):
+        raise ManifestError(f"initial_weights_hash must be 0x + 64 lowercase hex, got {h!r}")
+    if not isinstance(m.data, Mapping):
+        raise ManifestError("data must be a JSON object describing the expected data")
+    _plain(m.data)
+
+
+def check_keras_config(config: Any) -> None:
+    """Refuse any Keras config that names a class, module or function outside the allow-lists."""
+    if not isinstance(config, Mapping) or set(config) - {"class_name", "config"}:
+        raise ManifestError(
+            "model_config must be {'class_name': ..., 'config': ...} as from model.to_json()"
+        )
+    if config.get("class_name") not in ALLOWED_MODELS:
+        raise ManifestError(
+            f"model class {config.get('class_name')!r} refused; allowed: {sorted(ALLOWED_MODELS)}"
+        )
+    inner = config.get("config")
+    if not isinstance(inner, Mapping) or not isinstance(inner.get("layers"), list):
+        raise ManifestError("model_config.config.layers must be a list of layer configs")
+    for i, layer in enumerate(inner["layers"]):
+        if not isinstance(layer, Mapping):
+            raise ManifestError(f"layer {i} is not an object")
+        cls = layer.get("class_name")
+        if cls not in ALLOWED_LAYERS:
+            hint = " (Lambda layers carry Python code)" if cls == "Lambda" else ""
+            raise ManifestError(
+                f"layer {i} has class {cls!r}, which is not an allowed built-in Keras layer{hint}; "
+                f"allowed: {sorted(ALLOWED_LAYERS)}"
+            )
+    _walk(config, path="model_config")
+
+
+def _walk(obj: Any, path: str) -> None:
+    if isinstance(obj, Mapping):
+        for k, v in obj.items():
+            if not isinstance(k, str):
+                raise ManifestError(f"{path}: non-string key {k!r}")
+            if k in _CODE_KEYS:
+                raise ManifestError(f"{path}.{k}: configs that carry code are refused")
+            if k == "registered_name" and v is not None and v != obj.get("class_name"):
+                raise ManifestError(f"{path}: custom registered object {v!r} refused")
+            if k == "module" and v not in ALLOWED_MODULES:
+                raise ManifestError(f"{path}: module {v!r} refused; allowed {sorted(ALLOWED_MODULES)}")
+            if k == "class_name" and v not in ALLOWED_LAYERS | ALLOWED_MODELS | ALLOWED_HELPERS:
+                raise ManifestError(f"{path}: class {v!r} is not an allowed built-in Keras class")
+            if k == "activation" and (
+                not (isinstance(v, str) or v is None) or v not in ALLOWED_ACTIVATIONS
+            ):
+                raise ManifestError(f"{path}.activation {v!r} refused; allowed: "
+                                    f"{sorted(a for a in ALLOWED_ACTIVATIONS if a)}")
+            if k in _STRING_HELPER_KEYS and isinstance(v, str) and v not in _ALLOWED_HELPER_STRINGS:
+                raise ManifestError(f"{path}.{k} {v!r} is not a built-in Keras name")
+            _walk(v, f"{path}.{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            _walk(v, f"{path}[{i}]")
+    elif not (obj is None or isinstance(obj, (str, int, float, bool))):
+        raise ManifestError(f"{path}: value of type {type(obj).__name__} is not JSON")
+
+
+# -- Keras bridge (imports TensorFlow lazily) ---------------------------------------------
+
+
+def manifest_from_keras(model: Any, **hyper: Any) -> ModelManifest:
+    """Describe a built Keras model. ``hyper`` sets any other :class:`ModelManifest` field."""
+    cfg = json.loads(model.to_json())
+    model_config = {"class_name": cfg["class_name"], "config": cfg["config"]}
+    if model.non_trainable_weights:
+        raise ManifestError(
+            "the model has non-trainable variables "
+            f"{[v.name for v in model.non_trainable_weights]}; only fully trainable models "
+            "can be federated with model deltas"
+        )
+    weights = tuple(
+        WeightSpec(_var_name(v), tuple(int(d) for d in v.shape)) for v in model.trainable_weights
+    )
+    input_shape = tuple(int(d) for d in model.input_shape[1:])
+    num_classes = hyper.pop("num_classes", None) or int(model.output_shape[-1])
+    return ModelManifest(
+        model_config=model_config,
+        input_shape=input_shape,
+        num_classes=num_classes,
+        weights=weights,
+        **hyper,
+    )
+
+
+def _var_name(v: Any) -> str:
+    name = str(v.name)
+    return name[:-2] if name.endswith(":0") else name.replace(":", "_")
+
+
+def build_model(manifest: ModelManifest) -> Any:
+    """Build the (uncompiled) Keras model from the manifest's allow-listed config."""
+    check_keras_config(manifest.model_config)
+    from decentralml_client.ml._tf import tf
+
+    text = json.dumps(_plain(manifest.model_config))
+    try:
+        model = tf.keras.models.model_from_json(text, custom_objects={})
+    except Exception as e:  # Keras raises many types for bad configs
+        raise ManifestError(f"Keras could not build the model from its config: {e}") from None
+    if not model.built:
+        model.build((None, *manifest.input_shape))
+    got = [(_var_name(v), tuple(int(d) for d in v.shape)) for v in model.trainable_weights]
+    want = [(w.name, w.shape) for w in manifest.weights]
+    if got != want:
+        raise ManifestError(f"the built model's variables {got} differ from the manifest's {want}")
+    if model.non_trainable_weights:
+        raise ManifestError("the model has non-trainable variables; refused")
+    return model
+
+
+# -- initial weights and the default task ----------------------------------------------------
+
+
+def make_initial_weights(manifest: ModelManifest, seed: int = 0) -> list[np.ndarray]:
+    """Deterministic initial weights from numpy only: Glorot-uniform for rank >= 2 variables
+    (fan-in/fan-out as Keras computes them), ones for normalisation gains, zeros otherwise."""
+    rng = np.random.default_rng(seed)
+    out: list[np.ndarray] = []
+    for w in manifest.weights:
+        if len(w.shape) >= 2:
+            receptive = int(math.prod(w.shape[:-2])) if len(w.shape) > 2 else 1
+            fan_in, fan_out = w.shape[-2] * receptive, w.shape[-1] * receptive
+            limit = math.sqrt(6.0 / (fan_in + fan_out))
+            out.append(rng.uniform(-limit, limit, size=w.shape).astype(np.float32))
+        elif w.name.endswith("gamma"):
+            out.append(np.ones(w.shape, np.float32))
+        else:
+            out.append(np.zeros(w.shape, np.float32))
+    return out
+
+
+def _dense(name: str, units: int, activation: str, input_dim: int) -> dict[str, Any]:
+    return {
+        "module": "keras.layers",
+        "class_name": "Dense",
+        "registered_name": None,
+        "build_config": {"input_shape": [None, input_dim]},
+        "config": {
+            "name": name, "trainable": True, "dtype": "float32", "units": units,
+            "activation": activation, "use_bias": True,
+            "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform",
+                                   "config": {"seed": None}, "registered_name": None},
+            "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros",
+                                 "config": {}, "registered_name": None},
+            "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
+            "kernel_constraint": None, "bias_constraint": None,
+        },
+    }
+
+
+def mlp_manifest(
+    input_dim: int = 64,
+    hidden: Sequence[int] = (32,),
+    num_classes: int = 10,
+    *,
+    data: Mapping[str, Any] | None = None,
+    **hyper: Any,
+) -> ModelManifest:
+    """A dense ReLU MLP ``input_dim → hidden… → num_classes`` (softmax), built without TF."""
+    layers: list[dict[str, Any]] = [{
+        "module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
+        "config": {"batch_input_shape": [None, input_dim], "dtype": "float32", "sparse": False,
+                   "ragged": False, "name": "features"},
+    }]
+    weights: list[WeightSpec] = []
+    prev = input_dim
+    dims = [*hidden, num_classes]
+    for i, units in enumerate(dims):
+        last = i == len(dims) - 1
+        name = "output" if last else f"hidden{i}"
+        layers.append(_dense(name, units, "softmax" if last else "relu", prev))
+        weights += [WeightSpec(f"{name}/kernel", (prev, units)), WeightSpec(f"{name}/bias", (units,))]
+        prev = units
+    return ModelManifest(
+        model_config={"class_name": "Sequential", "config": {"name": "mlp", "layers": layers}},
+        input_shape=(input_dim,),
+        num_classes=num_classes,
+        weights=tuple(weights),
+        data=dict(data or {}),
+        **hyper,
+    )
+
+
+DIGITS_DATA = {
+    "name": "scikit-learn digits (8x8 grey-level images of handwritten digits)",
+    "feature_shape": [64],
+    "feature_dtype": "float32",
+    "feature_range": [0.0, 1.0],
+    "preprocessing": "pixel / 16",
+    "label_set": list(range(10)),
+}
+
+
+def default_digits_manifest(seed: int = 0, *, initial_weights_cid: str | None = None) -> ModelManifest:
+    """The default task: MLP 64→32→10, SGD lr 0.1, batch 32, one local epoch, on digits.
+
+    The manifest names the hash of the f32 weights file of :func:`make_initial_weights`
+    with ``seed`` (see :func:`initial_weights_file`).
+    """
+    m = mlp_manifest(64, (32,), 10, data=DIGITS_DATA, optimizer="sgd", learning_rate=0.1,
+                     local_epochs=1, batch_size=32)
+    from decentralml_client._hashing import blake2_256_hex as _h
+
+    return m.with_initial_weights(cid=initial_weights_cid, hash_hex=_h(initial_weights_file(m, seed)))
+
+
+def initial_weights_file(manifest: ModelManifest, seed: int = 0) -> bytes:
+    """The f32 safetensors weights file of :func:`make_initial_weights` (round 0, task '')."""
+    from decentralml_client.ml.codec import encode_weights
+
+    return encode_weights(make_initial_weights(manifest, seed), manifest, task="", round=0,
+                          base_model_hash="")

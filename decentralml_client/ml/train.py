@@ -1,0 +1,196 @@
+"""Local training with TensorFlow Federated's client work (PROTOCOL §6).
+
+A contributor trains the task's model from the global weights ``M_r`` on its own data with
+``tff.learning.templates.build_model_delta_client_work`` — the same client step that
+``tff.learning.algorithms.build_weighted_fed_avg`` runs — and gets back the weight delta
+``Δ = trained − M_r``, ``num_examples`` and its local metrics.
+
+The TFF computation is built once per manifest and cached; each call only runs it. The TFF
+helper process is stopped at the end of every call unless the caller holds an outer
+:func:`~decentralml_client.ml.tff_runtime.tff_session` (the simulator does, for speed).
+
+Differential privacy (optional, :class:`DPConfig`): the delta is clipped to L2 norm ``C`` and
+Gaussian noise ``N(0, (σC)²)`` is added to every coordinate before the update leaves the
+contributor. See :func:`dp_epsilon` and ``docs/ml.md`` for the accounting.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from decentralml_client.ml.data import check_dataset
+from decentralml_client.ml.errors import TrainingError
+from decentralml_client.ml.manifest import ModelManifest, build_model
+from decentralml_client.ml.tff_runtime import tf, tff, tff_session
+
+
+@dataclass(frozen=True)
+class DPConfig:
+    """Client-side differential privacy: clip the delta to ``clip_norm`` (L2), add
+    ``N(0, (noise_multiplier·clip_norm)²)`` noise per coordinate."""
+
+    clip_norm: float
+    noise_multiplier: float
+
+    def __post_init__(self) -> None:
+        if not (self.clip_norm > 0 and math.isfinite(self.clip_norm)):
+            raise TrainingError(f"clip_norm must be a finite number > 0, got {self.clip_norm}")
+        if not (self.noise_multiplier >= 0 and math.isfinite(self.noise_multiplier)):
+            raise TrainingError(f"noise_multiplier must be >= 0, got {self.noise_multiplier}")
+
+
+@dataclass
+class TrainResult:
+    """The outcome of one local training run."""
+
+    delta: list[np.ndarray]
+    num_examples: int
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def keras_model_fn(manifest: ModelManifest) -> Any:
+    """A no-argument function building a fresh ``tff.learning`` model of the manifest."""
+    input_spec = (
+        tf.TensorSpec([None, *manifest.input_shape], tf.float32),
+        tf.TensorSpec([None], tf.int32),
+    )
+
+    def model_fn() -> Any:
+        return tff.learning.models.from_keras_model(
+            build_model(manifest),
+            loss=tf.keras.losses.SparseCategoricalCrossentropy(),
+            input_spec=input_spec,
+            metrics=[tf.keras.metrics.SparseCategoricalAccuracy()],
+        )
+
+    return model_fn
+
+
+def client_optimizer(manifest: ModelManifest) -> Any:
+    """The TFF optimizer named by the manifest."""
+    if manifest.optimizer == "sgd":
+        return tff.learning.optimizers.build_sgdm(
+            learning_rate=manifest.learning_rate, momentum=manifest.momentum or None
+        )
+    return tff.learning.optimizers.build_adam(learning_rate=manifest.learning_rate)
+
+
+def make_client_dataset(manifest: ModelManifest, x: np.ndarray, y: np.ndarray, seed: int) -> Any:
+    """The local ``tf.data`` pipeline: for each of ``local_epochs`` a fresh seeded numpy
+    permutation, batched by ``batch_size`` (last batch of an epoch may be short)."""
+    rng = np.random.default_rng(seed)
+    ds = None
+    for _ in range(manifest.local_epochs):
+        p = rng.permutation(len(x))
+        e = tf.data.Dataset.from_tensor_slices((x[p], y[p])).batch(manifest.batch_size)
+        ds = e if ds is None else ds.concatenate(e)
+    return ds
+
+
+class _Engine:
+    """The TFF client work of one manifest, built once."""
+
+    def __init__(self, manifest: ModelManifest) -> None:
+        self.manifest = manifest
+        self.process = tff.learning.templates.build_model_delta_client_work(
+            keras_model_fn(manifest),
+            client_optimizer(manifest),
+            tff.learning.ClientWeighting.NUM_EXAMPLES,
+        )
+        self._state: Any = None
+
+    def state(self) -> Any:
+        if self._state is None:
+            self._state = self.process.initialize()
+        return self._state
+
+
+_ENGINES: dict[str, _Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+_MAX_ENGINES = 8
+
+
+def _engine(manifest: ModelManifest) -> _Engine:
+    key = manifest.hash()
+    with _ENGINES_LOCK:
+        eng = _ENGINES.get(key)
+        if eng is None:
+            if len(_ENGINES) >= _MAX_ENGINES:
+                _ENGINES.pop(next(iter(_ENGINES)))
+            eng = _ENGINES[key] = _Engine(manifest)
+        return eng
+
+
+def _check_weights(manifest: ModelManifest, weights: Sequence[np.ndarray]) -> list[np.ndarray]:
+    if len(weights) != len(manifest.weights):
+        raise TrainingError(f"{len(weights)} weight tensors given; the manifest has {len(manifest.weights)}")
+    out = []
+    for w, spec in zip(weights, manifest.weights):
+        a = np.asarray(w, np.float32)
+        if a.shape != spec.shape:
+            raise TrainingError(f"weight {spec.name!r} has shape {a.shape}; expected {spec.shape}")
+        if not np.isfinite(a).all():
+            raise TrainingError(f"weight {spec.name!r} holds NaN or Inf")
+        out.append(a)
+    return out
+
+
+def train_local(
+    manifest: ModelManifest,
+    global_weights: Sequence[np.ndarray],
+    x: Any,
+    y: Any,
+    *,
+    seed: int = 0,
+    dp: DPConfig | None = None,
+) -> TrainResult:
+    """Train from ``global_weights`` on ``(x, y)`` with TFF client work; return the delta."""
+    weights = _check_weights(manifest, global_weights)
+    xa, ya = check_dataset(x, y, manifest)
+    eng = _engine(manifest)
+    ds = make_client_dataset(manifest, xa, ya, seed)
+    mw = tff.learning.models.ModelWeights(trainable=tuple(weights), non_trainable=())
+    with tff_session():
+        out = eng.process.next(eng.state(), [mw], [ds])
+    client = out.result[0]
+    if float(client.update_weight) == 0.0:
+        raise TrainingError("local training diverged (non-finite weights); lower the learning rate")
+    delta = [(-np.asarray(u, np.float32)).astype(np.float32) for u in client.update]
+    m = out.measurements["train"]
+    metrics = {
+        "loss": float(m["loss"]),
+        "accuracy": float(m["sparse_categorical_accuracy"]),
+        "num_examples": int(m["num_examples"]),
+    }
+    if dp is not None:
+        delta = privatize(delta, dp, np.random.default_rng([seed, 0xD1FF]))
+    return TrainResult(delta=delta, num_examples=int(len(xa)), metrics=metrics)
+
+
+def privatize(delta: Sequence[np.ndarray], dp: DPConfig, rng: np.random.Generator) -> list[np.ndarray]:
+    """Clip the whole delta to L2 norm ``dp.clip_norm`` and add Gaussian noise."""
+    norm = math.sqrt(sum(float(np.sum(np.square(d, dtype=np.float64))) for d in delta))
+    factor = min(1.0, dp.clip_norm / norm) if norm > 0 else 1.0
+    sigma = dp.noise_multiplier * dp.clip_norm
+    return [
+        (np.asarray(d, np.float64) * factor + rng.normal(0.0, sigma, size=np.shape(d))).astype(np.float32)
+        for d in delta
+    ]
+
+
+def dp_epsilon(noise_multiplier: float, rounds: int, delta: float = 1e-5) -> float:
+    """ε of ``rounds`` releases of the clipped, noised delta, for user-level (whole local data
+    set) adjacency, via Rényi DP: each release is ``α/(2σ²)``-RDP at order ``α``; RDP adds up
+    over rounds; ``ε = min_α rounds·α/(2σ²) + log(1/δ)/(α−1)``. No subsampling amplification
+    is claimed (every contributor takes part in every round it trains in)."""
+    if noise_multiplier <= 0:
+        return math.inf
+    if rounds <= 0:
+        return 0.0
+    orders = [1 + x / 10.0 for x in range(1, 100)] + list(range(12, 1025))
+    return min(rounds * a / (2 * noise_multiplier**2) + math.log(1 / delta) / (a - 1) for a in orders)
