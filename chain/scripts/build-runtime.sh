@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `make runtime`: build the runtime wasm, write the chain specs from it, and record the digest of
+# the sources they came from. Output in chain/artifacts/:
+#   decentralml_runtime.wasm   the runtime
+#   chain-spec.raw.json        raw genesis (with :code) for Chopsticks --genesis
+#   chain-spec.plain.json      runtimeGenesis {code, patch} for polkadot-omni-node --chain ... --dev
+#   SOURCES.sha256             sha256 of every source file and artifact (check-artifacts.sh)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+source "$root/chain/scripts/sources.sh"
+target=${DML_WASM_TARGET_DIR:-$HOME/.cache/decentralml/target-wasm}
+start=$(date +%s)
+bash "$root/chain/scripts/build-wasm.sh"
+mkdir -p "$root/chain/artifacts"
+cp "$target/wasm32v1-none/release/decentralml_runtime.wasm" "$root/chain/artifacts/decentralml_runtime.wasm"
+if [ ! -d "$root/chain/node/node_modules/@acala-network/chopsticks-core" ]; then
+  (cd "$root/chain/node" && npm ci --no-audit --no-fund --ignore-scripts)
+fi
+(cd "$root/chain/node" && node build-spec.mjs ../artifacts/decentralml_runtime.wasm \
+  ../artifacts/chain-spec.raw.json ../artifacts/chain-spec.plain.json development 2>&1 \
+  | grep -v -e 'has multiple versions' -e 'conflicting packages' -e '^\s*\(esm\|cjs\) ' -e 'Either remove' || true)
+test -s "$root/chain/artifacts/chain-spec.raw.json"
+cd "$root"
+{
+  echo "# Sources the runtime artifacts were built from, then the artifacts (sha256sum format)."
+  echo "# Written by chain/scripts/build-runtime.sh; checked by chain/scripts/check-artifacts.sh."
+  dml_chain_sources "$root" | xargs sha256sum
+  sha256sum "${DML_ARTIFACTS[@]}"
+} > chain/artifacts/SOURCES.sha256
+echo "runtime artifacts written to chain/artifacts/ in $(( $(date +%s) - start ))s"
