@@ -2,20 +2,50 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from decentralml_client.cli._common import init_state
 
 app = typer.Typer(
     name="decentralml",
     help="Decentralised federated learning coordinated on a Substrate chain.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
 
 
-def _register_commands() -> None:
-    from decentralml_client.cli import simulate as _simulate
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    config: Path = typer.Option(None, "--config", help="Config file (TOML).", envvar="DML_CONFIG"),
+    node: str = typer.Option(None, "--node", help="Node WebSocket URL [env DML_NODE_URL]."),
+    ipfs: str = typer.Option(None, "--ipfs", help="Kubo API multiaddr or URL [env DML_IPFS_API]."),
+    keystore: Path = typer.Option(None, "--keystore", help="Keystore directory [env DML_KEYSTORE]."),
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
+) -> None:
+    """Global options apply to every command."""
+    init_state(ctx, config=config, node=node, ipfs=ipfs, keystore=keystore, json_out=json_out)
 
-    app.command("simulate")(_simulate.simulate)
+
+def _register_commands() -> None:
+    from decentralml_client.cli import account, dashboard, demo, devnet, keys, roles, simulate, task
+
+    app.add_typer(devnet.app, name="devnet")
+    app.add_typer(keys.app, name="keys")
+    app.add_typer(account.app, name="account")
+    app.add_typer(task.app, name="task")
+    app.command("register")(roles.register)
+    app.command("deregister")(roles.deregister)
+    app.command("contribute")(roles.contribute)
+    app.command("validate")(roles.validate)
+    app.command("aggregate")(roles.aggregate)
+    app.command("finalize")(roles.finalize)
+    app.command("simulate")(simulate.simulate)
+    app.command("demo")(demo.demo)
+    app.command("dashboard")(dashboard.dashboard)
 
 
 _register_commands()

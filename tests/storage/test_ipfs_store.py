@@ -21,7 +21,6 @@ from decentralml_client.storage import (
 pytestmark = pytest.mark.integration
 
 # Registered here too until tests/conftest.py lists the plugin (harmless when it does).
-pytest_plugins = ["tests.fixtures.kubo"]
 
 
 def _gc(daemon) -> None:

@@ -17,7 +17,6 @@ from decentralml_client.services.kubo import (
 )
 
 pytestmark = pytest.mark.integration
-pytest_plugins = ["tests.fixtures.kubo"]
 
 
 def test_session_daemon_is_offline_and_loopback_only(kubo):

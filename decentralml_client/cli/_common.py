@@ -1,0 +1,170 @@
+"""What every command shares: settings, the signer, output (table or JSON) and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from decentralml_client.config import ConfigError, Settings, load_settings
+
+console = Console(stderr=True)
+out = Console()
+
+
+class Exit:
+    """Exit codes, documented in docs/cli.md."""
+
+    OK = 0
+    FAILED = 1  # the command failed (bad input, refused by the chain, ...)
+    USAGE = 2  # wrong arguments (Typer's own)
+    UNREACHABLE = 3  # chain or IPFS not reachable
+    REFUSED = 4  # the chain refused a transaction with a named error
+    AUTH = 5  # wrong keystore password / unknown key
+
+
+@dataclass
+class State:
+    settings: Settings
+    json: bool = False
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    if obj is None:
+        obj = State(settings=load_settings())
+        ctx.find_root().obj = obj
+    return obj  # type: ignore[no-any-return]
+
+
+def init_state(ctx: typer.Context, *, config: Path | None, node: str | None, ipfs: str | None,
+               keystore: Path | None, json_out: bool) -> None:
+    try:
+        settings = load_settings(config, node_url=node, ipfs_api=ipfs, keystore=keystore)
+    except ConfigError as exc:
+        fail(str(exc), Exit.USAGE)
+    ctx.obj = State(settings=settings, json=json_out)
+
+
+def fail(message: str, code: int = Exit.FAILED) -> NoReturn:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def emit(st: State, data: Any, human: Callable[[], None] | None = None) -> None:
+    """Print ``data`` as JSON on stdout with --json, else call ``human`` (or pretty-print)."""
+    if st.json:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    elif human is not None:
+        human()
+    else:
+        out.print_json(json.dumps(data, default=str))
+
+
+@contextmanager
+def errors_to_exit() -> Iterator[None]:
+    """Turn the project's exceptions into one clear line and a meaningful exit code."""
+    from decentralml_client.chain.errors import (
+        ChainUnreachable,
+        IncompatibleChain,
+        PalletError,
+        TransactionRejected,
+    )
+    from decentralml_client.keys import KeyNotFound, KeysError, WrongPassword
+    from decentralml_client.services.devnet import DevnetError
+    from decentralml_client.storage.errors import StorageUnavailable
+
+    try:
+        yield
+    except (ChainUnreachable, StorageUnavailable) as exc:
+        fail(str(exc), Exit.UNREACHABLE)
+    except (PalletError, TransactionRejected) as exc:
+        fail(str(exc), Exit.REFUSED)
+    except (WrongPassword, KeyNotFound) as exc:
+        fail(str(exc), Exit.AUTH)
+    except (IncompatibleChain, DevnetError, KeysError) as exc:
+        fail(str(exc))
+
+
+def password(prompt_name: str, *, confirm: bool = False, password_file: Path | None = None) -> str:
+    """The keystore password: --password-file, $DML_PASSWORD, or an interactive prompt."""
+    if password_file is not None:
+        return password_file.read_text().rstrip("\n")
+    env = os.environ.get("DML_PASSWORD")
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        fail("no password: pass --password-file or set DML_PASSWORD (no terminal to ask on)",
+             Exit.AUTH)
+    return str(typer.prompt(f"Password for key '{prompt_name}'", hide_input=True,
+                            confirmation_prompt=confirm))
+
+
+def load_signer(st: State, key: str | None, dev: str | None, password_file: Path | None):  # noqa: ANN201
+    """The account that signs: a keystore key (``--key``) or a dev account (``--dev``)."""
+    from decentralml_client.keys import Keystore, dev_account
+
+    if dev:
+        return dev_account(dev)
+    if not key:
+        fail("choose the signing account with --key NAME (see `decentralml keys list`) "
+             "or, on the dev chain, --dev alice", Exit.USAGE)
+    ks = Keystore(st.settings.keystore)
+    return ks.load(key, password(key, password_file=password_file))
+
+
+KeyOpt = typer.Option(None, "--key", "-k", help="Keystore key that signs.")
+DevOpt = typer.Option(None, "--dev", help="Well-known dev account (alice, bob, ...): dev chain only.")
+PasswordFileOpt = typer.Option(None, "--password-file", help="File holding the key's password.",
+                               exists=True, dir_okay=False)
+
+
+def connect(st: State):  # noqa: ANN201
+    """The chain at the configured URL, checked against pallet-abi/."""
+    from decentralml_client.chain import Chain
+
+    return Chain(st.settings.node_url)
+
+
+def open_store(st: State):  # noqa: ANN201
+    """IPFS at the configured API, with the local content cache under the data dir."""
+    from decentralml_client.storage import IpfsStore
+
+    store = IpfsStore(st.settings.ipfs_api, cache_dir=st.settings.data_dir / "cache")
+    if not store.is_available():
+        from decentralml_client.storage.errors import StorageUnavailable
+
+        raise StorageUnavailable(
+            f"no IPFS API answers at {st.settings.ipfs_api}: start one with "
+            "`decentralml devnet up`, or set --ipfs / DML_IPFS_API"
+        )
+    return store
+
+
+def fmt_units(plancks: int) -> str:
+    from decentralml_client.chain import UNIT
+
+    return f"{plancks / UNIT:,.4f} DML"
+
+
+def parse_units(text: str) -> int:
+    """``"12.5"`` DML → plancks."""
+    from decimal import Decimal, InvalidOperation
+
+    from decentralml_client.chain import UNIT
+
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        fail(f"{text!r} is not an amount (use e.g. 10 or 2.5)", Exit.USAGE)
+    if value < 0:
+        fail("amounts cannot be negative", Exit.USAGE)
+    return int(value * UNIT)

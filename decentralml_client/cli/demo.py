@@ -1,0 +1,75 @@
+"""``decentralml demo``: a whole federated task on the dev chain, in one command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from decentralml_client.cli._common import Exit, console, emit, errors_to_exit, fail, out, state
+
+
+def demo(
+    ctx: typer.Context,
+    rounds: int = typer.Option(3, min=1, max=50, help="Training rounds."),
+    contributors: int = typer.Option(4, min=1, max=64, help="Contributor processes."),
+    validators: int = typer.Option(3, min=1, max=16, help="Validator processes."),
+    malicious: int = typer.Option(0, min=0, help="How many contributors poison their updates."),
+    attack: str = typer.Option("sign-flip", help="sign-flip, scale, noise or nan."),
+    rule: str = typer.Option("fedavg", help="fedavg, trimmed-mean, median or krum."),
+    plot: Path = typer.Option(Path("decentralml-demo.png"), help="PNG of accuracy per round."),
+    seed: int = typer.Option(0),
+    timeout: float = typer.Option(1800, help="Give up after this many seconds."),
+) -> None:
+    """Run a federated task end to end: chain, IPFS, and every role as its own process."""
+    from decentralml_client.demo import DemoOptions, run_demo
+    from decentralml_client.roles.contributor import ATTACKS
+
+    st = state(ctx)
+    if malicious >= contributors:
+        fail("--malicious must be smaller than --contributors (someone must be honest)", Exit.USAGE)
+    if attack not in ATTACKS:
+        fail(f"--attack must be one of {ATTACKS}", Exit.USAGE)
+    opts = DemoOptions(rounds=rounds, contributors=contributors, validators=validators,
+                       malicious=malicious, attack=attack, rule=rule, plot=plot, seed=seed,
+                       timeout=timeout)
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                        TextColumn("{task.completed}/{task.total} rounds"), TimeElapsedColumn(),
+                        console=console, transient=False)
+    bar = progress.add_task("starting the dev chain and IPFS", total=rounds)
+
+    def on_progress(stage: str, info: dict[str, Any]) -> None:
+        if stage == "round":
+            done = min(info["round"], rounds) if info["status"] == "Active" else rounds
+            progress.update(bar, completed=done,
+                            description=f"round {min(info['round'] + 1, rounds)}: {info['phase']}"
+                            if info["status"] == "Active" else f"task {info['status'].lower()}")
+        else:
+            progress.update(bar, description=stage.replace("_", " ") + " " +
+                            " ".join(f"{k}={v}" for k, v in info.items()))
+
+    with errors_to_exit():
+        with progress:
+            summary = run_demo(st.settings, opts, on_progress)
+    emit(st, summary, lambda: _print(summary))
+
+
+def _print(s: dict[str, Any]) -> None:
+    from decentralml_client.cli._common import fmt_units
+
+    t = Table("round", "accepted", "rejected", "attested accuracy", "rewards paid", "model CID",
+              title=f"Task {s['task_id']} ({s['status']})")
+    for r in s["rounds"]:
+        t.add_row(str(r["round"]), str(r["accepted"]), str(r["rejected"]),
+                  f"{100 * r['attested_accuracy']:.2f}%",
+                  fmt_units(r["contributor_rewards"] + r["validator_rewards"]), r["model_cid"])
+    out.print(t)
+    out.print(f"final model {s['final_model_cid']}: accuracy [bold]{100 * s['final_accuracy']:.2f}%[/]"
+              f" on the test split; centralised baseline {100 * s['baseline_accuracy']:.2f}%")
+    if s["malicious"]:
+        out.print(f"poisoned updates rejected: {s['malicious_rejected']}/{s['malicious']}")
+    if s.get("plot"):
+        out.print(f"plot: {s['plot']}")

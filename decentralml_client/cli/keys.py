@@ -1,0 +1,70 @@
+"""``decentralml keys``: the encrypted keystore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from decentralml_client.cli._common import (
+    PasswordFileOpt,
+    emit,
+    errors_to_exit,
+    out,
+    password,
+    state,
+)
+
+app = typer.Typer(help="Create, list, import and export keys (ed25519, encrypted at rest).",
+                  no_args_is_help=True)
+
+
+def _store(ctx: typer.Context):  # noqa: ANN202
+    from decentralml_client.keys import Keystore
+
+    return Keystore(state(ctx).settings.keystore)
+
+
+@app.command("new")
+def new(ctx: typer.Context, name: str = typer.Argument(..., help="Name of the new key."),
+        password_file: Path = PasswordFileOpt) -> None:
+    """Create a new key, encrypted with a password (argon2id + SecretBox)."""
+    with errors_to_exit():
+        info = _store(ctx).create(name, password(name, confirm=True, password_file=password_file))
+    emit(state(ctx), info.as_dict(), lambda: out.print(
+        f"created [bold]{info.name}[/] {info.ss58_address}"))
+
+
+@app.command("import")
+def import_(ctx: typer.Context, name: str = typer.Argument(...),
+            secret_file: Path = typer.Option(..., "--secret-file", exists=True, dir_okay=False,
+                                             help="File with a 32-byte hex seed or a mnemonic."),
+            password_file: Path = PasswordFileOpt) -> None:
+    """Import a key from a seed or mnemonic kept in a file (never on the command line)."""
+    with errors_to_exit():
+        info = _store(ctx).import_seed(name, secret_file.read_text().strip(),
+                                       password(name, confirm=True, password_file=password_file))
+    emit(state(ctx), info.as_dict(), lambda: out.print(f"imported [bold]{name}[/] {info.ss58_address}"))
+
+
+@app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """List the keystore's keys (public parts only)."""
+    infos = _store(ctx).list()
+
+    def human() -> None:
+        t = Table("name", "address", "x25519 public key")
+        for i in infos:
+            t.add_row(i.name, i.ss58_address, i.x25519_public_hex)
+        out.print(t)
+
+    emit(state(ctx), [i.as_dict() for i in infos], human)
+
+
+@app.command("export")
+def export(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
+    """Print a key's public parts (address, public key, X25519 key). Secrets never leave."""
+    with errors_to_exit():
+        info = _store(ctx).export_public(name)
+    emit(state(ctx), info.as_dict())

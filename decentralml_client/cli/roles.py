@@ -1,0 +1,235 @@
+"""Commands of the participants: register, contribute, validate, aggregate, finalize."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+
+from decentralml_client.cli._common import (
+    DevOpt,
+    Exit,
+    KeyOpt,
+    PasswordFileOpt,
+    State,
+    connect,
+    console,
+    emit,
+    errors_to_exit,
+    fail,
+    fmt_units,
+    load_signer,
+    open_store,
+    out,
+    parse_units,
+    state,
+)
+from decentralml_client.cli.task import _role
+
+
+def register(ctx: typer.Context, role: str = typer.Argument(..., help="contributor or validator"),
+             stake: str = typer.Option(None, help="Stake in DML (default: the role's minimum)."),
+             key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt) -> None:
+    """Register the account for a role, reserving its stake."""
+    from decentralml_client.chain import DecentralMl, Role
+
+    st = state(ctx)
+    r = _role(role)
+    with errors_to_exit():
+        signer = load_signer(st, key, dev, password_file)
+        with connect(st) as chain:
+            minimum = int(chain.constant("ContributorStake" if r == Role.CONTRIBUTOR
+                                         else "ValidatorStake") or 0)
+            amount = parse_units(stake) if stake else minimum
+            if amount < minimum:
+                fail(f"the {r.value} stake is at least {fmt_units(minimum)}", Exit.USAGE)
+            DecentralMl(chain).register(signer.keypair, r, amount, signer.x25519_public)
+    emit(st, {"address": signer.ss58_address, "role": r.value, "stake": amount},
+         lambda: out.print(f"{signer.ss58_address} registered as {r.value}, stake {fmt_units(amount)}"))
+
+
+def deregister(ctx: typer.Context, role: str = typer.Argument(...),
+               key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt) -> None:
+    """Leave a role and get the stake back (no open task commitments allowed)."""
+    from decentralml_client.chain import DecentralMl
+
+    st = state(ctx)
+    r = _role(role)
+    with errors_to_exit():
+        signer = load_signer(st, key, dev, password_file)
+        with connect(st) as chain:
+            DecentralMl(chain).deregister(signer.keypair, r)
+    emit(st, {"address": signer.ss58_address, "role": r.value},
+         lambda: out.print(f"{signer.ss58_address} deregistered as {r.value}"))
+
+
+def _load_data(manifest: Any, data: Path | None, digits: str | None, part: str,
+               seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Local data: a user's npz/csv file, or a shard of the bundled digits (``I/N``)."""
+    from decentralml_client.ml import data as mldata
+
+    if data is not None:
+        if data.suffix == ".npz":
+            return mldata.load_npz(data, manifest)
+        if data.suffix == ".csv":
+            return mldata.load_csv(data, manifest)
+        fail(f"{data}: use a .npz (x, y arrays) or .csv (features..., label) file", Exit.USAGE)
+    if digits is None:
+        fail("give your data with --data FILE (or --digits-shard I/N for the example)", Exit.USAGE)
+    try:
+        i, n = (int(v) for v in digits.split("/"))
+        assert 0 <= i < n
+    except (ValueError, AssertionError):
+        fail(f"--digits-shard must look like I/N with 0 <= I < N, not {digits!r}", Exit.USAGE)
+    x_tr, y_tr, x_te, y_te = mldata.load_digits_split(seed=seed)
+    x, y = (x_tr, y_tr) if part == "train" else (x_te, y_te)
+    shards = mldata.partition_iid(x, y, n, seed=seed)
+    return shards[i]
+
+
+def _context(st: State, signer: Any, chain: Any, stop: threading.Event, verbose: bool):  # noqa: ANN202
+    from decentralml_client.roles.common import RoleContext
+
+    def on_event(kind: str, info: dict[str, Any]) -> None:
+        if st.json:
+            return
+        details = " ".join(f"{k}={v}" for k, v in info.items()
+                           if k not in ("verdicts", "reasons") or verbose)
+        console.print(f"[cyan]{kind:>10}[/] {details}", highlight=False)
+
+    return RoleContext(chain=chain, store=open_store(st), account=signer,
+                       data_dir=st.settings.data_dir, stop=stop.is_set, on_event=on_event)
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def _ensure_member(chain: Any, signer: Any, task_id: int, role: Any) -> None:
+    from decentralml_client.chain import DecentralMl, PalletError
+
+    dml = DecentralMl(chain)
+    if signer.ss58_address not in dml.members(task_id):
+        try:
+            dml.join_task(signer.keypair, task_id, role)
+        except PalletError as exc:
+            if exc.name != "AlreadyMember":
+                raise
+    else:
+        roles = str(dml.members(task_id)[signer.ss58_address])
+        if role.value not in roles:
+            dml.join_task(signer.keypair, task_id, role)
+
+
+def contribute(
+    ctx: typer.Context,
+    task_id: int = typer.Option(..., "--task", help="Task to train for."),
+    data: Path = typer.Option(None, "--data", exists=True, dir_okay=False,
+                              help="Your local data (.npz with x, y or .csv)."),
+    digits_shard: str = typer.Option(None, help="Example data: shard I/N of bundled digits."),
+    encoding: str = typer.Option("f32", help="Update encoding: f32, f16 or int8."),
+    topk: float = typer.Option(None, help="Keep only this fraction of the largest changes."),
+    attack: str = typer.Option(None, hidden=True, help="Poison updates (demos of defences)."),
+    seed: int = typer.Option(0),
+    rounds: int = typer.Option(None, help="Stop after this many rounds."),
+    key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt,
+) -> None:
+    """Train on your data every round: upload, commit, reveal. Resumable after a restart."""
+    from decentralml_client.chain import Role
+    from decentralml_client.roles.contributor import ATTACKS, ContributorOptions, run_contributor
+
+    st = state(ctx)
+    if attack is not None and attack not in ATTACKS:
+        fail(f"--attack must be one of {ATTACKS}", Exit.USAGE)
+    if encoding not in ("f32", "f16", "int8"):
+        fail("--encoding must be f32, f16 or int8", Exit.USAGE)
+    stop = _stop_on_signals()
+    with errors_to_exit():
+        signer = load_signer(st, key, dev, password_file)
+        with connect(st) as chain:
+            rc = _context(st, signer, chain, stop, False)
+            task = rc.task(task_id)
+            x, y = _load_data(rc.manifest(task), data, digits_shard, "train", 0)
+            _ensure_member(chain, signer, task_id, Role.CONTRIBUTOR)
+            summary = run_contributor(rc, task_id, x, y, ContributorOptions(
+                encoding=encoding, topk=topk, attack=attack, seed=seed, max_rounds=rounds))
+    emit(st, summary)
+
+
+def validate(
+    ctx: typer.Context,
+    task_id: int = typer.Option(..., "--task"),
+    data: Path = typer.Option(None, "--data", exists=True, dir_okay=False,
+                              help="Your held-out data (.npz or .csv)."),
+    digits_holdout: str = typer.Option(None, help="Example data: shard I/N of the digits test split."),
+    tolerance: float = typer.Option(0.02, help="Accept updates costing at most this accuracy."),
+    propose: bool = typer.Option(False, help="Also propose the aggregate if nobody has."),
+    rounds: int = typer.Option(None),
+    key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt,
+) -> None:
+    """Verify and evaluate every update, vote once per round, attest the aggregate."""
+    from decentralml_client.chain import Role
+    from decentralml_client.roles.validator import ValidatorOptions, run_validator
+
+    st = state(ctx)
+    stop = _stop_on_signals()
+    with errors_to_exit():
+        signer = load_signer(st, key, dev, password_file)
+        with connect(st) as chain:
+            rc = _context(st, signer, chain, stop, False)
+            task = rc.task(task_id)
+            x, y = _load_data(rc.manifest(task), data, digits_holdout, "test", 0)
+            _ensure_member(chain, signer, task_id, Role.VALIDATOR)
+            summary = run_validator(rc, task_id, x, y, ValidatorOptions(
+                tolerance=tolerance, propose=propose, max_rounds=rounds))
+    emit(st, summary)
+
+
+def aggregate(
+    ctx: typer.Context,
+    task_id: int = typer.Option(..., "--task"),
+    finalize: bool = typer.Option(True, help="Also finalise rounds when allowed."),
+    key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt,
+) -> None:
+    """Compute and propose each round's aggregate; finalise rounds. Anyone may run it."""
+    from decentralml_client.roles.aggregator import run_aggregator
+
+    st = state(ctx)
+    stop = _stop_on_signals()
+    with errors_to_exit():
+        signer = load_signer(st, key, dev, password_file)
+        with connect(st) as chain:
+            summary = run_aggregator(_context(st, signer, chain, stop, False), task_id,
+                                     finalize=finalize)
+    emit(st, summary)
+
+
+def finalize(
+    ctx: typer.Context,
+    task_id: int = typer.Option(..., "--task"),
+    round_: int = typer.Option(None, "--round", help="Round to finalise (default: current)."),
+    key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt,
+) -> None:
+    """Finalise a round once its model is adopted or its deadline has passed."""
+    from decentralml_client.chain import DecentralMl
+
+    st = state(ctx)
+    with errors_to_exit():
+        signer = load_signer(st, key, dev, password_file)
+        with connect(st) as chain:
+            dml = DecentralMl(chain)
+            task = dml.task(task_id)
+            if task is None:
+                fail(f"task {task_id} does not exist")
+            r = int(task["round"]) if round_ is None else round_
+            receipt = dml.finalize_round(signer.keypair, task_id, r)
+    events = [e.qualname for e in receipt.events if e.pallet == "DecentralMl"]
+    emit(st, {"task_id": task_id, "round": r, "events": events},
+         lambda: out.print(f"finalised round {r} of task {task_id}: {', '.join(events)}"))

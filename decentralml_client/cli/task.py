@@ -1,0 +1,184 @@
+"""``decentralml task``: create, list, show, join and cancel training tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from decentralml_client.cli._common import (
+    DevOpt,
+    Exit,
+    KeyOpt,
+    PasswordFileOpt,
+    connect,
+    emit,
+    errors_to_exit,
+    fail,
+    fmt_units,
+    load_signer,
+    open_store,
+    out,
+    parse_units,
+    state,
+)
+
+app = typer.Typer(help="Training tasks: create, list, show, join, cancel.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    model: Path = typer.Option(None, "--model", exists=True, dir_okay=False,
+                               help="Model manifest JSON (architecture only, no code)."),
+    example: str = typer.Option("digits", help="Built-in example model when --model is not given."),
+    rounds: int = typer.Option(3, min=1),
+    min_contributors: int = typer.Option(1, min=1),
+    max_contributors: int = typer.Option(16, min=1),
+    quorum: float = typer.Option(2 / 3, min=0.0, max=1.0, help="Share of voting validators."),
+    min_validators: int = typer.Option(1, min=1),
+    reward: str = typer.Option("100", help="Reward per round in DML (all rounds go to escrow)."),
+    validator_share: float = typer.Option(0.2, min=0.0, max=1.0),
+    rule: str = typer.Option("fedavg", help="fedavg, trimmed-mean, median or krum."),
+    beta: float = typer.Option(0.1, help="Trimmed share per side for trimmed-mean."),
+    byzantine: int = typer.Option(1, help="Assumed attackers for krum."),
+    max_examples: int = typer.Option(10_000, help="Cap on an update's num_examples."),
+    phase_blocks: int = typer.Option(50, help="Blocks of each phase before its deadline."),
+    max_retries: int = typer.Option(2),
+    private: bool = typer.Option(False, help="Seal updates to the task's validators."),
+    seed: int = typer.Option(0, help="Seed of the initial weights."),
+    key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt,
+) -> None:
+    """Publish a model and create a task; the whole reward moves to the task's escrow."""
+    from decentralml_client.chain import TaskSpec, permill, rule_param
+    from decentralml_client.ml.manifest import ModelManifest, default_digits_manifest
+    from decentralml_client.roles.common import RoleContext
+    from decentralml_client.roles.creator import create_task
+
+    st = state(ctx)
+    if min_contributors > max_contributors:
+        fail("--min-contributors is larger than --max-contributors", Exit.USAGE)
+    try:
+        rule_value = rule_param(rule, beta=beta, byzantine=byzantine)
+    except ValueError as exc:
+        fail(str(exc), Exit.USAGE)
+    if model is not None:
+        manifest = ModelManifest.from_bytes(model.read_bytes())
+    elif example == "digits":
+        manifest = default_digits_manifest(seed)
+    else:
+        fail(f"unknown example {example!r}; the built-in example is 'digits'", Exit.USAGE)
+    spec = TaskSpec(model_cid="", model_hash="", rounds=rounds, min_contributors=min_contributors,
+                    max_contributors=max_contributors, quorum=permill(quorum),
+                    min_validators=min_validators, reward_per_round=parse_units(reward),
+                    validator_share=permill(validator_share), rule=rule_value,
+                    max_examples=max_examples, commit_blocks=phase_blocks,
+                    reveal_blocks=phase_blocks, vote_blocks=phase_blocks,
+                    attest_blocks=phase_blocks, max_retries=max_retries, private=private)
+    with errors_to_exit():
+        signer = load_signer(st, key, dev, password_file)
+        with connect(st) as chain:
+            rc = RoleContext(chain=chain, store=open_store(st), account=signer,
+                             data_dir=st.settings.data_dir)
+            task_id = create_task(rc, manifest, spec, seed=seed)
+    emit(st, {"task_id": task_id}, lambda: out.print(f"created task [bold]{task_id}[/]"))
+
+
+@app.command("list")
+def list_(ctx: typer.Context,
+          status: str = typer.Option(None, help="Only Active, Finished or Cancelled tasks.")) -> None:
+    """List tasks with their status and progress."""
+    from decentralml_client.chain import DecentralMl
+
+    st = state(ctx)
+    with errors_to_exit(), connect(st) as chain:
+        tasks = DecentralMl(chain).tasks()
+    rows = [{"task_id": i, "status": t["status"], "round": t["round"], "rounds": t["spec"]["rounds"],
+             "phase": t["phase"], "creator": t["creator"], "escrow": t.get("escrow")}
+            for i, t in sorted(tasks.items()) if status is None or t["status"] == status]
+
+    def human() -> None:
+        table = Table("task", "status", "round", "phase", "escrow", "creator")
+        for r in rows:
+            table.add_row(str(r["task_id"]), r["status"], f"{r['round']}/{r['rounds']}",
+                          str(r["phase"]), fmt_units(int(r["escrow"] or 0)), r["creator"])
+        out.print(table)
+
+    emit(st, rows, human)
+
+
+@app.command("show")
+def show(ctx: typer.Context, task_id: int = typer.Argument(...)) -> None:
+    """A task's spec, current phase and the summary of every finished round."""
+    from decentralml_client.chain import DecentralMl
+
+    st = state(ctx)
+    with errors_to_exit(), connect(st) as chain:
+        dml = DecentralMl(chain)
+        task = dml.task(task_id)
+        if task is None:
+            fail(f"task {task_id} does not exist; see `decentralml task list`")
+        head = chain.head()[0]
+        rounds = []
+        for r in range(int(task["round"]) + 1):
+            s = dml.round_summary(task_id, r)
+            if s:
+                rounds.append({"round": r, **s})
+    data = {"task_id": task_id, **task, "head": head, "rounds": rounds}
+
+    def human() -> None:
+        out.print(f"[bold]task {task_id}[/] {task['status']} — round {task['round']}"
+                  f"/{task['spec']['rounds']}, phase {task['phase']} "
+                  f"(ends at block {task['phase_ends_at']}, head {head})")
+        out.print(f"model {task['model_cid']} {task['model_hash']}")
+        t = Table("round", "accepted", "rejected", "attested accuracy", "model")
+        for r in rounds:
+            t.add_row(str(r["round"]), str(r["accepted"]), str(r["rejected"]),
+                      f"{int(r['attested_score']) / 100:.2f}%", str(r["model_cid"]))
+        out.print(t)
+
+    emit(st, data, human)
+
+
+@app.command("join")
+def join(ctx: typer.Context, task_id: int = typer.Argument(...),
+         role: str = typer.Option(..., help="contributor or validator"),
+         key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt) -> None:
+    """Join a task as a contributor or validator (register for the role first)."""
+    from decentralml_client.chain import DecentralMl, Role
+
+    st = state(ctx)
+    r = _role(role)
+    with errors_to_exit():
+        signer = load_signer(st, key, dev, password_file)
+        with connect(st) as chain:
+            DecentralMl(chain).join_task(signer.keypair, task_id, r)
+    emit(st, {"task_id": task_id, "role": r.value}, lambda: out.print(f"joined task {task_id} as {r.value}"))
+
+
+@app.command("cancel")
+def cancel(ctx: typer.Context, task_id: int = typer.Argument(...),
+           key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt) -> None:
+    """Cancel your task: finished rounds stay paid, the rest of the escrow comes back."""
+    from decentralml_client.chain import DecentralMl
+
+    st = state(ctx)
+    with errors_to_exit():
+        signer = load_signer(st, key, dev, password_file)
+        with connect(st) as chain:
+            receipt = DecentralMl(chain).cancel_task(signer.keypair, task_id)
+    ev = receipt.find("TaskCancelled")
+    emit(st, {"task_id": task_id, "event": ev[0].attributes if ev else None},
+         lambda: out.print(f"cancelled task {task_id}"))
+
+
+def _role(text: str):  # noqa: ANN202
+    from decentralml_client.chain import Role
+
+    t = text.strip().lower()
+    if t.startswith("contrib"):
+        return Role.CONTRIBUTOR
+    if t.startswith("valid"):
+        return Role.VALIDATOR
+    fail(f"role must be contributor or validator, not {text!r}", Exit.USAGE)

@@ -1,0 +1,330 @@
+"""The one-command demo: a whole federated task on the dev chain, each role its own process.
+
+It starts (or reuses) the dev chain and Kubo, funds fresh ed25519 accounts from //Alice,
+registers them, creates a task on the bundled digits, joins everyone, then runs every
+contributor, validator and the aggregator as separate ``decentralml`` processes with their
+own keys and journals. It follows the chain until the task finishes, evaluates the final
+model against a centralised baseline, writes a plot, and stops everything it started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from decentralml_client.chain import UNIT, Chain, DecentralMl, Role, TaskSpec, permill, rule_param
+from decentralml_client.config import Settings
+from decentralml_client.keys import Account, KdfLimits, Keystore, dev_account
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    rounds: int = 3
+    contributors: int = 4
+    validators: int = 3
+    malicious: int = 0
+    attack: str = "sign-flip"
+    rule: str = "fedavg"
+    reward: int = 100 * UNIT
+    seed: int = 0
+    plot: Path | None = Path("decentralml-demo.png")
+    block_time: float = 2.0  # empty blocks so deadlines pass even if a role stays silent
+    phase_blocks: int = 300
+    timeout: float = 1800.0
+
+
+@dataclass
+class Participant:
+    name: str
+    role: str
+    account: Account
+    malicious: bool = False
+    proc: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+
+
+@dataclass
+class DemoRun:
+    chain_url: str
+    ipfs_api: str
+    workdir: Path
+    participants: list[Participant] = field(default_factory=list)
+
+
+@contextmanager
+def dev_services(settings: Settings, workdir: Path) -> Iterator[tuple[str, str]]:
+    """Reuse a running `devnet up` stack, or start a private one for the demo's duration."""
+    from decentralml_client.services import stack
+    from decentralml_client.services.devnet import Devnet, free_port
+    from decentralml_client.services.kubo import KuboDaemon
+
+    running = stack.status(settings.devnet_dir)
+    if running.chain and running.ipfs:
+        yield running.chain["url"], running.ipfs["api"]
+        return
+    with contextlib.ExitStack() as es:
+        if running.chain:
+            url = running.chain["url"]
+        else:
+            url = es.enter_context(Devnet(workdir / "chain", port=free_port())).url
+        if running.ipfs:
+            api = running.ipfs["api"]
+        else:
+            api = es.enter_context(KuboDaemon(workdir / "ipfs")).api_multiaddr
+        yield url, api
+
+
+def _spawn(run: DemoRun, p: Participant, args: list[str], password: str) -> None:
+    env = {**os.environ, "DML_PASSWORD": password, "DML_DATA_DIR": str(run.workdir / p.name),
+           "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+    p.log = run.workdir / f"{p.name}.log"
+    cmd = [sys.executable, "-m", "decentralml_client.cli.main", "--node", run.chain_url,
+           "--ipfs", run.ipfs_api, "--keystore", str(run.workdir / "keys"), *args,
+           "--key", p.name]
+    with open(p.log, "wb") as log:
+        p.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def _stop_all(participants: list[Participant], timeout: float = 20.0) -> None:
+    """SIGTERM every role's process group (TFF helpers included), then SIGKILL stragglers."""
+    for p in participants:
+        if p.proc and p.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.proc.pid, signal.SIGTERM)
+    end = time.monotonic() + timeout
+    for p in participants:
+        if p.proc is None:
+            continue
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.proc.wait(max(0.1, end - time.monotonic()))
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.proc.wait(5)
+
+
+def run_demo(settings: Settings, opts: DemoOptions,
+             progress: Callable[[str, dict[str, Any]], None] = lambda s, i: None) -> dict[str, Any]:
+    """Run the whole demo; returns the summary printed by ``decentralml demo --json``."""
+    from decentralml_client.services.stack import BlockTicker
+
+    if opts.malicious >= opts.contributors:
+        raise ValueError("--malicious must be smaller than --contributors")
+    workdir = Path(tempfile.mkdtemp(prefix="decentralml-demo-", dir=_tmp_root(settings)))
+    with dev_services(settings, workdir) as (url, api):
+        run = DemoRun(chain_url=url, ipfs_api=api, workdir=workdir)
+        ticker = BlockTicker(url, opts.block_time).start() if opts.block_time > 0 else None
+        try:
+            return _run(run, opts, progress)
+        finally:
+            _stop_all(run.participants)
+            if ticker:
+                ticker.stop()
+
+
+def _tmp_root(settings: Settings) -> Path:
+    root = settings.data_dir / "demo"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _run(run: DemoRun, opts: DemoOptions,
+         progress: Callable[[str, dict[str, Any]], None]) -> dict[str, Any]:
+    from decentralml_client.ml.manifest import default_digits_manifest
+    from decentralml_client.roles.common import RoleContext
+    from decentralml_client.roles.creator import create_task
+    from decentralml_client.storage import IpfsStore
+
+    password = secrets.token_urlsafe(16)
+    keystore = Keystore(run.workdir / "keys", kdf_limits=KdfLimits.interactive())
+    for i in range(opts.contributors):
+        name = f"contributor{i + 1}"
+        run.participants.append(Participant(name, "contributor",
+                                            keystore.load(*_new(keystore, name, password)),
+                                            malicious=i >= opts.contributors - opts.malicious))
+    for i in range(opts.validators):
+        name = f"validator{i + 1}"
+        run.participants.append(Participant(name, "validator",
+                                            keystore.load(*_new(keystore, name, password))))
+    run.participants.append(Participant("aggregator", "aggregator",
+                                        keystore.load(*_new(keystore, "aggregator", password))))
+    creator = dev_account("alice")
+    store = IpfsStore(run.ipfs_api, cache_dir=run.workdir / "cache")
+    with Chain(run.chain_url) as chain:
+        dml = DecentralMl(chain)
+        progress("funding", {"accounts": len(run.participants)})
+        stake = {"contributor": int(chain.constant("ContributorStake")),
+                 "validator": int(chain.constant("ValidatorStake"))}
+        fund = 10 * max(stake.values()) + 100 * UNIT
+        chain.submit_many(creator.keypair, [
+            ("Balances", "transfer_keep_alive", {"dest": p.account.ss58_address, "value": fund})
+            for p in run.participants])
+        for p in run.participants:
+            if p.role in ("contributor", "validator"):
+                dml.register(p.account.keypair, Role(p.role.capitalize()), stake[p.role],
+                             p.account.x25519_public)
+        progress("registered", {"contributors": opts.contributors, "validators": opts.validators})
+        rc = RoleContext(chain=chain, store=store, account=creator, data_dir=run.workdir / "creator")
+        spec = TaskSpec(
+            model_cid="", model_hash="", rounds=opts.rounds,
+            min_contributors=max(1, opts.contributors - opts.malicious),
+            max_contributors=opts.contributors, quorum=permill(2 / 3),
+            min_validators=max(1, (2 * opts.validators + 2) // 3),
+            reward_per_round=opts.reward, validator_share=permill(0.2),
+            rule=rule_param(opts.rule), max_examples=10_000,
+            commit_blocks=opts.phase_blocks, reveal_blocks=opts.phase_blocks,
+            vote_blocks=opts.phase_blocks, attest_blocks=opts.phase_blocks, max_retries=2)
+        balances_before = {p.name: chain.account(p.account.ss58_address) for p in run.participants}
+        task_id = create_task(rc, default_digits_manifest(opts.seed), spec, seed=opts.seed)
+        progress("task_created", {"task_id": task_id})
+        for p in run.participants:
+            if p.role in ("contributor", "validator"):
+                dml.join_task(p.account.keypair, task_id, Role(p.role.capitalize()))
+        n_val = opts.validators
+        ci = vi = 0
+        for p in run.participants:
+            if p.role == "contributor":
+                args = ["contribute", "--task", str(task_id),
+                        "--digits-shard", f"{ci}/{opts.contributors}", "--seed", str(opts.seed + ci)]
+                if p.malicious:
+                    args += ["--attack", opts.attack]
+                ci += 1
+            elif p.role == "validator":
+                args = ["validate", "--task", str(task_id), "--digits-holdout", f"{vi}/{n_val}"]
+                vi += 1
+            else:
+                args = ["aggregate", "--task", str(task_id)]
+            _spawn(run, p, args, password)
+        progress("started", {"processes": len(run.participants)})
+
+        deadline = time.monotonic() + opts.timeout
+        last_round = -1
+        while True:
+            task = dml.task(task_id)
+            assert task is not None
+            if int(task["round"]) != last_round or task["status"] != "Active":
+                last_round = int(task["round"])
+                progress("round", {"round": last_round, "phase": task["phase"],
+                                   "status": task["status"], "rounds": opts.rounds})
+            if task["status"] != "Active":
+                break
+            for p in run.participants:
+                if p.proc is not None and p.proc.poll() not in (None, 0):
+                    tail = p.log.read_text(errors="replace")[-3000:] if p.log else ""
+                    raise RuntimeError(f"{p.name} exited with {p.proc.returncode}:\n{tail}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the demo task did not finish within {opts.timeout:.0f} s")
+            time.sleep(0.5)
+        summary = _summarise(chain, dml, store, rc, task_id, run, opts, balances_before)
+    if opts.plot is not None:
+        plot_rounds(summary, opts.plot)
+        summary["plot"] = str(opts.plot)
+    summary["workdir"] = str(run.workdir)
+    return summary
+
+
+def _new(keystore: Keystore, name: str, password: str) -> tuple[str, str]:
+    keystore.create(name, password)
+    return name, password
+
+
+def _summarise(chain: Chain, dml: DecentralMl, store: Any, rc: Any, task_id: int, run: DemoRun,
+               opts: DemoOptions, before: dict[str, dict[str, int]]) -> dict[str, Any]:
+    from decentralml_client.ml.codec import decode_tensors
+    from decentralml_client.ml.evaluate import evaluate
+
+    task = dml.task(task_id)
+    assert task is not None
+    manifest = rc.manifest(task)
+    malicious = {p.account.ss58_address for p in run.participants if p.malicious}
+    rounds, mal_total, mal_rejected = [], 0, 0
+    for r in range(int(task["spec"]["rounds"]) + 1):
+        s = dml.round_summary(task_id, r)
+        if not s:
+            continue
+        subs = dml.submissions(task_id, r)
+        for sub in subs.values():
+            if sub["contributor"] in malicious:
+                mal_total += 1
+                mal_rejected += sub["status"] != "Accepted"
+        rounds.append({
+            "round": r, "accepted": int(s["accepted"]), "rejected": int(s["rejected"]),
+            "attested_accuracy": int(s["attested_score"]) / 10_000,
+            "contributor_rewards": int(s["contributor_rewards"]),
+            "validator_rewards": int(s["validator_rewards"]),
+            "model_cid": s["model_cid"], "model_hash": s["model_hash"],
+        })
+    from decentralml_client.ml.data import load_digits_split
+
+    x_tr, y_tr, x_te, y_te = load_digits_split(seed=0)
+    weights = decode_tensors(store.fetch(task["model_cid"], task["model_hash"]), manifest,
+                             kind="weights").tensors
+    final = evaluate(manifest, weights, x_te, y_te)["accuracy"]
+    baseline = centralised_baseline(manifest, x_tr, y_tr, x_te, y_te, epochs=opts.rounds,
+                                     seed=opts.seed)
+    paid = {p.name: chain.account(p.account.ss58_address)["free"] - before[p.name]["free"]
+            for p in run.participants}
+    return {
+        "task_id": task_id, "status": task["status"],
+        "final_model_cid": task["model_cid"], "final_model_hash": task["model_hash"],
+        "final_accuracy": final, "baseline_accuracy": baseline,
+        "malicious": mal_total, "malicious_rejected": mal_rejected,
+        "rounds": rounds, "balance_changes": paid,
+    }
+
+
+def centralised_baseline(manifest: Any, x_tr: Any, y_tr: Any, x_te: Any, y_te: Any, *,
+                         epochs: int, seed: int) -> float:
+    """Accuracy of the same model trained on all the data in one place, same epoch budget."""
+    import tensorflow as tf
+
+    from decentralml_client.ml.evaluate import evaluate
+    from decentralml_client.ml.manifest import build_model, make_initial_weights
+
+    tf.keras.utils.set_random_seed(seed)
+    model = build_model(manifest)
+    model.set_weights(make_initial_weights(manifest, seed))
+    opt = (tf.keras.optimizers.SGD(manifest.learning_rate) if manifest.optimizer == "sgd"
+           else tf.keras.optimizers.Adam(manifest.learning_rate))
+    model.compile(optimizer=opt, loss=tf.keras.losses.SparseCategoricalCrossentropy())
+    model.fit(x_tr, y_tr, epochs=epochs * manifest.local_epochs, batch_size=manifest.batch_size,
+              shuffle=True, verbose=0)
+    return float(evaluate(manifest, model.get_weights(), x_te, y_te)["accuracy"])
+
+
+def plot_rounds(summary: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rounds = [r["round"] + 1 for r in summary["rounds"]]
+    acc = [100 * r["attested_accuracy"] for r in summary["rounds"]]
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    ax.plot(rounds, acc, marker="o", label="attested accuracy (validators' mean)")
+    ax.axhline(100 * summary["baseline_accuracy"], color="grey", linestyle="--",
+               label="centralised baseline")
+    ax.scatter([rounds[-1]] if rounds else [], [100 * summary["final_accuracy"]], color="C2",
+               zorder=3, label="final model on test split")
+    ax.set_xlabel("round")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(f"DecentralML task {summary['task_id']}: accuracy per round")
+    ax.set_xticks(rounds)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
