@@ -1,0 +1,256 @@
+"""Off-chain simulation: N contributors × R rounds, in one process, with the real engine.
+
+Every round does what the protocol does, minus the chain and IPFS: each contributor trains
+with :func:`~decentralml_client.ml.train.train_local` from the current global model, encodes
+its update with the task's encoding (:func:`~decentralml_client.ml.codec.encode_update`);
+validators decode every file strictly (:func:`~decentralml_client.ml.codec.decode_tensors`:
+a NaN/Inf, oversize or malformed update is rejected); the accepted updates, in ascending
+contributor index, are aggregated with the chosen rule
+(:func:`~decentralml_client.ml.aggregate.aggregate`); the new global model is evaluated on
+held-out test data. If no update survives, or the rule cannot run on what survived, the round
+fails and the model stays.
+
+Attacks (``malicious`` contributors, chosen by the seed) start from their honest delta Δ:
+
+* ``sign-flip``: ``−s·Δ`` (boosted sign flip; ``s = attack_scale``, default 4);
+* ``scale``: ``s·Δ`` (default 10);
+* ``noise``: ``Δ + N(0, s²)`` per coordinate (default 1.0);
+* ``nan``: Δ with NaN entries (refused by decoding, so it never reaches aggregation).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from decentralml_client.ml import aggregate as agg
+from decentralml_client.ml import codec, data
+from decentralml_client.ml.errors import AggregationError, CodecError, MLError
+from decentralml_client.ml.manifest import ModelManifest, default_digits_manifest, make_initial_weights
+
+RULES = ("fedavg", "trimmed-mean", "median", "krum")
+ATTACKS = ("sign-flip", "scale", "noise", "nan")
+PARTITIONS = ("iid", "dirichlet")
+DEFAULT_ATTACK_SCALE = {"sign-flip": 4.0, "scale": 10.0, "noise": 1.0, "nan": 0.0}
+
+
+def chain_rule(
+    rule: str, contributors: int, malicious: int, *, beta: float | None = None,
+    byzantine: int | None = None, keep: int | None = None,
+) -> str | dict[str, Any]:
+    """The chain's rule value for a CLI rule name.
+
+    Defaults: trimmed mean trims ``β = max(0.1, malicious/contributors)`` from each side;
+    Krum assumes ``f = malicious`` (at least 1) Byzantine updates and keeps ``n − f``.
+    """
+    r = rule.lower().replace("_", "-")
+    if r == "fedavg":
+        return "FedAvg"
+    if r == "median":
+        return "Median"
+    if r in ("trimmed-mean", "trimmedmean"):
+        b = beta if beta is not None else max(0.1, malicious / max(contributors, 1))
+        if not 0 <= b < 0.5:
+            raise MLError(f"beta must be in [0, 0.5), got {b}")
+        return {"TrimmedMean": {"beta": int(round(b * agg.PERMILL))}}
+    if r in ("krum", "multi-krum", "multikrum"):
+        f = byzantine if byzantine is not None else max(1, malicious)
+        k = keep if keep is not None else max(1, contributors - f)
+        return {"MultiKrum": {"byzantine": int(f), "keep": int(k)}}
+    raise MLError(f"unknown rule {rule!r}; choose one of {RULES}")
+
+
+def attack_delta(delta: list[np.ndarray], attack: str, scale: float, rng: np.random.Generator) -> list[np.ndarray]:
+    """A malicious contributor's update, made from its honest delta."""
+    if attack == "sign-flip":
+        return [(-scale * d).astype(np.float32) for d in delta]
+    if attack == "scale":
+        return [(scale * d).astype(np.float32) for d in delta]
+    if attack == "noise":
+        return [(d + rng.normal(0.0, scale, d.shape)).astype(np.float32) for d in delta]
+    if attack == "nan":
+        out = [d.copy() for d in delta]
+        out[0].reshape(-1)[:: max(1, out[0].size // 7)] = np.nan
+        return out
+    raise MLError(f"unknown attack {attack!r}; choose one of {ATTACKS}")
+
+
+def run_simulation(
+    contributors: int = 10,
+    rounds: int = 20,
+    rule: str | Mapping[str, Any] = "fedavg",
+    malicious: int = 0,
+    attack: str = "sign-flip",
+    encoding: str = "f32",
+    topk: float | None = None,
+    partition: str = "iid",
+    alpha: float = 0.5,
+    seed: int = 0,
+    *,
+    attack_scale: float | None = None,
+    beta: float | None = None,
+    byzantine: int | None = None,
+    keep: int | None = None,
+    dp: Any = None,
+    test_size: float = 0.25,
+    manifest: ModelManifest | None = None,
+    dataset: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+    max_update_bytes: int = codec.DEFAULT_MAX_BYTES,
+    target_accuracy: float = 0.94,
+    on_round: Callable[[dict[str, Any]], None] | None = None,
+    on_update: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Run the simulation and return its summary (JSON-serialisable).
+
+    ``dataset`` is ``(x_train, y_train, x_test, y_test)``; by default digits split with
+    ``test_size`` and ``seed``. ``rule`` is a CLI name (see :data:`RULES`) or a chain rule.
+    """
+    from decentralml_client.ml.evaluate import evaluate
+    from decentralml_client.ml.train import train_local
+    from decentralml_client.ml.tff_runtime import tff_session
+
+    if contributors < 1 or rounds < 0:
+        raise MLError("need at least one contributor and a non-negative number of rounds")
+    if not 0 <= malicious <= contributors:
+        raise MLError(f"malicious must be in 0..{contributors}, got {malicious}")
+    if attack not in ATTACKS:
+        raise MLError(f"unknown attack {attack!r}; choose one of {ATTACKS}")
+    if partition not in PARTITIONS:
+        raise MLError(f"unknown partition {partition!r}; choose one of {PARTITIONS}")
+    if encoding not in codec.ENCODINGS:
+        raise MLError(f"unknown encoding {encoding!r}; choose one of {codec.ENCODINGS}")
+    chain = (
+        dict(rule) if isinstance(rule, Mapping)
+        else chain_rule(rule, contributors, malicious, beta=beta, byzantine=byzantine, keep=keep)
+    )
+    agg.parse_rule(chain)
+    scale = DEFAULT_ATTACK_SCALE[attack] if attack_scale is None else float(attack_scale)
+
+    manifest = manifest or default_digits_manifest(seed)
+    xtr, ytr, xte, yte = dataset or data.load_digits_split(test_size=test_size, seed=seed)
+    if partition == "iid":
+        shards = data.partition_iid(xtr, ytr, contributors, seed=seed)
+    else:
+        shards = data.partition_dirichlet(xtr, ytr, contributors, alpha, seed=seed)
+    rng = np.random.default_rng([seed, 0xA77AC])
+    bad = set(rng.choice(contributors, size=malicious, replace=False).tolist()) if malicious else set()
+
+    weights = make_initial_weights(manifest, seed)
+    model_hash = codec.file_hash(codec.encode_weights(weights, manifest, task="sim", round=0,
+                                                      base_model_hash=manifest.hash()))
+    start = time.perf_counter()
+    first = evaluate(manifest, weights, xte, yte)
+    history: list[dict[str, Any]] = [{"round": 0, "accuracy": first["accuracy"], "loss": first["loss"],
+                                      "accepted": 0, "rejected": 0, "failed": False,
+                                      "model_hash": model_hash}]
+    sizes: list[int] = []
+    rejected_total = 0
+    with tff_session():
+        for r in range(1, rounds + 1):
+            t0 = time.perf_counter()
+            files: list[bytes] = []
+            train_losses: list[float] = []
+            for i, (x, y) in enumerate(shards):
+                res = train_local(manifest, weights, x, y, seed=seed * 1_000_003 + r * 1009 + i, dp=dp)
+                train_losses.append(res.metrics["loss"])
+                delta = res.delta
+                if i in bad:
+                    delta = attack_delta(delta, attack, scale, rng)
+                files.append(codec.encode_update(
+                    delta, manifest, task="sim", round=r, base_model_hash=model_hash,
+                    num_examples=res.num_examples, encoding=encoding, topk=topk,
+                    allow_nonfinite=i in bad,
+                ))
+                sizes.append(len(files[-1]))
+                if on_update:
+                    on_update(r, i)
+            accepted, ns, reasons = [], [], []
+            for i, f in enumerate(files):  # validators: strict decode, ascending index
+                try:
+                    d = codec.decode_tensors(f, manifest, kind="delta", max_bytes=max_update_bytes)
+                except CodecError as e:
+                    reasons.append(f"contributor {i}: {e}")
+                    continue
+                if d.meta["base_model_hash"] != model_hash or d.meta["round"] != r:
+                    reasons.append(f"contributor {i}: update is for another model or round")
+                    continue
+                accepted.append(d.tensors)
+                ns.append(d.num_examples)
+            rejected_total += len(files) - len(accepted)
+            failed = False
+            try:
+                weights = agg.aggregate(chain, weights, accepted, ns)
+            except AggregationError as e:
+                failed = True
+                reasons.append(f"round failed: {e}")
+            model_hash = codec.file_hash(codec.encode_weights(weights, manifest, task="sim", round=r,
+                                                              base_model_hash=model_hash))
+            ev = evaluate(manifest, weights, xte, yte)
+            item = {
+                "round": r,
+                "accuracy": ev["accuracy"],
+                "loss": ev["loss"] if math.isfinite(ev["loss"]) else None,
+                "accepted": len(accepted),
+                "rejected": len(files) - len(accepted),
+                "failed": failed,
+                "train_loss": float(np.mean(train_losses)),
+                "seconds": round(time.perf_counter() - t0, 3),
+                "model_hash": model_hash,
+            }
+            if reasons:
+                item["notes"] = reasons[:5]
+            history.append(item)
+            if on_round:
+                on_round(item)
+
+    accs = [h["accuracy"] for h in history]
+    reach = next((h["round"] for h in history if h["accuracy"] >= target_accuracy), None)
+    return {
+        "final_accuracy": accs[-1],
+        "final_loss": history[-1]["loss"],
+        "best_accuracy": max(accs),
+        "initial_accuracy": accs[0],
+        "rounds": history,
+        "bytes_per_update": float(np.mean(sizes)) if sizes else 0.0,
+        "bytes_per_param": float(np.mean(sizes)) / manifest.num_params if sizes else 0.0,
+        "num_params": manifest.num_params,
+        "rejected_updates": rejected_total,
+        "target_accuracy": target_accuracy,
+        "first_round_at_target": reach,
+        "final_model_hash": model_hash,
+        "seconds": round(time.perf_counter() - start, 2),
+        "config": {
+            "contributors": contributors, "rounds": rounds, "rule": chain, "malicious": malicious,
+            "malicious_ids": sorted(bad), "attack": attack if malicious else None,
+            "attack_scale": scale if malicious else None, "encoding": encoding, "topk": topk,
+            "partition": partition, "alpha": alpha if partition == "dirichlet" else None,
+            "seed": seed, "test_size": test_size, "train_examples": int(len(xtr)),
+            "test_examples": int(len(xte)), "manifest_hash": manifest.hash(),
+            "dp": None if dp is None else {"clip_norm": dp.clip_norm, "noise_multiplier": dp.noise_multiplier},
+        },
+    }
+
+
+def plot_accuracy(summary: Mapping[str, Any], path: str) -> None:
+    """Write a PNG of test accuracy per round (matplotlib, Agg backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rs = summary["rounds"]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    ax.plot([h["round"] for h in rs], [h["accuracy"] for h in rs], marker="o", markersize=3)
+    cfg = summary.get("config", {})
+    ax.set_title(f"{cfg.get('contributors')} contributors, rule {cfg.get('rule')}, "
+                 f"{cfg.get('malicious', 0)} malicious", fontsize=9)
+    ax.set_xlabel("round")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
