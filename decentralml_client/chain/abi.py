@@ -23,13 +23,6 @@ if TYPE_CHECKING:
 PALLET = "DecentralMl"
 
 
-def _type_name(registry: Any, type_id: int) -> str:
-    try:
-        return str(registry.get_type_string(type_id))  # type: ignore[no-any-return]
-    except Exception:  # older substrate-interface: fall back to the id
-        return f"#{type_id}"
-
-
 def _fields(fields: list[dict[str, Any]]) -> list[dict[str, str]]:
     return [{"name": f.get("name") or "", "type": f.get("typeName") or ""} for f in fields]
 
@@ -62,8 +55,8 @@ def describe(chain: Chain) -> dict[str, Any]:
         storage.append({"name": v["name"], "modifier": v.get("modifier"),
                         "type": _storage_type(v.get("type")), "docs": _docs(v)})
     constants = [
-        {"name": c.value["name"], "value": c.value_object["value"].value
-         if hasattr(c, "value_object") else None, "docs": _docs(c.value)}
+        {"name": c.value["name"], "value": chain.constant(c.value["name"]),
+         "docs": _docs(c.value)}
         for c in (pallet.constants or [])
     ]
     return {

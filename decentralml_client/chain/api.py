@@ -88,6 +88,22 @@ def commitment(update_hash: bytes, salt: bytes, account_id: bytes) -> bytes:
     return blake2_256(update_hash + salt + account_id)
 
 
+def is_accepted(task: dict[str, Any], submission: dict[str, Any]) -> bool:
+    """The pallet's consensus rule for one revealed update (PROTOCOL §3, step 4).
+
+    Accepted when at least ``min_validators`` validators voted, at least ``min_validators``
+    accepted it, and its accepts reach the quorum (rounded up) of the validators who voted.
+    """
+    if submission["status"] == "Accepted":
+        return True
+    if submission["status"] != "Revealed":
+        return False
+    voters, accepts = int(task["voters"]), int(submission["accepts"])
+    need = -(-int(task["spec"]["quorum"]) * voters // PERMILL)  # Permill::mul_ceil
+    minimum = int(task["spec"]["min_validators"])
+    return voters >= minimum and accepts >= minimum and accepts >= need
+
+
 def account_id(address: str) -> bytes:
     return bytes.fromhex(ss58_decode(address))
 
@@ -165,7 +181,8 @@ class DecentralMl:
         """Cast all of a validator's verdicts for the round: (submission, accept, score bp)."""
         return self.chain.submit(signer, "vote", {
             "task_id": task_id, "round": round_,
-            "verdicts": [{"submission": s, "accept": a, "score": sc} for s, a, sc in verdicts]})
+            # BoundedVec is a one-field composite in the metadata: its value is wrapped once.
+            "verdicts": [[{"submission": s, "accept": a, "score": sc} for s, a, sc in verdicts]]})
 
     def propose_aggregate(self, signer: Keypair, task_id: int, round_: int, cid: str,
                           hash_: bytes) -> Receipt:

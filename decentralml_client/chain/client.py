@@ -225,13 +225,26 @@ class Chain:
         events = [_event_from_record(e) for e in r.triggered_events]
         if not r.is_success:
             err = r.error_message or {}
-            pallet = err.get("module") or err.get("type") or "Runtime"
+            pallet = self._failed_pallet(events) or err.get("type") or "Runtime"
             name = err.get("name", "Unknown")
             docs = err.get("docs", "")
             if isinstance(docs, list):
                 docs = " ".join(docs)
             raise PalletError(str(pallet), str(name), str(docs), call=label)
         return Receipt(ext_hash, block_hash, number, events)
+
+    def _failed_pallet(self, events: list[Event]) -> str | None:
+        """The name of the pallet whose error failed the extrinsic (from ExtrinsicFailed)."""
+        for e in events:
+            if e.qualname == "System.ExtrinsicFailed":
+                attrs = e.attributes
+                err = attrs.get("dispatch_error") if isinstance(attrs, dict) else None
+                if isinstance(err, dict) and isinstance(err.get("Module"), dict):
+                    index = int(err["Module"]["index"])
+                    for p in self.substrate.metadata.pallets:
+                        if p.value["index"] == index:
+                            return str(p.name)
+        return None
 
     # -- dev chain --------------------------------------------------------------------------
 

@@ -63,7 +63,7 @@ HINTS: dict[str, str] = {
     "StakeTooLow": "stake at least the role's minimum (see `decentralml account balance`).",
     "RewardTooLow": "offer a larger reward per round (at least the chain's minimum).",
     "NotTaskCreator": "only the account that created the task can do this.",
-    "TooEarly": "the round is still running; finalise after its deadline or once a model "
+    "RoundNotFinished": "the round is still running; finalise after its deadline or once a model "
     "is adopted.",
     "UnknownTask": "check the task id with `decentralml task list`.",
     "TaskFull": "the task has all the participants it accepts; choose another task.",

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from decentralml_client.chain import PalletError
+from decentralml_client.chain.api import is_accepted
 from decentralml_client.keys import is_sealed, open_sealed
 from decentralml_client.ml.aggregate import aggregate
 from decentralml_client.ml.codec import decode_tensors, encode_weights, file_hash
@@ -61,7 +62,7 @@ def compute_aggregate(ctx: RoleContext, task_id: int, task: dict[str, Any],
     """The round's aggregate over the accepted submissions, as canonical weights bytes."""
     r = int(task["round"])
     subs = ctx.dml.submissions(task_id, r)
-    accepted = sorted(i for i, s in subs.items() if s["status"] == "Accepted")
+    accepted = sorted(i for i, s in subs.items() if is_accepted(task, s))
     if not accepted:
         raise RoleError(f"task {task_id} round {r}: no accepted update to aggregate")
     cap = int(task["spec"]["max_examples"])
@@ -85,7 +86,7 @@ def try_finalize(ctx: RoleContext, task_id: int, r: int) -> bool:
     try:
         ctx.dml.finalize_round(ctx.account.keypair, task_id, r)
     except PalletError as exc:
-        if exc.name in ("TooEarly", "WrongRound", "WrongPhase", "TaskNotActive"):
+        if exc.name in ("RoundNotFinished", "WrongRound", "WrongPhase", "TaskNotActive"):
             return False
         raise
     ctx.emit("finalized", task=task_id, round=r)

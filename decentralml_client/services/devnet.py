@@ -150,7 +150,7 @@ class Devnet:
                 f"the raw chain spec {self.chain_spec} is missing; run `make runtime` to build it"
             )
         cmd = [
-            node, str(script), "dev",
+            node, str(script),
             "--genesis", str(self.chain_spec),
             "--host", "127.0.0.1",
             "--port", str(self.port),
