@@ -1,0 +1,209 @@
+"""What each page and API endpoint shows, read through the cached :class:`Reader`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from substrateinterface.utils.ss58 import ss58_decode
+
+from decentralml_client.dashboard import _views as views
+from decentralml_client.dashboard._reader import Reader
+
+# How many of the most recent tasks a participant's history looks through.
+HISTORY_TASKS = 200
+
+
+class NotFound(LookupError):
+    """The task, round or participant does not exist (HTTP 404)."""
+
+
+class BadRequest(ValueError):
+    """The request names something malformed, e.g. an invalid address (HTTP 400)."""
+
+
+def valid_address(address: str) -> str:
+    try:
+        ss58_decode(address)
+    except Exception as exc:  # noqa: BLE001 - ss58_decode raises bare ValueErrors and others
+        raise BadRequest(f"{address!r} is not an SS58 account address") from exc
+    return address
+
+
+class DashboardData:
+    """Chain reads assembled into views; every read goes through the reader's cache."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+
+    # -- primitive cached reads --------------------------------------------------------------
+
+    def head(self) -> tuple[int, str]:
+        return self.reader.read(("head",), lambda d: d.chain.head(), ttl=1.0)
+
+    def task_count(self) -> int:
+        return int(self.reader.read(("NextTaskId",),
+                                    lambda d: d.chain.query("NextTaskId") or 0))
+
+    def task(self, task_id: int) -> dict[str, Any]:
+        t = self.reader.read(("task", task_id), lambda d: d.task(task_id),
+                             final=lambda v: v is not None and v["status"] != "Active")
+        if t is None:
+            raise NotFound(f"no task {task_id} on this chain")
+        return t
+
+    def summary(self, task_id: int, r: int) -> dict[str, Any] | None:
+        return self.reader.read(("summary", task_id, r), lambda d: d.round_summary(task_id, r),
+                                final=lambda v: v is not None)
+
+    def _final_round(self, task_id: int, r: int) -> bool:
+        return self.summary(task_id, r) is not None
+
+    def submissions(self, task_id: int, r: int) -> dict[int, dict[str, Any]]:
+        fin = self._final_round(task_id, r)
+        return self.reader.read(("subs", task_id, r), lambda d: d.submissions(task_id, r),
+                                final=lambda v: fin)
+
+    def votes(self, task_id: int, r: int) -> dict[str, list[dict[str, Any]]]:
+        fin = self._final_round(task_id, r)
+        return self.reader.read(("votes", task_id, r), lambda d: d.votes(task_id, r),
+                                final=lambda v: fin)
+
+    def proposals(self, task_id: int, r: int) -> list[dict[str, Any]]:
+        fin = self._final_round(task_id, r)
+        return self.reader.read(("proposals", task_id, r), lambda d: d.proposals(task_id, r),
+                                final=lambda v: fin)
+
+    def members(self, task_id: int) -> dict[str, dict[str, bool]]:
+        return self.reader.read(("members", task_id), lambda d: d.members(task_id))
+
+    # -- views ------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Connection state and chain head; never raises."""
+        try:
+            number, block_hash = self.head()
+            return {"connected": True, "url": self.reader.url, "head": number,
+                    "head_hash": block_hash, "error": None}
+        except Exception as exc:  # noqa: BLE001 - health must answer whatever happens
+            return {"connected": False, "url": self.reader.url, "head": None,
+                    "head_hash": None, "error": str(exc)}
+
+    def tasks_page(self, page: int, per_page: int) -> dict[str, Any]:
+        head, _ = self.head()
+        ids, meta = views.paginate(self.task_count(), page, per_page)
+        rows = []
+        for tid in ids:
+            try:
+                rows.append(views.task_summary(tid, self.task(tid), head))
+            except NotFound:
+                continue
+        return {"head": head, **meta, "tasks": rows}
+
+    def rounds(self, task_id: int) -> list[dict[str, Any]]:
+        task = self.task(task_id)
+        head, _ = self.head()
+        out = []
+        for r in range(int(task["spec"]["rounds"])):
+            summary = self.summary(task_id, r) if r <= int(task["round"]) else None
+            out.append(views.round_view(task, r, summary, head))
+        return out
+
+    def round_detail(self, task_id: int, r: int) -> dict[str, Any]:
+        task = self.task(task_id)
+        if not 0 <= r <= int(task["round"]):
+            raise NotFound(f"task {task_id} has no round {r} yet (current: {task['round']})")
+        final = self._final_round(task_id, r)
+        subs = self.submissions(task_id, r)
+        votes = self.votes(task_id, r)
+        members = self.members(task_id) if task["status"] == "Active" else {}
+        validators = sorted(a for a, roles in members.items() if roles.get("validator"))
+        return {
+            "round": r,
+            "finalized": final,
+            "submissions": [views.submission_view(i, s, task, final)
+                            for i, s in sorted(subs.items())],
+            "vote_matrix": views.vote_matrix(subs, votes, validators),
+            "proposals": self.proposals(task_id, r),
+        }
+
+    def task_detail(self, task_id: int, selected: int | None = None) -> dict[str, Any]:
+        task = self.task(task_id)
+        head, _ = self.head()
+        rounds = self.rounds(task_id)
+        r = int(task["round"]) if selected is None else selected
+        detail = self.round_detail(task_id, r)
+        accepted = {
+            rv["round"]: [s for s in self.round_detail(task_id, rv["round"])["submissions"]
+                          if s["status"] == "Accepted"]
+            for rv in rounds if rv["state"] == "finalized"
+        }
+        members = self.members(task_id) if task["status"] == "Active" else {}
+        return {
+            "task": views.task_summary(task_id, task, head),
+            "spec": task["spec"],
+            "quorum": views.quorum_text(task),
+            "head": head,
+            "phases": views.phase_timeline(task, head),
+            "rounds": rounds,
+            "selected_round": detail,
+            "lineage": views.lineage(task, rounds, accepted),
+            "members": [{"address": a, **roles} for a, roles in sorted(members.items())],
+            "rewards": {
+                "paid": int(task["paid"]),
+                "escrow": int(task["escrow"]),
+                "contributors": sum(rv.get("contributor_rewards", 0) for rv in rounds),
+                "validators": sum(rv.get("validator_rewards", 0) for rv in rounds),
+            },
+        }
+
+    def participants(self) -> list[dict[str, Any]]:
+        raw = self.reader.read(("participants",), lambda d: d.participants())
+        return sorted((views.participant_view(a, info, None) for a, info in raw.items()),
+                      key=lambda p: (-p["reputation"], p["address"]))
+
+    def participant(self, address: str) -> dict[str, Any]:
+        valid_address(address)
+        info = self.reader.read(("participant", address), lambda d: d.participant(address))
+        if info is None:
+            raise NotFound(f"{address} is not a registered participant")
+        balance = self.reader.read(("account", address), lambda d: d.chain.account(address))
+        view = views.participant_view(address, info, balance)
+        view["history"] = self.history(address)
+        return view
+
+    def history(self, address: str) -> list[dict[str, Any]]:
+        """The participant's part in the most recent tasks: roles, updates and votes per round."""
+        out = []
+        total = self.task_count()
+        for tid in range(total - 1, max(-1, total - 1 - HISTORY_TASKS), -1):
+            try:
+                task = self.task(tid)
+            except NotFound:
+                continue
+            roles = self.members(tid).get(address, {}) if task["status"] == "Active" else {}
+            entries = []
+            for r in range(int(task["round"]) + 1):
+                subs = [views.submission_view(i, s, task, self._final_round(tid, r))
+                        for i, s in self.submissions(tid, r).items()
+                        if s["contributor"] == address]
+                vote = self.votes(tid, r).get(address)
+                summary = self.summary(tid, r)
+                if subs or vote:
+                    entries.append({
+                        "round": r,
+                        "updates": [{"index": s["index"], "cid": s["cid"],
+                                     "outcome": s["outcome"]} for s in subs],
+                        "verdicts": len(vote or []),
+                        "finalized": summary is not None,
+                    })
+            if roles or entries or task["creator"] == address:
+                out.append({
+                    "task": tid,
+                    "status": task["status"],
+                    "creator": task["creator"] == address,
+                    "contributor": bool(roles.get("contributor"))
+                    or any(e["updates"] for e in entries),
+                    "validator": bool(roles.get("validator")) or any(e["verdicts"] for e in entries),
+                    "rounds": entries,
+                })
+        return out
