@@ -13,6 +13,8 @@ from typing import Any
 from decentralml_client.chain.api import PERMILL, is_accepted
 
 PHASES = ("Commit", "Reveal", "Vote", "Aggregate")
+_LENGTH = {"Commit": "commit_blocks", "Reveal": "reveal_blocks", "Vote": "vote_blocks",
+           "Aggregate": "attest_blocks"}
 MAX_PER_PAGE = 200
 
 
@@ -81,7 +83,7 @@ def phase_timeline(task: dict[str, Any], head: int) -> list[dict[str, Any]]:
     for i, name in enumerate(PHASES):
         state = "done" if i < idx else ("current" if i == idx else "next")
         entry: dict[str, Any] = {"phase": name, "state": state,
-                                 "length": int(task["spec"][f"{name.lower()}_blocks"])}
+                                 "length": int(task["spec"][_LENGTH[name]])}
         if state == "current":
             entry["ends_at"] = int(task["phase_ends_at"])
             entry["blocks_left"] = max(0, int(task["phase_ends_at"]) - head)

@@ -1,0 +1,92 @@
+"""Drive a DecentralMl task through rounds with synthetic CIDs and hashes (no ML needed).
+
+The dashboard only reads chain state, so each round here is the protocol's transactions with
+made-up update and model files: two contributors (one update accepted by both validators, one
+rejected by both), two validators, a proposal and its attestations, then finalisation.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from decentralml_client.chain import UNIT, DecentralMl, PalletError, Role, TaskSpec, commitment
+from decentralml_client.chain.api import account_id
+from decentralml_client.keys import dev_account
+from decentralml_client.keys.account import Account
+
+
+def ensure_registered(dml: DecentralMl, who: Account, role: Role) -> None:
+    """Register ``who`` unless an earlier test on the shared chain already did."""
+    stake = (10 if role is Role.CONTRIBUTOR else 50) * UNIT
+    try:
+        dml.register(who.keypair, role, stake, who.x25519_public)
+    except PalletError as exc:
+        if exc.name != "AlreadyRegistered":
+            raise
+
+
+@dataclass
+class DrivenTask:
+    """A task with two contributors and two validators, and the rounds driven so far."""
+
+    dml: DecentralMl
+    task_id: int
+    creator: Account
+    contributors: list[Account]
+    validators: list[Account]
+    rounds_done: int = 0
+    accepted_cids: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, dml: DecentralMl, rounds: int = 4) -> DrivenTask:
+        creator = dev_account("alice")
+        contributors = [dev_account("bob"), dev_account("eve")]
+        validators = [dev_account("charlie"), dev_account("dave")]
+        for c in contributors:
+            ensure_registered(dml, c, Role.CONTRIBUTOR)
+        for v in validators:
+            ensure_registered(dml, v, Role.VALIDATOR)
+        spec = TaskSpec(model_cid="bafy-dashboard-m0", model_hash="0x" + "11" * 32,
+                        rounds=rounds, min_contributors=1, max_contributors=2, min_validators=1,
+                        commit_blocks=40, reveal_blocks=40, vote_blocks=40, attest_blocks=40)
+        task_id = dml.create_task(creator.keypair, spec)
+        for c in contributors:
+            dml.join_task(c.keypair, task_id, Role.CONTRIBUTOR)
+        for v in validators:
+            dml.join_task(v.keypair, task_id, Role.VALIDATOR)
+        return cls(dml, task_id, creator, contributors, validators)
+
+    @staticmethod
+    def score(r: int) -> int:
+        """The attested accuracy (basis points) of the model adopted after round ``r``."""
+        return 8000 + 450 * r
+
+    def drive_round(self) -> int:
+        """Run the current round to its end; return its index."""
+        dml, tid, r = self.dml, self.task_id, self.rounds_done
+        secrets = {}
+        for c in self.contributors:
+            h, salt = os.urandom(32), os.urandom(32)
+            secrets[c.ss58_address] = (h, salt)
+            dml.commit_update(c.keypair, tid, r, commitment(h, salt, account_id(c.ss58_address)))
+        for i, c in enumerate(self.contributors):
+            h, salt = secrets[c.ss58_address]
+            dml.reveal_update(c.keypair, tid, r, f"bafy-update-t{tid}-r{r}-{c.name}", h,
+                              100 * (i + 1), salt)
+        index = {s["contributor"]: i for i, s in dml.submissions(tid, r).items()}
+        good = index[self.contributors[0].ss58_address]
+        bad = index[self.contributors[1].ss58_address]
+        for j, v in enumerate(self.validators):
+            dml.vote(v.keypair, tid, r, [(good, True, self.score(r) + 20 * j),
+                                         (bad, False, 1000 + 20 * j)])
+        model_hash = os.urandom(32)
+        dml.propose_aggregate(self.contributors[0].keypair, tid, r,
+                              f"bafy-model-t{tid}-m{r + 1}", model_hash)
+        for j, v in enumerate(self.validators):
+            # Scores symmetric around score(r): the attested (mean) score is exactly score(r).
+            dml.attest_aggregate(v.keypair, tid, r, model_hash, self.score(r) + (50 if j else -50))
+        dml.finalize_round(self.creator.keypair, tid, r)
+        self.accepted_cids[r] = f"bafy-update-t{tid}-r{r}-{self.contributors[0].name}"
+        self.rounds_done += 1
+        return r

@@ -1,0 +1,47 @@
+"""Dashboard fixtures: a task driven through rounds on the dev chain, and a real uvicorn."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from decentralml_client.chain import Chain, DecentralMl
+from decentralml_client.services.devnet import Devnet, free_port
+from tests.dashboard._drive import DrivenTask
+
+
+@pytest.fixture(scope="session")
+def driven(devnet: Devnet) -> Iterator[DrivenTask]:
+    """A 4-round task on the shared dev chain with rounds 0 and 1 finalised."""
+    with Chain(devnet.url) as chain:
+        task = DrivenTask.create(DecentralMl(chain), rounds=4)
+        task.drive_round()
+        task.drive_round()
+        yield task
+
+
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """Run ``app`` under uvicorn on a free loopback port in a thread; yield its base URL."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="on", timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="dashboard-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

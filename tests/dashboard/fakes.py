@@ -1,0 +1,93 @@
+"""An in-memory stand-in for :class:`~decentralml_client.chain.Chain` (reads only).
+
+It answers the storage reads :class:`~decentralml_client.chain.DecentralMl` makes, from
+plain dicts shaped like the decoded pallet storage, and counts them; ``down`` makes every
+read fail as a dead websocket would.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ALICE = "5FA9nQDVg267DEd8m1ZypXLBnvN7SFxYwV7ndqSYGiN9TTpu"
+BOB = "5GoNkf6WdbxCFnPdAnYYQyCjAKPJgLNxXwPjwTh6DGg6gN3E"
+CHARLIE = "5DbKjhNLpqX3zqZdNBc9BGb4fHU1cRBaDhJUskrvkwfraDi6"
+DAVE = "5ECTwv6cZ5nJQPk6tWfaTrEk8YH2L7X1VT4EL5Tx2ikfFwb7"
+
+
+def make_task(task_id: int, *, rounds: int = 3, round_: int = 0, status: str = "Active",
+              phase: str = "Commit", phase_ends_at: int = 50) -> dict[str, Any]:
+    return {
+        "creator": ALICE,
+        "spec": {"model_cid": f"bafy-m0-{task_id}", "model_hash": "0x" + "11" * 32,
+                 "rounds": rounds, "min_contributors": 1, "max_contributors": 4,
+                 "quorum": 666667, "min_validators": 1, "reward_per_round": 100 * 10**12,
+                 "validator_share": 200000, "rule": "FedAvg", "max_examples": 10000,
+                 "commit_blocks": 10, "reveal_blocks": 10, "vote_blocks": 10,
+                 "attest_blocks": 10, "max_retries": 2, "private": False},
+        "status": status, "round": round_, "phase": phase, "phase_ends_at": phase_ends_at,
+        "retries": 0, "model_cid": f"bafy-m0-{task_id}", "model_hash": "0x" + "11" * 32,
+        "escrow": rounds * 100 * 10**12, "paid": 0, "num_contributors": 1,
+        "num_validators": 2, "revealed": 0, "voters": 0, "adopted": None,
+        "created_at": task_id + 1,
+    }
+
+
+class FakeChain:
+    def __init__(self, n_tasks: int = 0, head: int = 40) -> None:
+        self.head_number = head
+        self.tasks: dict[int, dict[str, Any]] = {i: make_task(i) for i in range(n_tasks)}
+        self.summaries: dict[tuple[int, int], dict[str, Any]] = {}
+        self.submissions: dict[tuple[int, int], dict[int, dict[str, Any]]] = {}
+        self.votes: dict[tuple[int, int], dict[str, list[dict[str, Any]]]] = {}
+        self.members: dict[int, dict[str, dict[str, bool]]] = {}
+        self.participants: dict[str, dict[str, Any]] = {}
+        self.down = False
+        self.calls = 0
+        self.closed = False
+
+    def _call(self) -> None:
+        if self.down:
+            raise ConnectionRefusedError(111, "Connection refused")
+        self.calls += 1
+
+    def head(self) -> tuple[int, str]:
+        self._call()
+        return self.head_number, "0x" + f"{self.head_number:064x}"
+
+    def query(self, storage: str, params: list[Any] | None = None, pallet: str = "DecentralMl",
+              block_hash: str | None = None) -> Any:
+        self._call()
+        p = params or []
+        if storage == "NextTaskId":
+            return len(self.tasks)
+        if storage == "Tasks":
+            return self.tasks.get(p[0])
+        if storage == "RoundSummaries":
+            return self.summaries.get(tuple(p[0]))
+        if storage == "Proposals":
+            return []
+        if storage == "Participants":
+            return self.participants.get(p[0])
+        raise KeyError(storage)
+
+    def query_map(self, storage: str, params: list[Any] | None = None,
+                  pallet: str = "DecentralMl", **_: Any) -> list[tuple[Any, Any]]:
+        self._call()
+        p = params or []
+        if storage == "Members":
+            return list(self.members.get(p[0], {}).items())
+        if storage == "Submissions":
+            return list(self.submissions.get(tuple(p[0]), {}).items())
+        if storage == "Votes":
+            return list(self.votes.get(tuple(p[0]), {}).items())
+        if storage == "Participants":
+            return list(self.participants.items())
+        raise KeyError(storage)
+
+    def account(self, address: str) -> dict[str, int]:
+        self._call()
+        return {"free": 5 * 10**15, "reserved": 10**13, "frozen": 0}
+
+    def close(self) -> None:
+        self.closed = True
