@@ -345,6 +345,8 @@ pub mod pallet {
 		AlreadyVoted,
 		/// A vote must carry at least one verdict.
 		EmptyVote,
+		/// A vote carries more verdicts than `MaxVerdicts`.
+		TooManyVerdicts,
 		/// A verdict names a submission that does not exist in this round.
 		UnknownSubmission,
 		/// A verdict names a submission that was not revealed.
@@ -658,14 +660,15 @@ pub mod pallet {
 		}
 
 		/// Cast all of a validator's verdicts for round `round` in one call (vote phase), one
-		/// per revealed submission it judged; each score is in basis points (0..=10 000).
+		/// per revealed submission it judged (at most `MaxVerdicts`); each score is in basis
+		/// points (0..=10 000).
 		#[pallet::call_index(7)]
 		#[pallet::weight(T::WeightInfo::vote(verdicts.len() as u32))]
 		pub fn vote(
 			origin: OriginFor<T>,
 			task_id: TaskId,
 			round: RoundIndex,
-			verdicts: BoundedVec<Verdict, T::MaxVerdicts>,
+			verdicts: Vec<Verdict>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut task = Self::active_task(task_id)?;
@@ -675,6 +678,8 @@ pub mod pallet {
 			let key = (task_id, round);
 			ensure!(!Votes::<T>::contains_key(key, &who), Error::<T>::AlreadyVoted);
 			ensure!(!verdicts.is_empty(), Error::<T>::EmptyVote);
+			let verdicts: BoundedVec<Verdict, T::MaxVerdicts> =
+				verdicts.try_into().map_err(|_| Error::<T>::TooManyVerdicts)?;
 			let mut indices: Vec<u32> = verdicts.iter().map(|v| v.submission).collect();
 			indices.sort_unstable();
 			ensure!(indices.windows(2).all(|w| w[0] != w[1]), Error::<T>::DuplicateVerdict);

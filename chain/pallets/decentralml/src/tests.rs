@@ -5,8 +5,8 @@ use frame_support::{
 	assert_noop, assert_ok,
 	traits::{
 		fungible::{Inspect, InspectHold},
+		Get,
 	},
-	BoundedVec,
 };
 use sp_arithmetic::Permill;
 
@@ -114,12 +114,8 @@ fn reveal(who: u8, task: TaskId, round: RoundIndex, examples: u64) {
 	));
 }
 
-fn verdicts(v: &[(u32, bool)]) -> BoundedVec<Verdict, <Test as Config>::MaxVerdicts> {
-	v.iter()
-		.map(|(s, a)| Verdict { submission: *s, accept: *a, score: 9_000 })
-		.collect::<Vec<_>>()
-		.try_into()
-		.unwrap()
+fn verdicts(v: &[(u32, bool)]) -> Vec<Verdict> {
+	v.iter().map(|(s, a)| Verdict { submission: *s, accept: *a, score: 9_000 }).collect()
 }
 
 fn task(id: TaskId) -> TaskInfo<AccountId, Balance> {
@@ -586,10 +582,12 @@ fn vote_refuses_unknown_duplicate_or_unrevealed_submissions_bad_scores_and_empty
 			DecentralMl::vote(origin(21), id, 0, verdicts(&[(0, true), (0, false)])),
 			Err::DuplicateVerdict
 		);
-		let bad_score: BoundedVec<_, _> =
-			vec![Verdict { submission: 0, accept: true, score: 10_001 }].try_into().unwrap();
+		let bad_score = vec![Verdict { submission: 0, accept: true, score: 10_001 }];
 		assert_noop!(DecentralMl::vote(origin(21), id, 0, bad_score), Err::InvalidScore);
 		assert_noop!(DecentralMl::vote(origin(21), id, 0, verdicts(&[])), Err::EmptyVote);
+		let max: u32 = <Test as Config>::MaxVerdicts::get();
+		let too_many: Vec<(u32, bool)> = (0..=max).map(|i| (i, true)).collect();
+		assert_noop!(DecentralMl::vote(origin(21), id, 0, verdicts(&too_many)), Err::TooManyVerdicts);
 	});
 }
 
@@ -1103,7 +1101,7 @@ fn random_step(rng: &mut Rng) {
 					v.push(Verdict { submission: s, accept, score: rng.below(10_001) as u32 });
 				}
 			}
-			DecentralMl::vote(origin(validator), id, round, v.try_into().unwrap())
+			DecentralMl::vote(origin(validator), id, round, v)
 		},
 		9 => DecentralMl::propose_aggregate(
 			origin(if rng.below(2) == 0 { contributor } else { validator }),
