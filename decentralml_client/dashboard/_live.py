@@ -77,10 +77,10 @@ class Follower(threading.Thread):
         self.poll = poll
         self.retry_every = retry_every
         self._factory = factory
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
 
     def _set_status(self, connected: bool, error: str | None, head: int | None) -> None:
         changed = connected != self.broadcaster.status["connected"]
@@ -90,7 +90,7 @@ class Follower(threading.Thread):
             self.broadcaster.publish("status", self.broadcaster.status)
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             chain: Chain | None = None
             try:
                 chain = self._factory(self.url)
@@ -99,7 +99,7 @@ class Follower(threading.Thread):
                 self.reader.retry_now()
                 self._set_status(True, None, head)
                 for number, block_hash, events in chain.follow(poll=self.poll,
-                                                               stop=self._stop.is_set):
+                                                               stop=self._halt.is_set):
                     self.reader.new_block()
                     ours = [{"name": e.name, "attributes": e.attributes}
                             for e in events if e.pallet == PALLET]
@@ -107,11 +107,11 @@ class Follower(threading.Thread):
                     self.broadcaster.publish("block", {"number": number, "hash": block_hash,
                                                        "events": ours})
             except Exception as exc:  # noqa: BLE001 - any failure: report, wait, reconnect
-                if self._stop.is_set():
+                if self._halt.is_set():
                     break
                 self.reader.mark_down(exc)
                 self._set_status(False, _describe(exc, self.url), None)
-                self._stop.wait(self.retry_every)
+                self._halt.wait(self.retry_every)
             finally:
                 if chain is not None:
                     try:
