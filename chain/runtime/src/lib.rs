@@ -401,39 +401,4 @@ pub mod interface {
 use interface::AccountId;
 
 #[cfg(test)]
-mod tests {
-	use super::*;
-
-	#[test]
-	fn dev_presets_fund_twelve_distinct_accounts() {
-		let accounts = genesis_config_presets::dev_accounts();
-		let mut sorted = accounts.clone();
-		sorted.sort();
-		sorted.dedup();
-		assert_eq!(sorted.len(), 12);
-		assert!(genesis_config_presets::get_preset(&PresetId::from("development")).is_some());
-		assert!(genesis_config_presets::get_preset(&PresetId::from("local_testnet")).is_some());
-	}
-
-	#[test]
-	fn dev_genesis_builds() {
-		let json = genesis_config_presets::get_preset(&PresetId::from("development")).unwrap();
-		let mut storage = frame::deps::sp_runtime::Storage::default();
-		let patch: serde_json::Value = serde_json::from_slice(&json).unwrap();
-		let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
-		json_merge(&mut config, patch);
-		let config: RuntimeGenesisConfig = serde_json::from_value(config).unwrap();
-		frame::deps::sp_runtime::BuildStorage::assimilate_storage(&config, &mut storage).unwrap();
-		assert!(!storage.top.is_empty());
-	}
-
-	fn json_merge(a: &mut serde_json::Value, b: serde_json::Value) {
-		match (a, b) {
-			(serde_json::Value::Object(a), serde_json::Value::Object(b)) =>
-				for (k, v) in b {
-					json_merge(a.entry(k).or_insert(serde_json::Value::Null), v);
-				},
-			(a, b) => *a = b,
-		}
-	}
-}
+mod tests;

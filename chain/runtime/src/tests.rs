@@ -1,0 +1,87 @@
+//! Runtime tests: genesis presets and the weight targets of the DecentralMl calls.
+
+use super::*;
+
+#[test]
+fn dev_presets_fund_twelve_distinct_accounts() {
+	let accounts = genesis_config_presets::dev_accounts();
+	let mut sorted = accounts.clone();
+	sorted.sort();
+	sorted.dedup();
+	assert_eq!(sorted.len(), 12);
+	assert!(genesis_config_presets::get_preset(&PresetId::from("development")).is_some());
+	assert!(genesis_config_presets::get_preset(&PresetId::from("local_testnet")).is_some());
+}
+
+#[test]
+fn dev_genesis_builds() {
+	let json = genesis_config_presets::get_preset(&PresetId::from("development")).unwrap();
+	let mut storage = frame::deps::sp_runtime::Storage::default();
+	let patch: serde_json::Value = serde_json::from_slice(&json).unwrap();
+	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
+	json_merge(&mut config, patch);
+	let config: RuntimeGenesisConfig = serde_json::from_value(config).unwrap();
+	frame::deps::sp_runtime::BuildStorage::assimilate_storage(&config, &mut storage).unwrap();
+	assert!(!storage.top.is_empty());
+}
+
+/// Weights of the DecentralMl calls against this runtime's block budget; prints the table
+/// reported in bench/bench_chain.md (`cargo test -p decentralml-runtime -- --nocapture`).
+#[test]
+fn block_budget_fits_1000_commits_and_a_vote_carries_100_verdicts() {
+	use frame_support::dispatch::DispatchClass;
+	use pallet_decentralml::weights::{SubstrateWeight, WeightInfo};
+	type W = SubstrateWeight<Runtime>;
+	let block = RuntimeBlockWeights::get();
+	let normal = block.get(DispatchClass::Normal);
+	let budget = normal.max_total.unwrap().ref_time();
+	let max_extrinsic = normal.max_extrinsic.unwrap().ref_time();
+	let base = normal.base_extrinsic.ref_time();
+	let per_commit = W::commit_update().ref_time() + base;
+	let commits = budget / per_commit;
+	let max_verdicts = (0..=100_000u32)
+		.take_while(|v| W::vote(*v).ref_time() <= max_extrinsic)
+		.last()
+		.unwrap();
+	let us = |w: Weight| w.ref_time() as f64 / 1e6;
+	let (mc, mv, mp) = (256, 32, 8);
+	let rows = [
+		("register", W::register()),
+		("deregister", W::deregister()),
+		("create_task", W::create_task()),
+		("join_task", W::join_task()),
+		("cancel_task(m=288)", W::cancel_task(mc + mv)),
+		("commit_update", W::commit_update()),
+		("reveal_update", W::reveal_update()),
+		("vote(v=1)", W::vote(1)),
+		("vote(v=100)", W::vote(100)),
+		("vote(v=256)", W::vote(256)),
+		("propose_aggregate(p=8)", W::propose_aggregate(mp)),
+		("attest_aggregate(p=8)", W::attest_aggregate(mp)),
+		("finalize_round(s=3,v=3,p=1,m=0)", W::finalize_round(3, 3, 1, 0)),
+		("finalize_round(s=256,v=32,p=8,m=288) (bound)", W::finalize_round(mc, mv, mp, mc + mv)),
+	];
+	println!("| call | ref_time (µs) | proof (bytes) | fee (UNIT) |");
+	println!("|---|---:|---:|---:|");
+	for (name, w) in rows {
+		let fee = TransactionPayment::weight_to_fee(w + normal.base_extrinsic) as f64 / UNIT as f64;
+		println!("| {name} | {:.1} | {} | {:.6} |", us(w), w.proof_size(), fee);
+	}
+	println!("normal-class budget per block: {:.1} ms; base extrinsic {:.1} µs; max extrinsic {:.1} ms", budget as f64 / 1e9, base as f64 / 1e6, max_extrinsic as f64 / 1e9);
+	println!("commit_update per block: {commits}; verdicts one vote can carry by weight: {max_verdicts} (MaxVerdicts = 256)");
+	assert!(commits >= 1_000, "only {commits} commits fit in a block");
+	assert!(max_verdicts >= 100 && <<Runtime as pallet_decentralml::Config>::MaxVerdicts as Get<u32>>::get() >= 100);
+	// The worst-case finalisation fits in one block too.
+	assert!(W::finalize_round(mc, mv, mp, mc + mv).ref_time() <= max_extrinsic);
+	assert!(W::cancel_task(mc + mv).ref_time() <= max_extrinsic);
+}
+
+fn json_merge(a: &mut serde_json::Value, b: serde_json::Value) {
+	match (a, b) {
+		(serde_json::Value::Object(a), serde_json::Value::Object(b)) =>
+			for (k, v) in b {
+				json_merge(a.entry(k).or_insert(serde_json::Value::Null), v);
+			},
+		(a, b) => *a = b,
+	}
+}
