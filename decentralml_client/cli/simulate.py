@@ -77,7 +77,7 @@ def simulate(
     # Everything TF/TFF (and TFF's helper process, which inherits sys.stdout) might print goes
     # to stderr, so that stdout carries only the table or the JSON.
     try:
-        with contextlib.redirect_stdout(sys.stderr), progress:
+        with contextlib.redirect_stdout(sys.__stderr__ or sys.stderr), progress:
             summary = run_simulation(
                 contributors=contributors, rounds=rounds, rule=rule, malicious=malicious,
                 attack=attack, encoding=encoding, topk=topk, partition=partition, alpha=alpha,

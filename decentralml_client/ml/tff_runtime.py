@@ -110,6 +110,31 @@ def stop_workers() -> int:
     return stopped
 
 
+def _has_fileno(stream: Any) -> bool:
+    try:
+        stream.fileno()
+        return True
+    except Exception:
+        return False
+
+
+@contextlib.contextmanager
+def worker_safe_streams() -> Iterator[None]:
+    """TFF starts its worker with ``stdout=sys.stdout, stderr=sys.stderr``; when those are
+    in-memory streams (test runners, notebooks), substitute the process's real streams."""
+    import sys
+
+    saved = sys.stdout, sys.stderr
+    try:
+        if not _has_fileno(sys.stdout):
+            sys.stdout = sys.__stdout__
+        if not _has_fileno(sys.stderr):
+            sys.stderr = sys.__stderr__
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
 @contextlib.contextmanager
 def tff_session() -> Iterator[None]:
     """Bracket TFF work; the worker is stopped when the outermost session exits."""
@@ -127,4 +152,4 @@ def tff_session() -> Iterator[None]:
 
 atexit.register(stop_workers)
 
-__all__ = ["tff", "tff_session", "stop_workers", "worker_pids"]
+__all__ = ["tff", "tff_session", "stop_workers", "worker_pids", "worker_safe_streams"]

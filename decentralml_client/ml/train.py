@@ -26,7 +26,7 @@ import numpy as np
 from decentralml_client.ml.data import check_dataset
 from decentralml_client.ml.errors import TrainingError
 from decentralml_client.ml.manifest import ModelManifest, build_model
-from decentralml_client.ml.tff_runtime import tf, tff, tff_session
+from decentralml_client.ml.tff_runtime import tf, tff, tff_session, worker_safe_streams
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ def train_local(
     eng = _engine(manifest)
     ds = make_client_dataset(manifest, xa, ya, seed)
     mw = tff.learning.models.ModelWeights(trainable=tuple(weights), non_trainable=())
-    with tff_session():
+    with tff_session(), worker_safe_streams():
         out = eng.process.next(eng.state(), [mw], [ds])
     client = out.result[0]
     if float(client.update_weight) == 0.0:
