@@ -105,7 +105,8 @@ try {
     codeSubstitutes: {},
   };
   const raw = { ...common, genesis: { raw: { top: sortKeys(top), childrenDefault: {} } } };
-  const plain = { ...common, genesis: { runtimeGenesis: { code, patch: sortKeys(patch) } } };
+  // polkadot-omni-node reads the parachain extension fields even for a --dev (manual seal) chain.
+  const plain = { ...common, relay_chain: 'dev', para_id: 1000, genesis: { runtimeGenesis: { code, patch: sortKeys(patch) } } };
   writeFileSync(rawPath, JSON.stringify(raw, null, 2) + '\n');
   writeFileSync(plainPath, JSON.stringify(plain, null, 2) + '\n');
   console.log(`wrote ${rawPath} (${Object.keys(top).length} keys) and ${plainPath} (preset "${preset}")`);

@@ -1145,3 +1145,21 @@ fn issuance_and_escrow_accounting_are_conserved_over_random_call_sequences() {
 		assert!(seen.get(name).copied().unwrap_or(0) > 0, "no {name} in the random runs: {seen:?}");
 	}
 }
+
+#[test]
+fn the_escrow_account_is_the_pallet_id_sub_account_of_the_task_id() {
+	let mut expected = [0u8; 32];
+	expected[..4].copy_from_slice(b"modl");
+	expected[4..12].copy_from_slice(b"dml/escr");
+	expected[12..16].copy_from_slice(&7u32.to_le_bytes());
+	assert_eq!(DecentralMl::escrow_account(7), AccountId::new(expected));
+}
+
+#[test]
+fn the_commitment_is_blake2_256_of_hash_salt_and_account() {
+	let mut data = Vec::new();
+	data.extend_from_slice(h(1).as_bytes());
+	data.extend_from_slice(&salt(2));
+	data.extend_from_slice(&[3u8; 32]);
+	assert_eq!(DecentralMl::commitment(&h(1), &salt(2), &acc(3)), H256(sp_io::hashing::blake2_256(&data)));
+}
