@@ -25,7 +25,7 @@ import numpy as np
 from decentralml_client.ml.errors import AggregationError
 
 Tensors = Sequence[np.ndarray]
-_CHUNK = 1 << 16  # elements per chunk in the FedAvg inner loop (fits in L2 cache)
+_CHUNK = 1 << 15  # elements per chunk of the FedAvg inner loop (256 KiB of float64: in L2)
 PERMILL = 1_000_000
 
 
@@ -63,39 +63,69 @@ def _finish(base: Tensors, agg64: Sequence[np.ndarray]) -> list[np.ndarray]:
 class FedAvgAccumulator:
     """Streaming FedAvg: ``add`` one update at a time, then ``result``.
 
-    Holds one float64 buffer per tensor (plus a small scratch buffer), whatever the number of
-    updates. Updates must be added in ascending submission index.
+    Memory is bounded whatever the number of updates: one float64 buffer per tensor, a small
+    scratch buffer, and references to at most ``group`` pending updates (do not modify an
+    update after adding it until the next ``result``). Pending updates are folded in chunk by
+    chunk so that each chunk of the float64 accumulator stays in cache while the group is
+    added; every coordinate still receives ``acc += n_i·Δ_i`` in ascending update order, so
+    the result is bit-identical to adding the updates one by one. Updates must be added in
+    ascending submission index.
     """
 
-    def __init__(self, base: Tensors) -> None:
+    def __init__(self, base: Tensors, *, group: int = 16) -> None:
         self._shapes = _check_base(base)
         self._base = [np.asarray(b, np.float32) for b in base]
         self._acc = [np.zeros(s, np.float64) for s in self._shapes]
         self._scratch = np.empty(_CHUNK, np.float64)
+        self._pending: list[tuple[list[np.ndarray], float]] = []
+        self._group = max(1, int(group))
+        self._result: list[np.ndarray] | None = None
         self.total_examples = 0
         self.count = 0
 
     def add(self, delta: Tensors, num_examples: int) -> None:
         if isinstance(num_examples, bool) or int(num_examples) != num_examples or num_examples <= 0:
             raise AggregationError(f"num_examples must be a positive integer, got {num_examples!r}")
+        if self._result is not None:
+            raise AggregationError("result() was already taken; start a new accumulator")
         _check_delta(self._shapes, delta, self.count)
-        n = float(num_examples)
-        for acc, d in zip(self._acc, delta):
+        flat = [np.asarray(d).reshape(-1) for d in delta]
+        self._pending.append((flat, float(num_examples)))
+        self.total_examples += int(num_examples)
+        self.count += 1
+        if len(self._pending) >= self._group:
+            self._flush()
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        for j, acc in enumerate(self._acc):
             a = acc.reshape(-1)
-            dv = np.asarray(d).reshape(-1)
             for s in range(0, a.size, _CHUNK):
                 e = min(s + _CHUNK, a.size)
                 tmp = self._scratch[: e - s]
-                np.multiply(dv[s:e], n, out=tmp, dtype=np.float64)
-                np.add(a[s:e], tmp, out=a[s:e])
-        self.total_examples += int(num_examples)
-        self.count += 1
+                chunk = a[s:e]
+                for flat, n in pending:
+                    tmp[...] = flat[j][s:e]  # float32 -> float64, exact
+                    tmp *= n  # exact: a float32 times an integer < 2**29 fits in float64
+                    chunk += tmp
 
     def result(self) -> list[np.ndarray]:
-        if self.count == 0:
-            raise AggregationError("no updates to aggregate (all rejected?)")
-        total = float(self.total_examples)
-        return _finish(self._base, [acc / total for acc in self._acc])
+        """``M_r + acc / Σn`` cast to float32. Ends the accumulation (later calls repeat it)."""
+        if self._result is None:
+            self._flush()
+            if self.count == 0:
+                raise AggregationError("no updates to aggregate (all rejected?)")
+            total = float(self.total_examples)
+            out = []
+            for acc, b in zip(self._acc, self._base):  # in place: no second float64 copy
+                np.divide(acc, total, out=acc)
+                np.add(acc, b, out=acc)
+                out.append(acc.astype(np.float32))
+            self._acc = []
+            self._result = out
+        return [r.copy() for r in self._result]
 
 
 def fedavg(base: Tensors, deltas: Sequence[Tensors], num_examples: Sequence[int]) -> list[np.ndarray]:

@@ -46,13 +46,18 @@ def test_fedavg_streaming_equals_batch_and_memory_is_constant() -> None:
     base = [rng.normal(size=(70_000,)).astype(np.float32)]
     deltas = [[rng.normal(size=(70_000,)).astype(np.float32)] for _ in range(5)]
     ns = [3, 1, 4, 1, 5]
-    acc = FedAvgAccumulator(base)
+    acc = FedAvgAccumulator(base, group=2)
     buffers = [a.nbytes for a in acc._acc]
     for d, n in zip(deltas, ns):
         acc.add(d, n)
-        assert [a.nbytes for a in acc._acc] == buffers
-    want = base[0].astype(np.float64) + sum(n * d[0].astype(np.float64) for d, n in zip(deltas, ns)) / 14
+        assert [a.nbytes for a in acc._acc] == buffers and len(acc._pending) < 2
+    acc64 = np.zeros(70_000, np.float64)
+    for d, n in zip(deltas, ns):  # the specified order: one update after the other
+        acc64 += n * d[0].astype(np.float64)
+    want = acc64 / 14 + base[0].astype(np.float64)
     np.testing.assert_array_equal(acc.result()[0], want.astype(np.float32))
+    with pytest.raises(AggregationError, match="already"):
+        acc.add(deltas[0], 1)
     np.testing.assert_array_equal(fedavg(base, deltas, ns)[0], acc.result()[0])
 
 
