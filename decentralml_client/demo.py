@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ class DemoOptions:
     rule: str = "fedavg"
     reward: int = 100 * UNIT
     seed: int = 0
+    local_epochs: int = 5
     plot: Path | None = Path("decentralml-demo.png")
     block_time: float = 2.0  # empty blocks so deadlines pass even if a role stays silent
     phase_blocks: int = 300
@@ -89,9 +90,10 @@ def _spawn(run: DemoRun, p: Participant, args: list[str], password: str) -> None
     env = {**os.environ, "DML_PASSWORD": password, "DML_DATA_DIR": str(run.workdir / p.name),
            "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     p.log = run.workdir / f"{p.name}.log"
+    key = p.account.name or p.name
     cmd = [sys.executable, "-m", "decentralml_client.cli.main", "--node", run.chain_url,
            "--ipfs", run.ipfs_api, "--keystore", str(run.workdir / "keys"), *args,
-           "--key", p.name]
+           "--key", key]
     with open(p.log, "wb") as log:
         p.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                   stdin=subprocess.DEVNULL, start_new_session=True)
@@ -158,19 +160,21 @@ def _run(run: DemoRun, opts: DemoOptions,
         name = f"validator{i + 1}"
         run.participants.append(Participant(name, "validator",
                                             keystore.load(*_new(keystore, name, password))))
+    # The pallet takes proposals from task members only (their stake answers for a wrong
+    # aggregate), so the aggregator process signs with the first validator's key.
     run.participants.append(Participant("aggregator", "aggregator",
-                                        keystore.load(*_new(keystore, "aggregator", password))))
+                                        keystore.load("validator1", password)))
     creator = dev_account("alice")
     store = IpfsStore(run.ipfs_api, cache_dir=run.workdir / "cache")
     with Chain(run.chain_url) as chain:
         dml = DecentralMl(chain)
         progress("funding", {"accounts": len(run.participants)})
-        stake = {"contributor": int(chain.constant("ContributorStake")),
-                 "validator": int(chain.constant("ValidatorStake"))}
+        stake = {"contributor": int(chain.constant("MinContributorStake")),
+                 "validator": int(chain.constant("MinValidatorStake"))}
         fund = 10 * max(stake.values()) + 100 * UNIT
         chain.submit_many(creator.keypair, [
             ("Balances", "transfer_keep_alive", {"dest": p.account.ss58_address, "value": fund})
-            for p in run.participants])
+            for p in run.participants if p.role != "aggregator"])
         for p in run.participants:
             if p.role in ("contributor", "validator"):
                 dml.register(p.account.keypair, Role(p.role.capitalize()), stake[p.role],
@@ -187,7 +191,8 @@ def _run(run: DemoRun, opts: DemoOptions,
             commit_blocks=opts.phase_blocks, reveal_blocks=opts.phase_blocks,
             vote_blocks=opts.phase_blocks, attest_blocks=opts.phase_blocks, max_retries=2)
         balances_before = {p.name: chain.account(p.account.ss58_address) for p in run.participants}
-        task_id = create_task(rc, default_digits_manifest(opts.seed), spec, seed=opts.seed)
+        manifest = replace(default_digits_manifest(opts.seed), local_epochs=opts.local_epochs)
+        task_id = create_task(rc, manifest, spec, seed=opts.seed)
         progress("task_created", {"task_id": task_id})
         for p in run.participants:
             if p.role in ("contributor", "validator"):
@@ -275,7 +280,7 @@ def _summarise(chain: Chain, dml: DecentralMl, store: Any, rc: Any, task_id: int
     baseline = centralised_baseline(manifest, x_tr, y_tr, x_te, y_te, epochs=opts.rounds,
                                      seed=opts.seed)
     paid = {p.name: chain.account(p.account.ss58_address)["free"] - before[p.name]["free"]
-            for p in run.participants}
+            for p in run.participants if p.role != "aggregator"}
     return {
         "task_id": task_id, "status": task["status"],
         "final_model_cid": task["model_cid"], "final_model_hash": task["model_hash"],

@@ -21,6 +21,7 @@ def demo(
     attack: str = typer.Option("sign-flip", help="sign-flip, scale, noise or nan."),
     rule: str = typer.Option("fedavg", help="fedavg, trimmed-mean, median or krum."),
     plot: Path = typer.Option(Path("decentralml-demo.png"), help="PNG of accuracy per round."),
+    local_epochs: int = typer.Option(5, min=1, help="Local epochs per round on each contributor."),
     seed: int = typer.Option(0),
     timeout: float = typer.Option(1800, help="Give up after this many seconds."),
 ) -> None:
@@ -35,6 +36,7 @@ def demo(
         fail(f"--attack must be one of {ATTACKS}", Exit.USAGE)
     opts = DemoOptions(rounds=rounds, contributors=contributors, validators=validators,
                        malicious=malicious, attack=attack, rule=rule, plot=plot, seed=seed,
+                       local_epochs=local_epochs,
                        timeout=timeout)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                         TextColumn("{task.completed}/{task.total} rounds"), TimeElapsedColumn(),

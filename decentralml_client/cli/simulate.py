@@ -1,12 +1,14 @@
 """``decentralml simulate``: try a task design off chain before paying for it on chain."""
 
+# ruff: noqa: B008  (typer declares options as argument defaults)
+
 from __future__ import annotations
 
 import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -17,22 +19,22 @@ def simulate(
     rule: str = typer.Option("fedavg", "--rule", help="fedavg | trimmed-mean | median | krum"),
     malicious: int = typer.Option(0, "--malicious", min=0, help="How many contributors attack."),
     attack: str = typer.Option("sign-flip", "--attack", help="sign-flip | scale | noise | nan"),
-    attack_scale: Optional[float] = typer.Option(
+    attack_scale: float | None = typer.Option(
         None, "--attack-scale", help="Attack strength (sign-flip 4, scale 10, noise 1.0 by default)."
     ),
     encoding: str = typer.Option("f32", "--encoding", help="Update encoding: f32 | f16 | int8"),
-    topk: Optional[float] = typer.Option(None, "--topk", help="Keep this fraction of each delta (0-1]."),
+    topk: float | None = typer.Option(None, "--topk", help="Keep this fraction of each delta (0-1]."),
     partition: str = typer.Option("iid", "--partition", help="iid | dirichlet"),
     alpha: float = typer.Option(0.5, "--alpha", help="Dirichlet concentration (smaller = more skew)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the split, partition, init and training."),
-    beta: Optional[float] = typer.Option(
+    beta: float | None = typer.Option(
         None, "--beta", help="Trimmed mean: fraction trimmed from each side (default max(0.1, malicious/n))."
     ),
-    byzantine: Optional[int] = typer.Option(None, "--byzantine", help="Krum: assumed Byzantine updates (default malicious)."),
-    dp_clip: Optional[float] = typer.Option(None, "--dp-clip", help="DP: clip each delta to this L2 norm."),
+    byzantine: int | None = typer.Option(None, "--byzantine", help="Krum: assumed Byzantine updates (default malicious)."),
+    dp_clip: float | None = typer.Option(None, "--dp-clip", help="DP: clip each delta to this L2 norm."),
     dp_noise: float = typer.Option(0.0, "--dp-noise", help="DP: noise multiplier (σ = multiplier × clip)."),
     json_out: bool = typer.Option(False, "--json", help="Print only the summary JSON on stdout."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG of accuracy per round."),
+    plot: Path | None = typer.Option(None, "--plot", help="Write a PNG of accuracy per round."),
 ) -> None:
     """Simulate N contributors x R rounds of federated learning on digits, in-process,
     with the same training, codec and aggregation the real roles use."""

@@ -9,9 +9,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from decentralml_client.chain import Chain
+from decentralml_client.chain import Chain, Event
 from decentralml_client.chain.client import PALLET
-from decentralml_client.dashboard._reader import Reader, _describe, _default_factory
+from decentralml_client.dashboard._reader import (
+    SUBSTRATE_LOCK,
+    Reader,
+    _default_factory,
+    _describe,
+)
 
 Message = tuple[str, dict[str, Any]]  # (SSE event name, JSON payload)
 
@@ -89,23 +94,32 @@ class Follower(threading.Thread):
         if changed:
             self.broadcaster.publish("status", self.broadcaster.status)
 
+    def _publish_block(self, number: int, block_hash: str, events: list[Event]) -> None:
+        self.reader.new_block()
+        ours = [{"name": e.name, "attributes": e.attributes} for e in events if e.pallet == PALLET]
+        self.broadcaster.status["head"] = number
+        self.broadcaster.publish("block", {"number": number, "hash": block_hash, "events": ours})
+
     def run(self) -> None:
         while not self._halt.is_set():
             chain: Chain | None = None
             try:
-                chain = self._factory(self.url)
-                head, _ = chain.head()
+                with SUBSTRATE_LOCK:
+                    chain = self._factory(self.url)
+                    last, _ = chain.head()
                 self.reader.new_block()
                 self.reader.retry_now()
-                self._set_status(True, None, head)
-                for number, block_hash, events in chain.follow(poll=self.poll,
-                                                               stop=self._halt.is_set):
-                    self.reader.new_block()
-                    ours = [{"name": e.name, "attributes": e.attributes}
-                            for e in events if e.pallet == PALLET]
-                    self.broadcaster.status["head"] = number
-                    self.broadcaster.publish("block", {"number": number, "hash": block_hash,
-                                                       "events": ours})
+                self._set_status(True, None, last)
+                while not self._halt.is_set():
+                    with SUBSTRATE_LOCK:
+                        head, _ = chain.head()
+                    while last < head and not self._halt.is_set():
+                        last += 1
+                        with SUBSTRATE_LOCK:
+                            block_hash = chain.query("BlockHash", [last], pallet="System")
+                            events = chain.events(block_hash)
+                        self._publish_block(last, block_hash, events)
+                    self._halt.wait(self.poll)
             except Exception as exc:  # noqa: BLE001 - any failure: report, wait, reconnect
                 if self._halt.is_set():
                     break
@@ -115,6 +129,7 @@ class Follower(threading.Thread):
             finally:
                 if chain is not None:
                     try:
-                        chain.close()
+                        with SUBSTRATE_LOCK:
+                            chain.close()
                     except Exception:  # noqa: BLE001
                         pass

@@ -33,6 +33,13 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 
 ChainFactory = Callable[[str], Chain]
 
+# substrate-interface is not safe across connections used from several threads: scalecodec
+# attaches the decoding runtime to shared decoder classes (``cls.runtime_config = self``), so
+# two connections decoding at once can see each other's half-loaded type registry
+# ("Decoder class for 'Compact<u32>' not found"). Every use of a connection in this process by
+# the dashboard (reads, the block follower, connecting) holds this lock.
+SUBSTRATE_LOCK = threading.RLock()
+
 
 def _default_factory(url: str) -> Chain:
     return Chain(url, check_abi=True, timeout=5.0)
@@ -54,7 +61,7 @@ class Reader:
         self.ttl = ttl
         self.retry_every = retry_every
         self._factory = factory
-        self._lock = threading.RLock()
+        self._lock = SUBSTRATE_LOCK
         self._chain: Chain | None = None
         self._dml: DecentralMl | None = None
         self._cache: dict[tuple[Any, ...], _Entry] = {}
@@ -84,6 +91,7 @@ class Reader:
         return self._dml
 
     def _drop(self, exc: BaseException) -> None:
+        self._cache = {k: e for k, e in self._cache.items() if e.final}
         self._error = _describe(exc, self.url)
         self._last_attempt = time.monotonic()
         self._connected_since = None

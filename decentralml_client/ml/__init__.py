@@ -38,7 +38,7 @@ _EXPORTS = {
     "run_simulation": "simulate",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(_EXPORTS)  # noqa: PLE0605
 
 
 def __getattr__(name: str) -> Any:

@@ -26,8 +26,9 @@ from __future__ import annotations
 import json
 import math
 import struct
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -311,7 +312,7 @@ def decode_tensors(
         from safetensors.numpy import load
 
         arrays = load(data)
-    except Exception as e:  # safetensors raises SafetensorError / ValueError variants
+    except Exception as e:  # noqa: BLE001  safetensors raises SafetensorError / ValueError variants
         raise MalformedFileError(f"safetensors refused the file: {e}") from None
 
     scales = meta.pop("int8_scales")

@@ -8,7 +8,8 @@ does) and the accuracy in numpy.
 from __future__ import annotations
 
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -75,13 +76,13 @@ def evaluate(manifest: ModelManifest, weights: Sequence[np.ndarray], x: Any, y: 
         raise MLError(f"{len(weights)} weight tensors given; the manifest has {len(manifest.weights)}")
     p = predict_proba(manifest, weights, xa)
     if not np.isfinite(p).all():
-        return {"loss": float("inf"), "accuracy": 0.0, "num_examples": int(len(ya))}
+        return {"loss": float("inf"), "accuracy": 0.0, "num_examples": len(ya)}
     eps = 1e-7
     picked = np.clip(p[np.arange(len(ya)), ya], eps, 1 - eps)
     return {
         "loss": float(-np.mean(np.log(picked))),
         "accuracy": float(np.mean(np.argmax(p, axis=1) == ya)),
-        "num_examples": int(len(ya)),
+        "num_examples": len(ya),
     }
 
 

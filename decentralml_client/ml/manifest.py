@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -170,7 +171,7 @@ class ModelManifest:
         return blake2_256_hex(self.to_bytes())
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "ModelManifest":
+    def from_dict(cls, d: Mapping[str, Any]) -> ModelManifest:
         if not isinstance(d, Mapping):
             raise ManifestError("a manifest must be a JSON object")
         unknown = sorted(set(d) - set(_FIELDS))
@@ -195,7 +196,7 @@ class ModelManifest:
         return cls(**kw)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "ModelManifest":
+    def from_bytes(cls, data: bytes) -> ModelManifest:
         """Parse a manifest; refuses malformed JSON, unknown fields and disallowed Keras classes."""
         if len(data) > 1 << 20:
             raise ManifestError(f"manifest is {len(data)} bytes; the limit is 1 MiB")
@@ -205,7 +206,7 @@ class ModelManifest:
             raise ManifestError(f"manifest is not UTF-8 JSON: {e}") from None
         return cls.from_dict(d)
 
-    def with_initial_weights(self, *, cid: str | None, hash_hex: str) -> "ModelManifest":
+    def with_initial_weights(self, *, cid: str | None, hash_hex: str) -> ModelManifest:
         """A copy naming the initial weights file (its CID once uploaded, and its hash)."""
         return replace(self, initial_weights_cid=cid, initial_weights_hash=hash_hex)
 
@@ -376,7 +377,7 @@ def build_model(manifest: ModelManifest) -> Any:
     text = json.dumps(_plain(manifest.model_config))
     try:
         model = tf.keras.models.model_from_json(text, custom_objects={})
-    except Exception as e:  # Keras raises many types for bad configs
+    except Exception as e:  # noqa: BLE001  Keras raises many types for bad configs
         raise ManifestError(f"Keras could not build the model from its config: {e}") from None
     if not model.built:
         model.build((None, *manifest.input_shape))

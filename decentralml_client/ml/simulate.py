@@ -22,14 +22,19 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from decentralml_client.ml import aggregate as agg
 from decentralml_client.ml import codec, data
 from decentralml_client.ml.errors import AggregationError, CodecError, MLError
-from decentralml_client.ml.manifest import ModelManifest, default_digits_manifest, make_initial_weights
+from decentralml_client.ml.manifest import (
+    ModelManifest,
+    default_digits_manifest,
+    make_initial_weights,
+)
 
 RULES = ("fedavg", "trimmed-mean", "median", "krum")
 ATTACKS = ("sign-flip", "scale", "noise", "nan")
@@ -55,7 +60,7 @@ def chain_rule(
         b = beta if beta is not None else max(0.1, malicious / max(contributors, 1))
         if not 0 <= b < 0.5:
             raise MLError(f"beta must be in [0, 0.5), got {b}")
-        return {"TrimmedMean": {"beta": int(round(b * agg.PERMILL))}}
+        return {"TrimmedMean": {"beta": round(b * agg.PERMILL)}}
     if r in ("krum", "multi-krum", "multikrum"):
         f = byzantine if byzantine is not None else max(1, malicious)
         k = keep if keep is not None else max(1, contributors - f)
@@ -109,8 +114,8 @@ def run_simulation(
     ``test_size`` and ``seed``. ``rule`` is a CLI name (see :data:`RULES`) or a chain rule.
     """
     from decentralml_client.ml.evaluate import evaluate
-    from decentralml_client.ml.train import train_local
     from decentralml_client.ml.tff_runtime import tff_session
+    from decentralml_client.ml.train import train_local
 
     if contributors < 1 or rounds < 0:
         raise MLError("need at least one contributor and a non-negative number of rounds")
@@ -227,8 +232,8 @@ def run_simulation(
             "malicious_ids": sorted(bad), "attack": attack if malicious else None,
             "attack_scale": scale if malicious else None, "encoding": encoding, "topk": topk,
             "partition": partition, "alpha": alpha if partition == "dirichlet" else None,
-            "seed": seed, "test_size": test_size, "train_examples": int(len(xtr)),
-            "test_examples": int(len(xte)), "manifest_hash": manifest.hash(),
+            "seed": seed, "test_size": test_size, "train_examples": len(xtr),
+            "test_examples": len(xte), "manifest_hash": manifest.hash(),
             "dp": None if dp is None else {"clip_norm": dp.clip_norm, "noise_multiplier": dp.noise_multiplier},
         },
     }

@@ -16,11 +16,12 @@ import os
 import signal
 import subprocess
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
+
+import tensorflow_federated as tff
 
 from decentralml_client.ml._tf import tf  # noqa: F401  (log level before TFF imports TF)
-
-import tensorflow_federated as tff  # noqa: E402
 
 WORKER_NAME = "worker_binary"
 _lock = threading.RLock()
@@ -85,7 +86,7 @@ def stop_workers() -> int:
     with _lock:
         try:
             ctx = _current_context()
-        except Exception:  # TFF half torn down at interpreter exit
+        except Exception:  # noqa: BLE001  TFF half torn down at interpreter exit
             ctx = None
         factory = getattr(ctx, "executor_factory", None)
         cache = getattr(factory, "_executors", None)
@@ -114,7 +115,7 @@ def _has_fileno(stream: Any) -> bool:
     try:
         stream.fileno()
         return True
-    except Exception:
+    except Exception:  # noqa: BLE001  io.UnsupportedOperation, AttributeError, ...
         return False
 
 
@@ -152,4 +153,4 @@ def tff_session() -> Iterator[None]:
 
 atexit.register(stop_workers)
 
-__all__ = ["tff", "tff_session", "stop_workers", "worker_pids", "worker_safe_streams"]
+__all__ = ["stop_workers", "tff", "tff_session", "worker_pids", "worker_safe_streams"]

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -169,7 +170,7 @@ def train_local(
     }
     if dp is not None:
         delta = privatize(delta, dp, np.random.default_rng([seed, 0xD1FF]))
-    return TrainResult(delta=delta, num_examples=int(len(xa)), metrics=metrics)
+    return TrainResult(delta=delta, num_examples=len(xa), metrics=metrics)
 
 
 def privatize(delta: Sequence[np.ndarray], dp: DPConfig, rng: np.random.Generator) -> list[np.ndarray]:

@@ -140,7 +140,7 @@ def run_contributor(ctx: RoleContext, task_id: int, x: np.ndarray, y: np.ndarray
 def _validator_keys(ctx: RoleContext, task_id: int) -> list[bytes]:
     keys = []
     for address, roles in ctx.dml.members(task_id).items():
-        if "Validator" in str(roles):
+        if roles.get("validator"):
             info = ctx.dml.participant(address)
             if info:
                 keys.append(bytes.fromhex(str(info["x25519_key"])[2:]))

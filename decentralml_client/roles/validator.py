@@ -4,7 +4,9 @@ For each revealed submission of the round it fetches the signed update manifest 
 chain), verifies the contributor's signature and that the manifest names this task, round
 and base model, fetches the tensor file (hash in the manifest), decodes it strictly (names,
 shapes, dtypes, NaN/Inf), applies it to M_r and measures accuracy on its own held-out data.
-An update is accepted when it does not make the model worse than ``tolerance``.
+An update is accepted when it does not raise the model's loss on the validator's data by
+more than ``tolerance`` (relative): cross-entropy moves smoothly with honest training, where
+accuracy early in training jumps around; poisoned updates raise the loss many-fold.
 All verdicts go in one ``vote``. In the aggregation phase it recomputes the aggregate itself
 and attests the proposal whose hash matches, with the new model's accuracy as its score.
 """
@@ -28,7 +30,7 @@ from decentralml_client.roles.journal import Journal, attempt_key
 
 @dataclass(frozen=True)
 class ValidatorOptions:
-    tolerance: float = 0.02  # accept an update unless it costs more than this accuracy
+    tolerance: float = 0.05  # accept an update unless it raises the loss by more than this
     propose: bool = False  # also propose the aggregate when nobody has
     max_rounds: int | None = None
 
@@ -58,7 +60,8 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: np.ndarray, y_val: np.n
         if phase == "Vote" and "voted" not in entry:
             manifest = ctx.manifest(task)
             base, _ = ctx.global_model(task)
-            base_acc = evaluate(manifest, base, x_val, y_val)["accuracy"]
+            base_eval = evaluate(manifest, base, x_val, y_val)
+            base_loss = base_eval["loss"]
             verdicts: list[tuple[int, bool, int]] = []
             reasons: dict[int, str] = {}
             for index, sub in sorted(ctx.dml.submissions(task_id, r).items()):
@@ -70,13 +73,14 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: np.ndarray, y_val: np.n
                     verdicts.append((index, False, 0))
                     reasons[index] = f"{exc.__class__.__name__}: {exc}"
                     continue
-                acc = evaluate(manifest, apply_delta(base, delta), x_val, y_val)["accuracy"]
-                accept = acc >= base_acc - opts.tolerance
+                ev = evaluate(manifest, apply_delta(base, delta), x_val, y_val)
+                accept = ev["loss"] <= base_loss * (1 + opts.tolerance)
                 if accept:
                     updates[index] = (delta, n)
                 else:
-                    reasons[index] = f"accuracy {acc:.4f} < base {base_acc:.4f} - {opts.tolerance}"
-                verdicts.append((index, accept, basis_points(acc)))
+                    reasons[index] = (f"loss {ev['loss']:.4f} > base {base_loss:.4f} "
+                                      f"x (1 + {opts.tolerance})")
+                verdicts.append((index, accept, basis_points(ev["accuracy"])))
             try:
                 if verdicts:
                     ctx.dml.vote(ctx.account.keypair, task_id, r, verdicts)
@@ -84,7 +88,7 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: np.ndarray, y_val: np.n
                 if exc.name not in ("AlreadyVoted", "WrongPhase"):
                     raise
             journal.update(key, voted=True, verdicts=verdicts, reasons=reasons,
-                           base_accuracy=base_acc)
+                           base_loss=base_loss, base_accuracy=base_eval["accuracy"])
             voted_rounds += 1
             ctx.emit("voted", task=task_id, round=r, verdicts=verdicts, reasons=reasons)
             continue
