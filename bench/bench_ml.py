@@ -24,8 +24,9 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,11 @@ def timeit(fn: Callable[[], Any], repeat: int) -> float:
 def bench_training(quick: bool) -> dict[str, Any]:
     from decentralml_client.ml._tf import tf
     from decentralml_client.ml.data import load_digits_split, partition_iid
-    from decentralml_client.ml.manifest import build_model, default_digits_manifest, make_initial_weights
+    from decentralml_client.ml.manifest import (
+        build_model,
+        default_digits_manifest,
+        make_initial_weights,
+    )
     from decentralml_client.ml.tff_runtime import tff_session
     from decentralml_client.ml.train import train_local
 
@@ -53,29 +58,43 @@ def bench_training(quick: bool) -> dict[str, Any]:
     w0 = make_initial_weights(m, 0)
     repeat = 5 if quick else 15
     out: dict[str, Any] = {}
-    cases = {"contributor_shard": partition_iid(xtr, ytr, 10, seed=0)[0], "full_train_set": (xtr, ytr)}
+    cases = {
+        "contributor_shard": partition_iid(xtr, ytr, 10, seed=0)[0],
+        "full_train_set": (xtr, ytr),
+    }
     for name, (x, y) in cases.items():
         perm = np.random.default_rng(1).permutation(len(x))
         xs, ys = x[perm], y[perm]  # the order train_local(seed=1) uses
         with tff_session():
-            ours = timeit(lambda: train_local(m, w0, x, y, seed=1), repeat)
+            ours = timeit(lambda: train_local(m, w0, x, y, seed=1), repeat)  # noqa: B023
         # Build the Keras model after TFF built its computations: Keras invalidates eager
         # models when another model is constructed inside a v1 graph, as TFF does.
         model = build_model(m)
-        model.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=m.learning_rate),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(
+            optimizer=tf.keras.optimizers.SGD(learning_rate=m.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
 
-        def keras_fit() -> None:
+        def keras_fit(model=model, xs=xs, ys=ys) -> None:
             model.set_weights(w0)
-            model.fit(xs, ys, batch_size=m.batch_size, epochs=m.local_epochs, shuffle=False, verbose=0)
+            model.fit(
+                xs, ys, batch_size=m.batch_size, epochs=m.local_epochs, shuffle=False, verbose=0
+            )
 
         base = timeit(keras_fit, repeat)
-        out[name] = {"examples": int(len(x)), "tff_seconds": ours, "keras_fit_seconds": base,
-                     "ratio": ours / base, "target_ratio_max": 1.5}
+        out[name] = {
+            "examples": len(x),
+            "tff_seconds": ours,
+            "keras_fit_seconds": base,
+            "ratio": ours / base,
+            "target_ratio_max": 1.5,
+        }
     # a call outside any session pays for starting and stopping TFF's helper process
     x, y = cases["contributor_shard"]
     out["cold_call_seconds_including_worker_restart"] = timeit(
-        lambda: train_local(m, w0, x, y, seed=1), 2 if quick else 3)
+        lambda: train_local(m, w0, x, y, seed=1), 2 if quick else 3
+    )
     return out
 
 
@@ -109,11 +128,20 @@ def bench_fedavg(quick: bool) -> dict[str, Any]:
                 np.add(a, t, out=a)
 
     repeat = 3 if quick else 9
-    t_ours, t_np, t_np64 = timeit(ours, repeat), timeit(numpy_add, repeat), timeit(numpy_add_f64, repeat)
+    t_ours, t_np, t_np64 = (
+        timeit(ours, repeat),
+        timeit(numpy_add, repeat),
+        timeit(numpy_add_f64, repeat),
+    )
     return {
-        "updates": n, "params_per_update": params, "bytes_aggregated": nbytes,
-        "fedavg_seconds": t_ours, "numpy_add_seconds": t_np, "numpy_add_into_f64_seconds": t_np64,
-        "fedavg_GBps": nbytes / t_ours / 1e9, "numpy_add_GBps": nbytes / t_np / 1e9,
+        "updates": n,
+        "params_per_update": params,
+        "bytes_aggregated": nbytes,
+        "fedavg_seconds": t_ours,
+        "numpy_add_seconds": t_np,
+        "numpy_add_into_f64_seconds": t_np64,
+        "fedavg_GBps": nbytes / t_ours / 1e9,
+        "numpy_add_GBps": nbytes / t_np / 1e9,
         "throughput_fraction": t_np / t_ours,
         "throughput_fraction_vs_f64_accumulator": t_np64 / t_ours,
         "target_fraction_min": 0.5,
@@ -136,14 +164,28 @@ def bench_encodings(quick: bool, curve: dict[str, Any]) -> dict[str, Any]:
         if enc == "f32" and curve.get("accuracy_at_20") is not None and rounds == 20:
             acc, bpu = curve["accuracy_at_20"], curve["bytes_per_update"]
         else:
-            s = run_simulation(contributors=10, rounds=rounds, rule="fedavg", encoding=enc, topk=topk, seed=0)
+            s = run_simulation(
+                contributors=10, rounds=rounds, rule="fedavg", encoding=enc, topk=topk, seed=0
+            )
             acc, bpu = s["final_accuracy"], s["bytes_per_update"]
         ref = acc if ref is None else ref
         d = [rng.normal(0, 0.01, w.shape).astype(np.float32) for w in big.weights]
-        f = encode_update(d, big, task="1", round=1, base_model_hash="0x" + "00" * 32,
-                          num_examples=100, encoding=enc, topk=topk)
+        f = encode_update(
+            d,
+            big,
+            task="1",
+            round=1,
+            base_model_hash="0x" + "00" * 32,
+            num_examples=100,
+            encoding=enc,
+            topk=topk,
+        )
         dec = decode_tensors(f, big)
-        err = max(float(np.max(np.abs(a - b))) for a, b in zip(d, dec.tensors)) if topk is None else None
+        err = (
+            max(float(np.max(np.abs(a - b))) for a, b in zip(d, dec.tensors))
+            if topk is None
+            else None
+        )
         out[label] = {
             "digits_bytes_per_update": bpu,
             "digits_bytes_per_param": bpu / m.num_params,
@@ -165,7 +207,9 @@ def bench_learning(quick: bool) -> dict[str, Any]:
     s = run_simulation(contributors=10, rounds=rounds, rule="fedavg", seed=0)
     accs = [r["accuracy"] for r in s["rounds"]]
     return {
-        "rounds": rounds, "contributors": 10, "seed": 0,
+        "rounds": rounds,
+        "contributors": 10,
+        "seed": 0,
         "accuracy_at_20": accs[20] if len(accs) > 20 else None,
         "tff_reference_accuracy_at_20": 0.887,
         "first_round_at_94": s["first_round_at_target"],
@@ -186,8 +230,11 @@ def main() -> None:
     args = ap.parse_args()
     only = set(args.only or ["training", "fedavg", "learning", "encodings"])
     report: dict[str, Any] = {
-        "machine": {"python": platform.python_version(), "cpu_count": __import__("os").cpu_count(),
-                    "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpu_count": __import__("os").cpu_count(),
+            "platform": platform.platform(),
+        },
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "quick": args.quick,
     }

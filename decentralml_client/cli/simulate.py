@@ -14,25 +14,41 @@ import typer
 
 
 def simulate(
-    contributors: int = typer.Option(10, "--contributors", "-n", min=1, help="Number of contributors."),
+    contributors: int = typer.Option(
+        10, "--contributors", "-n", min=1, help="Number of contributors."
+    ),
     rounds: int = typer.Option(20, "--rounds", "-r", min=0, help="Number of federated rounds."),
     rule: str = typer.Option("fedavg", "--rule", help="fedavg | trimmed-mean | median | krum"),
     malicious: int = typer.Option(0, "--malicious", min=0, help="How many contributors attack."),
     attack: str = typer.Option("sign-flip", "--attack", help="sign-flip | scale | noise | nan"),
     attack_scale: float | None = typer.Option(
-        None, "--attack-scale", help="Attack strength (sign-flip 4, scale 10, noise 1.0 by default)."
+        None,
+        "--attack-scale",
+        help="Attack strength (sign-flip 4, scale 10, noise 1.0 by default).",
     ),
     encoding: str = typer.Option("f32", "--encoding", help="Update encoding: f32 | f16 | int8"),
-    topk: float | None = typer.Option(None, "--topk", help="Keep this fraction of each delta (0-1]."),
+    topk: float | None = typer.Option(
+        None, "--topk", help="Keep this fraction of each delta (0-1]."
+    ),
     partition: str = typer.Option("iid", "--partition", help="iid | dirichlet"),
-    alpha: float = typer.Option(0.5, "--alpha", help="Dirichlet concentration (smaller = more skew)."),
+    alpha: float = typer.Option(
+        0.5, "--alpha", help="Dirichlet concentration (smaller = more skew)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the split, partition, init and training."),
     beta: float | None = typer.Option(
-        None, "--beta", help="Trimmed mean: fraction trimmed from each side (default max(0.1, malicious/n))."
+        None,
+        "--beta",
+        help="Trimmed mean: fraction trimmed from each side (default max(0.1, malicious/n)).",
     ),
-    byzantine: int | None = typer.Option(None, "--byzantine", help="Krum: assumed Byzantine updates (default malicious)."),
-    dp_clip: float | None = typer.Option(None, "--dp-clip", help="DP: clip each delta to this L2 norm."),
-    dp_noise: float = typer.Option(0.0, "--dp-noise", help="DP: noise multiplier (σ = multiplier × clip)."),
+    byzantine: int | None = typer.Option(
+        None, "--byzantine", help="Krum: assumed Byzantine updates (default malicious)."
+    ),
+    dp_clip: float | None = typer.Option(
+        None, "--dp-clip", help="DP: clip each delta to this L2 norm."
+    ),
+    dp_noise: float = typer.Option(
+        0.0, "--dp-noise", help="DP: noise multiplier (σ = multiplier × clip)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print only the summary JSON on stdout."),
     plot: Path | None = typer.Option(None, "--plot", help="Write a PNG of accuracy per round."),
 ) -> None:
@@ -57,9 +73,15 @@ def simulate(
         dp = DPConfig(clip_norm=dp_clip, noise_multiplier=dp_noise)
 
     progress = Progress(
-        TextColumn("[bold]round {task.fields[round]}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("acc {task.fields[acc]}"), TimeElapsedColumn(), console=err, transient=False,
-        redirect_stdout=False, redirect_stderr=False,
+        TextColumn("[bold]round {task.fields[round]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("acc {task.fields[acc]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+        redirect_stdout=False,
+        redirect_stderr=False,
     )
     table = Table(title="decentralml simulate")
     for col in ("round", "accuracy", "loss", "accepted", "rejected", "seconds"):
@@ -73,18 +95,36 @@ def simulate(
     def on_round(item: dict[str, Any]) -> None:
         progress.update(task, acc=f"{item['accuracy']:.3f}")
         loss = "-" if item["loss"] is None else f"{item['loss']:.4f}"
-        table.add_row(str(item["round"]), f"{item['accuracy']:.4f}", loss, str(item["accepted"]),
-                      str(item["rejected"]), f"{item['seconds']:.2f}")
+        table.add_row(
+            str(item["round"]),
+            f"{item['accuracy']:.4f}",
+            loss,
+            str(item["accepted"]),
+            str(item["rejected"]),
+            f"{item['seconds']:.2f}",
+        )
 
     # Everything TF/TFF (and TFF's helper process, which inherits sys.stdout) might print goes
     # to stderr, so that stdout carries only the table or the JSON.
     try:
         with contextlib.redirect_stdout(sys.__stderr__ or sys.stderr), progress:
             summary = run_simulation(
-                contributors=contributors, rounds=rounds, rule=rule, malicious=malicious,
-                attack=attack, encoding=encoding, topk=topk, partition=partition, alpha=alpha,
-                seed=seed, attack_scale=attack_scale, beta=beta, byzantine=byzantine, dp=dp,
-                on_round=on_round, on_update=on_update,
+                contributors=contributors,
+                rounds=rounds,
+                rule=rule,
+                malicious=malicious,
+                attack=attack,
+                encoding=encoding,
+                topk=topk,
+                partition=partition,
+                alpha=alpha,
+                seed=seed,
+                attack_scale=attack_scale,
+                beta=beta,
+                byzantine=byzantine,
+                dp=dp,
+                on_round=on_round,
+                on_update=on_update,
             )
     except MLError as e:
         err.print(f"[red]error:[/red] {e}")

@@ -56,9 +56,7 @@ def _check_all(base: Tensors, deltas: Sequence[Tensors]) -> list[tuple[int, ...]
 
 
 def _finish(base: Tensors, agg64: Sequence[np.ndarray]) -> list[np.ndarray]:
-    return [
-        (np.asarray(b, np.float64) + a).astype(np.float32) for b, a in zip(base, agg64)
-    ]
+    return [(np.asarray(b, np.float64) + a).astype(np.float32) for b, a in zip(base, agg64)]
 
 
 class FedAvgAccumulator:
@@ -129,7 +127,9 @@ class FedAvgAccumulator:
         return [r.copy() for r in self._result]
 
 
-def fedavg(base: Tensors, deltas: Sequence[Tensors], num_examples: Sequence[int]) -> list[np.ndarray]:
+def fedavg(
+    base: Tensors, deltas: Sequence[Tensors], num_examples: Sequence[int]
+) -> list[np.ndarray]:
     """``M_r + Σ n_i Δ_i / Σ n_i`` (float64 accumulation in the given order)."""
     if len(deltas) != len(num_examples):
         raise AggregationError(f"{len(deltas)} updates but {len(num_examples)} num_examples")
@@ -197,7 +197,9 @@ def krum_select(deltas: Sequence[Tensors], byzantine: int, keep: int) -> list[in
     return sorted(order[:keep])
 
 
-def multi_krum(base: Tensors, deltas: Sequence[Tensors], byzantine: int, keep: int) -> list[np.ndarray]:
+def multi_krum(
+    base: Tensors, deltas: Sequence[Tensors], byzantine: int, keep: int
+) -> list[np.ndarray]:
     """Average (unweighted) of the ``keep`` updates Krum trusts most, assuming ``byzantine`` bad."""
     _check_all(base, deltas)
     chosen = krum_select(deltas, byzantine, keep)
@@ -219,7 +221,7 @@ def parse_rule(rule: str | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     if isinstance(rule, str):
         name, params = rule, {}
     elif isinstance(rule, Mapping) and len(rule) == 1:
-        (name, params), = rule.items()
+        ((name, params),) = rule.items()
         if params is None:
             params = {}
         elif not isinstance(params, Mapping):
@@ -231,10 +233,18 @@ def parse_rule(rule: str | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         if params:
             raise AggregationError(f"{name} takes no parameters, got {params}")
     elif name == "TrimmedMean":
-        if set(params) != {"beta"} or not isinstance(params["beta"], int) or not 0 <= params["beta"] < PERMILL // 2:
-            raise AggregationError(f"TrimmedMean needs beta in Permill, 0 <= beta < 500000: {params}")
+        if (
+            set(params) != {"beta"}
+            or not isinstance(params["beta"], int)
+            or not 0 <= params["beta"] < PERMILL // 2
+        ):
+            raise AggregationError(
+                f"TrimmedMean needs beta in Permill, 0 <= beta < 500000: {params}"
+            )
     elif name == "MultiKrum":
-        if set(params) != {"byzantine", "keep"} or not all(isinstance(params[k], int) for k in params):
+        if set(params) != {"byzantine", "keep"} or not all(
+            isinstance(params[k], int) for k in params
+        ):
             raise AggregationError(f"MultiKrum needs integer byzantine and keep: {params}")
     else:
         raise AggregationError(

@@ -49,8 +49,12 @@ DEFAULT_MAX_BYTES = 64 << 20
 _MAX_HEADER = 1 << 20
 _IDX = ":idx"
 _DTYPE_TAG = {"f32": "F32", "f16": "F16", "int8": "I8"}
-_NP_DTYPE = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2"), "I8": np.dtype("i1"),
-             "I32": np.dtype("<i4")}
+_NP_DTYPE = {
+    "F32": np.dtype("<f4"),
+    "F16": np.dtype("<f2"),
+    "I8": np.dtype("i1"),
+    "I32": np.dtype("<i4"),
+}
 _REQUIRED_META = ("format", "kind", "encoding", "task", "round", "base_model_hash", "num_examples")
 _F16_MAX = float(np.finfo(np.float16).max)
 
@@ -197,10 +201,13 @@ def encode_weights(
 ) -> bytes:
     """A global-model file (``kind=weights``) in the manifest's variable order."""
     _check_against(weights, _expected(manifest))
-    return encode_tensors(weights, names=_expected_names(manifest), kind="weights",
-                          encoding=encoding, meta={"task": task, "round": round,
-                                                   "base_model_hash": base_model_hash,
-                                                   "num_examples": 0})
+    return encode_tensors(
+        weights,
+        names=_expected_names(manifest),
+        kind="weights",
+        encoding=encoding,
+        meta={"task": task, "round": round, "base_model_hash": base_model_hash, "num_examples": 0},
+    )
 
 
 def encode_update(
@@ -217,11 +224,20 @@ def encode_update(
 ) -> bytes:
     """A contributor's update file (``kind=delta``) in the manifest's variable order."""
     _check_against(delta, _expected(manifest))
-    return encode_tensors(delta, names=_expected_names(manifest), kind="delta", encoding=encoding,
-                          topk=topk, meta={"task": task, "round": round,
-                                           "base_model_hash": base_model_hash,
-                                           "num_examples": num_examples},
-                          allow_nonfinite=allow_nonfinite)
+    return encode_tensors(
+        delta,
+        names=_expected_names(manifest),
+        kind="delta",
+        encoding=encoding,
+        topk=topk,
+        meta={
+            "task": task,
+            "round": round,
+            "base_model_hash": base_model_hash,
+            "num_examples": num_examples,
+        },
+        allow_nonfinite=allow_nonfinite,
+    )
 
 
 def file_hash(data: bytes) -> str:
@@ -254,7 +270,9 @@ def decode_tensors(
     if hlen > _MAX_HEADER:
         raise OversizeError(f"header is {hlen} bytes; the limit is {_MAX_HEADER}")
     if 8 + hlen > len(data):
-        raise MalformedFileError(f"header length {hlen} runs past the end of the {len(data)}-byte file")
+        raise MalformedFileError(
+            f"header length {hlen} runs past the end of the {len(data)}-byte file"
+        )
     try:
         header = json.loads(data[8 : 8 + hlen].decode("utf-8"), object_pairs_hook=_no_dupes)
     except (UnicodeDecodeError, ValueError) as e:
@@ -285,19 +303,25 @@ def decode_tensors(
     for name, (dtype, shape) in want.items():
         info = header[name]
         if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
-            raise MalformedFileError(f"tensor {name!r}: header entry must have dtype, shape, data_offsets")
+            raise MalformedFileError(
+                f"tensor {name!r}: header entry must have dtype, shape, data_offsets"
+            )
         if info["dtype"] != dtype:
             raise SchemaMismatchError(
                 f"tensor {name!r} has dtype {info['dtype']}; encoding {enc!r} needs {dtype}"
             )
         if info["shape"] != shape:
-            raise SchemaMismatchError(f"tensor {name!r} has shape {info['shape']}; expected {shape}")
+            raise SchemaMismatchError(
+                f"tensor {name!r} has shape {info['shape']}; expected {shape}"
+            )
         off = info["data_offsets"]
         if not (isinstance(off, list) and len(off) == 2 and all(isinstance(o, int) for o in off)):
             raise MalformedFileError(f"tensor {name!r}: bad data_offsets {off!r}")
         size = int(math.prod(shape)) * _NP_DTYPE[dtype].itemsize
         if off[1] - off[0] != size:
-            raise MalformedFileError(f"tensor {name!r}: data_offsets {off} do not hold {size} bytes")
+            raise MalformedFileError(
+                f"tensor {name!r}: data_offsets {off} do not hold {size} bytes"
+            )
         spans.append((off[0], off[1], name))
     spans.sort()
     pos, body = 0, len(data) - 8 - hlen
@@ -324,7 +348,9 @@ def decode_tensors(
         if enc == "int8":
             s = np.float32(scales[i])  # type: ignore[index]
             if not np.isfinite(s) or s < 0:
-                raise NonFiniteError(f"tensor {name!r}: int8 scale {scales[i]!r} is not finite and >= 0")  # type: ignore[index]
+                raise NonFiniteError(
+                    f"tensor {name!r}: int8 scale {scales[i]!r} is not finite and >= 0"
+                )  # type: ignore[index]
             v = v.astype(np.float32) * s
         else:
             v = v.astype(np.float32)
@@ -378,10 +404,14 @@ def _parse_meta(raw: Any, encodings: Sequence[str]) -> dict[str, Any]:
     if raw["kind"] not in KINDS:
         raise SchemaMismatchError(f"metadata.kind {raw['kind']!r} not in {KINDS}")
     if raw["encoding"] not in ENCODINGS or raw["encoding"] not in encodings:
-        raise SchemaMismatchError(f"metadata.encoding {raw['encoding']!r} not in {tuple(encodings)}")
+        raise SchemaMismatchError(
+            f"metadata.encoding {raw['encoding']!r} not in {tuple(encodings)}"
+        )
     meta: dict[str, Any] = dict(raw)
     meta["round"] = _nonneg_int(raw["round"], "metadata.round", SchemaMismatchError)
-    meta["num_examples"] = _nonneg_int(raw["num_examples"], "metadata.num_examples", SchemaMismatchError)
+    meta["num_examples"] = _nonneg_int(
+        raw["num_examples"], "metadata.num_examples", SchemaMismatchError
+    )
     topk = None
     if "topk" in raw:
         try:
@@ -389,7 +419,9 @@ def _parse_meta(raw: Any, encodings: Sequence[str]) -> dict[str, Any]:
         except ValueError:
             topk = -1.0
         if not 0.0 < topk <= 1.0 or raw["kind"] != "delta":
-            raise SchemaMismatchError(f"metadata.topk {raw['topk']!r} is not a fraction in (0, 1] of a delta")
+            raise SchemaMismatchError(
+                f"metadata.topk {raw['topk']!r} is not a fraction in (0, 1] of a delta"
+            )
     meta["topk"] = topk
     scales = None
     if "int8_scales" in raw:
@@ -409,7 +441,9 @@ def _expected(expected: Any) -> list[tuple[str, tuple[int, ...]]]:
     try:
         return [(str(n), tuple(int(d) for d in s)) for n, s in expected]
     except (TypeError, ValueError):
-        raise CodecError("expected must be a ModelManifest or a sequence of (name, shape)") from None
+        raise CodecError(
+            "expected must be a ModelManifest or a sequence of (name, shape)"
+        ) from None
 
 
 def _expected_names(manifest: Any) -> list[str]:
@@ -421,4 +455,6 @@ def _check_against(tensors: Sequence[np.ndarray], spec: list[tuple[str, tuple[in
         raise SchemaMismatchError(f"{len(tensors)} tensors given; the manifest has {len(spec)}")
     for t, (name, shape) in zip(tensors, spec):
         if tuple(np.shape(t)) != shape:
-            raise SchemaMismatchError(f"tensor {name!r} has shape {tuple(np.shape(t))}; expected {shape}")
+            raise SchemaMismatchError(
+                f"tensor {name!r} has shape {tuple(np.shape(t))}; expected {shape}"
+            )

@@ -34,7 +34,9 @@ def load_digits_split(test_size: float = 0.25, seed: int = 0) -> Split:
     return xtr, ytr, xte, yte
 
 
-def partition_iid(x: np.ndarray, y: np.ndarray, n: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+def partition_iid(
+    x: np.ndarray, y: np.ndarray, n: int, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Shuffle and deal the examples into ``n`` shards of (almost) equal size."""
     _check_xy(x, y)
     if not 1 <= n <= len(x):
@@ -66,7 +68,9 @@ def partition_dirichlet(
                 shards[s].extend(part.tolist())
         if min(len(s) for s in shards) >= min_size:
             return [(x[np.sort(s)], y[np.sort(s)]) for s in shards]
-    raise DataError(f"could not draw a Dirichlet({alpha}) partition with {min_size}+ examples per shard")
+    raise DataError(
+        f"could not draw a Dirichlet({alpha}) partition with {min_size}+ examples per shard"
+    )
 
 
 def _check_xy(x: np.ndarray, y: np.ndarray) -> None:
@@ -85,7 +89,9 @@ def check_dataset(x: Any, y: Any, manifest: Any) -> tuple[np.ndarray, np.ndarray
     if xa.ndim == 2 and len(want) > 1 and xa.shape[1] == int(np.prod(want)):
         xa = xa.reshape((len(xa), *want))
     if xa.shape[1:] != want:
-        raise DataError(f"features have shape {xa.shape[1:]} per example; the manifest expects {want}")
+        raise DataError(
+            f"features have shape {xa.shape[1:]} per example; the manifest expects {want}"
+        )
     if ya_raw.ndim != 1 or len(ya_raw) != len(xa):
         raise DataError(f"labels must be a vector of {len(xa)} entries, got shape {ya_raw.shape}")
     if len(xa) == 0:
@@ -98,7 +104,9 @@ def check_dataset(x: Any, y: Any, manifest: Any) -> tuple[np.ndarray, np.ndarray
     ya = ya_raw.astype(np.int64)
     bad = sorted(set(np.unique(ya).tolist()) - set(range(manifest.num_classes)))
     if bad:
-        raise DataError(f"labels {bad[:10]} are outside the label set 0..{manifest.num_classes - 1}")
+        raise DataError(
+            f"labels {bad[:10]} are outside the label set 0..{manifest.num_classes - 1}"
+        )
     if not np.isfinite(xa).all():
         raise DataError("features hold NaN or Inf")
     return np.ascontiguousarray(xa), ya.astype(np.int32)
@@ -116,7 +124,9 @@ def load_npz(path: str | Path, manifest: Any) -> tuple[np.ndarray, np.ndarray]:
     return check_dataset(x, y, manifest)
 
 
-def load_csv(path: str | Path, manifest: Any, *, label_column: str = "label") -> tuple[np.ndarray, np.ndarray]:
+def load_csv(
+    path: str | Path, manifest: Any, *, label_column: str = "label"
+) -> tuple[np.ndarray, np.ndarray]:
     """Load a CSV with a header row: one ``label`` column, the rest are features in order."""
     n_features = int(np.prod(manifest.input_shape))
     try:
@@ -131,7 +141,9 @@ def load_csv(path: str | Path, manifest: Any, *, label_column: str = "label") ->
         raise DataError(f"{path}: no {label_column!r} column in header {header[:8]}...")
     li = header.index(label_column)
     if len(header) - 1 != n_features:
-        raise DataError(f"{path}: {len(header) - 1} feature columns; the manifest expects {n_features}")
+        raise DataError(
+            f"{path}: {len(header) - 1} feature columns; the manifest expects {n_features}"
+        )
     xs, ys = [], []
     for lineno, row in enumerate(body, start=2):
         if len(row) != len(header):
@@ -141,4 +153,6 @@ def load_csv(path: str | Path, manifest: Any, *, label_column: str = "label") ->
             xs.append([float(v) for i, v in enumerate(row) if i != li])
         except ValueError as e:
             raise DataError(f"{path}:{lineno}: not a number: {e}") from None
-    return check_dataset(np.array(xs, np.float32).reshape(len(xs), n_features), np.array(ys), manifest)
+    return check_dataset(
+        np.array(xs, np.float32).reshape(len(xs), n_features), np.array(ys), manifest
+    )

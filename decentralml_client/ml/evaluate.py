@@ -29,7 +29,9 @@ def apply_delta(weights: Sequence[np.ndarray], delta: Sequence[np.ndarray]) -> l
     out = []
     for i, (w, d) in enumerate(zip(weights, delta)):
         if np.shape(w) != np.shape(d):
-            raise MLError(f"tensor {i}: delta shape {np.shape(d)} differs from weight shape {np.shape(w)}")
+            raise MLError(
+                f"tensor {i}: delta shape {np.shape(d)} differs from weight shape {np.shape(w)}"
+            )
         out.append((np.asarray(w, np.float64) + np.asarray(d, np.float64)).astype(np.float32))
     return out
 
@@ -45,7 +47,9 @@ def _model(manifest: ModelManifest) -> Any:
         return m
 
 
-def predict_proba(manifest: ModelManifest, weights: Sequence[np.ndarray], x: np.ndarray) -> np.ndarray:
+def predict_proba(
+    manifest: ModelManifest, weights: Sequence[np.ndarray], x: np.ndarray
+) -> np.ndarray:
     """Class probabilities of the model with ``weights`` on features ``x``."""
     try:
         return _predict(_model(manifest), weights, x)
@@ -63,17 +67,25 @@ def _predict(model: Any, weights: Sequence[np.ndarray], x: np.ndarray) -> np.nda
     with _LOCK:
         for v, w in zip(model.trainable_weights, weights):
             if tuple(v.shape) != np.shape(w):
-                raise MLError(f"weight shape {np.shape(w)} does not fit variable {v.name} {tuple(v.shape)}")
+                raise MLError(
+                    f"weight shape {np.shape(w)} does not fit variable {v.name} {tuple(v.shape)}"
+                )
             v.assign(np.asarray(w, np.float32))
-        parts = [np.asarray(model(x[i : i + _BATCH], training=False)) for i in range(0, len(x), _BATCH)]
+        parts = [
+            np.asarray(model(x[i : i + _BATCH], training=False)) for i in range(0, len(x), _BATCH)
+        ]
     return np.concatenate(parts).astype(np.float64)
 
 
-def evaluate(manifest: ModelManifest, weights: Sequence[np.ndarray], x: Any, y: Any) -> dict[str, float]:
+def evaluate(
+    manifest: ModelManifest, weights: Sequence[np.ndarray], x: Any, y: Any
+) -> dict[str, float]:
     """``{"loss", "accuracy", "num_examples"}`` of the model with ``weights`` on ``(x, y)``."""
     xa, ya = check_dataset(x, y, manifest)
     if len(weights) != len(manifest.weights):
-        raise MLError(f"{len(weights)} weight tensors given; the manifest has {len(manifest.weights)}")
+        raise MLError(
+            f"{len(weights)} weight tensors given; the manifest has {len(manifest.weights)}"
+        )
     p = predict_proba(manifest, weights, xa)
     if not np.isfinite(p).all():
         return {"loss": float("inf"), "accuracy": 0.0, "num_examples": len(ya)}
@@ -87,7 +99,11 @@ def evaluate(manifest: ModelManifest, weights: Sequence[np.ndarray], x: Any, y: 
 
 
 def evaluate_update(
-    manifest: ModelManifest, weights: Sequence[np.ndarray], delta: Sequence[np.ndarray], x: Any, y: Any
+    manifest: ModelManifest,
+    weights: Sequence[np.ndarray],
+    delta: Sequence[np.ndarray],
+    x: Any,
+    y: Any,
 ) -> dict[str, float]:
     """Evaluate ``weights + delta`` (what a validator does with each update)."""
     return evaluate(manifest, apply_delta(weights, delta), x, y)

@@ -58,31 +58,93 @@ ALLOWED_MODELS = frozenset({"Sequential", "Functional"})
 ALLOWED_HELPERS = frozenset(
     {
         # initializers
-        "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform",
-        "LecunNormal", "Zeros", "Ones", "Constant", "RandomUniform", "RandomNormal",
-        "TruncatedNormal", "Orthogonal", "Identity", "VarianceScaling",
+        "GlorotUniform",
+        "GlorotNormal",
+        "HeUniform",
+        "HeNormal",
+        "LecunUniform",
+        "LecunNormal",
+        "Zeros",
+        "Ones",
+        "Constant",
+        "RandomUniform",
+        "RandomNormal",
+        "TruncatedNormal",
+        "Orthogonal",
+        "Identity",
+        "VarianceScaling",
         # regularizers and constraints
-        "L1", "L2", "L1L2", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm",
+        "L1",
+        "L2",
+        "L1L2",
+        "MaxNorm",
+        "MinMaxNorm",
+        "NonNeg",
+        "UnitNorm",
     }
 )
 ALLOWED_MODULES = frozenset(
     {"keras.layers", "keras.initializers", "keras.regularizers", "keras.constraints"}
 )
 ALLOWED_ACTIVATIONS = frozenset(
-    {"linear", "relu", "relu6", "elu", "selu", "gelu", "sigmoid", "hard_sigmoid", "tanh",
-     "softmax", "softplus", "softsign", "swish", "silu", "exponential", None}
+    {
+        "linear",
+        "relu",
+        "relu6",
+        "elu",
+        "selu",
+        "gelu",
+        "sigmoid",
+        "hard_sigmoid",
+        "tanh",
+        "softmax",
+        "softplus",
+        "softsign",
+        "swish",
+        "silu",
+        "exponential",
+        None,
+    }
 )
 #: Config keys that can only carry code (Lambda and friends).
 _CODE_KEYS = frozenset({"function", "function_type", "output_shape_module", "module_objects"})
 _STRING_HELPER_KEYS = frozenset(
-    {"kernel_initializer", "bias_initializer", "gamma_initializer", "beta_initializer",
-     "depthwise_initializer", "pointwise_initializer", "kernel_regularizer", "bias_regularizer",
-     "activity_regularizer", "kernel_constraint", "bias_constraint"}
+    {
+        "kernel_initializer",
+        "bias_initializer",
+        "gamma_initializer",
+        "beta_initializer",
+        "depthwise_initializer",
+        "pointwise_initializer",
+        "kernel_regularizer",
+        "bias_regularizer",
+        "activity_regularizer",
+        "kernel_constraint",
+        "bias_constraint",
+    }
 )
 _ALLOWED_HELPER_STRINGS = frozenset(
-    {"glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
-     "lecun_normal", "zeros", "ones", "random_uniform", "random_normal", "truncated_normal",
-     "orthogonal", "identity", "l1", "l2", "l1_l2", "max_norm", "non_neg", "unit_norm"}
+    {
+        "glorot_uniform",
+        "glorot_normal",
+        "he_uniform",
+        "he_normal",
+        "lecun_uniform",
+        "lecun_normal",
+        "zeros",
+        "ones",
+        "random_uniform",
+        "random_normal",
+        "truncated_normal",
+        "orthogonal",
+        "identity",
+        "l1",
+        "l2",
+        "l1_l2",
+        "max_norm",
+        "non_neg",
+        "unit_norm",
+    }
 )
 
 ALLOWED_LOSSES = frozenset({"sparse_categorical_crossentropy"})
@@ -91,9 +153,23 @@ ALLOWED_OPTIMIZERS = frozenset({"sgd", "adam"})
 ALLOWED_DTYPES = frozenset({"float32"})
 
 _FIELDS = (
-    "format", "framework", "model_config", "input_shape", "input_dtype", "num_classes",
-    "loss", "metrics", "optimizer", "learning_rate", "momentum", "local_epochs", "batch_size",
-    "weights", "initial_weights_cid", "initial_weights_hash", "data",
+    "format",
+    "framework",
+    "model_config",
+    "input_shape",
+    "input_dtype",
+    "num_classes",
+    "loss",
+    "metrics",
+    "optimizer",
+    "learning_rate",
+    "momentum",
+    "local_epochs",
+    "batch_size",
+    "weights",
+    "initial_weights_cid",
+    "initial_weights_hash",
+    "data",
 )
 
 
@@ -236,7 +312,9 @@ def _int_list(v: Any, what: str) -> list[int]:
 
 def _validate(m: ModelManifest) -> None:
     if m.format != MANIFEST_FORMAT:
-        raise ManifestError(f"unsupported manifest format {m.format!r}; expected {MANIFEST_FORMAT!r}")
+        raise ManifestError(
+            f"unsupported manifest format {m.format!r}; expected {MANIFEST_FORMAT!r}"
+        )
     if m.framework != "keras":
         raise ManifestError(f"unsupported framework {m.framework!r}; only 'keras' is supported")
     check_keras_config(m.model_config)
@@ -319,14 +397,18 @@ def _walk(obj: Any, path: str) -> None:
             if k == "registered_name" and v is not None and v != obj.get("class_name"):
                 raise ManifestError(f"{path}: custom registered object {v!r} refused")
             if k == "module" and v not in ALLOWED_MODULES:
-                raise ManifestError(f"{path}: module {v!r} refused; allowed {sorted(ALLOWED_MODULES)}")
+                raise ManifestError(
+                    f"{path}: module {v!r} refused; allowed {sorted(ALLOWED_MODULES)}"
+                )
             if k == "class_name" and v not in ALLOWED_LAYERS | ALLOWED_MODELS | ALLOWED_HELPERS:
                 raise ManifestError(f"{path}: class {v!r} is not an allowed built-in Keras class")
             if k == "activation" and (
                 not (isinstance(v, str) or v is None) or v not in ALLOWED_ACTIVATIONS
             ):
-                raise ManifestError(f"{path}.activation {v!r} refused; allowed: "
-                                    f"{sorted(a for a in ALLOWED_ACTIVATIONS if a)}")
+                raise ManifestError(
+                    f"{path}.activation {v!r} refused; allowed: "
+                    f"{sorted(a for a in ALLOWED_ACTIVATIONS if a)}"
+                )
             if k in _STRING_HELPER_KEYS and isinstance(v, str) and v not in _ALLOWED_HELPER_STRINGS:
                 raise ManifestError(f"{path}.{k} {v!r} is not a built-in Keras name")
             _walk(v, f"{path}.{k}")
@@ -418,14 +500,29 @@ def _dense(name: str, units: int, activation: str, input_dim: int) -> dict[str, 
         "registered_name": None,
         "build_config": {"input_shape": [None, input_dim]},
         "config": {
-            "name": name, "trainable": True, "dtype": "float32", "units": units,
-            "activation": activation, "use_bias": True,
-            "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform",
-                                   "config": {"seed": None}, "registered_name": None},
-            "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros",
-                                 "config": {}, "registered_name": None},
-            "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
-            "kernel_constraint": None, "bias_constraint": None,
+            "name": name,
+            "trainable": True,
+            "dtype": "float32",
+            "units": units,
+            "activation": activation,
+            "use_bias": True,
+            "kernel_initializer": {
+                "module": "keras.initializers",
+                "class_name": "GlorotUniform",
+                "config": {"seed": None},
+                "registered_name": None,
+            },
+            "bias_initializer": {
+                "module": "keras.initializers",
+                "class_name": "Zeros",
+                "config": {},
+                "registered_name": None,
+            },
+            "kernel_regularizer": None,
+            "bias_regularizer": None,
+            "activity_regularizer": None,
+            "kernel_constraint": None,
+            "bias_constraint": None,
         },
     }
 
@@ -439,11 +536,20 @@ def mlp_manifest(
     **hyper: Any,
 ) -> ModelManifest:
     """A dense ReLU MLP ``input_dim → hidden… → num_classes`` (softmax), built without TF."""
-    layers: list[dict[str, Any]] = [{
-        "module": "keras.layers", "class_name": "InputLayer", "registered_name": None,
-        "config": {"batch_input_shape": [None, input_dim], "dtype": "float32", "sparse": False,
-                   "ragged": False, "name": "features"},
-    }]
+    layers: list[dict[str, Any]] = [
+        {
+            "module": "keras.layers",
+            "class_name": "InputLayer",
+            "registered_name": None,
+            "config": {
+                "batch_input_shape": [None, input_dim],
+                "dtype": "float32",
+                "sparse": False,
+                "ragged": False,
+                "name": "features",
+            },
+        }
+    ]
     weights: list[WeightSpec] = []
     prev = input_dim
     dims = [*hidden, num_classes]
@@ -451,7 +557,10 @@ def mlp_manifest(
         last = i == len(dims) - 1
         name = "output" if last else f"hidden{i}"
         layers.append(_dense(name, units, "softmax" if last else "relu", prev))
-        weights += [WeightSpec(f"{name}/kernel", (prev, units)), WeightSpec(f"{name}/bias", (units,))]
+        weights += [
+            WeightSpec(f"{name}/kernel", (prev, units)),
+            WeightSpec(f"{name}/bias", (units,)),
+        ]
         prev = units
     return ModelManifest(
         model_config={"class_name": "Sequential", "config": {"name": "mlp", "layers": layers}},
@@ -473,22 +582,35 @@ DIGITS_DATA = {
 }
 
 
-def default_digits_manifest(seed: int = 0, *, initial_weights_cid: str | None = None) -> ModelManifest:
+def default_digits_manifest(
+    seed: int = 0, *, initial_weights_cid: str | None = None
+) -> ModelManifest:
     """The default task: MLP 64→32→10, SGD lr 0.1, batch 32, one local epoch, on digits.
 
     The manifest names the hash of the f32 weights file of :func:`make_initial_weights`
     with ``seed`` (see :func:`initial_weights_file`).
     """
-    m = mlp_manifest(64, (32,), 10, data=DIGITS_DATA, optimizer="sgd", learning_rate=0.1,
-                     local_epochs=1, batch_size=32)
+    m = mlp_manifest(
+        64,
+        (32,),
+        10,
+        data=DIGITS_DATA,
+        optimizer="sgd",
+        learning_rate=0.1,
+        local_epochs=1,
+        batch_size=32,
+    )
     from decentralml_client._hashing import blake2_256_hex as _h
 
-    return m.with_initial_weights(cid=initial_weights_cid, hash_hex=_h(initial_weights_file(m, seed)))
+    return m.with_initial_weights(
+        cid=initial_weights_cid, hash_hex=_h(initial_weights_file(m, seed))
+    )
 
 
 def initial_weights_file(manifest: ModelManifest, seed: int = 0) -> bytes:
     """The f32 safetensors weights file of :func:`make_initial_weights` (round 0, task '')."""
     from decentralml_client.ml.codec import encode_weights
 
-    return encode_weights(make_initial_weights(manifest, seed), manifest, task="", round=0,
-                          base_model_hash="")
+    return encode_weights(
+        make_initial_weights(manifest, seed), manifest, task="", round=0, base_model_hash=""
+    )

@@ -43,8 +43,13 @@ DEFAULT_ATTACK_SCALE = {"sign-flip": 4.0, "scale": 10.0, "noise": 1.0, "nan": 0.
 
 
 def chain_rule(
-    rule: str, contributors: int, malicious: int, *, beta: float | None = None,
-    byzantine: int | None = None, keep: int | None = None,
+    rule: str,
+    contributors: int,
+    malicious: int,
+    *,
+    beta: float | None = None,
+    byzantine: int | None = None,
+    keep: int | None = None,
 ) -> str | dict[str, Any]:
     """The chain's rule value for a CLI rule name.
 
@@ -68,7 +73,9 @@ def chain_rule(
     raise MLError(f"unknown rule {rule!r}; choose one of {RULES}")
 
 
-def attack_delta(delta: list[np.ndarray], attack: str, scale: float, rng: np.random.Generator) -> list[np.ndarray]:
+def attack_delta(
+    delta: list[np.ndarray], attack: str, scale: float, rng: np.random.Generator
+) -> list[np.ndarray]:
     """A malicious contributor's update, made from its honest delta."""
     if attack == "sign-flip":
         return [(-scale * d).astype(np.float32) for d in delta]
@@ -128,7 +135,8 @@ def run_simulation(
     if encoding not in codec.ENCODINGS:
         raise MLError(f"unknown encoding {encoding!r}; choose one of {codec.ENCODINGS}")
     chain = (
-        dict(rule) if isinstance(rule, Mapping)
+        dict(rule)
+        if isinstance(rule, Mapping)
         else chain_rule(rule, contributors, malicious, beta=beta, byzantine=byzantine, keep=keep)
     )
     agg.parse_rule(chain)
@@ -141,16 +149,31 @@ def run_simulation(
     else:
         shards = data.partition_dirichlet(xtr, ytr, contributors, alpha, seed=seed)
     rng = np.random.default_rng([seed, 0xA77AC])
-    bad = set(rng.choice(contributors, size=malicious, replace=False).tolist()) if malicious else set()
+    bad = (
+        set(rng.choice(contributors, size=malicious, replace=False).tolist())
+        if malicious
+        else set()
+    )
 
     weights = make_initial_weights(manifest, seed)
-    model_hash = codec.file_hash(codec.encode_weights(weights, manifest, task="sim", round=0,
-                                                      base_model_hash=manifest.hash()))
+    model_hash = codec.file_hash(
+        codec.encode_weights(
+            weights, manifest, task="sim", round=0, base_model_hash=manifest.hash()
+        )
+    )
     start = time.perf_counter()
     first = evaluate(manifest, weights, xte, yte)
-    history: list[dict[str, Any]] = [{"round": 0, "accuracy": first["accuracy"], "loss": first["loss"],
-                                      "accepted": 0, "rejected": 0, "failed": False,
-                                      "model_hash": model_hash}]
+    history: list[dict[str, Any]] = [
+        {
+            "round": 0,
+            "accuracy": first["accuracy"],
+            "loss": first["loss"],
+            "accepted": 0,
+            "rejected": 0,
+            "failed": False,
+            "model_hash": model_hash,
+        }
+    ]
     sizes: list[int] = []
     rejected_total = 0
     with tff_session():
@@ -159,16 +182,26 @@ def run_simulation(
             files: list[bytes] = []
             train_losses: list[float] = []
             for i, (x, y) in enumerate(shards):
-                res = train_local(manifest, weights, x, y, seed=seed * 1_000_003 + r * 1009 + i, dp=dp)
+                res = train_local(
+                    manifest, weights, x, y, seed=seed * 1_000_003 + r * 1009 + i, dp=dp
+                )
                 train_losses.append(res.metrics["loss"])
                 delta = res.delta
                 if i in bad:
                     delta = attack_delta(delta, attack, scale, rng)
-                files.append(codec.encode_update(
-                    delta, manifest, task="sim", round=r, base_model_hash=model_hash,
-                    num_examples=res.num_examples, encoding=encoding, topk=topk,
-                    allow_nonfinite=i in bad,
-                ))
+                files.append(
+                    codec.encode_update(
+                        delta,
+                        manifest,
+                        task="sim",
+                        round=r,
+                        base_model_hash=model_hash,
+                        num_examples=res.num_examples,
+                        encoding=encoding,
+                        topk=topk,
+                        allow_nonfinite=i in bad,
+                    )
+                )
                 sizes.append(len(files[-1]))
                 if on_update:
                     on_update(r, i)
@@ -191,8 +224,11 @@ def run_simulation(
             except AggregationError as e:
                 failed = True
                 reasons.append(f"round failed: {e}")
-            model_hash = codec.file_hash(codec.encode_weights(weights, manifest, task="sim", round=r,
-                                                              base_model_hash=model_hash))
+            model_hash = codec.file_hash(
+                codec.encode_weights(
+                    weights, manifest, task="sim", round=r, base_model_hash=model_hash
+                )
+            )
             ev = evaluate(manifest, weights, xte, yte)
             item = {
                 "round": r,
@@ -228,13 +264,25 @@ def run_simulation(
         "final_model_hash": model_hash,
         "seconds": round(time.perf_counter() - start, 2),
         "config": {
-            "contributors": contributors, "rounds": rounds, "rule": chain, "malicious": malicious,
-            "malicious_ids": sorted(bad), "attack": attack if malicious else None,
-            "attack_scale": scale if malicious else None, "encoding": encoding, "topk": topk,
-            "partition": partition, "alpha": alpha if partition == "dirichlet" else None,
-            "seed": seed, "test_size": test_size, "train_examples": len(xtr),
-            "test_examples": len(xte), "manifest_hash": manifest.hash(),
-            "dp": None if dp is None else {"clip_norm": dp.clip_norm, "noise_multiplier": dp.noise_multiplier},
+            "contributors": contributors,
+            "rounds": rounds,
+            "rule": chain,
+            "malicious": malicious,
+            "malicious_ids": sorted(bad),
+            "attack": attack if malicious else None,
+            "attack_scale": scale if malicious else None,
+            "encoding": encoding,
+            "topk": topk,
+            "partition": partition,
+            "alpha": alpha if partition == "dirichlet" else None,
+            "seed": seed,
+            "test_size": test_size,
+            "train_examples": len(xtr),
+            "test_examples": len(xte),
+            "manifest_hash": manifest.hash(),
+            "dp": None
+            if dp is None
+            else {"clip_norm": dp.clip_norm, "noise_multiplier": dp.noise_multiplier},
         },
     }
 
@@ -250,8 +298,11 @@ def plot_accuracy(summary: Mapping[str, Any], path: str) -> None:
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
     ax.plot([h["round"] for h in rs], [h["accuracy"] for h in rs], marker="o", markersize=3)
     cfg = summary.get("config", {})
-    ax.set_title(f"{cfg.get('contributors')} contributors, rule {cfg.get('rule')}, "
-                 f"{cfg.get('malicious', 0)} malicious", fontsize=9)
+    ax.set_title(
+        f"{cfg.get('contributors')} contributors, rule {cfg.get('rule')}, "
+        f"{cfg.get('malicious', 0)} malicious",
+        fontsize=9,
+    )
     ax.set_xlabel("round")
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0, 1)

@@ -129,7 +129,9 @@ def _engine(manifest: ModelManifest) -> _Engine:
 
 def _check_weights(manifest: ModelManifest, weights: Sequence[np.ndarray]) -> list[np.ndarray]:
     if len(weights) != len(manifest.weights):
-        raise TrainingError(f"{len(weights)} weight tensors given; the manifest has {len(manifest.weights)}")
+        raise TrainingError(
+            f"{len(weights)} weight tensors given; the manifest has {len(manifest.weights)}"
+        )
     out = []
     for w, spec in zip(weights, manifest.weights):
         a = np.asarray(w, np.float32)
@@ -173,13 +175,17 @@ def train_local(
     return TrainResult(delta=delta, num_examples=len(xa), metrics=metrics)
 
 
-def privatize(delta: Sequence[np.ndarray], dp: DPConfig, rng: np.random.Generator) -> list[np.ndarray]:
+def privatize(
+    delta: Sequence[np.ndarray], dp: DPConfig, rng: np.random.Generator
+) -> list[np.ndarray]:
     """Clip the whole delta to L2 norm ``dp.clip_norm`` and add Gaussian noise."""
     norm = math.sqrt(sum(float(np.sum(np.square(d, dtype=np.float64))) for d in delta))
     factor = min(1.0, dp.clip_norm / norm) if norm > 0 else 1.0
     sigma = dp.noise_multiplier * dp.clip_norm
     return [
-        (np.asarray(d, np.float64) * factor + rng.normal(0.0, sigma, size=np.shape(d))).astype(np.float32)
+        (np.asarray(d, np.float64) * factor + rng.normal(0.0, sigma, size=np.shape(d))).astype(
+            np.float32
+        )
         for d in delta
     ]
 
@@ -194,4 +200,6 @@ def dp_epsilon(noise_multiplier: float, rounds: int, delta: float = 1e-5) -> flo
     if rounds <= 0:
         return 0.0
     orders = [1 + x / 10.0 for x in range(1, 100)] + list(range(12, 1025))
-    return min(rounds * a / (2 * noise_multiplier**2) + math.log(1 / delta) / (a - 1) for a in orders)
+    return min(
+        rounds * a / (2 * noise_multiplier**2) + math.log(1 / delta) / (a - 1) for a in orders
+    )

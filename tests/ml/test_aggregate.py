@@ -28,7 +28,9 @@ def upd(a: float, b: float, c: float) -> list[np.ndarray]:
 def close(got: list[np.ndarray], want: list[list[float]]) -> None:
     for g, w in zip(got, want):
         assert g.dtype == np.float32
-        np.testing.assert_allclose(g.reshape(-1), np.array(w, np.float64).reshape(-1), rtol=0, atol=1e-6)
+        np.testing.assert_allclose(
+            g.reshape(-1), np.array(w, np.float64).reshape(-1), rtol=0, atol=1e-6
+        )
 
 
 def test_fedavg_weights_by_num_examples() -> None:
@@ -87,8 +89,10 @@ def test_trimmed_mean_beta_bounds() -> None:
 
 def test_median_odd_and_even() -> None:
     close(median(BASE, [upd(1, 5, 0), upd(9, 1, 0), upd(2, 2, -3)]), [[3.0, 4.0], [[0.5]]])
-    close(median(BASE, [upd(1, 5, 0), upd(9, 1, 0), upd(2, 2, -3), upd(4, 0, 1)]),
-          [[4.0, 3.5], [[0.5]]])
+    close(
+        median(BASE, [upd(1, 5, 0), upd(9, 1, 0), upd(2, 2, -3), upd(4, 0, 1)]),
+        [[4.0, 3.5], [[0.5]]],
+    )
 
 
 def test_krum_scores_by_hand() -> None:
@@ -109,12 +113,15 @@ def test_multi_krum_excludes_outlier() -> None:
         multi_krum(BASE, good[:3], byzantine=1, keep=2)
 
 
-@pytest.mark.parametrize("fn", [
-    lambda d: fedavg(BASE, d, [1] * len(d)),
-    lambda d: trimmed_mean(BASE, d, 0.1),
-    lambda d: median(BASE, d),
-    lambda d: multi_krum(BASE, d, 0, 1),
-])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda d: fedavg(BASE, d, [1] * len(d)),
+        lambda d: trimmed_mean(BASE, d, 0.1),
+        lambda d: median(BASE, d),
+        lambda d: multi_krum(BASE, d, 0, 1),
+    ],
+)
 def test_empty_and_mismatched_inputs_are_refused(fn) -> None:
     with pytest.raises(AggregationError, match="no updates"):
         fn([])
@@ -137,7 +144,15 @@ def test_aggregate_dispatches_chain_rules() -> None:
     close(aggregate({"TrimmedMean": {"beta": 334_000}}, BASE, d, [1, 1, 1]), [[3.0, 2.0], [[0.5]]])
     close(aggregate({"TrimmedMean": 334_000}, BASE, d, [1, 1, 1]), [[3.0, 2.0], [[0.5]]])
     close(aggregate("Median", BASE, d, [1, 5, 1]), [[3.0, 2.0], [[0.5]]])
-    close(aggregate({"MultiKrum": {"byzantine": 0, "keep": 2}}, BASE, d, [1, 1, 1]), [[2.5, 2.0], [[0.5]]])
-    for bad in ("Mean", {"TrimmedMean": {"beta": 600_000}}, {"MultiKrum": {"keep": 1}}, {"FedAvg": {"x": 1}}):
+    close(
+        aggregate({"MultiKrum": {"byzantine": 0, "keep": 2}}, BASE, d, [1, 1, 1]),
+        [[2.5, 2.0], [[0.5]]],
+    )
+    for bad in (
+        "Mean",
+        {"TrimmedMean": {"beta": 600_000}},
+        {"MultiKrum": {"keep": 1}},
+        {"FedAvg": {"x": 1}},
+    ):
         with pytest.raises(AggregationError):
             parse_rule(bad)

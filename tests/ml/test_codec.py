@@ -39,7 +39,12 @@ def delta(seed: int = 0) -> list[np.ndarray]:
 
 
 def enc(d: list[np.ndarray], **kw) -> bytes:
-    args = dict(task="7", round=3, base_model_hash=META["base_model_hash"], num_examples=135)
+    args = {
+        "task": "7",
+        "round": 3,
+        "base_model_hash": META["base_model_hash"],
+        "num_examples": 135,
+    }
     args.update(kw)
     return encode_update(d, M, **args)
 
@@ -88,7 +93,8 @@ def test_same_input_same_bytes_in_process() -> None:
         assert enc(delta(), encoding=encoding) == enc(delta(), encoding=encoding)
     w = make_initial_weights(M, 0)
     assert encode_weights(w, M, task="", round=0, base_model_hash="") == encode_weights(
-        [x.copy() for x in w], M, task="", round=0, base_model_hash="")
+        [x.copy() for x in w], M, task="", round=0, base_model_hash=""
+    )
 
 
 _SCRIPT = textwrap.dedent("""
@@ -109,8 +115,14 @@ _SCRIPT = textwrap.dedent("""
 
 def test_determinism_across_two_processes() -> None:
     runs = [
-        subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True, timeout=120,
-                       env={"PYTHONHASHSEED": str(seed), "PATH": "/usr/bin:/bin"})
+        subprocess.run(
+            [sys.executable, "-c", _SCRIPT],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={"PYTHONHASHSEED": str(seed), "PATH": "/usr/bin:/bin"},
+            check=False,
+        )
         for seed in (1, 2)
     ]
     for r in runs:
@@ -150,7 +162,9 @@ def test_refuses_wrong_names_shapes_and_dtypes() -> None:
     d = delta()
     names = list(M.weight_names)
     renamed = encode_tensors(d, names=[*names[:-1], "evil/bias"], kind="delta", meta=META)
-    with pytest.raises(SchemaMismatchError, match="missing \\['output/bias'\\], unexpected \\['evil/bias'\\]"):
+    with pytest.raises(
+        SchemaMismatchError, match="missing \\['output/bias'\\], unexpected \\['evil/bias'\\]"
+    ):
         decode_tensors(renamed, M)
     transposed = [d[0].T.copy(), *d[1:]]
     wrong_shape = encode_tensors(transposed, names=names, kind="delta", meta=META)

@@ -19,7 +19,7 @@ M = default_digits_manifest()
 
 
 def test_digits_split_75_25() -> None:
-    xtr, ytr, xte, yte = load_digits_split(0.25, seed=0)
+    xtr, ytr, xte, _ = load_digits_split(0.25, seed=0)
     assert len(xtr) + len(xte) == 1797 and len(xte) == 450
     assert xtr.dtype == np.float32 and ytr.dtype == np.int32 and xtr.shape[1] == 64
     assert 0.0 <= xtr.min() and xtr.max() <= 1.0
@@ -67,7 +67,9 @@ def test_load_npz_and_csv(tmp_path) -> None:
 def test_loaders_refuse_bad_schemas(tmp_path) -> None:
     p = tmp_path / "bad.npz"
     np.savez(p, x=np.zeros((3, 63)), y=np.zeros(3))
-    with pytest.raises(DataError, match="shape \\(63,\\) per example; the manifest expects \\(64,\\)"):
+    with pytest.raises(
+        DataError, match="shape \\(63,\\) per example; the manifest expects \\(64,\\)"
+    ):
         load_npz(p, M)
     np.savez(p, x=np.zeros((3, 64)), y=np.array([0, 1, 12]))
     with pytest.raises(DataError, match="outside the label set"):

@@ -32,7 +32,12 @@ def test_default_digits_manifest() -> None:
 
 def test_canonical_bytes_round_trip_and_hash() -> None:
     b = M.to_bytes()
-    assert b == json.dumps(json.loads(b), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    assert (
+        b
+        == json.dumps(
+            json.loads(b), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
+    )
     again = ModelManifest.from_bytes(b)
     assert again == M and again.to_bytes() == b and again.hash() == M.hash()
     assert len(M.hash()) == 66
@@ -55,26 +60,88 @@ def _with_layer(layer: dict) -> dict:
     return cfg
 
 
-LAMBDA = {"module": "keras.layers", "class_name": "Lambda", "registered_name": None,
-          "config": {"name": "l", "function": ["4wEAAAAA", None, None], "function_type": "lambda",
-                     "module": "__main__", "arguments": {}}}
+LAMBDA = {
+    "module": "keras.layers",
+    "class_name": "Lambda",
+    "registered_name": None,
+    "config": {
+        "name": "l",
+        "function": ["4wEAAAAA", None, None],
+        "function_type": "lambda",
+        "module": "__main__",
+        "arguments": {},
+    },
+}
 
 
-@pytest.mark.parametrize("layer,match", [
-    (LAMBDA, "Lambda"),
-    ({"module": "my_pkg", "class_name": "Evil", "registered_name": "Custom>Evil", "config": {}}, "Evil"),
-    ({"module": "keras.layers", "class_name": "Dense", "registered_name": "Custom>Dense",
-      "config": {"name": "d", "units": 3}}, "custom registered object"),
-    ({"module": "os", "class_name": "Dense", "registered_name": None, "config": {"name": "d", "units": 3}},
-     "module 'os' refused"),
-    ({"module": "keras.layers", "class_name": "Dense", "registered_name": None,
-      "config": {"name": "d", "units": 3, "activation": "my_act"}}, "activation 'my_act'"),
-    ({"module": "keras.layers", "class_name": "Dense", "registered_name": None,
-      "config": {"name": "d", "units": 3, "activation": {"class_name": "X", "config": {}}}}, "activation"),
-    ({"module": "keras.layers", "class_name": "Dense", "registered_name": None,
-      "config": {"name": "d", "units": 3, "kernel_initializer": {"class_name": "MyInit", "config": {}}}},
-     "MyInit"),
-])
+@pytest.mark.parametrize(
+    "layer,match",
+    [
+        (LAMBDA, "Lambda"),
+        (
+            {
+                "module": "my_pkg",
+                "class_name": "Evil",
+                "registered_name": "Custom>Evil",
+                "config": {},
+            },
+            "Evil",
+        ),
+        (
+            {
+                "module": "keras.layers",
+                "class_name": "Dense",
+                "registered_name": "Custom>Dense",
+                "config": {"name": "d", "units": 3},
+            },
+            "custom registered object",
+        ),
+        (
+            {
+                "module": "os",
+                "class_name": "Dense",
+                "registered_name": None,
+                "config": {"name": "d", "units": 3},
+            },
+            "module 'os' refused",
+        ),
+        (
+            {
+                "module": "keras.layers",
+                "class_name": "Dense",
+                "registered_name": None,
+                "config": {"name": "d", "units": 3, "activation": "my_act"},
+            },
+            "activation 'my_act'",
+        ),
+        (
+            {
+                "module": "keras.layers",
+                "class_name": "Dense",
+                "registered_name": None,
+                "config": {
+                    "name": "d",
+                    "units": 3,
+                    "activation": {"class_name": "X", "config": {}},
+                },
+            },
+            "activation",
+        ),
+        (
+            {
+                "module": "keras.layers",
+                "class_name": "Dense",
+                "registered_name": None,
+                "config": {
+                    "name": "d",
+                    "units": 3,
+                    "kernel_initializer": {"class_name": "MyInit", "config": {}},
+                },
+            },
+            "MyInit",
+        ),
+    ],
+)
 def test_code_carrying_or_unknown_classes_are_refused(layer: dict, match: str) -> None:
     cfg = _with_layer(layer)
     with pytest.raises(ManifestError, match=match):
@@ -93,6 +160,7 @@ def test_build_model_matches_manifest_and_refuses_mismatch() -> None:
     out = model(np.zeros((2, 64), np.float32)).numpy()
     np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
     from dataclasses import replace
+
     from decentralml_client.ml.manifest import WeightSpec
 
     wrong = replace(M, weights=(WeightSpec("hidden0/kernel", (64, 33)), *M.weights[1:]))
@@ -103,28 +171,40 @@ def test_build_model_matches_manifest_and_refuses_mismatch() -> None:
 def test_manifest_from_keras_round_trip_and_lambda_refused() -> None:
     from decentralml_client.ml._tf import tf
 
-    model = tf.keras.Sequential([
-        tf.keras.layers.InputLayer(input_shape=(8, 8, 1)),
-        tf.keras.layers.Conv2D(4, 3, activation="relu"),
-        tf.keras.layers.MaxPooling2D(),
-        tf.keras.layers.Flatten(),
-        tf.keras.layers.Dropout(0.1),
-        tf.keras.layers.Dense(10, activation="softmax"),
-    ])
+    model = tf.keras.Sequential(
+        [
+            tf.keras.layers.InputLayer(input_shape=(8, 8, 1)),
+            tf.keras.layers.Conv2D(4, 3, activation="relu"),
+            tf.keras.layers.MaxPooling2D(),
+            tf.keras.layers.Flatten(),
+            tf.keras.layers.Dropout(0.1),
+            tf.keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     m = manifest_from_keras(model, learning_rate=0.05, batch_size=16)
     assert m.input_shape == (8, 8, 1) and m.num_classes == 10 and len(m.weights) == 4
     m2 = ModelManifest.from_bytes(m.to_bytes())
     rebuilt = build_model(m2)
-    assert [v.shape for v in rebuilt.trainable_weights] == [v.shape for v in model.trainable_weights]
+    assert [v.shape for v in rebuilt.trainable_weights] == [
+        v.shape for v in model.trainable_weights
+    ]
 
-    lam = tf.keras.Sequential([tf.keras.layers.InputLayer(input_shape=(4,)),
-                               tf.keras.layers.Lambda(lambda t: t * 2),
-                               tf.keras.layers.Dense(2, activation="softmax")])
+    lam = tf.keras.Sequential(
+        [
+            tf.keras.layers.InputLayer(input_shape=(4,)),
+            tf.keras.layers.Lambda(lambda t: t * 2),
+            tf.keras.layers.Dense(2, activation="softmax"),
+        ]
+    )
     with pytest.raises(ManifestError, match="Lambda"):
         manifest_from_keras(lam)
-    bn = tf.keras.Sequential([tf.keras.layers.InputLayer(input_shape=(4,)),
-                              tf.keras.layers.BatchNormalization(),
-                              tf.keras.layers.Dense(2, activation="softmax")])
+    bn = tf.keras.Sequential(
+        [
+            tf.keras.layers.InputLayer(input_shape=(4,)),
+            tf.keras.layers.BatchNormalization(),
+            tf.keras.layers.Dense(2, activation="softmax"),
+        ]
+    )
     with pytest.raises(ManifestError):
         manifest_from_keras(bn)
 
@@ -132,8 +212,12 @@ def test_manifest_from_keras_round_trip_and_lambda_refused() -> None:
 def test_hyperparameters_are_validated() -> None:
     from dataclasses import replace
 
-    for kw, match in (({"learning_rate": 0.0}, "learning_rate"), ({"batch_size": 0}, "batch_size"),
-                      ({"optimizer": "lbfgs"}, "optimizer"), ({"loss": "mse"}, "loss"),
-                      ({"initial_weights_hash": "abc"}, "initial_weights_hash")):
+    for kw, match in (
+        ({"learning_rate": 0.0}, "learning_rate"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"optimizer": "lbfgs"}, "optimizer"),
+        ({"loss": "mse"}, "loss"),
+        ({"initial_weights_hash": "abc"}, "initial_weights_hash"),
+    ):
         with pytest.raises(ManifestError, match=match):
             replace(M, **kw)

@@ -50,8 +50,14 @@ def test_fedavg_matches_tff_build_weighted_fed_avg(manifest, digits) -> None:
             deltas, ns = [], []
             for (x, y), s in zip(shards, seeds):
                 res = train_local(manifest, ours, x, y, seed=s)
-                f = encode_update(res.delta, manifest, task="t", round=rnd, base_model_hash="",
-                                  num_examples=res.num_examples)
+                f = encode_update(
+                    res.delta,
+                    manifest,
+                    task="t",
+                    round=rnd,
+                    base_model_hash="",
+                    num_examples=res.num_examples,
+                )
                 d = decode_tensors(f, manifest, kind="delta")
                 deltas.append(d.tensors)
                 ns.append(d.num_examples)

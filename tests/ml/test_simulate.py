@@ -34,8 +34,15 @@ def test_clean_fedavg_learns(clean) -> None:
 def test_thirty_percent_sign_flip_breaks_fedavg_not_robust_rules(clean) -> None:
     base = clean["final_accuracy"]
     results = {
-        rule: run_simulation(contributors=10, rounds=ROUNDS, rule=rule, malicious=3,
-                             attack="sign-flip", seed=0, manifest=FAST)["final_accuracy"]
+        rule: run_simulation(
+            contributors=10,
+            rounds=ROUNDS,
+            rule=rule,
+            malicious=3,
+            attack="sign-flip",
+            seed=0,
+            manifest=FAST,
+        )["final_accuracy"]
         for rule in ("fedavg", "trimmed-mean", "median", "krum")
     }
     assert results["fedavg"] <= 0.3 and results["fedavg"] < base - 0.5, results
@@ -45,8 +52,16 @@ def test_thirty_percent_sign_flip_breaks_fedavg_not_robust_rules(clean) -> None:
 
 
 def test_nan_updates_are_refused_by_decoding() -> None:
-    s = run_simulation(contributors=4, rounds=2, rule="fedavg", malicious=1, attack="nan",
-                       encoding="int8", seed=0, manifest=FAST)
+    s = run_simulation(
+        contributors=4,
+        rounds=2,
+        rule="fedavg",
+        malicious=1,
+        attack="nan",
+        encoding="int8",
+        seed=0,
+        manifest=FAST,
+    )
     assert s["rejected_updates"] == 2
     assert all(r["accepted"] == 3 and r["rejected"] == 1 for r in s["rounds"][1:])
     assert "not finite" in s["rounds"][1]["notes"][0]
@@ -59,11 +74,35 @@ def test_cli_json_summary(tmp_path) -> None:
     from decentralml_client.cli.main import app
 
     png = tmp_path / "acc.png"
-    res = CliRunner().invoke(app, [
-        "simulate", "--contributors", "3", "--rounds", "2", "--rule", "median", "--malicious", "1",
-        "--attack", "scale", "--encoding", "f16", "--topk", "0.5", "--partition", "dirichlet",
-        "--alpha", "0.5", "--seed", "1", "--json", "--plot", str(png),
-    ])
+    res = CliRunner().invoke(
+        app,
+        [
+            "simulate",
+            "--contributors",
+            "3",
+            "--rounds",
+            "2",
+            "--rule",
+            "median",
+            "--malicious",
+            "1",
+            "--attack",
+            "scale",
+            "--encoding",
+            "f16",
+            "--topk",
+            "0.5",
+            "--partition",
+            "dirichlet",
+            "--alpha",
+            "0.5",
+            "--seed",
+            "1",
+            "--json",
+            "--plot",
+            str(png),
+        ],
+    )
     assert res.exit_code == 0, res.stderr
     summary = json.loads(res.stdout)
     assert 0.0 <= summary["final_accuracy"] <= 1.0

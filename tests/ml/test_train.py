@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-from decentralml_client.ml.data import partition_iid
 from decentralml_client.ml.errors import DataError, TrainingError
 from decentralml_client.ml.evaluate import apply_delta, evaluate
 from decentralml_client.ml.manifest import make_initial_weights
