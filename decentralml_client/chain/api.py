@@ -181,8 +181,7 @@ class DecentralMl:
         """Cast all of a validator's verdicts for the round: (submission, accept, score bp)."""
         return self.chain.submit(signer, "vote", {
             "task_id": task_id, "round": round_,
-            # BoundedVec is a one-field composite in the metadata: its value is wrapped once.
-            "verdicts": [[{"submission": s, "accept": a, "score": sc} for s, a, sc in verdicts]]})
+            "verdicts": [{"submission": s, "accept": a, "score": sc} for s, a, sc in verdicts]})
 
     def propose_aggregate(self, signer: Keypair, task_id: int, round_: int, cid: str,
                           hash_: bytes) -> Receipt:

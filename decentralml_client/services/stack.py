@@ -113,8 +113,9 @@ class BlockTicker:
     def _run(self) -> None:
         from websocket import create_connection
 
-        ws = create_connection(self.url, timeout=10)
+        ws = None
         try:
+            ws = create_connection(self.url, timeout=10)
             n = 0
             while not self._stop.wait(self.interval):
                 n += 1
@@ -124,8 +125,9 @@ class BlockTicker:
         except Exception:  # the chain went away: the ticker ends with it
             return
         finally:
-            with contextlib.suppress(Exception):
-                ws.close()
+            if ws is not None:
+                with contextlib.suppress(Exception):
+                    ws.close()
 
     def start(self) -> BlockTicker:
         self._thread.start()
