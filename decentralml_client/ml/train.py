@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -117,7 +117,9 @@ _MAX_ENGINES = 8
 
 
 def _engine(manifest: ModelManifest) -> _Engine:
-    key = manifest.hash()
+    # The computation depends on the architecture and hyperparameters only, not on which
+    # initial weights or data description the manifest names.
+    key = replace(manifest, initial_weights_cid=None, initial_weights_hash=None, data={}).hash()
     with _ENGINES_LOCK:
         eng = _ENGINES.get(key)
         if eng is None:
