@@ -1163,3 +1163,76 @@ fn the_commitment_is_blake2_256_of_hash_salt_and_account() {
 	data.extend_from_slice(&[3u8; 32]);
 	assert_eq!(DecentralMl::commitment(&h(1), &salt(2), &acc(3)), H256(sp_io::hashing::blake2_256(&data)));
 }
+
+/// Execution time of the worst cases without database cost (in-memory storage), to check the
+/// execution part of the derived weights. Run in release:
+/// `cargo test --release -p pallet-decentralml -- --ignored --nocapture execution_time`.
+#[test]
+#[ignore]
+fn execution_time_of_the_worst_cases_fits_the_derived_weights() {
+	use frame_support::traits::fungible::Mutate;
+	use std::time::Instant;
+	fn big(i: u32) -> AccountId {
+		let mut b = [0xEE; 32];
+		b[..4].copy_from_slice(&i.to_le_bytes());
+		AccountId::new(b)
+	}
+	new_test_ext().execute_with(|| {
+		let (c, v) = (256u32, 32u32);
+		let spec = TaskSpec { rounds: 1, max_contributors: c, min_validators: 1, ..spec() };
+		assert_ok!(DecentralMl::create_task(origin(CREATOR), spec));
+		let contributors: Vec<AccountId> = (0..c).map(big).collect();
+		let validators: Vec<AccountId> = (c..c + v).map(big).collect();
+		for (who, role, stake) in contributors
+			.iter()
+			.map(|w| (w, Role::Contributor, MIN_CONTRIBUTOR_STAKE))
+			.chain(validators.iter().map(|w| (w, Role::Validator, MIN_VALIDATOR_STAKE)))
+		{
+			Balances::set_balance(who, ENDOWMENT);
+			let o = RuntimeOrigin::signed(who.clone());
+			assert_ok!(DecentralMl::register(o.clone(), role, stake, [0; 32]));
+			assert_ok!(DecentralMl::join_task(o, 0, role));
+		}
+		let time = |f: &mut dyn FnMut()| {
+			let start = Instant::now();
+			f();
+			start.elapsed().as_secs_f64() * 1e6
+		};
+		let mut commit_us = 0.0;
+		for (i, who) in contributors.iter().enumerate() {
+			let c = DecentralMl::commitment(&H256::repeat_byte(i as u8), &[1; 32], who);
+			commit_us += time(&mut || { assert_ok!(DecentralMl::commit_update(RuntimeOrigin::signed(who.clone()), 0, 0, c)); });
+		}
+		for (i, who) in contributors.iter().enumerate() {
+			assert_ok!(DecentralMl::reveal_update(
+				RuntimeOrigin::signed(who.clone()),
+				0,
+				0,
+				cid("u"),
+				H256::repeat_byte(i as u8),
+				100,
+				[1; 32]
+			));
+		}
+		let all: Vec<Verdict> = (0..c).map(|i| Verdict { submission: i, accept: true, score: 1 }).collect();
+		let mut vote_us = 0.0f64;
+		for who in validators.iter() {
+			let verdicts = all.clone();
+			vote_us = vote_us.max(time(&mut || { assert_ok!(DecentralMl::vote(RuntimeOrigin::signed(who.clone()), 0, 0, verdicts.clone())); }));
+		}
+		assert_ok!(DecentralMl::propose_aggregate(RuntimeOrigin::signed(contributors[0].clone()), 0, 0, cid("a"), h(1)));
+		for who in validators.iter() {
+			assert_ok!(DecentralMl::attest_aggregate(RuntimeOrigin::signed(who.clone()), 0, 0, h(1), 1));
+		}
+		let finalize_us = time(&mut || { assert_ok!(DecentralMl::finalize_round(origin(30), 0, 0)); });
+		assert_eq!(task(0).status, TaskStatus::Finished);
+		let exec = |items: u64| (weights::BASE_EXECUTION + weights::PER_ITEM_EXECUTION * items) as f64 / 1e6;
+		println!("commit_update: {:.1} µs measured (mean), {:.1} µs derived execution", commit_us / c as f64, exec(0));
+		println!("vote(256): {:.1} µs measured (max), {:.1} µs derived execution", vote_us, exec(256));
+		println!(
+			"finalize_round(256, 32, 1, 288): {:.1} µs measured, {:.1} µs derived execution",
+			finalize_us,
+			exec(256 + 32 + 1 + 288)
+		);
+	});
+}
