@@ -1,7 +1,8 @@
 """Oracle: our FedAvg (TFF client work + our codec + our aggregation) against TFF's own
 ``build_weighted_fed_avg`` on the same data, model, initial weights and batches.
 
-Tolerance: max |difference| of every weight ≤ 2e-5 after each round. TFF averages in float32
+Tolerance: max |difference| of every weight ≤ 1e-6 after each round (measured: 3e-8, one
+float32 rounding step). TFF averages in float32
 on its side; we accumulate in float64 (PROTOCOL §5), so the two agree to float32 rounding.
 """
 
@@ -21,7 +22,7 @@ from decentralml_client.ml.train import (
     train_local,
 )
 
-TOL = 2e-5
+TOL = 1e-6
 
 
 def test_fedavg_matches_tff_build_weighted_fed_avg(manifest, digits) -> None:
@@ -64,6 +65,7 @@ def test_fedavg_matches_tff_build_weighted_fed_avg(manifest, digits) -> None:
             assert ns == [len(s[1]) for s in shards]
             ours = fedavg(ours, deltas, ns)
             worst = max(float(np.max(np.abs(a - b))) for a, b in zip(ours, theirs))
+            print(f"round {rnd}: max |ours - TFF| = {worst:.2e}")  # shown with pytest -s
             assert worst <= TOL, f"round {rnd}: max |ours - TFF| = {worst}"
             assert max(float(np.max(np.abs(a - b))) for a, b in zip(ours, w0)) > 1e-3  # it moved
     assert worker_pids() == []
