@@ -86,7 +86,7 @@ def dev_services(settings: Settings, workdir: Path) -> Iterator[tuple[str, str]]
         yield url, api
 
 
-def _spawn(run: DemoRun, p: Participant, args: list[str], password: str) -> None:
+def spawn_role(run: DemoRun, p: Participant, args: list[str], password: str) -> None:
     env = {**os.environ, "DML_PASSWORD": password, "DML_DATA_DIR": str(run.workdir / p.name),
            "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
     p.log = run.workdir / f"{p.name}.log"
@@ -99,7 +99,7 @@ def _spawn(run: DemoRun, p: Participant, args: list[str], password: str) -> None
                                   stdin=subprocess.DEVNULL, start_new_session=True)
 
 
-def _stop_all(participants: list[Participant], timeout: float = 20.0) -> None:
+def stop_roles(participants: list[Participant], timeout: float = 20.0) -> None:
     """SIGTERM every role's process group (TFF helpers included), then SIGKILL stragglers."""
     for p in participants:
         if p.proc and p.proc.poll() is None:
@@ -131,7 +131,7 @@ def run_demo(settings: Settings, opts: DemoOptions,
         try:
             return _run(run, opts, progress)
         finally:
-            _stop_all(run.participants)
+            stop_roles(run.participants)
             if ticker:
                 ticker.stop()
 
@@ -211,7 +211,7 @@ def _run(run: DemoRun, opts: DemoOptions,
                 vi += 1
             else:
                 args = ["aggregate", "--task", str(task_id)]
-            _spawn(run, p, args, password)
+            spawn_role(run, p, args, password)
         progress("started", {"processes": len(run.participants)})
 
         deadline = time.monotonic() + opts.timeout
@@ -315,7 +315,7 @@ def plot_rounds(summary: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rounds = [r["round"] + 1 for r in summary["rounds"]]
+    rounds = [r["round"] for r in summary["rounds"]]
     acc = [100 * r["attested_accuracy"] for r in summary["rounds"]]
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
     ax.plot(rounds, acc, marker="o", label="attested accuracy (validators' mean)")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-import typer
+# TensorFlow's C++ start-up chatter (CUDA plugin registration on a CPU machine) is noise here.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from decentralml_client.cli._common import init_state
+import typer  # noqa: E402
+
+from decentralml_client.cli._common import init_state  # noqa: E402
 
 app = typer.Typer(
     name="decentralml",
