@@ -46,6 +46,8 @@ _EXPORTS = {
     "evaluate": "evaluate",
     "apply_delta": "evaluate",
     "evaluate_update": "evaluate",
+    "score_update": "evaluate",
+    "UpdateVerdict": "evaluate",
     "tff_session": "tff_runtime",
     "stop_workers": "tff_runtime",
     # aggregation
