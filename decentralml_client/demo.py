@@ -88,7 +88,7 @@ def dev_services(settings: Settings, workdir: Path) -> Iterator[tuple[str, str]]
 
 def spawn_role(run: DemoRun, p: Participant, args: list[str], password: str) -> None:
     env = {**os.environ, "DML_PASSWORD": password, "DML_DATA_DIR": str(run.workdir / p.name),
-           "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+           "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
     p.log = run.workdir / f"{p.name}.log"
     key = p.account.name or p.name
     cmd = [sys.executable, "-m", "decentralml_client.cli.main", "--node", run.chain_url,
@@ -118,14 +118,19 @@ def stop_roles(participants: list[Participant], timeout: float = 20.0) -> None:
 
 
 def run_demo(settings: Settings, opts: DemoOptions,
-             progress: Callable[[str, dict[str, Any]], None] = lambda s, i: None) -> dict[str, Any]:
-    """Run the whole demo; returns the summary printed by ``decentralml demo --json``."""
+             progress: Callable[[str, dict[str, Any]], None] = lambda s, i: None, *,
+             services: tuple[str, str] | None = None) -> dict[str, Any]:
+    """Run the whole demo; returns the summary printed by ``decentralml demo --json``.
+
+    ``services`` = (chain URL, IPFS API) uses those instead of finding or starting them.
+    """
     from decentralml_client.services.stack import BlockTicker
 
     if opts.malicious >= opts.contributors:
         raise ValueError("--malicious must be smaller than --contributors")
     workdir = Path(tempfile.mkdtemp(prefix="decentralml-demo-", dir=_tmp_root(settings)))
-    with dev_services(settings, workdir) as (url, api):
+    given = contextlib.nullcontext(services) if services else None
+    with given or dev_services(settings, workdir) as (url, api):
         run = DemoRun(chain_url=url, ipfs_api=api, workdir=workdir)
         ticker = BlockTicker(url, opts.block_time).start() if opts.block_time > 0 else None
         try:
