@@ -116,7 +116,10 @@ class Follower(threading.Thread):
                     while last < head and not self._halt.is_set():
                         last += 1
                         with SUBSTRATE_LOCK:
-                            block_hash = chain.query("BlockHash", [last], pallet="System")
+                            # Not System.BlockHash: it holds zeros for the head block, and
+                            # asking Chopsticks for events at 0x00… corrupts its state (other
+                            # clients' transactions then fail with badProof).
+                            block_hash = chain.substrate.get_block_hash(last)
                             events = chain.events(block_hash)
                         self._publish_block(last, block_hash, events)
                     self._halt.wait(self.poll)

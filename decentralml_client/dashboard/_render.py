@@ -148,10 +148,13 @@ def accuracy_chart(rounds: list[dict[str, Any]], width: int = 560, height: int =
     if pts:
         lo_v = min(s for _, s in pts) / 100
         hi_v = max(s for _, s in pts) / 100
-        lo = max(0.0, (int(lo_v - 2) // 5) * 5.0)
-        hi = min(100.0, -(-int(hi_v + 2) // 5) * 5.0)
-        if hi - lo < 5:
-            lo = max(0.0, hi - 5)
+        # Four equal steps of a round size (1, 2, 5, 10 or 25 points) around the data.
+        span = max(hi_v - lo_v + 4, 4.0)
+        step = next(s for s in (1, 2, 5, 10, 25) if 4 * s >= span)
+        lo = max(0.0, step * int((lo_v - 2) // step))
+        hi = lo + 4 * step
+        if hi > 100.0:
+            hi, lo = 100.0, 100.0 - 4 * step
     else:
         lo, hi = 0.0, 100.0
 

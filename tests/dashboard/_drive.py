@@ -8,12 +8,58 @@ rejected by both), two validators, a proposal and its attestations, then finalis
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
-from decentralml_client.chain import UNIT, DecentralMl, PalletError, Role, TaskSpec, commitment
+from decentralml_client.chain import (
+    UNIT,
+    Chain,
+    DecentralMl,
+    PalletError,
+    Role,
+    TaskSpec,
+    commitment,
+)
 from decentralml_client.chain.api import account_id
+from decentralml_client.dashboard._reader import SUBSTRATE_LOCK
 from decentralml_client.keys import dev_account
 from decentralml_client.keys.account import Account
+
+
+class Locked:
+    """Calls ``target``'s methods under the dashboard's substrate lock.
+
+    A test drives the chain from its own thread while the dashboard under test reads it from
+    others; substrate-interface connections must not decode concurrently in one process.
+    """
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.target, name)
+        if not callable(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with SUBSTRATE_LOCK:
+                return value(*args, **kwargs)
+
+        return call
+
+
+@contextmanager
+def locked_chain(url: str) -> Iterator[Any]:
+    """A :class:`Chain` (wrapped in :class:`Locked`) for a test thread."""
+    with SUBSTRATE_LOCK:
+        chain = Chain(url)
+    try:
+        yield Locked(chain)
+    finally:
+        with SUBSTRATE_LOCK:
+            chain.close()
 
 
 def ensure_registered(dml: DecentralMl, who: Account, role: Role) -> None:
@@ -30,7 +76,7 @@ def ensure_registered(dml: DecentralMl, who: Account, role: Role) -> None:
 class DrivenTask:
     """A task with two contributors and two validators, and the rounds driven so far."""
 
-    dml: DecentralMl
+    dml: Any  # DecentralMl, usually behind Locked
     task_id: int
     creator: Account
     contributors: list[Account]
@@ -39,7 +85,7 @@ class DrivenTask:
     accepted_cids: dict[int, str] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, dml: DecentralMl, rounds: int = 4) -> DrivenTask:
+    def create(cls, dml: DecentralMl | Locked, rounds: int = 4) -> DrivenTask:
         creator = dev_account("alice")
         contributors = [dev_account("bob"), dev_account("eve")]
         validators = [dev_account("charlie"), dev_account("dave")]
@@ -64,6 +110,11 @@ class DrivenTask:
 
     def drive_round(self) -> int:
         """Run the current round to its end; return its index."""
+        self.up_to_votes()
+        return self.finish_round()
+
+    def up_to_votes(self) -> None:
+        """Commit and reveal both updates, and cast both validators' votes."""
         dml, tid, r = self.dml, self.task_id, self.rounds_done
         secrets = {}
         for c in self.contributors:
@@ -80,6 +131,10 @@ class DrivenTask:
         for j, v in enumerate(self.validators):
             dml.vote(v.keypair, tid, r, [(good, True, self.score(r) + 20 * j),
                                          (bad, False, 1000 + 20 * j)])
+
+    def finish_round(self) -> int:
+        """Propose the aggregate, attest it twice and finalise; return the round's index."""
+        dml, tid, r = self.dml, self.task_id, self.rounds_done
         model_hash = os.urandom(32)
         dml.propose_aggregate(self.contributors[0].keypair, tid, r,
                               f"bafy-model-t{tid}-m{r + 1}", model_hash)
@@ -90,3 +145,80 @@ class DrivenTask:
         self.accepted_cids[r] = f"bafy-update-t{tid}-r{r}-{self.contributors[0].name}"
         self.rounds_done += 1
         return r
+
+
+class TaskDriver:
+    """The tests' handle on a :class:`DrivenTask` whose transactions run in a child process.
+
+    The dashboard under test reads the chain from threads of the test process, and
+    substrate-interface connections share scalecodec's decoder classes across a process; so
+    that the dashboard's connections are the only ones decoding there, every transaction is
+    sent by a child ``python -m tests.dashboard._drive``, as a real contributor would from
+    its own process.
+    """
+
+    score = staticmethod(DrivenTask.score)
+
+    def __init__(self, url: str, task_id: int, rounds_done: int = 0) -> None:
+        self.url = url
+        self.task_id = task_id
+        self.rounds_done = rounds_done
+        self.accepted_cids: dict[int, str] = {}
+        self.creator = dev_account("alice")
+        self.contributors = [dev_account("bob"), dev_account("eve")]
+        self.validators = [dev_account("charlie"), dev_account("dave")]
+
+    @staticmethod
+    def _run(*args: str) -> str:
+        import subprocess
+        import sys
+
+        from decentralml_client.config import REPO_ROOT
+
+        done = subprocess.run([sys.executable, "-m", "tests.dashboard._drive", *args],
+                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise RuntimeError(f"driver {args} failed:\n{done.stdout}\n{done.stderr[-4000:]}")
+        return done.stdout.strip().splitlines()[-1]
+
+    @classmethod
+    def create(cls, url: str, rounds: int = 4) -> TaskDriver:
+        return cls(url, int(cls._run(url, "create", str(rounds))))
+
+    def up_to_votes(self) -> None:
+        self._run(self.url, "up_to_votes", str(self.task_id), str(self.rounds_done))
+
+    def finish_round(self) -> int:
+        r = self.rounds_done
+        self._run(self.url, "finish_round", str(self.task_id), str(r))
+        self.accepted_cids[r] = f"bafy-update-t{self.task_id}-r{r}-{self.contributors[0].name}"
+        self.rounds_done += 1
+        return r
+
+    def drive_round(self) -> int:
+        r = self.rounds_done
+        self._run(self.url, "drive_round", str(self.task_id), str(r))
+        self.accepted_cids[r] = f"bafy-update-t{self.task_id}-r{r}-{self.contributors[0].name}"
+        self.rounds_done += 1
+        return r
+
+
+def main(argv: list[str]) -> None:
+    url, step, *rest = argv
+    with Chain(url) as chain:
+        dml = DecentralMl(chain)
+        if step == "create":
+            print(DrivenTask.create(dml, rounds=int(rest[0])).task_id)
+            return
+        task_id, round_ = int(rest[0]), int(rest[1])
+        task = DrivenTask(dml, task_id, dev_account("alice"),
+                          [dev_account("bob"), dev_account("eve")],
+                          [dev_account("charlie"), dev_account("dave")], rounds_done=round_)
+        getattr(task, step)()
+        print("ok")
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

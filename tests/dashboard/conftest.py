@@ -11,19 +11,21 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from decentralml_client.chain import Chain, DecentralMl
 from decentralml_client.services.devnet import Devnet, free_port
-from tests.dashboard._drive import DrivenTask
+from tests.dashboard._drive import TaskDriver
 
 
 @pytest.fixture(scope="session")
-def driven(devnet: Devnet) -> Iterator[DrivenTask]:
-    """A 4-round task on the shared dev chain with rounds 0 and 1 finalised."""
-    with Chain(devnet.url) as chain:
-        task = DrivenTask.create(DecentralMl(chain), rounds=4)
-        task.drive_round()
-        task.drive_round()
-        yield task
+def driven(devnet: Devnet) -> TaskDriver:
+    """A 4-round task on the shared dev chain with rounds 0 and 1 finalised.
+
+    The API tests expect exactly that state; the browser test (which runs after them) drives
+    round 2.
+    """
+    task = TaskDriver.create(devnet.url, rounds=4)
+    task.drive_round()
+    task.drive_round()
+    return task
 
 
 @contextmanager

@@ -10,31 +10,30 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from decentralml_client.chain import Chain
 from decentralml_client.config import Settings
 from decentralml_client.dashboard import create_app
 from decentralml_client.keys import dev_account
 from decentralml_client.services.devnet import Devnet
-from tests.dashboard._drive import DrivenTask
+from tests.dashboard._drive import TaskDriver, locked_chain
 from tests.dashboard.conftest import serve
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def client(devnet: Devnet, driven: DrivenTask) -> TestClient:
+def client(devnet: Devnet, driven: TaskDriver) -> TestClient:
     with TestClient(create_app(Settings(node_url=devnet.url), poll=0.25)) as c:
         yield c
 
 
-def test_health_reports_the_chain_head(client: TestClient, driven: DrivenTask) -> None:
+def test_health_reports_the_chain_head(client: TestClient, driven: TaskDriver) -> None:
     h = client.get("/api/health").json()
     assert h["status"] == "ok" and h["read_only"] is True
     assert h["chain"]["connected"] and h["chain"]["head"] > 0
 
 
 def test_tasks_lists_the_driven_task_with_its_progress(client: TestClient,
-                                                       driven: DrivenTask) -> None:
+                                                       driven: TaskDriver) -> None:
     first = client.get("/api/tasks", params={"per_page": 1}).json()
     total = first["total"]
     assert total > driven.task_id and first["pages"] == total
@@ -49,7 +48,7 @@ def test_tasks_lists_the_driven_task_with_its_progress(client: TestClient,
 
 
 def test_task_detail_rounds_votes_rewards_lineage(client: TestClient,
-                                                  driven: DrivenTask) -> None:
+                                                  driven: TaskDriver) -> None:
     tid = driven.task_id
     d = client.get(f"/api/tasks/{tid}").json()
     assert d["task"]["blocks_left"] == d["task"]["phase_ends_at"] - d["head"]
@@ -57,7 +56,7 @@ def test_task_detail_rounds_votes_rewards_lineage(client: TestClient,
     rounds = client.get(f"/api/tasks/{tid}/rounds").json()
     assert rounds == d["rounds"]
     assert [r["state"] for r in rounds] == ["finalized", "finalized", "current", "pending"]
-    assert [r["attested_score"] for r in rounds[:2]] == [DrivenTask.score(0), DrivenTask.score(1)]
+    assert [r["attested_score"] for r in rounds[:2]] == [TaskDriver.score(0), TaskDriver.score(1)]
     assert all(r["accepted"] == 1 and r["rejected"] == 1 for r in rounds[:2])
     assert d["rewards"]["paid"] == sum(r["contributor_rewards"] + r["validator_rewards"]
                                        for r in rounds[:2]) > 0
@@ -79,7 +78,7 @@ def test_task_detail_rounds_votes_rewards_lineage(client: TestClient,
 
 
 def test_participants_show_stake_roles_reputation_history(client: TestClient,
-                                                          driven: DrivenTask) -> None:
+                                                          driven: TaskDriver) -> None:
     bob, eve, charlie = (dev_account(n).ss58_address for n in ("bob", "eve", "charlie"))
     everyone = {p["address"]: p for p in client.get("/api/participants").json()}
     assert {bob, eve, charlie} <= set(everyone)
@@ -101,7 +100,7 @@ def test_participants_show_stake_roles_reputation_history(client: TestClient,
     assert client.get("/api/participants/xyz").status_code == 400
 
 
-def test_pages_render_from_chain_data(client: TestClient, driven: DrivenTask) -> None:
+def test_pages_render_from_chain_data(client: TestClient, driven: TaskDriver) -> None:
     tid = driven.task_id
     html = client.get(f"/tasks/{tid}?round=1").text
     assert 'id="vote-matrix"' in html and 'data-points="2"' in html
@@ -111,9 +110,9 @@ def test_pages_render_from_chain_data(client: TestClient, driven: DrivenTask) ->
     assert client.get(f"/participants/{dev_account('bob').ss58_address}").status_code == 200
 
 
-def test_events_stream_pushes_new_blocks(devnet: Devnet, driven: DrivenTask) -> None:
+def test_events_stream_pushes_new_blocks(devnet: Devnet, driven: TaskDriver) -> None:
     app = create_app(Settings(node_url=devnet.url), poll=0.2)
-    with serve(app) as base, Chain(devnet.url) as chain:
+    with serve(app) as base, locked_chain(devnet.url) as chain:
         got: list[dict[str, object]] = []
 
         def listen() -> None:

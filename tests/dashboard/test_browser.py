@@ -1,0 +1,90 @@
+"""Headless Chromium (Debian's, driven by Playwright) watches a task page change live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from decentralml_client.config import REPO_ROOT, Settings
+from decentralml_client.dashboard import create_app
+from decentralml_client.services.devnet import Devnet
+from tests.dashboard._drive import TaskDriver
+from tests.dashboard.conftest import serve
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+CHROMIUM = os.environ.get("DML_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "dashboard"
+WAIT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (set DML_CHROMIUM)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def test_task_page_shows_chart_and_votes_and_follows_a_new_round(
+        browser, devnet: Devnet, driven: TaskDriver) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tid = driven.task_id
+    done = driven.rounds_done
+    app = create_app(Settings(node_url=devnet.url), poll=0.2)
+    with serve(app) as base:
+        page = browser.new_page(viewport={"width": 1280, "height": 1400})
+        foreign: list[str] = []
+        page.on("request", lambda req: None if req.url.startswith(base)
+                else foreign.append(req.url))
+
+        # A finalised round: the chart has one point per finalised round, the matrix 2 × 2.
+        page.goto(f"{base}/tasks/{tid}?round={done - 1}")
+        page.wait_for_selector(f'#accuracy-chart[data-points="{done}"]', timeout=WAIT_MS)
+        assert page.locator("#accuracy-chart circle.pt").count() == done
+        matrix = page.locator("#vote-matrix")
+        assert matrix.get_attribute("data-validators") == "2"
+        assert matrix.get_attribute("data-submissions") == "2"
+        assert page.locator("#vote-matrix td.cell.accept").count() == 2
+        assert page.locator("#vote-matrix td.cell.reject").count() == 2
+        page.screenshot(path=str(ARTIFACTS / "task-finalised-round.png"), full_page=True)
+
+        # The current round, live: updates and votes appear without reloading the page.
+        page.goto(f"{base}/tasks/{tid}")
+        page.wait_for_selector("#vote-matrix-empty", timeout=WAIT_MS)
+        page.wait_for_function("document.body.dataset.live === '1'", timeout=WAIT_MS)
+        page.evaluate("window.__sameDocument = true")
+        driven.up_to_votes()
+        page.wait_for_selector('#vote-matrix[data-submissions="2"] td.cell.reject >> nth=1',
+                               timeout=WAIT_MS)
+        page.wait_for_selector('#phases li.current[data-phase="Aggregate"]', timeout=WAIT_MS)
+        assert page.locator("#vote-matrix td.cell.accept").count() == 2
+        page.screenshot(path=str(ARTIFACTS / "task-live-votes.png"), full_page=True)
+
+        # Finalising adds a point to the chart and a model to the lineage.
+        driven.finish_round()
+        page.wait_for_selector(f'#accuracy-chart[data-points="{done + 1}"]', timeout=WAIT_MS)
+        page.wait_for_selector(f'#lineage li[data-version="{done + 1}"]', timeout=WAIT_MS)
+        scores = page.eval_on_selector_all(
+            "#accuracy-chart circle.pt", "els => els.map(e => +e.dataset.score)")
+        assert scores == [TaskDriver.score(r) for r in range(done + 1)]
+        assert page.evaluate("window.__sameDocument") is True  # refreshed in place
+        assert int(page.evaluate("document.body.dataset.refreshes")) >= 2
+        page.screenshot(path=str(ARTIFACTS / "task-after-new-round.png"), full_page=True)
+
+        page.goto(f"{base}/")
+        page.wait_for_selector(f'#tasks tr[data-task="{tid}"]', timeout=WAIT_MS)
+        page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
+        page.goto(f"{base}/participants/{driven.contributors[0].ss58_address}")
+        page.wait_for_selector("#history", timeout=WAIT_MS)
+        page.screenshot(path=str(ARTIFACTS / "participant.png"), full_page=True)
+        assert foreign == []  # nothing loaded from outside the dashboard
+        page.close()
