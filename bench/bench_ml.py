@@ -222,13 +222,59 @@ def bench_learning(quick: bool) -> dict[str, Any]:
     }
 
 
+def bench_tff_reference(quick: bool) -> dict[str, Any]:
+    """TFF's own ``build_weighted_fed_avg`` on exactly the simulator's set-up (seed 0: same
+    split, shards, initial weights and per-round batches), evaluated with our ``evaluate``."""
+    from decentralml_client.ml.data import load_digits_split, partition_iid
+    from decentralml_client.ml.evaluate import evaluate
+    from decentralml_client.ml.manifest import default_digits_manifest, make_initial_weights
+    from decentralml_client.ml.tff_runtime import tff, tff_session
+    from decentralml_client.ml.train import client_optimizer, keras_model_fn, make_client_dataset
+
+    seed, rounds = 0, 20
+    m = default_digits_manifest(seed)
+    xtr, ytr, xte, yte = load_digits_split(0.25, seed=seed)
+    shards = partition_iid(xtr, ytr, 10, seed=seed)
+    w0 = make_initial_weights(m, seed)
+    t0 = time.perf_counter()
+    with tff_session():
+        proc = tff.learning.algorithms.build_weighted_fed_avg(
+            keras_model_fn(m),
+            client_optimizer_fn=client_optimizer(m),
+            server_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=1.0),
+        )
+        state = proc.initialize()
+        state = proc.set_model_weights(
+            state, tff.learning.models.ModelWeights(trainable=tuple(w0), non_trainable=())
+        )
+        curve = [evaluate(m, w0, xte, yte)["accuracy"]]
+        for r in range(1, rounds + 1):
+            data = [
+                make_client_dataset(m, x, y, seed * 1_000_003 + r * 1009 + i)
+                for i, (x, y) in enumerate(shards)
+            ]
+            state = proc.next(state, data).state
+            w = [np.asarray(t) for t in proc.get_model_weights(state).trainable]
+            curve.append(evaluate(m, w, xte, yte)["accuracy"])
+    return {
+        "what": "tff.learning.algorithms.build_weighted_fed_avg, same seed-0 set-up as simulate",
+        "rounds": rounds,
+        "accuracy_at_20": curve[20],
+        "curve": [round(a, 4) for a in curve],
+        "seconds": time.perf_counter() - t0,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats and rounds")
     ap.add_argument("--out", type=Path, help="also write the report to this file")
-    ap.add_argument("--only", nargs="*", default=None, help="training fedavg learning encodings")
+    ap.add_argument(
+        "--only", nargs="*", default=None, help="training fedavg learning encodings tff_reference"
+    )
+    ap.add_argument("--merge", action="store_true", help="update the sections of an existing --out")
     args = ap.parse_args()
-    only = set(args.only or ["training", "fedavg", "learning", "encodings"])
+    only = set(args.only or ["training", "fedavg", "learning", "encodings", "tff_reference"])
     report: dict[str, Any] = {
         "machine": {
             "python": platform.python_version(),
@@ -248,6 +294,14 @@ def main() -> None:
             report["learning"] = bench_learning(args.quick)
         if "encodings" in only:
             report["encodings"] = bench_encodings(args.quick, report.get("learning", {}))
+        if "tff_reference" in only:
+            report["tff_reference"] = bench_tff_reference(args.quick)
+    if args.merge and args.out and args.out.exists():
+        old = json.loads(args.out.read_text())
+        sections = {k: report[k] for k in only if k in report}
+        merged = old.get("merged_sections", {})
+        merged.update({k: report["started"] for k in sections})
+        report = {**old, **sections, "merged_sections": merged}
     report["seconds"] = round(time.perf_counter() - t0, 1)
     text = json.dumps(report, indent=2, sort_keys=True)
     if args.out:
