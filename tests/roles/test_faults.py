@@ -1,0 +1,114 @@
+"""Crashes lose nothing: a contributor and the Kubo daemon are killed in the middle of a
+round, after the contributor committed and before it revealed; both restart, the contributor
+reveals from its journal, and its update is accepted and paid exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from decentralml_client.chain import UNIT, Chain, DecentralMl, Role, TaskSpec, permill
+from decentralml_client.demo import DemoRun, Participant, spawn_role, stop_roles
+from decentralml_client.keys import KdfLimits, Keystore, dev_account
+from decentralml_client.ml.manifest import default_digits_manifest
+from decentralml_client.roles.common import RoleContext
+from decentralml_client.roles.creator import create_task
+from decentralml_client.storage import IpfsStore
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "fault-test-password"
+
+
+def _wait(what: str, cond, timeout: float = 300.0, procs: list[Participant] = ()):  # noqa: ANN001
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = cond()
+        if value:
+            return value
+        for p in procs:
+            if p.proc is not None and p.proc.poll() not in (None, 0, -9):
+                raise AssertionError(f"{p.name} died: {p.log.read_text()[-2000:]}")
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _journal(run: DemoRun, p: Participant, task_id: int) -> dict:
+    path = run.workdir / p.name / "journal" / f"contributor-{p.account.ss58_address}-task{task_id}.json"
+    return json.loads(path.read_text())["rounds"] if path.is_file() else {}
+
+
+def test_killing_a_contributor_and_kubo_mid_round_loses_nothing(devnet, kubo_factory,
+                                                                 tmp_path: Path) -> None:
+    ipfs = kubo_factory(tmp_path / "ipfs").start()
+    run = DemoRun(chain_url=devnet.url, ipfs_api=ipfs.api_multiaddr, workdir=tmp_path)
+    ks = Keystore(tmp_path / "keys", kdf_limits=KdfLimits.minimum())
+    people = {}
+    for name, role in (("c1", "contributor"), ("c2", "contributor"), ("v1", "validator")):
+        ks.create(name, PASSWORD)
+        people[name] = Participant(name, role, ks.load(name, PASSWORD))
+    aggregator = Participant("agg", "aggregator", ks.load("v1", PASSWORD))
+    alice = dev_account("alice")
+    procs = [people["c1"], people["v1"], aggregator]
+    try:
+        with Chain(devnet.url) as chain:
+            dml = DecentralMl(chain)
+            chain.submit_many(alice.keypair, [
+                ("Balances", "transfer_keep_alive", {"dest": p.account.ss58_address,
+                                                     "value": 1000 * UNIT})
+                for p in people.values()])
+            for p in people.values():
+                dml.register(p.account.keypair, Role(p.role.capitalize()),
+                             int(chain.constant("MinContributorStake" if p.role == "contributor"
+                                                else "MinValidatorStake")),
+                             p.account.x25519_public)
+            ctx = RoleContext(chain=chain, store=IpfsStore(ipfs.api_multiaddr), account=alice,
+                              data_dir=tmp_path / "creator")
+            spec = TaskSpec(model_cid="", model_hash="", rounds=1, min_contributors=2,
+                            max_contributors=2, quorum=permill(2 / 3), min_validators=1,
+                            reward_per_round=50 * UNIT, commit_blocks=500, reveal_blocks=500,
+                            vote_blocks=500, attest_blocks=500)
+            task_id = create_task(ctx, default_digits_manifest(), spec)
+            for p in people.values():
+                dml.join_task(p.account.keypair, task_id, Role(p.role.capitalize()))
+            c1_before = chain.free_balance(people["c1"].account.ss58_address)
+
+            spawn_role(run, people["c1"], ["contribute", "--task", str(task_id),
+                                           "--digits-shard", "0/2"], PASSWORD)
+            spawn_role(run, people["v1"], ["validate", "--task", str(task_id),
+                                           "--digits-holdout", "0/1"], PASSWORD)
+            spawn_role(run, aggregator, ["aggregate", "--task", str(task_id)], PASSWORD)
+            _wait("c1 to commit", lambda: _journal(run, people["c1"], task_id)
+                  .get("0.0", {}).get("committed"), procs=procs)
+            assert dml.task(task_id)["phase"] == "Commit"  # c2 has not committed yet
+
+            os.killpg(people["c1"].proc.pid, signal.SIGKILL)
+            people["c1"].proc.wait()
+            ipfs.kill()
+            ipfs.start()
+
+            procs.append(people["c2"])
+            spawn_role(run, people["c2"], ["contribute", "--task", str(task_id),
+                                           "--digits-shard", "1/2"], PASSWORD)
+            _wait("the reveal phase", lambda: dml.task(task_id)["phase"] != "Commit", procs=procs)
+            spawn_role(run, people["c1"], ["contribute", "--task", str(task_id),
+                                           "--digits-shard", "0/2"], PASSWORD)
+            _wait("the task to finish", lambda: dml.task(task_id)["status"] == "Finished",
+                  timeout=600, procs=procs)
+
+            subs = dml.submissions(task_id, 0)
+            assert sorted(s["contributor"] for s in subs.values()) == sorted(
+                [people["c1"].account.ss58_address, people["c2"].account.ss58_address])
+            assert all(s["status"] == "Accepted" for s in subs.values())
+            summary = dml.round_summary(task_id, 0)
+            assert summary["accepted"] == 2
+            assert chain.free_balance(people["c1"].account.ss58_address) > c1_before
+            entry = _journal(run, people["c1"], task_id)["0.0"]
+            assert entry["committed"] and entry["revealed"]
+    finally:
+        stop_roles(procs)
