@@ -131,6 +131,9 @@ class DashboardData:
         head, _ = self.head()
         rounds = self.rounds(task_id)
         r = int(task["round"]) if selected is None else selected
+        if selected is None and not self.submissions(task_id, r):
+            # Nothing committed in the current round yet: show the latest finalised round.
+            r = max((rv["round"] for rv in rounds if rv["state"] == "finalized"), default=r)
         detail = self.round_detail(task_id, r)
         accepted = {
             rv["round"]: [s for s in self.round_detail(task_id, rv["round"])["submissions"]

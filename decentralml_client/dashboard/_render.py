@@ -285,6 +285,12 @@ def lineage(items: list[dict[str, Any]]) -> str:
     return f'<ol class="lineage" id="lineage">{"".join(out)}</ol>'
 
 
+def _round_heading(t: dict[str, Any]) -> str:
+    if t["status"] == "Active":
+        return f"Round {t['round']} (rounds 0–{t['rounds'] - 1})"
+    return f"{t['status']} after {t['completed_rounds']} of {t['rounds']} rounds"
+
+
 def task_page(d: dict[str, Any]) -> str:
     t, sel = d["task"], d["selected_round"]
     spec = d["spec"]
@@ -305,7 +311,7 @@ def task_page(d: dict[str, Any]) -> str:
 <p class="muted">created by {who(t['creator'])} at block #{t['created_at']} · rule {e(rule)} ·
 quorum {e(d['quorum'])} · {t['num_contributors']} contributor(s), {t['num_validators']} validator(s)
 · block #{d['head']}</p></section>
-<section class="card"><h2>Round {t['round']} of {t['rounds']}
+<section class="card"><h2>{e(_round_heading(t))}
 {progress_bar(t['progress'], f"{t['completed_rounds']}/{t['rounds']} rounds done")}</h2>
 {phase_block}</section>
 <div class="cols">
@@ -318,7 +324,7 @@ quorum {e(d['quorum'])} · {t['num_contributors']} contributor(s), {t['num_valid
 <dt>per round</dt><dd>{dml(spec['reward_per_round'])} ({int(spec['validator_share']) / 10_000:.0f}% to validators)</dd>
 </dl></section></div>
 <section class="card"><h2>Round timeline</h2>{timeline(t['id'], d['rounds'], sel['round'])}</section>
-<section class="card" id="round-detail"><h2>Round {sel['round']}: votes
+<section class="card" id="round-detail"><h2>Round {sel['round']}: updates and votes
 <small class="rounds-nav">round: {round_links}</small></h2>
 {matrix(sel)}{submissions_table(sel)}</section>
 <section class="card"><h2>Model lineage</h2>{lineage(d['lineage'])}</section>

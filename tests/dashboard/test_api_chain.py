@@ -65,8 +65,10 @@ def test_task_detail_rounds_votes_rewards_lineage(client: TestClient,
                                                  f"bafy-model-t{tid}-m2"]
     assert [[u["cid"] for u in m["updates"]] for m in lineage[1:]] == [
         [driven.accepted_cids[0]], [driven.accepted_cids[1]]]
-    # The current round has nothing revealed yet; round 1 has the full 2 × 2 matrix.
-    assert d["selected_round"]["round"] == 2 and d["selected_round"]["submissions"] == []
+    # Nothing committed in the current round: the default view is the last finalised round.
+    assert d["selected_round"]["round"] == 1
+    current = client.get(f"/api/tasks/{tid}", params={"round": 2}).json()["selected_round"]
+    assert current["round"] == 2 and current["submissions"] == []
     r1 = client.get(f"/api/tasks/{tid}", params={"round": 1}).json()["selected_round"]
     assert sorted(s["outcome"] for s in r1["submissions"]) == ["Accepted", "Rejected"]
     vm = r1["vote_matrix"]

@@ -57,14 +57,16 @@ def test_task_page_shows_chart_and_votes_and_follows_a_new_round(
         assert page.locator("#vote-matrix td.cell.reject").count() == 2
         page.screenshot(path=str(ARTIFACTS / "task-finalised-round.png"), full_page=True)
 
-        # The current round, live: updates and votes appear without reloading the page.
+        # The default view: nothing committed in the current round yet, so the matrix shows
+        # the last finalised round; then the current round's updates and votes appear live,
+        # without reloading the page.
         page.goto(f"{base}/tasks/{tid}")
-        page.wait_for_selector("#vote-matrix-empty", timeout=WAIT_MS)
+        page.wait_for_selector(f'#vote-matrix[data-round="{done - 1}"]', timeout=WAIT_MS)
         page.wait_for_function("document.body.dataset.live === '1'", timeout=WAIT_MS)
         page.evaluate("window.__sameDocument = true")
         driven.up_to_votes()
-        page.wait_for_selector('#vote-matrix[data-submissions="2"] td.cell.reject >> nth=1',
-                               timeout=WAIT_MS)
+        page.wait_for_selector(f'#vote-matrix[data-round="{done}"][data-submissions="2"] '
+                               "td.cell.reject >> nth=1", timeout=WAIT_MS)
         page.wait_for_selector('#phases li.current[data-phase="Aggregate"]', timeout=WAIT_MS)
         assert page.locator("#vote-matrix td.cell.accept").count() == 2
         page.screenshot(path=str(ARTIFACTS / "task-live-votes.png"), full_page=True)
@@ -80,11 +82,15 @@ def test_task_page_shows_chart_and_votes_and_follows_a_new_round(
         assert int(page.evaluate("document.body.dataset.refreshes")) >= 2
         page.screenshot(path=str(ARTIFACTS / "task-after-new-round.png"), full_page=True)
 
+        assert page.locator("#vote-matrix").get_attribute("data-round") == str(done)
         page.goto(f"{base}/")
         page.wait_for_selector(f'#tasks tr[data-task="{tid}"]', timeout=WAIT_MS)
         page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
         page.goto(f"{base}/participants/{driven.contributors[0].ss58_address}")
         page.wait_for_selector("#history", timeout=WAIT_MS)
         page.screenshot(path=str(ARTIFACTS / "participant.png"), full_page=True)
+        page.goto(f"{base}/participants")
+        page.wait_for_selector("#participants", timeout=WAIT_MS)
+        page.screenshot(path=str(ARTIFACTS / "participants.png"), full_page=True)
         assert foreign == []  # nothing loaded from outside the dashboard
         page.close()
