@@ -1,0 +1,159 @@
+"""Bad submissions are refused with named errors, and nothing in the ledger moves.
+
+Chain-side refusals (late, duplicate, copied, by a non-validator, double votes) come back as
+:class:`PalletError` with the pallet's error name and a hint; validator-side checks refuse
+unsigned, forged, swapped, malformed and non-finite updates before anything is evaluated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from decentralml_client.chain import UNIT, Chain, DecentralMl, PalletError, Role, TaskSpec, commitment
+from decentralml_client.chain.api import account_id
+from decentralml_client.keys import Account, BadSignature, dev_account, sign_manifest
+from decentralml_client.ml.codec import encode_tensors, encode_update, file_hash
+from decentralml_client.ml.errors import CodecError, NonFiniteError
+from decentralml_client.ml.manifest import default_digits_manifest
+from decentralml_client.roles.aggregator import load_update
+from decentralml_client.roles.common import RoleContext, RoleError, build_update_manifest
+from decentralml_client.roles.creator import create_task
+from decentralml_client.storage import IntegrityError, IpfsStore
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def world(devnet, kubo, tmp_path_factory):  # noqa: ANN001, ANN201
+    """A task with two contributors and one validator, in its commit phase."""
+    tmp = tmp_path_factory.mktemp("bad-input")
+    c1, c2, val, outsider = (Account.from_seed(os.urandom(32), name=n)
+                             for n in ("c1", "c2", "val", "outsider"))
+    alice = dev_account("alice")
+    chain = Chain(devnet.url)
+    dml = DecentralMl(chain)
+    chain.submit_many(alice.keypair, [("Balances", "transfer_keep_alive",
+                                       {"dest": a.ss58_address, "value": 1000 * UNIT})
+                                      for a in (c1, c2, val, outsider)])
+    dml.register(c1.keypair, Role.CONTRIBUTOR, 10 * UNIT, c1.x25519_public)
+    dml.register(c2.keypair, Role.CONTRIBUTOR, 10 * UNIT, c2.x25519_public)
+    dml.register(val.keypair, Role.VALIDATOR, 50 * UNIT, val.x25519_public)
+    store = IpfsStore(kubo.api_multiaddr)
+    ctx = RoleContext(chain=chain, store=store, account=alice, data_dir=tmp)
+    spec = TaskSpec(model_cid="", model_hash="", rounds=1, min_contributors=2, max_contributors=2,
+                    min_validators=1, commit_blocks=1000, reveal_blocks=1000, vote_blocks=1000,
+                    attest_blocks=1000)
+    task_id = create_task(ctx, default_digits_manifest(), spec)
+    for a, role in ((c1, Role.CONTRIBUTOR), (c2, Role.CONTRIBUTOR), (val, Role.VALIDATOR)):
+        dml.join_task(a.keypair, task_id, role)
+    yield {"chain": chain, "dml": dml, "store": store, "task": task_id, "c1": c1, "c2": c2,
+           "val": val, "outsider": outsider, "tmp": tmp}
+    chain.close()
+
+
+def _refused(fn, name: str, chain: Chain, who: Account, dml: DecentralMl, task: int) -> PalletError:  # noqa: ANN001
+    before_task = dml.task(task)
+    before_reserved = chain.account(who.ss58_address)["reserved"]
+    with pytest.raises(PalletError) as err:
+        fn()
+    assert err.value.name == name and "What to do:" in str(err.value)
+    assert dml.task(task) == before_task
+    assert chain.account(who.ss58_address)["reserved"] == before_reserved
+    return err.value
+
+
+def test_chain_refusals_are_named_and_change_nothing(world) -> None:  # noqa: ANN001
+    chain, dml, t = world["chain"], world["dml"], world["task"]
+    c1, c2, val, outsider = world["c1"], world["c2"], world["val"], world["outsider"]
+    h1, s1 = os.urandom(32), os.urandom(32)
+    dml.commit_update(c1.keypair, t, 0, commitment(h1, s1, account_id(c1.ss58_address)))
+    _refused(lambda: dml.commit_update(c1.keypair, t, 0, os.urandom(32)), "AlreadyCommitted",
+             chain, c1, dml, t)
+    _refused(lambda: dml.commit_update(outsider.keypair, t, 0, os.urandom(32)), "NotMember",
+             chain, outsider, dml, t)
+    _refused(lambda: dml.reveal_update(c1.keypair, t, 0, "bafyx", h1, 10, s1), "WrongPhase",
+             chain, c1, dml, t)
+    h2, s2 = os.urandom(32), os.urandom(32)
+    dml.commit_update(c2.keypair, t, 0, commitment(h2, s2, account_id(c2.ss58_address)))
+    assert dml.task(t)["phase"] == "Reveal"
+    _refused(lambda: dml.commit_update(c2.keypair, t, 0, os.urandom(32)), "CommitDeadlinePassed",
+             chain, c2, dml, t)
+    dml.reveal_update(c1.keypair, t, 0, "bafy-c1", h1, 100, s1)
+    # c2 copies c1's revealed update: its commitment cannot match.
+    _refused(lambda: dml.reveal_update(c2.keypair, t, 0, "bafy-c1", h1, 100, s2),
+             "CommitmentMismatch", chain, c2, dml, t)
+    _refused(lambda: dml.reveal_update(c1.keypair, t, 0, "bafy-c1", h1, 100, s1),
+             "AlreadyRevealed", chain, c1, dml, t)
+    dml.reveal_update(c2.keypair, t, 0, "bafy-c2", h2, 100, s2)
+    assert dml.task(t)["phase"] == "Vote"
+    _refused(lambda: dml.vote(c1.keypair, t, 0, [(0, True, 5000)]), "NotValidator",
+             chain, c1, dml, t)
+    _refused(lambda: dml.vote(val.keypair, t, 0, [(7, True, 5000)]), "UnknownSubmission",
+             chain, val, dml, t)
+    _refused(lambda: dml.vote(val.keypair, t, 0, [(0, True, 20_000)]), "InvalidScore",
+             chain, val, dml, t)
+    _refused(lambda: dml.finalize_round(outsider.keypair, t, 0), "RoundNotFinished",
+             chain, outsider, dml, t)
+    assert set(dml.submissions(t, 0)) == {0, 1}
+
+
+def _submission(world, data: bytes, manifest_bytes: bytes, who: Account) -> dict:  # noqa: ANN001
+    store = world["store"]
+    return {"contributor": who.ss58_address, "cid": store.add(manifest_bytes),
+            "update_hash": file_hash(manifest_bytes), "num_examples": 100, "status": "Revealed"}
+
+
+def _signed(world, who: Account, update: bytes, *, base: str, signer: Account | None = None,  # noqa: ANN001
+            tamper: dict | None = None) -> bytes:
+    cid = world["store"].add(update)
+    raw = build_update_manifest(signer or who, task_id=world["task"], round_=0,
+                                base_model_hash=base, update_cid=cid, update_bytes=update,
+                                num_examples=100, metrics={}, sealed=False)
+    if tamper:
+        doc = json.loads(raw)
+        doc.update(tamper)
+        raw = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+    return raw
+
+
+def test_validators_refuse_unsigned_forged_swapped_malformed_and_nan_updates(world) -> None:  # noqa: ANN001
+    ctx = RoleContext(chain=world["chain"], store=world["store"], account=world["val"],
+                      data_dir=world["tmp"] / "val")
+    t = world["task"]
+    task = world["dml"].task(t)
+    manifest = ctx.manifest(task)
+    base, base_hash = ctx.global_model(task)
+    c1 = world["c1"]
+    good = encode_update([np.zeros_like(w) for w in base], manifest, task=str(t), round=0,
+                         base_model_hash=base_hash, num_examples=100)
+
+    def check(raw: bytes, exc: type[Exception], update_hash: str | None = None) -> None:
+        sub = _submission(world, good, raw, c1)
+        if update_hash:
+            sub["update_hash"] = update_hash
+        with pytest.raises(exc):
+            load_update(ctx, t, task, 0, sub)
+
+    delta, n = load_update(ctx, t, task, 0, _submission(world, good, _signed(world, c1, good, base=base_hash), c1))
+    assert n == 100 and all(not d.any() for d in delta)
+
+    unsigned = json.dumps({"task": t}).encode()
+    check(unsigned, BadSignature)
+    check(_signed(world, c1, good, base=base_hash, signer=world["c2"]), BadSignature)
+    check(_signed(world, c1, good, base=base_hash, tamper={"num_examples": 10_000}), BadSignature)
+    check(_signed(world, c1, good, base=base_hash), IntegrityError, update_hash="0x" + "00" * 32)
+    check(_signed(world, c1, good, base="0x" + "11" * 32), RoleError)
+    nan = encode_update([np.full_like(w, np.nan) for w in base], manifest, task=str(t), round=0,
+                        base_model_hash=base_hash, num_examples=100, allow_nonfinite=True)
+    check(_signed(world, c1, nan, base=base_hash), NonFiniteError)
+    check(_signed(world, c1, b"not a safetensors file at all", base=base_hash), CodecError)
+    wrong_shape = encode_tensors(
+        [np.zeros((3, 3), np.float32) for _ in base], names=list(manifest.weight_names),
+        kind="delta", meta={"task": str(t), "round": 0, "base_model_hash": base_hash,
+                            "num_examples": 100})
+    check(_signed(world, c1, wrong_shape, base=base_hash), CodecError)
