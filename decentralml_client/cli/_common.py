@@ -95,7 +95,9 @@ def errors_to_exit() -> Iterator[None]:
 
 
 def password(prompt_name: str, *, confirm: bool = False, password_file: Path | None = None) -> str:
-    """The keystore password: --password-file, $DML_PASSWORD, or an interactive prompt."""
+    """The keystore password: --password-file, $DML_PASSWORD_FILE, $DML_PASSWORD, or a prompt."""
+    if password_file is None and os.environ.get("DML_PASSWORD_FILE"):
+        password_file = Path(os.environ["DML_PASSWORD_FILE"])
     if password_file is not None:
         return password_file.read_text().rstrip("\n")
     env = os.environ.get("DML_PASSWORD")
