@@ -1,0 +1,74 @@
+"""Write docs/cli.md from the CLI's own definitions (run: uv run python scripts/gen_cli_doc.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+
+import typer.main
+
+from decentralml_client.cli.main import app
+
+HEADER = """# CLI reference
+
+Generated from the command definitions by `scripts/gen_cli_doc.py`; `decentralml COMMAND
+--help` shows the same. Global options go before the command
+(`decentralml --json --node ws://... task list`).
+
+Exit codes: `0` success, `1` failure, `2` bad usage, `3` chain or IPFS unreachable,
+`4` refused by the chain (a named pallet error, with what to do), `5` unknown key or wrong
+password. With `--json`, results go to stdout as JSON and progress to stderr.
+
+Settings come from defaults, then the config file (`--config`, `$DML_CONFIG` or
+`~/.config/decentralml/config.toml`), then the environment (`DML_NODE_URL`, `DML_IPFS_API`,
+`DML_KEYSTORE`, `DML_DATA_DIR`), then the options. Signing commands take `--key NAME` (a
+keystore key; password from `--password-file`, `DML_PASSWORD_FILE`, `DML_PASSWORD` or a
+prompt) or `--dev NAME` (well-known dev accounts, dev chain only).
+"""
+
+
+def _params(cmd: Any) -> list[str]:
+    rows = []
+    for p in cmd.params:
+        if p.hidden if hasattr(p, "hidden") else False:
+            continue
+        if getattr(p, "param_type_name", "") == "argument":
+            name = f"`{p.name.upper()}`"
+        else:
+            name = ", ".join(f"`{o}`" for o in p.opts + p.secondary_opts)
+        default = "" if p.default is None or p.default is False or callable(p.default) \
+            else f"`{p.default}`"
+        help_ = (getattr(p, "help", "") or "").replace("|", "\\|")
+        rows.append(f"| {name} | {help_} | {default} |")
+    return rows
+
+
+def _walk(cmd: Any, path: list[str], out: list[str]) -> None:
+    if hasattr(cmd, "commands"):
+        if path:
+            out.append(f"## `decentralml {' '.join(path)}`\n\n{(cmd.help or '').strip()}\n")
+        for name in sorted(cmd.commands):
+            _walk(cmd.commands[name], [*path, name], out)
+        return
+    out.append(f"{'##' if len(path) == 1 else '###'} `decentralml {' '.join(path)}`\n")
+    out.append((cmd.help or "").strip() + "\n")
+    rows = _params(cmd)
+    if rows:
+        out += ["| option | meaning | default |", "|---|---|---|", *rows, ""]
+
+
+def main() -> int:
+    root = typer.main.get_command(app)
+    out = [HEADER, "## Global options\n", "| option | meaning | default |", "|---|---|---|",
+           *_params(root), ""]
+    _walk(root, [], out)
+    target = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
+    target.write_text("\n".join(out).rstrip() + "\n")
+    print(f"wrote {target}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
