@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+import threading
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from typing import Any
@@ -46,6 +48,7 @@ def create_app(settings: Settings, *, follow: bool = True, poll: float = 0.5,
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _end_streams_on_exit_signals(asyncio.get_running_loop(), broadcaster)
         follower = None
         if follow:
             follower = Follower(settings.node_url, reader, broadcaster, poll=poll,
@@ -56,6 +59,7 @@ def create_app(settings: Settings, *, follow: bool = True, poll: float = 0.5,
             yield
         finally:
             closing.set()
+            broadcaster.publish("close", {})
             if follower is not None:
                 follower.stop()
                 follower.join(timeout=5)
@@ -223,6 +227,8 @@ def create_app(settings: Settings, *, follow: bool = True, poll: float = 0.5,
                             break
                         yield ": keep-alive\n\n"
                         continue
+                    if event == "close":  # the server is shutting down
+                        break
                     yield sse(event, payload)
             finally:
                 broadcaster.unsubscribe(queue)
@@ -232,3 +238,26 @@ def create_app(settings: Settings, *, follow: bool = True, poll: float = 0.5,
                                           "X-Accel-Buffering": "no"})
 
     return app
+
+
+def _end_streams_on_exit_signals(loop: asyncio.AbstractEventLoop,
+                                 broadcaster: Broadcaster) -> None:
+    """On Ctrl-C / SIGTERM, end the open event streams, then let the server handle the signal.
+
+    uvicorn waits for open connections before it shuts down, and an event stream never ends
+    on its own; without this, stopping ``decentralml dashboard`` with a page open would hang.
+    Only possible when the server runs in the main thread (signal handlers live there).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(signum)
+
+        def handler(sig: int, frame: Any, previous: Any = previous) -> None:
+            loop.call_soon_threadsafe(broadcaster.publish, "close", {})
+            if callable(previous):
+                previous(sig, frame)
+            elif previous == signal.SIG_DFL and sig == signal.SIGINT:
+                raise KeyboardInterrupt
+
+        signal.signal(signum, handler)
