@@ -206,7 +206,8 @@ class DashboardData:
                     "creator": task["creator"] == address,
                     "contributor": bool(roles.get("contributor"))
                     or any(e["updates"] for e in entries),
-                    "validator": bool(roles.get("validator")) or any(e["verdicts"] for e in entries),
+                    "validator": bool(roles.get("validator"))
+                    or any(e["verdicts"] for e in entries),
                     "rounds": entries,
                 })
         return out

@@ -208,7 +208,8 @@ def timeline(task_id: int, rounds: list[dict[str, Any]], selected: int) -> str:
                 if r["state"] in ("finalized", "current") else f'round {r["round"]}')
         if r["state"] == "finalized":
             info = (f'<td class="num">{r["accepted"]}</td><td class="num">{r["rejected"]}</td>'
-                    f'<td class="num">{r["void"]}</td><td class="num">{pct(r["attested_score"])}</td>'
+                    f'<td class="num">{r["void"]}</td>'
+                    f'<td class="num">{pct(r["attested_score"])}</td>'
                     f'<td class="num">{dml(r["contributor_rewards"])}</td>'
                     f'<td class="num">{dml(r["validator_rewards"])}</td>'
                     f'<td>{code(r["model_cid"])}</td><td class="num">#{r["finalized_at"]}</td>')
@@ -270,6 +271,18 @@ def submissions_table(detail: dict[str, Any]) -> str:
 </tr></thead><tbody>{rows}</tbody></table>"""
 
 
+def proposals(items: list[dict[str, Any]]) -> str:
+    if not items:
+        return ""
+    rows = "".join(
+        f'<tr><td>{who(p.get("proposer"))}</td><td>{code(p.get("cid"), 32)}</td>'
+        f'<td>{code(p.get("hash"))}</td><td class="num">{e(p.get("attestations"))}</td></tr>'
+        for p in items)
+    return (f'<h3>Aggregate proposals</h3><table class="grid" id="proposals"><thead><tr>'
+            f'<th>Proposer</th><th>CID</th><th>Hash</th><th class="num">Attestations</th>'
+            f'</tr></thead><tbody>{rows}</tbody></table>')
+
+
 def lineage(items: list[dict[str, Any]]) -> str:
     out = []
     for m in items:
@@ -279,7 +292,8 @@ def lineage(items: list[dict[str, Any]]) -> str:
                       f'<small>{e(u["num_examples"])} examples</small></li>'
                       for u in m["updates"])
         ups_html = f'<ul class="updates">{ups}</ul>' if ups else ""
-        out.append(f'<li data-version="{m["version"]}"><b>M{m["version"]}</b> {code(m["model_cid"], 40)}'
+        out.append(f'<li data-version="{m["version"]}"><b>M{m["version"]}</b> '
+                   f'{code(m["model_cid"], 40)}'
                    f' <small class="muted">hash {code(m["model_hash"], 20)} · {origin}</small>'
                    f'{ups_html}</li>')
     return f'<ol class="lineage" id="lineage">{"".join(out)}</ol>'
@@ -305,6 +319,10 @@ def task_page(d: dict[str, Any]) -> str:
         f'<li>{who(m["address"])} {"contributor " if m["contributor"] else ""}'
         f'{"validator" if m["validator"] else ""}</li>' for m in d["members"])
     rw = d["rewards"]
+    share = int(spec["validator_share"]) / 10_000  # Permill → %
+    members_html = (f'<section class="card"><h2>Members</h2><ul class="members">{members}</ul>'
+                    "</section>" if members else "")
+    rounds_html = timeline(t["id"], d["rounds"], sel["round"])
     return f"""<section class="head" id="task" data-task="{t['id']}" data-status="{t['status']}"
  data-round="{t['round']}" data-phase="{e(t['phase'])}">
 <h1>Task #{t['id']} {badge(t['status'])}</h1>
@@ -321,14 +339,14 @@ quorum {e(d['quorum'])} · {t['num_contributors']} contributor(s), {t['num_valid
 <dt>to contributors</dt><dd>{dml(rw['contributors'])}</dd>
 <dt>to validators</dt><dd>{dml(rw['validators'])}</dd>
 <dt>left in escrow</dt><dd>{dml(rw['escrow'])}</dd>
-<dt>per round</dt><dd>{dml(spec['reward_per_round'])} ({int(spec['validator_share']) / 10_000:.0f}% to validators)</dd>
+<dt>per round</dt><dd>{dml(spec['reward_per_round'])} ({share:.0f}% to validators)</dd>
 </dl></section></div>
-<section class="card"><h2>Round timeline</h2>{timeline(t['id'], d['rounds'], sel['round'])}</section>
+<section class="card"><h2>Round timeline</h2>{rounds_html}</section>
 <section class="card" id="round-detail"><h2>Round {sel['round']}: updates and votes
 <small class="rounds-nav">round: {round_links}</small></h2>
-{matrix(sel)}{submissions_table(sel)}</section>
+{matrix(sel)}{submissions_table(sel)}{proposals(sel["proposals"])}</section>
 <section class="card"><h2>Model lineage</h2>{lineage(d['lineage'])}</section>
-{f'<section class="card"><h2>Members</h2><ul class="members">{members}</ul></section>' if members else ''}"""
+{members_html}"""
 
 
 # -- participants ---------------------------------------------------------------------------

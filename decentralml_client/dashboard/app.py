@@ -126,8 +126,9 @@ def create_app(settings: Settings, *, follow: bool = True, poll: float = 0.5,
         return _page("Tasks", render.overview(tasks), data.status(), active="overview")
 
     @app.get("/tasks/{task_id}", response_class=HTMLResponse, include_in_schema=False)
-    def task_page(task_id: int, round: int | None = Query(None, ge=0)) -> HTMLResponse:  # noqa: A002
-        detail = data.task_detail(task_id, round)
+    def task_page(task_id: int, round_: int | None = Query(None, ge=0, alias="round")
+                  ) -> HTMLResponse:
+        detail = data.task_detail(task_id, round_)
         return _page(f"Task #{task_id}", render.task_page(detail), data.status(),
                      active="overview")
 
@@ -178,12 +179,14 @@ def create_app(settings: Settings, *, follow: bool = True, poll: float = 0.5,
         return data.tasks_page(page, per_page)
 
     @app.get("/api/tasks/{task_id}", tags=["tasks"], responses={404: {}, **_ERRORS})
-    def api_task(task_id: int, round: int | None = Query(  # noqa: A002
-            None, ge=0, description="the round whose votes to include (default: current)")
+    def api_task(task_id: int, round_: int | None = Query(
+            None, ge=0, alias="round",
+            description="the round whose votes to include (default: the current round, or "
+            "the last finalised one while nothing was committed in the current round)")
     ) -> dict[str, Any]:
         """One task: phase timeline, rounds, the selected round's updates and vote matrix,
         rewards and model lineage."""
-        return data.task_detail(task_id, round)
+        return data.task_detail(task_id, round_)
 
     @app.get("/api/tasks/{task_id}/rounds", tags=["tasks"], responses={404: {}, **_ERRORS})
     def api_rounds(task_id: int) -> list[dict[str, Any]]:

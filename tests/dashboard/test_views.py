@@ -192,7 +192,8 @@ def test_participants_and_history() -> None:
         assert bob["roles"] == ["contributor"] and bob["stake"] == 10 * 10**12
         assert bob["history"][0]["rounds"][0]["updates"][0]["outcome"] == "Accepted"
         charlie = client.get(f"/api/participants/{CHARLIE}").json()
-        assert charlie["history"][0]["validator"] and charlie["history"][0]["rounds"][0]["verdicts"] == 2
+        mine = charlie["history"][0]
+        assert mine["validator"] and mine["rounds"][0]["verdicts"] == 2
         assert client.get(f"/api/participants/{DAVE}").status_code == 404
         assert client.get("/api/participants/not-an-address").status_code == 400
         assert client.get(f"/participants/{BOB}").status_code == 200
