@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-from decentralml_client.config import REPO_ROOT, Settings
+from decentralml_client.config import Settings
 from decentralml_client.dashboard import create_app
 from decentralml_client.services.devnet import Devnet
 from tests.dashboard._drive import TaskDriver
-from tests.dashboard.conftest import serve
+from tests.dashboard.conftest import ARTIFACTS, WAIT_MS, serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-
-CHROMIUM = os.environ.get("DML_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = REPO_ROOT / "test-artifacts" / "dashboard"
-WAIT_MS = 30_000
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (set DML_CHROMIUM)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_task_page_shows_chart_and_votes_and_follows_a_new_round(
