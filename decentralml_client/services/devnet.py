@@ -159,8 +159,9 @@ class Devnet:
         ]  # fmt: skip
         if self.persist:
             cmd += ["--db", str(self.db_path)]
-            if self.db_path.exists():
-                cmd += ["--resume", "true"]
+            last = _last_saved_block(self.db_path)
+            if last is not None:
+                cmd += ["--resume", last]
         return cmd
 
     def start(self, *, detach: bool = False) -> subprocess.Popen[bytes]:
@@ -231,6 +232,20 @@ class Devnet:
             started_at=time.time(),
         )
         self.state_file.write_text(json.dumps(asdict(state), indent=2))
+
+
+def _last_saved_block(db: Path) -> str | None:
+    """Hash of the newest block Chopsticks saved in its SQLite database (None if none)."""
+    import sqlite3
+
+    if not db.is_file():
+        return None
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        try:
+            row = conn.execute("SELECT hash FROM block ORDER BY number DESC LIMIT 1").fetchone()
+        except sqlite3.DatabaseError:
+            return None
+    return str(row[0]) if row else None
 
 
 def read_state(state_dir: Path) -> DevnetState | None:
