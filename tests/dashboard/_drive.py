@@ -182,8 +182,13 @@ class TaskDriver:
         return done.stdout.strip().splitlines()[-1]
 
     @classmethod
-    def create(cls, url: str, rounds: int = 4) -> TaskDriver:
-        return cls(url, int(cls._run(url, "create", str(rounds))))
+    def create(cls, url: str, rounds: int = 4, drive: int = 0) -> TaskDriver:
+        """Create the task and drive its first ``drive`` rounds (in one child process)."""
+        task = cls(url, int(cls._run(url, "create", str(rounds), str(drive))))
+        for r in range(drive):
+            task.accepted_cids[r] = f"bafy-update-t{task.task_id}-r{r}-bob"
+        task.rounds_done = drive
+        return task
 
     def up_to_votes(self) -> None:
         self._run(self.url, "up_to_votes", str(self.task_id), str(self.rounds_done))
@@ -208,7 +213,10 @@ def main(argv: list[str]) -> None:
     with Chain(url) as chain:
         dml = DecentralMl(chain)
         if step == "create":
-            print(DrivenTask.create(dml, rounds=int(rest[0])).task_id)
+            created = DrivenTask.create(dml, rounds=int(rest[0]))
+            for _ in range(int(rest[1])):
+                created.drive_round()
+            print(created.task_id)
             return
         task_id, round_ = int(rest[0]), int(rest[1])
         task = DrivenTask(dml, task_id, dev_account("alice"),

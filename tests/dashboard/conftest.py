@@ -26,10 +26,7 @@ def driven(devnet: Devnet) -> TaskDriver:
     The API tests expect exactly that state; the browser test (which runs after them) drives
     round 2.
     """
-    task = TaskDriver.create(devnet.url, rounds=4)
-    task.drive_round()
-    task.drive_round()
-    return task
+    return TaskDriver.create(devnet.url, rounds=4, drive=2)
 
 
 @contextmanager
