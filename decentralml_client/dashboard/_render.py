@@ -299,6 +299,16 @@ def lineage(items: list[dict[str, Any]]) -> str:
     return f'<ol class="lineage" id="lineage">{"".join(out)}</ol>'
 
 
+def rule_text(rule: Any) -> str:
+    """``FedAvg``, or ``TrimmedMean(beta=100000)`` for a rule with parameters."""
+    if isinstance(rule, dict) and len(rule) == 1:
+        (name, params), = rule.items()
+        if isinstance(params, dict):
+            return f"{name}({', '.join(f'{k}={v}' for k, v in params.items())})"
+        return f"{name}({params})"
+    return str(rule)
+
+
 def _round_heading(t: dict[str, Any]) -> str:
     if t["status"] == "Active":
         return f"Round {t['round']} (rounds 0–{t['rounds'] - 1})"
@@ -308,7 +318,7 @@ def _round_heading(t: dict[str, Any]) -> str:
 def task_page(d: dict[str, Any]) -> str:
     t, sel = d["task"], d["selected_round"]
     spec = d["spec"]
-    rule = spec["rule"] if isinstance(spec["rule"], str) else e(spec["rule"])
+    rule = rule_text(spec["rule"])
     phase_block = (phases(d["phases"]) if t["status"] == "Active"
                    else f'<p>{badge(t["status"])} — final model {code(t["model_cid"], 40)}</p>')
     round_links = " ".join(

@@ -242,3 +242,10 @@ def test_pages_load_nothing_from_elsewhere(path: str) -> None:
         for asset in ("/static/dashboard.css", "/static/dashboard.js"):
             body = client.get(asset).text
             assert "http://" not in body and "https://" not in body
+
+
+def test_rules_with_parameters_read_naturally() -> None:
+    assert render.rule_text("FedAvg") == "FedAvg"
+    assert render.rule_text({"TrimmedMean": {"beta": 100000}}) == "TrimmedMean(beta=100000)"
+    assert render.rule_text({"MultiKrum": {"byzantine": 1, "keep": 0}}) == \
+        "MultiKrum(byzantine=1, keep=0)"
