@@ -1140,7 +1140,7 @@ pub mod pallet {
 							accepted.get(v.submission as usize).copied().unwrap_or(false) == v.accept
 						});
 						let attested = Attestations::<T>::get(key, &validator)
-							.map_or(false, |(h, _)| h == model.hash);
+							.is_some_and(|(h, _)| h == model.hash);
 						let agrees = matches && attested;
 						Self::adjust_reputation(&validator, agrees);
 						if agrees {

@@ -1226,7 +1226,6 @@ fn execution_time_of_the_worst_cases_fits_the_derived_weights() {
 		}
 		let finalize_us = time(&mut || { assert_ok!(DecentralMl::finalize_round(origin(30), 0, 0)); });
 		assert_eq!(task(0).status, TaskStatus::Finished);
-		use crate::weights::WeightInfo as _;
 		let weight_us = |w: frame_support::weights::Weight| w.ref_time() as f64 / 1e6;
 		let rows = [
 			("commit_update (mean)", commit_us / c as f64, weight_us(<() as crate::weights::WeightInfo>::commit_update())),
