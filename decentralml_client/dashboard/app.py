@@ -15,6 +15,8 @@ from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from decentralml_client.chain import Chain, ChainUnreachable
@@ -48,6 +50,7 @@ def create_app(settings: Settings, *, follow: bool = True, poll: float = 0.5,
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        closing.clear()
         _end_streams_on_exit_signals(asyncio.get_running_loop(), broadcaster)
         follower = None
         if follow:
@@ -102,6 +105,15 @@ def create_app(settings: Settings, *, follow: bool = True, poll: float = 0.5,
             return JSONResponse(status_code=400, content={"error": "bad_request",
                                                           "detail": str(exc)})
         return _page("Bad request", render.not_found(str(exc)), data.status(), code=400)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if _is_api(request):
+            return await request_validation_exception_handler(request, exc)
+        problems = "; ".join(f"{'.'.join(str(x) for x in err['loc'][1:])}: {err['msg']}"
+                             for err in exc.errors())
+        return _page("Bad request", render.not_found(f"Invalid request: {problems}"),
+                     data.status(), code=422)
 
     @app.middleware("http")
     async def _headers(request: Request, call_next: Any) -> Response:

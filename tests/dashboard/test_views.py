@@ -169,6 +169,9 @@ def test_task_detail_shows_rounds_votes_rewards_and_lineage() -> None:
         assert client.get("/api/tasks/0/rounds/1").json()["vote_matrix"] == r1["vote_matrix"]
         assert client.get("/api/tasks/0", params={"round": 3}).status_code == 404
         assert client.get("/api/tasks/7").status_code == 404
+        assert client.get("/api/tasks/x").status_code == 422  # JSON for the API...
+        bad = client.get("/tasks/x")  # ...a page for people
+        assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
         html = client.get("/tasks/0?round=1").text
         assert 'id="vote-matrix"' in html and 'data-points="2"' in html
         assert html.count('class="cell accept"') == 2 and html.count('class="cell reject"') == 1
