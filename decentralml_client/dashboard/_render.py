@@ -59,6 +59,7 @@ def layout(title: str, body: str, status: dict[str, Any], *, active: str = "") -
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{e(title)} · DecentralML</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/dashboard.css">
 </head><body data-chain="{'up' if status['connected'] else 'down'}">
 <header><a class="brand" href="/">DecentralML</a><nav>{nav}</nav>{chain_status(status)}</header>
