@@ -1165,10 +1165,11 @@ fn the_commitment_is_blake2_256_of_hash_salt_and_account() {
 }
 
 /// Execution time of the worst cases without database cost (in-memory storage), to check the
-/// execution part of the derived weights. Run in release:
-/// `cargo test --release -p pallet-decentralml -- --ignored --nocapture execution_time`.
+/// execution part of the derived weights. A benchmark, not part of the test suite: it is
+/// compiled only with the `dml_timing` cfg, in release:
+/// `RUSTFLAGS="--cfg dml_timing" cargo test --release -p pallet-decentralml -- --nocapture execution_time`.
+#[cfg(dml_timing)]
 #[test]
-#[ignore]
 fn execution_time_of_the_worst_cases_fits_the_derived_weights() {
 	use frame_support::traits::fungible::Mutate;
 	use std::time::Instant;
