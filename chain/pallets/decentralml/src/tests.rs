@@ -1,5 +1,8 @@
 //! One test per rule, named after the rule.
 
+// `dml_timing` switches on the release-mode timing benchmark at the end of this file.
+#![allow(unexpected_cfgs)]
+
 use crate::{mock::*, *};
 use frame_support::{
 	assert_noop, assert_ok,
