@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +107,17 @@ def _context(st: State, signer: Any, chain: Any, stop: threading.Event, verbose:
                        data_dir=st.settings.data_dir, stop=stop.is_set, on_event=on_event)
 
 
+@contextmanager
+def _role_session(st: State, key: str | None, dev: str | None, password_file: Path | None
+                  ) -> Iterator[tuple[Any, Any, Any]]:
+    """(signer, chain, role context) for a long-running role, stopped by SIGINT/SIGTERM."""
+    stop = _stop_on_signals()
+    with errors_to_exit():
+        signer = load_signer(st, key, dev, password_file)
+        with connect(st) as chain:
+            yield signer, chain, _context(st, signer, chain, stop, False)
+
+
 def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -148,16 +161,11 @@ def contribute(
         fail(f"--attack must be one of {ATTACKS}", Exit.USAGE)
     if encoding not in ("f32", "f16", "int8"):
         fail("--encoding must be f32, f16 or int8", Exit.USAGE)
-    stop = _stop_on_signals()
-    with errors_to_exit():
-        signer = load_signer(st, key, dev, password_file)
-        with connect(st) as chain:
-            rc = _context(st, signer, chain, stop, False)
-            task = rc.task(task_id)
-            x, y = _load_data(rc.manifest(task), data, digits_shard, "train", 0)
-            _ensure_member(chain, signer, task_id, Role.CONTRIBUTOR)
-            summary = run_contributor(rc, task_id, x, y, ContributorOptions(
-                encoding=encoding, topk=topk, attack=attack, seed=seed, max_rounds=rounds))
+    with _role_session(st, key, dev, password_file) as (signer, chain, rc):
+        x, y = _load_data(rc.manifest(rc.task(task_id)), data, digits_shard, "train", 0)
+        _ensure_member(chain, signer, task_id, Role.CONTRIBUTOR)
+        summary = run_contributor(rc, task_id, x, y, ContributorOptions(
+            encoding=encoding, topk=topk, attack=attack, seed=seed, max_rounds=rounds))
     emit(st, summary)
 
 
@@ -177,16 +185,11 @@ def validate(
     from decentralml_client.roles.validator import ValidatorOptions, run_validator
 
     st = state(ctx)
-    stop = _stop_on_signals()
-    with errors_to_exit():
-        signer = load_signer(st, key, dev, password_file)
-        with connect(st) as chain:
-            rc = _context(st, signer, chain, stop, False)
-            task = rc.task(task_id)
-            x, y = _load_data(rc.manifest(task), data, digits_holdout, "test", 0)
-            _ensure_member(chain, signer, task_id, Role.VALIDATOR)
-            summary = run_validator(rc, task_id, x, y, ValidatorOptions(
-                tolerance=tolerance, propose=propose, max_rounds=rounds))
+    with _role_session(st, key, dev, password_file) as (signer, chain, rc):
+        x, y = _load_data(rc.manifest(rc.task(task_id)), data, digits_holdout, "test", 0)
+        _ensure_member(chain, signer, task_id, Role.VALIDATOR)
+        summary = run_validator(rc, task_id, x, y, ValidatorOptions(
+            tolerance=tolerance, propose=propose, max_rounds=rounds))
     emit(st, summary)
 
 
@@ -200,12 +203,8 @@ def aggregate(
     from decentralml_client.roles.aggregator import run_aggregator
 
     st = state(ctx)
-    stop = _stop_on_signals()
-    with errors_to_exit():
-        signer = load_signer(st, key, dev, password_file)
-        with connect(st) as chain:
-            summary = run_aggregator(_context(st, signer, chain, stop, False), task_id,
-                                     finalize=finalize)
+    with _role_session(st, key, dev, password_file) as (_, _, rc):
+        summary = run_aggregator(rc, task_id, finalize=finalize)
     emit(st, summary)
 
 

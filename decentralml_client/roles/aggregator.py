@@ -18,10 +18,8 @@ from decentralml_client.chain.api import is_accepted
 from decentralml_client.keys import is_sealed, open_sealed
 from decentralml_client.ml.aggregate import aggregate
 from decentralml_client.ml.codec import decode_tensors, encode_weights, file_hash
-from decentralml_client.roles.common import RoleContext, RoleError, read_update_manifest
-from decentralml_client.roles.journal import Journal, attempt_key
-
-FINAL_STATES = ("Finished", "Cancelled")
+from decentralml_client.roles.common import RoleContext, RoleError, attempts, read_update_manifest
+from decentralml_client.roles.journal import Journal
 
 
 @dataclass(frozen=True)
@@ -105,14 +103,9 @@ def run_aggregator(ctx: RoleContext, task_id: int, *, finalize: bool = True) -> 
     """Propose the aggregate of every round of ``task_id`` and finalise rounds until it ends."""
     journal = Journal.for_role(ctx.data_dir, "aggregator", ctx.address, task_id)
     proposed = 0
-    while True:
-        task = ctx.wait(task_id, lambda t: True)
-        if task["status"] in FINAL_STATES:
-            break
-        r, retries, phase = int(task["round"]), int(task["retries"]), task["phase"]
-        key = attempt_key(r, retries)
-        entry = journal.entry(key)
-        if phase == "Aggregate" and "proposed" not in entry:
+    for at in attempts(ctx, task_id, journal):
+        task, r, key = at.task, at.round, at.key
+        if at.phase == "Aggregate" and "proposed" not in at.entry:
             try:
                 agg = compute_aggregate(ctx, task_id, task)
             except RoleError as exc:  # nothing accepted: the round will fail at finalisation

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,11 +17,13 @@ from decentralml_client.keys import Account, sign_manifest, verify_manifest
 from decentralml_client.keys.account import ss58_to_public_key
 from decentralml_client.ml.codec import decode_tensors, file_hash
 from decentralml_client.ml.manifest import ModelManifest
+from decentralml_client.roles.journal import Journal, attempt_key
 from decentralml_client.storage import IpfsStore
 
 log = logging.getLogger("decentralml.roles")
 
 UPDATE_MANIFEST_VERSION = 1
+FINAL_STATES = ("Finished", "Cancelled")
 
 
 class RoleError(RuntimeError):
@@ -104,6 +106,29 @@ class RoleContext:
             decoded = decode_tensors(data, manifest, kind="weights")
             self._weights[digest] = decoded.tensors
         return self._weights[digest], digest
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """Where a task stands when a role looks at it: one attempt of one round, in one phase."""
+
+    task: dict[str, Any]
+    round: int
+    retries: int
+    phase: str
+    key: str  # the attempt's journal key
+    entry: dict[str, Any]  # what this role journalled for the attempt so far
+
+
+def attempts(ctx: RoleContext, task_id: int, journal: Journal) -> Iterator[Attempt]:
+    """The task's state each time a role loop comes round, until the task has ended."""
+    while True:
+        task = ctx.wait(task_id, lambda t: True)
+        if task["status"] in FINAL_STATES:
+            return
+        r, retries = int(task["round"]), int(task["retries"])
+        key = attempt_key(r, retries)
+        yield Attempt(task, r, retries, task["phase"], key, journal.entry(key))
 
 
 def build_update_manifest(account: Account, *, task_id: int, round_: int, base_model_hash: str,

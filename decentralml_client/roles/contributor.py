@@ -18,11 +18,8 @@ from decentralml_client.chain import PalletError, commitment
 from decentralml_client.chain.api import account_id
 from decentralml_client.keys import seal_for_validators
 from decentralml_client.ml.codec import encode_update, file_hash
-from decentralml_client.roles.common import (
-    RoleContext,
-    build_update_manifest,
-)
-from decentralml_client.roles.journal import Journal, attempt_key
+from decentralml_client.roles.common import RoleContext, attempts, build_update_manifest
+from decentralml_client.roles.journal import Journal
 
 ATTACKS = ("sign-flip", "scale", "noise", "nan")
 
@@ -58,13 +55,9 @@ def run_contributor(ctx: RoleContext, task_id: int, x: np.ndarray, y: np.ndarray
     journal = Journal.for_role(ctx.data_dir, "contributor", ctx.address, task_id)
     me = account_id(ctx.address)
     rounds_done = 0
-    while True:
-        task = ctx.wait(task_id, lambda t: True)
-        if task["status"] != "Active":
-            break
-        r, retries, phase = int(task["round"]), int(task["retries"]), task["phase"]
-        key = attempt_key(r, retries)
-        entry = journal.entry(key)
+    for at in attempts(ctx, task_id, journal):
+        task, r, retries, phase, key, entry = (at.task, at.round, at.retries, at.phase, at.key,
+                                               at.entry)
         if opts.max_rounds is not None and rounds_done >= opts.max_rounds:
             break
 

@@ -19,13 +19,9 @@ from typing import Any
 import numpy as np
 
 from decentralml_client.chain import PalletError
-from decentralml_client.roles.aggregator import (
-    FINAL_STATES,
-    compute_aggregate,
-    load_update,
-)
-from decentralml_client.roles.common import RoleContext, RoleError
-from decentralml_client.roles.journal import Journal, attempt_key
+from decentralml_client.roles.aggregator import compute_aggregate, load_update
+from decentralml_client.roles.common import RoleContext, RoleError, attempts
+from decentralml_client.roles.journal import Journal
 
 
 @dataclass(frozen=True)
@@ -46,13 +42,9 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: np.ndarray, y_val: np.n
     journal = Journal.for_role(ctx.data_dir, "validator", ctx.address, task_id)
     cache: dict[str, dict[int, tuple[list[np.ndarray], int]]] = {}
     voted_rounds = 0
-    while True:
-        task = ctx.wait(task_id, lambda t: True)
-        if task["status"] in FINAL_STATES:
-            break
-        r, retries, phase = int(task["round"]), int(task["retries"]), task["phase"]
-        key = attempt_key(r, retries)
-        entry = journal.entry(key)
+    for at in attempts(ctx, task_id, journal):
+        task, r, retries, phase, key, entry = (at.task, at.round, at.retries, at.phase, at.key,
+                                               at.entry)
         if opts.max_rounds is not None and voted_rounds >= opts.max_rounds and phase == "Commit":
             break
         updates = cache.setdefault(key, {})
