@@ -61,7 +61,7 @@ WAIT_MS = 30_000
 def browser() -> Iterator[Any]:
     """Debian's Chromium, headless, driven by Playwright (module-scoped)."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (set DML_CHROMIUM)")
+        pytest.fail(f"no Chromium at {CHROMIUM}: run `make setup` (or set DML_CHROMIUM)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
