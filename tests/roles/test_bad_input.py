@@ -157,3 +157,31 @@ def test_validators_refuse_unsigned_forged_swapped_malformed_and_nan_updates(wor
         kind="delta", meta={"task": str(t), "round": 0, "base_model_hash": base_hash,
                             "num_examples": 100})
     check(_signed(world, c1, wrong_shape, base=base_hash), CodecError)
+
+
+def test_private_updates_open_for_the_tasks_validators_only(world) -> None:  # noqa: ANN001
+    from decentralml_client.keys import NotARecipient, seal_for_validators
+
+    t = world["task"]
+    val, c1 = world["val"], world["c1"]
+    ctx = RoleContext(chain=world["chain"], store=world["store"], account=val,
+                      data_dir=world["tmp"] / "val-private")
+    task = world["dml"].task(t)
+    manifest = ctx.manifest(task)
+    base, base_hash = ctx.global_model(task)
+    delta = [np.full_like(w, 0.01) for w in base]
+    update = encode_update(delta, manifest, task=str(t), round=0, base_model_hash=base_hash,
+                           num_examples=100)
+    sealed = seal_for_validators(update, [val.x25519_public])
+    assert update not in sealed
+    cid = world["store"].add(sealed)
+    raw = build_update_manifest(c1, task_id=t, round_=0, base_model_hash=base_hash,
+                                update_cid=cid, update_bytes=sealed, num_examples=100,
+                                metrics={}, sealed=True)
+    sub = _submission(world, sealed, raw, c1)
+    opened, n = load_update(ctx, t, task, 0, sub)
+    assert n == 100 and np.allclose(opened[0], 0.01)
+    outsider_ctx = RoleContext(chain=world["chain"], store=world["store"], account=c1,
+                               data_dir=world["tmp"] / "c1-private")
+    with pytest.raises(NotARecipient):
+        load_update(outsider_ctx, t, task, 0, sub)
