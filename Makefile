@@ -17,7 +17,7 @@ check-artifacts:
 	bash chain/scripts/check-artifacts.sh
 
 test-chain:
-	cd chain && cargo test -p pallet-decentralml --quiet
+	cd chain && cargo test -p pallet-decentralml -p decentralml-runtime --quiet
 
 test-python:
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
