@@ -26,7 +26,7 @@ command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup
 # 3. uv and the Python environment (Python 3.11, TensorFlow 2.14, TFF 0.87, ...).
 if ! command -v uv >/dev/null; then
   say "Installing uv"
-  python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+  python3 -m pip install --quiet uv || python3 -m pip install --quiet --user uv
   export PATH="$HOME/.local/bin:$PATH"
 fi
 say "Python environment (uv sync)"
