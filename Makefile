@@ -39,5 +39,7 @@ devnet-down:
 demo:
 	$(UV) run --frozen decentralml demo
 
+## Benchmarks (ratios against baselines measured in the same run; results in bench/results/).
 bench:
-	$(UV) run --frozen python bench/run_all.py
+	$(UV) run --frozen python bench/bench_ml.py --out bench/results/ml.json
+	$(UV) run --frozen python bench/bench_roles.py --out bench/results/roles.json
