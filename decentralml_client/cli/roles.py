@@ -154,7 +154,8 @@ def contribute(
 ) -> None:
     """Train on your data every round: upload, commit, reveal. Resumable after a restart."""
     from decentralml_client.chain import Role
-    from decentralml_client.roles.contributor import ATTACKS, ContributorOptions, run_contributor
+    from decentralml_client.ml.simulate import ATTACKS
+    from decentralml_client.roles.contributor import ContributorOptions, run_contributor
 
     st = state(ctx)
     if attack is not None and attack not in ATTACKS:

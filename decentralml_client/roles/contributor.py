@@ -18,10 +18,10 @@ from decentralml_client.chain import PalletError, commitment
 from decentralml_client.chain.api import account_id
 from decentralml_client.keys import seal_for_validators
 from decentralml_client.ml.codec import encode_update, file_hash
+from decentralml_client.ml.simulate import DEFAULT_ATTACK_SCALE, attack_delta
 from decentralml_client.roles.common import RoleContext, attempts, build_update_manifest
 from decentralml_client.roles.journal import Journal
 
-ATTACKS = ("sign-flip", "scale", "noise", "nan")
 
 
 @dataclass(frozen=True)
@@ -31,19 +31,6 @@ class ContributorOptions:
     attack: str | None = None  # poison the update (demos and tests of the defences)
     seed: int = 0
     max_rounds: int | None = None
-
-
-def poison(delta: list[np.ndarray], attack: str, rng: np.random.Generator) -> list[np.ndarray]:
-    """A poisoned version of an honest update, as an attacker would send it."""
-    if attack == "sign-flip":
-        return [-4.0 * d for d in delta]
-    if attack == "scale":
-        return [25.0 * d for d in delta]
-    if attack == "noise":
-        return [rng.normal(0.0, 2.0, d.shape).astype(np.float32) for d in delta]
-    if attack == "nan":
-        return [np.full_like(d, np.nan) for d in delta]
-    raise ValueError(f"unknown attack {attack!r}; one of {ATTACKS}")
 
 
 def run_contributor(ctx: RoleContext, task_id: int, x: np.ndarray, y: np.ndarray,
@@ -70,7 +57,7 @@ def run_contributor(ctx: RoleContext, task_id: int, x: np.ndarray, y: np.ndarray
                 delta = result.delta
                 rng = np.random.default_rng(opts.seed + r)
                 if opts.attack:
-                    delta = poison(delta, opts.attack, rng)
+                    delta = attack_delta(delta, opts.attack, DEFAULT_ATTACK_SCALE[opts.attack], rng)
                 update = encode_update(
                     delta, manifest, task=str(task_id), round=r, base_model_hash=base_hash,
                     num_examples=result.num_examples, encoding=opts.encoding, topk=opts.topk,

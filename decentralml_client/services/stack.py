@@ -45,14 +45,13 @@ def up(state_dir: Path, *, port: int = 9944, ipfs_port: int = 5001, persist: boo
                           "`decentralml devnet down` stops it")
     chain = Devnet(state_dir, port=port, persist=persist)
     chain.start(detach=True)
-    ipfs_info = None
     if ipfs:
         try:
-            ipfs_info = start_kubo_detached(state_dir, ipfs_port)
+            start_kubo_detached(state_dir, ipfs_port)
         except Exception:
             stop_detached(state_dir)
             raise
-    return status(state_dir) if ipfs_info or not ipfs else StackStatus(None, None)
+    return status(state_dir)
 
 
 def start_kubo_detached(state_dir: Path, api_port: int) -> dict[str, Any]:
