@@ -54,6 +54,53 @@ def init_state(ctx: typer.Context, *, config: Path | None, node: str | None, ipf
     ctx.obj = State(settings=settings, json=json_out)
 
 
+# The global options (``decentralml --json task list``) and whether each takes a value. They
+# may also follow the command (``decentralml task list --json``): see hoist_global_options.
+GLOBAL_OPTIONS: dict[str, bool] = {
+    "--config": True, "--node": True, "--ipfs": True, "--keystore": True, "--json": False,
+}
+
+
+def hoist_global_options(root: Any, args: list[str]) -> list[str]:
+    """``args`` with the global options found after the command moved in front of it.
+
+    ``decentralml demo --malicious 1 --json`` becomes ``decentralml --json demo --malicious 1``
+    (``root`` is the CLI's root command group). The command's own options win: an option the
+    command itself defines (``simulate --json``) stays where it is, and so does everything
+    after ``--``. An unknown command is left for the parser to report.
+    """
+    i = 0  # the root's own options come first, then the command path through the groups
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":
+        i += 2 if GLOBAL_OPTIONS.get(args[i], False) else 1
+    start, command = i, root
+    while (i < len(args) and not args[i].startswith("-")
+           and getattr(command, "commands", None) is not None):
+        command = command.commands.get(args[i])
+        if command is None:
+            return args
+        i += 1
+    options = [p for p in command.params if p.param_type_name == "option"]
+    own = {name for p in options for name in (*p.opts, *p.secondary_opts)}
+    takes_value = {name for p in options if not p.is_flag and not p.count for name in p.opts}
+    hoisted: list[str] = []
+    kept = args[start:i]
+    while i < len(args):
+        token = args[i]
+        name, eq, _ = token.partition("=")
+        if token == "--":
+            kept.extend(args[i:])
+            break
+        if name in GLOBAL_OPTIONS and name not in own:
+            width = 2 if GLOBAL_OPTIONS[name] and not eq else 1
+            hoisted.extend(args[i:i + width])
+        else:
+            width = 2 if token in takes_value else 1
+            kept.extend(args[i:i + width])
+        i += width
+    # After the options already in front: the one written last wins, as anywhere in click.
+    return args[:start] + hoisted + kept
+
+
 def fail(message: str, code: int = Exit.FAILED) -> NoReturn:
     console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)

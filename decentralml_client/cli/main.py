@@ -9,12 +9,25 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import typer  # noqa: E402
+from typer.core import TyperGroup  # noqa: E402
 
-from decentralml_client.cli._common import init_state  # noqa: E402
+from decentralml_client.cli._common import hoist_global_options, init_state  # noqa: E402
+
+
+class _GlobalOptionsAnywhere(TyperGroup):
+    """The root command: global options may come before or after the command."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(self, args))
+
 
 app = typer.Typer(
     name="decentralml",
-    help="Decentralised federated learning coordinated on a Substrate chain.",
+    cls=_GlobalOptionsAnywhere,
+    help="Decentralised federated learning coordinated on a Substrate chain.\n\n"
+    "The global options (--config, --node, --ipfs, --keystore, --json) go before or after "
+    "the command: `decentralml --json task list` and `decentralml task list --json` are the "
+    "same.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
