@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from substrateinterface.utils.ss58 import ss58_decode
-
 from decentralml_client.dashboard import _views as views
+from decentralml_client.dashboard._chain import is_ss58_address, optional_map, optional_value
 from decentralml_client.dashboard._reader import Reader
 
 # How many of the most recent tasks a participant's history looks through.
@@ -22,10 +21,8 @@ class BadRequest(ValueError):
 
 
 def valid_address(address: str) -> str:
-    try:
-        ss58_decode(address)
-    except Exception as exc:  # noqa: BLE001 - ss58_decode raises bare ValueErrors and others
-        raise BadRequest(f"{address!r} is not an SS58 account address") from exc
+    if not is_ss58_address(address):
+        raise BadRequest(f"{address!r} is not an SS58 account address")
     return address
 
 
@@ -73,8 +70,31 @@ class DashboardData:
         return self.reader.read(("proposals", task_id, r), lambda d: d.proposals(task_id, r),
                                 final=lambda v: fin)
 
-    def members(self, task_id: int) -> dict[str, dict[str, bool]]:
+    def members(self, task_id: int) -> dict[str, Any]:
+        """Raw ``Members`` values: v2 ``MemberInfo`` dicts, or v1 role flags."""
         return self.reader.read(("members", task_id), lambda d: d.members(task_id))
+
+    def vote_commits(self, task_id: int, r: int) -> set[str]:
+        """Validators that committed a sealed vote in round ``r`` (v2 ``VoteCommits``)."""
+        fin = self._final_round(task_id, r)
+        pairs = self.reader.read(("vote_commits", task_id, r),
+                                 lambda d: optional_map(d, "VoteCommits", [[task_id, r]]),
+                                 final=lambda v: fin)
+        return {str(k) for k, _ in pairs}
+
+    def electorate(self, task_id: int, r: int) -> dict[str, int]:
+        """Round ``r``'s electorate, validator → bond (v2 ``Electorate`` snapshot)."""
+        fin = self._final_round(task_id, r)
+        raw = self.reader.read(("electorate", task_id, r),
+                               lambda d: optional_value(d, "Electorate", [[task_id, r]]),
+                               final=lambda v: fin)
+        return {str(a): int(b or 0) for a, b in (raw or [])}
+
+    def member_views(self, task_id: int, task: dict[str, Any]) -> list[dict[str, Any]]:
+        """The task's members (kept while it runs: the pallet removes them at the end)."""
+        if task["status"] != "Active" and not views.is_v2(task):
+            return []
+        return [views.member_view(a, m) for a, m in sorted(self.members(task_id).items())]
 
     # -- views ------------------------------------------------------------------------------
 
@@ -114,15 +134,27 @@ class DashboardData:
             raise NotFound(f"task {task_id} has no round {r} yet (current: {task['round']})")
         final = self._final_round(task_id, r)
         subs = self.submissions(task_id, r)
-        votes = self.votes(task_id, r)
-        members = self.members(task_id) if task["status"] == "Active" else {}
-        validators = sorted(a for a, roles in members.items() if roles.get("validator"))
+        sealed = views.votes_sealed(task, r)
+        votes = {} if sealed else self.votes(task_id, r)
+        members = self.member_views(task_id, task)
+        validators = sorted(m["address"] for m in members if m["validator"])
+        if views.is_v2(task):
+            stakes = self.electorate(task_id, r)
+            counts = views.verdict_counts(votes)
+            matrix = views.vote_matrix(subs, votes, sorted(stakes) or validators,
+                                       commits=self.vote_commits(task_id, r), stakes=stakes,
+                                       sealed=sealed)
+            submissions = [views.submission_view(i, s, task, final, counts.get(i, (0, 0)))
+                           for i, s in sorted(subs.items())]
+        else:
+            matrix = views.vote_matrix(subs, votes, validators)
+            submissions = [views.submission_view(i, s, task, final)
+                           for i, s in sorted(subs.items())]
         return {
             "round": r,
             "finalized": final,
-            "submissions": [views.submission_view(i, s, task, final)
-                            for i, s in sorted(subs.items())],
-            "vote_matrix": views.vote_matrix(subs, votes, validators),
+            "submissions": submissions,
+            "vote_matrix": matrix,
             "proposals": self.proposals(task_id, r),
         }
 
@@ -140,7 +172,6 @@ class DashboardData:
                           if s["status"] == "Accepted"]
             for rv in rounds if rv["state"] == "finalized"
         }
-        members = self.members(task_id) if task["status"] == "Active" else {}
         return {
             "task": views.task_summary(task_id, task, head),
             "spec": task["spec"],
@@ -150,13 +181,8 @@ class DashboardData:
             "rounds": rounds,
             "selected_round": detail,
             "lineage": views.lineage(task, rounds, accepted),
-            "members": [{"address": a, **roles} for a, roles in sorted(members.items())],
-            "rewards": {
-                "paid": int(task["paid"]),
-                "escrow": int(task["escrow"]),
-                "contributors": sum(rv.get("contributor_rewards", 0) for rv in rounds),
-                "validators": sum(rv.get("validator_rewards", 0) for rv in rounds),
-            },
+            "members": self.member_views(task_id, task),
+            "rewards": views.rewards(task, rounds),
         }
 
     def participants(self) -> list[dict[str, Any]]:
@@ -172,6 +198,9 @@ class DashboardData:
         balance = self.reader.read(("account", address), lambda d: d.chain.account(address))
         view = views.participant_view(address, info, balance)
         view["history"] = self.history(address)
+        bonds = [h["bond"] for h in view["history"] if "bond" in h and h["status"] == "Active"]
+        if bonds:
+            view["bonded"] = sum(bonds)
         return view
 
     def history(self, address: str) -> list[dict[str, Any]]:
@@ -183,7 +212,8 @@ class DashboardData:
                 task = self.task(tid)
             except NotFound:
                 continue
-            roles = self.members(tid).get(address, {}) if task["status"] == "Active" else {}
+            member = next((m for m in self.member_views(tid, task) if m["address"] == address),
+                          None)
             entries = []
             for r in range(int(task["round"]) + 1):
                 subs = [views.submission_view(i, s, task, self._final_round(tid, r))
@@ -199,15 +229,21 @@ class DashboardData:
                         "verdicts": len(vote or []),
                         "finalized": summary is not None,
                     })
-            if roles or entries or task["creator"] == address:
-                out.append({
+            if member or entries or task["creator"] == address:
+                item: dict[str, Any] = {
                     "task": tid,
                     "status": task["status"],
                     "creator": task["creator"] == address,
-                    "contributor": bool(roles.get("contributor"))
+                    "contributor": bool(member and member["contributor"])
                     or any(e["updates"] for e in entries),
-                    "validator": bool(roles.get("validator"))
+                    "validator": bool(member and member["validator"])
                     or any(e["verdicts"] for e in entries),
                     "rounds": entries,
-                })
+                }
+                if member is not None and "bond" in member:
+                    item.update(bond=member["bond"], leaving=member["leaving"],
+                                from_round=member["from_round"])
+                if "slashed" in task:
+                    item["task_slashed"] = int(task["slashed"] or 0)
+                out.append(item)
         return out

@@ -10,13 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 from decentralml_client.chain import Chain, Event
-from decentralml_client.chain.client import PALLET
-from decentralml_client.dashboard._reader import (
-    SUBSTRATE_LOCK,
-    Reader,
-    _default_factory,
-    _describe,
+from decentralml_client.dashboard._chain import (
+    PALLET,
+    block_hash,
+    default_factory,
+    describe_failure,
 )
+from decentralml_client.dashboard._reader import SUBSTRATE_LOCK, Reader
 
 Message = tuple[str, dict[str, Any]]  # (SSE event name, JSON payload)
 
@@ -74,7 +74,7 @@ class Follower(threading.Thread):
 
     def __init__(self, url: str, reader: Reader, broadcaster: Broadcaster, *,
                  poll: float = 0.5, retry_every: float = 1.0,
-                 factory: Callable[[str], Chain] = _default_factory) -> None:
+                 factory: Callable[[str], Chain] = default_factory) -> None:
         super().__init__(name="dashboard-follower", daemon=True)
         self.url = url
         self.reader = reader
@@ -116,18 +116,15 @@ class Follower(threading.Thread):
                     while last < head and not self._halt.is_set():
                         last += 1
                         with SUBSTRATE_LOCK:
-                            # Not System.BlockHash: it holds zeros for the head block, and
-                            # asking Chopsticks for events at 0x00… corrupts its state (other
-                            # clients' transactions then fail with badProof).
-                            block_hash = chain.substrate.get_block_hash(last)
-                            events = chain.events(block_hash)
-                        self._publish_block(last, block_hash, events)
+                            hash_ = block_hash(chain, last)
+                            events = chain.events(hash_)
+                        self._publish_block(last, hash_, events)
                     self._halt.wait(self.poll)
             except Exception as exc:  # noqa: BLE001 - any failure: report, wait, reconnect
                 if self._halt.is_set():
                     break
                 self.reader.mark_down(exc)
-                self._set_status(False, _describe(exc, self.url), None)
+                self._set_status(False, describe_failure(exc, self.url), None)
                 self._halt.wait(self.retry_every)
             finally:
                 if chain is not None:

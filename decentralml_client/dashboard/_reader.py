@@ -16,22 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from decentralml_client.chain import Chain, ChainError, ChainUnreachable, DecentralMl
-
-T = TypeVar("T")
-
-# Errors that mean "the node is gone or unusable", as opposed to a bug in our own code.
-try:  # websocket-client is a dependency of substrate-interface
-    from websocket import WebSocketException as _WsError
-except ImportError:  # pragma: no cover
-    _WsError = OSError  # type: ignore[misc,assignment]
-from substrateinterface.exceptions import SubstrateRequestException
-
-CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
-    OSError, _WsError, ChainError, SubstrateRequestException, TimeoutError, BrokenPipeError,
+from decentralml_client.chain import Chain, ChainUnreachable, DecentralMl
+from decentralml_client.dashboard._chain import (
+    CONNECTION_ERRORS,
+    ChainFactory,
+    default_factory,
+    describe_failure,
 )
 
-ChainFactory = Callable[[str], Chain]
+T = TypeVar("T")
 
 # substrate-interface is not safe across connections used from several threads: scalecodec
 # attaches the decoding runtime to shared decoder classes (``cls.runtime_config = self``), so
@@ -39,10 +32,6 @@ ChainFactory = Callable[[str], Chain]
 # ("Decoder class for 'Compact<u32>' not found"). Every use of a connection in this process by
 # the dashboard (reads, the block follower, connecting) holds this lock.
 SUBSTRATE_LOCK = threading.RLock()
-
-
-def _default_factory(url: str) -> Chain:
-    return Chain(url, check_abi=True, timeout=5.0)
 
 
 @dataclass
@@ -56,7 +45,7 @@ class Reader:
     """Thread-safe cached reads over a lazily (re)connected :class:`Chain`."""
 
     def __init__(self, url: str, *, ttl: float = 2.0, retry_every: float = 1.0,
-                 factory: ChainFactory = _default_factory) -> None:
+                 factory: ChainFactory = default_factory) -> None:
         self.url = url
         self.ttl = ttl
         self.retry_every = retry_every
@@ -82,7 +71,7 @@ class Reader:
         try:
             self._chain = self._factory(self.url)
         except Exception as exc:  # noqa: BLE001 - every failure to connect means "unreachable"
-            self._error = _describe(exc, self.url)
+            self._error = describe_failure(exc, self.url)
             raise ChainUnreachable(self._error) from exc
         self._dml = DecentralMl(self._chain)
         self._cache.clear()  # a restarted chain may hold other data under the same keys
@@ -92,7 +81,7 @@ class Reader:
 
     def _drop(self, exc: BaseException) -> None:
         self._cache = {k: e for k, e in self._cache.items() if e.final}
-        self._error = _describe(exc, self.url)
+        self._error = describe_failure(exc, self.url)
         self._last_attempt = time.monotonic()
         self._connected_since = None
         if self._chain is not None:
@@ -164,10 +153,3 @@ class Reader:
             self._chain = None
             self._dml = None
 
-
-def _describe(exc: BaseException, url: str) -> str:
-    if isinstance(exc, ChainUnreachable):
-        return str(exc)
-    text = str(exc) or exc.__class__.__name__
-    return (f"the DecentralML node at {url} does not answer ({exc.__class__.__name__}: {text}); "
-            "the dashboard retries by itself.")

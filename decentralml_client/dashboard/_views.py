@@ -10,12 +10,63 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from decentralml_client.chain.api import PERMILL, is_accepted
+PERMILL = 1_000_000
 
-PHASES = ("Commit", "Reveal", "Vote", "Aggregate")
-_LENGTH = {"Commit": "commit_blocks", "Reveal": "reveal_blocks", "Vote": "vote_blocks",
-           "Aggregate": "attest_blocks"}
+# Protocol v2 (sealed votes): Enrol once, then per round Commit → … → Aggregate.
+PHASES_V2 = ("Enrol", "Commit", "Reveal", "VoteCommit", "VoteReveal", "Aggregate")
+# Protocol v1 (open votes), still read so the dashboard works against either runtime.
+PHASES_V1 = ("Commit", "Reveal", "Vote", "Aggregate")
+PHASES = PHASES_V1
+_LENGTH = {"Enrol": "enrol_blocks", "Commit": "commit_blocks", "Reveal": "reveal_blocks",
+           "Vote": "vote_blocks", "VoteCommit": "vote_blocks",
+           "VoteReveal": "vote_reveal_blocks", "Aggregate": "attest_blocks"}
+# Phases in which verdicts are sealed (committed as hashes, not readable yet).
+SEALED_PHASES = ("Enrol", "Commit", "Reveal", "VoteCommit")
 MAX_PER_PAGE = 200
+
+
+def is_v2(task: dict[str, Any]) -> bool:
+    """Whether the task comes from a protocol v2 runtime (sealed votes, per-task bonds)."""
+    return "vote_reveals" in task or task.get("phase") in PHASES_V2[3:5] + ("Enrol",)
+
+
+def phases_of(task: dict[str, Any]) -> tuple[str, ...]:
+    """The phases a round of this task goes through (v2: Enrol only while enrolling)."""
+    if not is_v2(task):
+        return PHASES_V1
+    return PHASES_V2 if task.get("phase") == "Enrol" else PHASES_V2[1:]
+
+
+def votes_sealed(task: dict[str, Any], r: int) -> bool:
+    """Round ``r``'s verdicts cannot be read yet: a v2 task before its VoteReveal phase."""
+    return (is_v2(task) and task["status"] == "Active" and r == int(task["round"])
+            and task["phase"] in SEALED_PHASES)
+
+
+def quorum_stake(quorum_ppm: int, electorate_stake: int) -> int:
+    """``Permill::mul_ceil``: the stake an update's accept verdicts must reach (v2).
+
+    Mirrors ``decentralml_client.protocol.consensus.quorum_stake``.
+    """
+    return -(-electorate_stake * quorum_ppm // PERMILL)
+
+
+def pending_accepted(task: dict[str, Any], sub: dict[str, Any]) -> bool:
+    """What the pallet's consensus rule would decide for a revealed update with the votes so far.
+
+    v2: the stake behind its accept verdicts reaches the quorum of the electorate stake.
+    v1: at least ``min_validators`` voted and accepted, and accepts reach the quorum of voters.
+    """
+    spec = task["spec"]
+    quorum = int(spec["quorum"])
+    if "accept_stake" in sub:
+        electorate = int(task.get("electorate_stake") or 0)
+        return electorate > 0 and int(sub["accept_stake"] or 0) >= quorum_stake(quorum,
+                                                                                 electorate)
+    voters, accepts = int(task.get("voters") or 0), int(sub.get("accepts") or 0)
+    minimum = int(spec["min_validators"])
+    need = -(-quorum * voters // PERMILL)
+    return voters >= minimum and accepts >= minimum and accepts >= need
 
 
 def paginate(total: int, page: int, per_page: int) -> tuple[list[int], dict[str, int]]:
@@ -72,18 +123,35 @@ def task_summary(task_id: int, task: dict[str, Any], head: int) -> dict[str, Any
         "paid": int(task["paid"]),
         "reward_total": int(spec["reward_per_round"]) * rounds,
         "created_at": int(task["created_at"]),
+        **({"slashed": int(task["slashed"] or 0),
+            "electorate_stake": int(task.get("electorate_stake") or 0)}
+           if "slashed" in task else {}),
     }
 
 
+def rewards(task: dict[str, Any], rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Paid so far, split by role, and what is left in escrow (v2: bonds slashed into it)."""
+    out: dict[str, Any] = {
+        "paid": int(task["paid"]),
+        "escrow": int(task["escrow"]),
+        "contributors": sum(rv.get("contributor_rewards", 0) for rv in rounds),
+        "validators": sum(rv.get("validator_rewards", 0) for rv in rounds),
+    }
+    if "slashed" in task:
+        out["slashed"] = int(task["slashed"] or 0)
+    return out
+
+
 def phase_timeline(task: dict[str, Any], head: int) -> list[dict[str, Any]]:
-    """The four phases of the current round: done, current (with blocks left) or to come."""
+    """The phases of the current round: done, current (with blocks left) or to come."""
+    phases = phases_of(task)
     current = task["phase"] if task["status"] == "Active" else None
-    idx = PHASES.index(current) if current in PHASES else len(PHASES)
+    idx = phases.index(current) if current in phases else len(phases)
     out = []
-    for i, name in enumerate(PHASES):
+    for i, name in enumerate(phases):
         state = "done" if i < idx else ("current" if i == idx else "next")
         entry: dict[str, Any] = {"phase": name, "state": state,
-                                 "length": int(task["spec"][_LENGTH[name]])}
+                                 "length": int(task["spec"].get(_LENGTH[name]) or 0)}
         if state == "current":
             entry["ends_at"] = int(task["phase_ends_at"])
             entry["blocks_left"] = max(0, int(task["phase_ends_at"]) - head)
@@ -91,44 +159,97 @@ def phase_timeline(task: dict[str, Any], head: int) -> list[dict[str, Any]]:
     return out
 
 
-def submission_view(index: int, sub: dict[str, Any], task: dict[str, Any],
-                    final: bool) -> dict[str, Any]:
-    """A revealed (or only committed) update, with the consensus it has reached so far."""
+def submission_view(index: int, sub: dict[str, Any], task: dict[str, Any], final: bool,
+                    counts: tuple[int, int] | None = None) -> dict[str, Any]:
+    """A revealed (or only committed) update, with the consensus it has reached so far.
+
+    ``accepts``/``rejects`` count verdicts: stored on a v1 chain, counted from the revealed
+    votes (``counts``) on v2, where the chain keeps the stakes (``accept_stake``,
+    ``reject_stake``) instead.
+    """
     status = sub["status"]
+    voted = int(task.get("vote_reveals", task.get("voters")) or 0)
     if final or status in ("Accepted", "Rejected", "Void"):
         outcome = status
-    elif status == "Revealed" and int(task["voters"]):
-        outcome = "Accepted (pending)" if is_accepted(task, sub) else "Rejected (pending)"
+    elif status == "Revealed" and voted:
+        outcome = ("Accepted (pending)" if pending_accepted(task, sub)
+                   else "Rejected (pending)")
     else:
         outcome = status
-    return {
+    accepts, rejects = counts if counts is not None else (int(sub.get("accepts") or 0),
+                                                          int(sub.get("rejects") or 0))
+    view: dict[str, Any] = {
         "index": index,
         "contributor": sub["contributor"],
         "cid": sub.get("cid"),
         "update_hash": sub.get("update_hash"),
         "num_examples": sub.get("num_examples"),
-        "accepts": int(sub.get("accepts") or 0),
-        "rejects": int(sub.get("rejects") or 0),
+        "accepts": accepts,
+        "rejects": rejects,
         "status": status,
         "outcome": outcome,
     }
+    if "accept_stake" in sub:
+        view["accept_stake"] = int(sub["accept_stake"] or 0)
+        view["reject_stake"] = int(sub["reject_stake"] or 0)
+    return view
+
+
+def verdict_counts(votes: dict[str, list[dict[str, Any]]]) -> dict[int, tuple[int, int]]:
+    """Accept and reject verdicts per submission among the (revealed) votes."""
+    counts: dict[int, list[int]] = {}
+    for verdicts in votes.values():
+        for x in verdicts or []:
+            c = counts.setdefault(int(x["submission"]), [0, 0])
+            c[0 if x["accept"] else 1] += 1
+    return {i: (a, r) for i, (a, r) in counts.items()}
 
 
 def vote_matrix(submissions: dict[int, dict[str, Any]], votes: dict[str, list[dict[str, Any]]],
-                validators: list[str]) -> dict[str, Any]:
-    """Validators × updates: each cell is the validator's verdict and score, or None."""
+                validators: list[str], *, commits: set[str] | None = None,
+                stakes: dict[str, int] | None = None, sealed: bool = False) -> dict[str, Any]:
+    """Validators × updates: each cell is the validator's verdict and score, or None.
+
+    On a v2 chain ``stakes`` is the round's electorate (validator → bond) and ``commits`` the
+    validators that committed a sealed vote: each row then says whether its validator
+    ``committed`` and with what ``stake``. While the votes are ``sealed`` (up to the
+    VoteCommit phase) no verdict is shown, only who committed. ``tallies`` gives, per update,
+    the verdict counts and the stake behind accept and reject (v2).
+    """
     columns = sorted(submissions)
-    names = list(dict.fromkeys([*validators, *sorted(votes)]))
+    shown = {} if sealed else votes
+    names = list(dict.fromkeys([*validators, *(stakes or {}), *sorted(commits or ()),
+                                *sorted(shown)]))
     rows = []
     for v in names:
-        by_sub = {int(x["submission"]): x for x in votes.get(v) or []}
+        by_sub = {int(x["submission"]): x for x in shown.get(v) or []}
         cells = []
         for c in columns:
             x = by_sub.get(c)
             cells.append(None if x is None else
                          {"accept": bool(x["accept"]), "score": int(x["score"])})
-        rows.append({"validator": v, "voted": v in votes, "verdicts": cells})
-    return {"submissions": columns, "rows": rows}
+        row: dict[str, Any] = {"validator": v, "voted": v in shown, "verdicts": cells}
+        if commits is not None:
+            row["committed"] = v in commits
+        if stakes is not None:
+            row["stake"] = stakes.get(v)
+        rows.append(row)
+    counts = verdict_counts(shown)
+    tallies = []
+    for c in columns:
+        sub = submissions[c]
+        accepts, rejects = counts.get(c, (0, 0)) if stakes is not None else (
+            int(sub.get("accepts") or 0), int(sub.get("rejects") or 0))
+        tally: dict[str, Any] = {"submission": c, "accepts": accepts, "rejects": rejects}
+        if "accept_stake" in sub:
+            tally["accept_stake"] = 0 if sealed else int(sub["accept_stake"] or 0)
+            tally["reject_stake"] = 0 if sealed else int(sub["reject_stake"] or 0)
+        tallies.append(tally)
+    out: dict[str, Any] = {"submissions": columns, "rows": rows, "tallies": tallies,
+                           "sealed": sealed}
+    if stakes is not None:
+        out["electorate_stake"] = sum(int(b or 0) for b in stakes.values())
+    return out
 
 
 def round_view(task: dict[str, Any], r: int, summary: dict[str, Any] | None,
@@ -158,6 +279,8 @@ def round_view(task: dict[str, Any], r: int, summary: dict[str, Any] | None,
             "retries": int(summary["retries"]),
             "finalized_at": int(summary["finalized_at"]),
         })
+        if "slashed" in summary:
+            out["slashed"] = int(summary["slashed"] or 0)
     elif state == "current":
         out.update({"phase": task["phase"], "phase_ends_at": int(task["phase_ends_at"]),
                     "blocks_left": max(0, int(task["phase_ends_at"]) - head),
@@ -186,7 +309,22 @@ def lineage(task: dict[str, Any], rounds: list[dict[str, Any]],
 
 def quorum_text(task: dict[str, Any]) -> str:
     q = int(task["spec"]["quorum"]) / PERMILL
+    if is_v2(task):
+        return f"{q:.0%} of the electorate's stake, at least {int(task['spec']['min_validators'])} validators"
     return f"{q:.0%} of voters, at least {int(task['spec']['min_validators'])}"
+
+
+def member_view(address: str, raw: Any) -> dict[str, Any]:
+    """A task member: v2 ``MemberInfo {role, bond, from_round, leaving}`` or v1 role flags."""
+    if isinstance(raw, dict) and "role" in raw:
+        role = str(raw["role"])
+        return {"address": address, "contributor": role == "Contributor",
+                "validator": role == "Validator", "role": role,
+                "bond": int(raw.get("bond") or 0), "from_round": int(raw.get("from_round") or 0),
+                "leaving": bool(raw.get("leaving"))}
+    flags = raw if isinstance(raw, dict) else {}
+    return {"address": address, "contributor": bool(flags.get("contributor")),
+            "validator": bool(flags.get("validator"))}
 
 
 def participant_view(address: str, info: dict[str, Any],

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ast
 import inspect
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
@@ -19,6 +21,16 @@ from tests.dashboard.fakes import BOB, FakeChain
 PACKAGE = Path(dashboard_pkg.__file__).parent
 
 
+def all_routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """Every route, also those of included routers (FastAPI ≥ 0.16x keeps them nested)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from all_routes(inner.routes)
+        else:
+            yield route
+
+
 def _app(settings: Settings, fake: FakeChain) -> TestClient:
     return TestClient(create_app(settings, follow=False, factory=lambda url: fake))
 
@@ -30,11 +42,11 @@ def _concrete(path: str) -> str:
 
 def test_every_route_is_get_only() -> None:
     app = create_app(Settings(node_url="ws://fake:1"), follow=False)
-    routes = [r for r in app.routes if hasattr(r, "methods")]
+    routes = [r for r in all_routes(app.routes) if hasattr(r, "methods")]
     assert len(routes) >= 12
     for route in routes:
         assert set(route.methods) <= {"GET", "HEAD"}, (route.path, route.methods)
-    api = {r.path for r in app.routes if isinstance(r, APIRoute)}
+    api = {r.path for r in all_routes(app.routes) if isinstance(r, APIRoute)}
     assert {"/api/tasks", "/api/tasks/{task_id}", "/api/tasks/{task_id}/rounds",
             "/api/participants", "/api/participants/{address}", "/api/health",
             "/api/events"} <= api
@@ -43,7 +55,7 @@ def test_every_route_is_get_only() -> None:
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 def test_no_route_accepts_a_state_changing_method(method: str) -> None:
     client = _app(Settings(node_url="ws://fake:1"), FakeChain(1))
-    for route in client.app.routes:
+    for route in all_routes(client.app.routes):
         r = client.request(method, _concrete(route.path))
         assert r.status_code == 405, (method, route.path, r.status_code)
 
@@ -68,7 +80,7 @@ def test_the_dashboard_never_touches_keys(tmp_path: Path, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(keystore_module.Keystore, "__init__", refuse)
     client = _app(Settings(node_url="ws://fake:1", keystore=keystore), FakeChain(1))
-    for route in client.app.routes:
+    for route in all_routes(client.app.routes):
         if route.path in ("/api/events",):
             continue
         r = client.get(_concrete(route.path))

@@ -1,0 +1,62 @@
+"""The HTML pages (server-rendered from templates) and their two static assets."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+
+from decentralml_client.dashboard import _render as render
+from decentralml_client.dashboard._state import Data, get_state
+
+router = APIRouter(include_in_schema=False)
+
+STATIC = {"dashboard.css": "text/css", "dashboard.js": "text/javascript"}
+
+
+def html_page(request: Request, title: str, body: Markup, *, active: str = "",
+              status: dict[str, Any] | None = None, code: int = 200) -> HTMLResponse:
+    """``body`` in the site layout (header with the chain's state, footer); never cached."""
+    if status is None:
+        status = get_state(request).data.status()
+    return HTMLResponse(render.layout(title, body, status, active=active), status_code=code,
+                        headers={"Cache-Control": "no-store"})
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, data: Data, page: int = Query(1, ge=1),
+             per_page: int = Query(25, ge=1, le=200)) -> HTMLResponse:
+    body = render.overview(data.tasks_page(page, per_page))
+    return html_page(request, "Tasks", body, active="overview")
+
+
+@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+def task(request: Request, data: Data, task_id: int,
+         round_: int | None = Query(None, ge=0, alias="round")) -> HTMLResponse:
+    body = render.task_page(data.task_detail(task_id, round_))
+    return html_page(request, f"Task #{task_id}", body, active="overview")
+
+
+@router.get("/participants", response_class=HTMLResponse)
+def participants(request: Request, data: Data) -> HTMLResponse:
+    body = render.participants_page(data.participants())
+    return html_page(request, "Participants", body, active="participants")
+
+
+@router.get("/participants/{address}", response_class=HTMLResponse)
+def participant(request: Request, data: Data, address: str) -> HTMLResponse:
+    body = render.participant_page(data.participant(address))
+    return html_page(request, f"Participant {render.short(address)}", body,
+                     active="participants")
+
+
+@router.get("/static/{name}")
+def static(name: str) -> Response:
+    if name not in STATIC:
+        return Response(status_code=404)
+    body = resources.files("decentralml_client.dashboard").joinpath("static", name)
+    return Response(body.read_bytes(), media_type=STATIC[name],
+                    headers={"Cache-Control": "max-age=60"})
