@@ -118,7 +118,7 @@ async def _stream(request: Request, broadcaster: Broadcaster,
         while not closing.is_set() and loop.time() < end:
             try:
                 event, payload = await asyncio.wait_for(queue.get(), SSE_KEEPALIVE)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if await request.is_disconnected():
                     break
                 yield ": keep-alive\n\n"

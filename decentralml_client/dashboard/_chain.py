@@ -14,8 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from substrateinterface.exceptions import StorageFunctionNotFound, SubstrateRequestException
-from substrateinterface.utils.ss58 import ss58_decode
+from substrateinterface.exceptions import (  # type: ignore[import-untyped]
+    StorageFunctionNotFound,
+    SubstrateRequestException,
+)
+from substrateinterface.utils.ss58 import ss58_decode  # type: ignore[import-untyped]
 from websocket import WebSocketException
 
 from decentralml_client.chain import Chain, ChainError, ChainUnreachable, DecentralMl

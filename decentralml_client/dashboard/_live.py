@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -128,8 +129,5 @@ class Follower(threading.Thread):
                 self._halt.wait(self.retry_every)
             finally:
                 if chain is not None:
-                    try:
-                        with SUBSTRATE_LOCK:
-                            chain.close()
-                    except Exception:  # noqa: BLE001
-                        pass
+                    with contextlib.suppress(Exception), SUBSTRATE_LOCK:
+                        chain.close()

@@ -10,6 +10,7 @@ hold different data under the same keys.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -70,7 +71,7 @@ class Reader:
         self._last_attempt = now
         try:
             self._chain = self._factory(self.url)
-        except Exception as exc:  # noqa: BLE001 - every failure to connect means "unreachable"
+        except Exception as exc:  # every failure to connect means "unreachable"
             self._error = describe_failure(exc, self.url)
             raise ChainUnreachable(self._error) from exc
         self._dml = DecentralMl(self._chain)
@@ -85,10 +86,8 @@ class Reader:
         self._last_attempt = time.monotonic()
         self._connected_since = None
         if self._chain is not None:
-            try:
+            with contextlib.suppress(Exception):  # the socket is already broken
                 self._chain.close()
-            except Exception:  # noqa: BLE001 - the socket is already broken
-                pass
         self._chain = None
         self._dml = None
 
@@ -146,10 +145,8 @@ class Reader:
     def close(self) -> None:
         with self._lock:
             if self._chain is not None:
-                try:
+                with contextlib.suppress(Exception):
                     self._chain.close()
-                except Exception:  # noqa: BLE001
-                    pass
             self._chain = None
             self._dml = None
 

@@ -22,7 +22,7 @@ def dml(plancks: int | None) -> str:
     return f"{int(plancks) / UNIT:,.4f} DML"
 
 
-def pct(bp: int | float | None) -> str:
+def pct(bp: float | None) -> str:
     return "—" if bp is None else f"{float(bp) / 100:.2f}%"
 
 

@@ -10,6 +10,7 @@ become sample values first.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from collections.abc import Iterator
@@ -141,7 +142,7 @@ def parse(args: list[str], *, inline: bool, workdir: Path) -> None:
         options = {o: p for p in command.params if p.param_type_name == "option" for o in p.opts}
         if inline and rest and rest[-1] in options and not options[rest[-1]].is_flag:
             rest = rest[:-1]  # ``decentralml dashboard --port``: an option named, no value
-        for opt, value in zip(rest, rest[1:], strict=False):
+        for opt, value in itertools.pairwise(rest):
             param = options.get(opt)
             if param is not None and _must_exist(param):
                 (workdir / value).parent.mkdir(parents=True, exist_ok=True)

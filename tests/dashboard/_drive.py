@@ -176,7 +176,8 @@ class TaskDriver:
         from decentralml_client.config import REPO_ROOT
 
         done = subprocess.run([sys.executable, "-m", "tests.dashboard._drive", *args],
-                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+                              check=False)
         if done.returncode != 0:
             raise RuntimeError(f"driver {args} failed:\n{done.stdout}\n{done.stderr[-4000:]}")
         return done.stdout.strip().splitlines()[-1]

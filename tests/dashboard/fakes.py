@@ -33,6 +33,25 @@ def make_task(task_id: int, *, rounds: int = 3, round_: int = 0, status: str = "
     }
 
 
+def make_task_v2(task_id: int, *, rounds: int = 3, round_: int = 0, status: str = "Active",
+                 phase: str = "VoteCommit", phase_ends_at: int = 50,
+                 electorate_stake: int = 0) -> dict[str, Any]:
+    """A task as a protocol v2 runtime stores it (spec-v2: sealed votes, bonds, slashing)."""
+    task = make_task(task_id, rounds=rounds, round_=round_, status=status, phase=phase,
+                     phase_ends_at=phase_ends_at)
+    del task["voters"]
+    task["spec"].update(min_improvement=0, contributor_bond=10**12, validator_bond=10 * 10**12,
+                        admission="Open", enrol_blocks=10, vote_reveal_blocks=10)
+    task.update(electorate_stake=electorate_stake, electorate_size=0, vote_commits=0,
+                vote_reveals=0, attesters=0, cancel_requested=False, deposit=10**12, slashed=0)
+    return task
+
+
+def member_v2(role: str, bond: int, from_round: int = 0, leaving: bool = False
+              ) -> dict[str, Any]:
+    return {"role": role, "bond": bond, "from_round": from_round, "leaving": leaving}
+
+
 class FakeChain:
     def __init__(self, n_tasks: int = 0, head: int = 40) -> None:
         self.head_number = head
@@ -42,6 +61,9 @@ class FakeChain:
         self.votes: dict[tuple[int, int], dict[str, list[dict[str, Any]]]] = {}
         self.members: dict[int, dict[str, dict[str, bool]]] = {}
         self.participants: dict[str, dict[str, Any]] = {}
+        # protocol v2 storage
+        self.vote_commits: dict[tuple[int, int], dict[str, str]] = {}
+        self.electorate: dict[tuple[int, int], list[tuple[str, int]]] = {}
         self.down = False
         self.calls = 0
         self.closed = False
@@ -69,6 +91,8 @@ class FakeChain:
             return []
         if storage == "Participants":
             return self.participants.get(p[0])
+        if storage == "Electorate":
+            return self.electorate.get(tuple(p[0]))
         raise KeyError(storage)
 
     def query_map(self, storage: str, params: list[Any] | None = None,
@@ -83,6 +107,8 @@ class FakeChain:
             return list(self.votes.get(tuple(p[0]), {}).items())
         if storage == "Participants":
             return list(self.participants.items())
+        if storage == "VoteCommits":
+            return list(self.vote_commits.get(tuple(p[0]), {}).items())
         raise KeyError(storage)
 
     def account(self, address: str) -> dict[str, int]:

@@ -1,0 +1,214 @@
+"""The dashboard against a protocol v2 runtime (spec-v2): sealed votes, bonds, stake tallies.
+
+Storage is shaped as ``/work/notes/spec-v2.md`` names it (``VoteCommits``, ``Electorate``,
+``MemberInfo``, ``accept_stake``/``reject_stake``, ``slashed``), served by the in-memory fake.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from substrateinterface.exceptions import StorageFunctionNotFound
+
+from decentralml_client.dashboard import _views as views
+from decentralml_client.dashboard._chain import optional_map, optional_value
+from tests.dashboard.fakes import (
+    ALICE,
+    BOB,
+    CHARLIE,
+    DAVE,
+    FakeChain,
+    make_task,
+    make_task_v2,
+    member_v2,
+)
+from tests.dashboard.test_views import app_for
+
+DML = 10**12
+E = 40 * DML  # electorate stake: CHARLIE 30 + DAVE 10
+
+
+def v2_chain(phase: str) -> FakeChain:
+    """Task 0 in round 1 (round 0 finalised) of a v2 chain, in ``phase``.
+
+    Round 1: BOB's update #0 and ALICE-the-contributor's #1 are revealed; CHARLIE (bond 30)
+    and DAVE (bond 10) form the electorate. When the votes are revealed, CHARLIE accepts #0
+    and rejects #1, DAVE rejects #0 and accepts #1.
+    """
+    fake = FakeChain(1)
+    fake.tasks[0] = make_task_v2(0, round_=1, phase=phase, phase_ends_at=60, electorate_stake=E)
+    fake.tasks[0]["slashed"] = 3 * DML
+    fake.members[0] = {BOB: member_v2("Contributor", 2 * DML),
+                       DAVE: member_v2("Validator", 10 * DML, leaving=True),
+                       CHARLIE: member_v2("Validator", 30 * DML)}
+    for r in (0, 1):
+        fake.electorate[(0, r)] = [(CHARLIE, 30 * DML), (DAVE, 10 * DML)]
+    fake.summaries[(0, 0)] = {
+        "model_cid": "bafy-m1", "model_hash": "0x" + "01" * 32, "accepted": 1, "rejected": 1,
+        "void": 0, "attested_score": 8100, "contributor_rewards": 80 * DML,
+        "validator_rewards": 20 * DML, "retries": 0, "finalized_at": 30, "slashed": 3 * DML}
+    fake.submissions[(0, 0)] = {0: sub(BOB, 40 * DML, 0, "Accepted")}
+    fake.votes[(0, 0)] = {CHARLIE: [verdict(0, True, 8100)], DAVE: [verdict(0, True, 8000)]}
+    revealed = phase not in views.SEALED_PHASES
+    fake.submissions[(0, 1)] = {
+        0: sub(BOB, 30 * DML if revealed else 0, 10 * DML if revealed else 0, "Revealed"),
+        1: sub(ALICE, 10 * DML if revealed else 0, 30 * DML if revealed else 0, "Revealed")}
+    fake.vote_commits[(0, 1)] = {CHARLIE: "0x" + "cc" * 32}
+    if revealed:
+        fake.vote_commits[(0, 1)][DAVE] = "0x" + "dd" * 32
+        fake.tasks[0].update(vote_commits=2, vote_reveals=2)
+        fake.votes[(0, 1)] = {CHARLIE: [verdict(0, True, 8300), verdict(1, False, 1000)],
+                              DAVE: [verdict(0, False, 2000), verdict(1, True, 7000)]}
+    else:
+        fake.tasks[0].update(vote_commits=1, vote_reveals=0)
+        # Not on a real chain before VoteReveal; here to prove nothing of it would leak.
+        fake.votes[(0, 1)] = {CHARLIE: [verdict(0, True, 8300), verdict(1, False, 1000)]}
+    return fake
+
+
+def sub(contributor: str, accept_stake: int, reject_stake: int, status: str) -> dict[str, Any]:
+    return {"contributor": contributor, "commitment": "0x00", "cid": f"bafy-{contributor[:4]}",
+            "update_hash": "0x" + "ab" * 32, "num_examples": 100,
+            "accept_stake": accept_stake, "reject_stake": reject_stake, "status": status}
+
+
+def verdict(submission: int, accept: bool, score: int) -> dict[str, Any]:
+    return {"submission": submission, "accept": accept, "score": score}
+
+
+def test_the_six_phases_and_enrol_only_while_enrolling() -> None:
+    task = make_task_v2(0, phase="VoteCommit", phase_ends_at=120)
+    tl = views.phase_timeline(task, head=100)
+    assert [p["phase"] for p in tl] == ["Commit", "Reveal", "VoteCommit", "VoteReveal",
+                                        "Aggregate"]
+    assert [p["state"] for p in tl] == ["done", "done", "current", "next", "next"]
+    assert tl[2]["blocks_left"] == 20 and tl[3]["length"] == 10
+    enrol = views.phase_timeline(make_task_v2(0, phase="Enrol"), head=0)
+    assert [p["state"] for p in enrol][:2] == ["current", "next"]
+    assert enrol[0]["phase"] == "Enrol"
+
+
+def test_during_vote_commit_only_who_committed_is_shown() -> None:
+    with app_for(v2_chain("VoteCommit")) as client:
+        r1 = client.get("/api/tasks/0/rounds/1").json()
+        vm = r1["vote_matrix"]
+        assert vm["sealed"] is True and vm["electorate_stake"] == E
+        rows = {r["validator"]: r for r in vm["rows"]}
+        assert set(rows) == {CHARLIE, DAVE}
+        assert rows[CHARLIE]["committed"] is True and rows[DAVE]["committed"] is False
+        assert all(v is None for r in vm["rows"] for v in r["verdicts"])
+        assert not any(r["voted"] for r in vm["rows"])
+        assert [s["outcome"] for s in r1["submissions"]] == ["Revealed", "Revealed"]
+        assert all((t["accept_stake"], t["reject_stake"]) == (0, 0) for t in vm["tallies"])
+        html = client.get("/tasks/0?round=1").text
+        assert 'data-sealed="1"' in html and 'id="votes-sealed"' in html
+        assert html.count('data-committed="1"') == 1 and html.count('data-committed="0"') == 1
+        assert 'class="cell accept"' not in html and 'class="cell reject"' not in html
+        assert "8300" not in html and "83.00%" not in html  # no score leaks
+
+
+def test_from_vote_reveal_on_verdicts_and_stake_tallies_appear() -> None:
+    with app_for(v2_chain("VoteReveal")) as client:
+        r1 = client.get("/api/tasks/0/rounds/1").json()
+        vm = r1["vote_matrix"]
+        assert vm["sealed"] is False
+        rows = {r["validator"]: r for r in vm["rows"]}
+        assert rows[CHARLIE]["stake"] == 30 * DML and rows[DAVE]["stake"] == 10 * DML
+        assert rows[CHARLIE]["verdicts"] == [{"accept": True, "score": 8300},
+                                             {"accept": False, "score": 1000}]
+        assert vm["tallies"] == [
+            {"submission": 0, "accepts": 1, "rejects": 1, "accept_stake": 30 * DML,
+             "reject_stake": 10 * DML},
+            {"submission": 1, "accepts": 1, "rejects": 1, "accept_stake": 10 * DML,
+             "reject_stake": 30 * DML}]
+        # One accept each, but stake decides: 30 of 40 reaches ⌈2/3 · 40⌉, 10 does not.
+        subs = r1["submissions"]
+        assert [s["outcome"] for s in subs] == ["Accepted (pending)", "Rejected (pending)"]
+        assert [(s["accepts"], s["rejects"]) for s in subs] == [(1, 1), (1, 1)]
+        html = client.get("/tasks/0?round=1").text
+        assert html.count('class="cell accept"') == 2 and html.count('class="cell reject"') == 2
+        assert "30.0000 DML ✓" in html and "of 40.0000 DML" in html
+
+
+def test_pending_outcome_is_stake_weighted() -> None:
+    task = make_task_v2(0, phase="VoteReveal", electorate_stake=3 * DML)
+    task["vote_reveals"] = 2
+    s = sub(BOB, 2 * DML, DML, "Revealed")
+    # The quorum, 666_667 ppm of the 3 DML electorate rounded up, is 2.000001 DML.
+    need = views.quorum_stake(666_667, 3 * DML)
+    assert need == 2_000_001_000_000
+    assert views.submission_view(0, s, task, final=False)["outcome"] == "Rejected (pending)"
+    s["accept_stake"] = need
+    assert views.submission_view(0, s, task, final=False)["outcome"] == "Accepted (pending)"
+
+
+def test_bonds_and_slashes_are_shown() -> None:
+    fake = v2_chain("VoteReveal")
+    fake.participants = {BOB: {"x25519_key": "0x" + "01" * 32, "reputation": 501,
+                               "contributor_stake": 10 * DML, "validator_stake": None,
+                               "contributor_tasks": 1, "validator_tasks": 0}}
+    with app_for(fake) as client:
+        d = client.get("/api/tasks/0").json()
+        members = {m["address"]: m for m in d["members"]}
+        assert members[BOB] == {"address": BOB, "contributor": True, "validator": False,
+                                "role": "Contributor", "bond": 2 * DML, "from_round": 0,
+                                "leaving": False}
+        assert members[DAVE]["leaving"] is True
+        assert d["rewards"]["slashed"] == 3 * DML and d["task"]["slashed"] == 3 * DML
+        assert d["rounds"][0]["slashed"] == 3 * DML
+        assert d["quorum"].startswith("67% of the electorate's stake")
+        bob = client.get(f"/api/participants/{BOB}").json()
+        assert bob["bonded"] == 2 * DML
+        assert bob["history"][0]["bond"] == 2 * DML
+        assert bob["history"][0]["task_slashed"] == 3 * DML
+        page = client.get(f"/participants/{BOB}").text
+        assert 'id="bonded"' in page and "Slashed in task" in page
+        task_page = client.get("/tasks/0").text
+        assert 'id="slashed"' in task_page and "bond 2.0000 DML" in task_page
+        assert "leaving" in task_page
+
+
+@pytest.mark.parametrize("fake", [v2_chain("VoteCommit"), v2_chain("VoteReveal")],
+                         ids=["v2-sealed", "v2-revealed"])
+def test_api_sends_every_field_the_data_layer_builds(fake: FakeChain) -> None:
+    """The response models drop nothing (and add no nulls) on a v2 chain."""
+    fake.participants = {BOB: {"x25519_key": None, "reputation": 500,
+                               "contributor_stake": DML, "validator_stake": None,
+                               "contributor_tasks": 1, "validator_tasks": 0}}
+    with app_for(fake) as client:
+        data = client.app.state.data
+        assert client.get("/api/tasks/0").json() == data.task_detail(0)
+        assert client.get("/api/tasks/0/rounds/1").json() == data.round_detail(0, 1)
+        assert client.get("/api/tasks").json() == data.tasks_page(1, 25)
+        assert client.get(f"/api/participants/{BOB}").json() == data.participant(BOB)
+
+
+def test_api_sends_every_field_the_data_layer_builds_on_v1() -> None:
+    fake = FakeChain(1)
+    fake.tasks[0] = make_task(0, round_=1, phase="Vote")
+    fake.members[0] = {CHARLIE: {"contributor": False, "validator": True}}
+    with app_for(fake) as client:
+        data = client.app.state.data
+        d = client.get("/api/tasks/0").json()
+        assert d == data.task_detail(0)
+        assert "slashed" not in d["rewards"] and "bond" not in d["members"][0]
+
+
+class _V1Runtime:
+    """A chain whose runtime has no v2 storage items (substrate-interface's error)."""
+
+    def query_map(self, storage: str, params: list[Any]) -> list[tuple[Any, Any]]:
+        raise StorageFunctionNotFound(f'Storage function "DecentralMl.{storage}" not found')
+
+    def query(self, storage: str, params: list[Any]) -> Any:
+        raise StorageFunctionNotFound(f'Storage function "DecentralMl.{storage}" not found')
+
+
+class _Dml:
+    chain = _V1Runtime()
+
+
+def test_v2_storage_missing_on_the_runtime_reads_as_empty() -> None:
+    assert optional_map(_Dml(), "VoteCommits", [[0, 0]]) == []  # type: ignore[arg-type]
+    assert optional_value(_Dml(), "Electorate", [[0, 0]]) is None  # type: ignore[arg-type]
