@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 # TensorFlow's C++ start-up chatter (CUDA plugin registration on a CPU machine) is noise here.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -17,7 +18,7 @@ from decentralml_client.cli._common import hoist_global_options, init_state  # n
 class _GlobalOptionsAnywhere(TyperGroup):
     """The root command: global options may come before or after the command."""
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # ctx: Typer's click Context
         return super().parse_args(ctx, hoist_global_options(self, args))
 
 
