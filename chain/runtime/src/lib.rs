@@ -248,7 +248,18 @@ parameter_types! {
 	pub const MinContributorStake: Balance = 10 * UNIT;
 	pub const MinValidatorStake: Balance = 50 * UNIT;
 	pub const MinRewardPerRound: Balance = UNIT;
-	pub const ProposalPenalty: Balance = 5 * UNIT;
+	/// Runtime floor of a task's contributor bond.
+	pub const MinContributorBond: Balance = UNIT;
+	/// Runtime floor of a task's validator bond.
+	pub const MinValidatorBond: Balance = 2 * UNIT;
+	/// Of the bond, for silence (no revealed vote / unrevealed update commitment).
+	pub const SilenceSlash: sp_runtime::Permill = sp_runtime::Permill::from_percent(10);
+	/// Of the bond × the fraction of verdicts against the consensus.
+	pub const VerdictSlash: sp_runtime::Permill = sp_runtime::Permill::from_percent(5);
+	/// Of the bond, for proposing or attesting an aggregate that was not adopted.
+	pub const LosingAttestSlash: sp_runtime::Permill = sp_runtime::Permill::from_percent(5);
+	/// Storage deposit of a task, returned by `purge_task`.
+	pub const TaskDeposit: Balance = UNIT;
 }
 
 impl pallet_decentralml::Config for Runtime {
@@ -259,14 +270,22 @@ impl pallet_decentralml::Config for Runtime {
 	type MinContributorStake = MinContributorStake;
 	type MinValidatorStake = MinValidatorStake;
 	type MinRewardPerRound = MinRewardPerRound;
-	type ProposalPenalty = ProposalPenalty;
+	type MinContributorBond = MinContributorBond;
+	type MinValidatorBond = MinValidatorBond;
+	type MaxRetries = ConstU32<3>;
+	type SilenceSlash = SilenceSlash;
+	type VerdictSlash = VerdictSlash;
+	type LosingAttestSlash = LosingAttestSlash;
+	/// Basis points of score distance at which a validator's closeness reaches 0.
+	type ScoreTolerance = ConstU32<1_000>;
+	type TaskDeposit = TaskDeposit;
 	type MaxContributors = ConstU32<256>;
 	type MaxValidators = ConstU32<32>;
 	type MaxVerdicts = ConstU32<256>;
-	type MaxProposals = ConstU32<8>;
 	type MaxRounds = ConstU32<1_000>;
 	/// One week of 6-second blocks.
 	type MaxPhaseBlocks = ConstU32<100_800>;
+	type MaxAllowListBatch = ConstU32<64>;
 	type WeightInfo = pallet_decentralml::weights::SubstrateWeight<Runtime>;
 }
 

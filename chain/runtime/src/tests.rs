@@ -28,7 +28,7 @@ fn dev_genesis_builds() {
 /// Weights of the DecentralMl calls against this runtime's block budget; prints the table
 /// reported in bench/bench_chain.md (`cargo test -p decentralml-runtime -- --nocapture`).
 #[test]
-fn block_budget_fits_1000_commits_and_a_vote_carries_100_verdicts() {
+fn block_budget_fits_1000_commits_and_a_vote_reveal_carries_100_verdicts() {
 	use frame_support::dispatch::DispatchClass;
 	use pallet_decentralml::weights::{SubstrateWeight, WeightInfo};
 	type W = SubstrateWeight<Runtime>;
@@ -40,11 +40,12 @@ fn block_budget_fits_1000_commits_and_a_vote_carries_100_verdicts() {
 	let per_commit = W::commit_update().ref_time() + base;
 	let commits = budget / per_commit;
 	let max_verdicts = (0..=100_000u32)
-		.take_while(|v| W::vote(*v).ref_time() <= max_extrinsic)
+		.take_while(|v| W::reveal_vote(*v).ref_time() <= max_extrinsic)
 		.last()
 		.unwrap();
 	let us = |w: Weight| w.ref_time() as f64 / 1e6;
-	let (mc, mv, mp) = (256, 32, 8);
+	// Proposals are bounded by the electorate (MaxValidators).
+	let (mc, mv, mp) = (256, 32, 32);
 	let rows = [
 		("register", W::register()),
 		("deregister", W::deregister()),
@@ -53,13 +54,17 @@ fn block_budget_fits_1000_commits_and_a_vote_carries_100_verdicts() {
 		("cancel_task(m=288)", W::cancel_task(mc + mv)),
 		("commit_update", W::commit_update()),
 		("reveal_update", W::reveal_update()),
-		("vote(v=1)", W::vote(1)),
-		("vote(v=100)", W::vote(100)),
-		("vote(v=256)", W::vote(256)),
-		("propose_aggregate(p=8)", W::propose_aggregate(mp)),
-		("attest_aggregate(p=8)", W::attest_aggregate(mp)),
+		("commit_vote", W::commit_vote()),
+		("reveal_vote(v=1)", W::reveal_vote(1)),
+		("reveal_vote(v=100)", W::reveal_vote(100)),
+		("reveal_vote(v=256)", W::reveal_vote(256)),
+		("propose_aggregate(p=32)", W::propose_aggregate(mp)),
+		("attest_aggregate(p=32)", W::attest_aggregate(mp)),
 		("finalize_round(s=3,v=3,p=1,m=0)", W::finalize_round(3, 3, 1, 0)),
-		("finalize_round(s=256,v=32,p=8,m=288) (bound)", W::finalize_round(mc, mv, mp, mc + mv)),
+		("finalize_round(s=256,v=32,p=32,m=288) (bound)", W::finalize_round(mc, mv, mp, mc + mv)),
+		("leave_task", W::leave_task()),
+		("set_allowed(a=64)", W::set_allowed(64)),
+		("purge_task(k=100,r=1000)", W::purge_task(100, 1_000)),
 	];
 	println!("| call | ref_time (µs) | proof (bytes) | fee (UNIT) |");
 	println!("|---|---:|---:|---:|");
@@ -68,12 +73,14 @@ fn block_budget_fits_1000_commits_and_a_vote_carries_100_verdicts() {
 		println!("| {name} | {:.1} | {} | {:.6} |", us(w), w.proof_size(), fee);
 	}
 	println!("normal-class budget per block: {:.1} ms; base extrinsic {:.1} µs; max extrinsic {:.1} ms", budget as f64 / 1e9, base as f64 / 1e6, max_extrinsic as f64 / 1e9);
-	println!("commit_update per block: {commits}; verdicts one vote can carry by weight: {max_verdicts} (MaxVerdicts = 256)");
+	println!("commit_update per block: {commits}; verdicts one vote reveal can carry by weight: {max_verdicts} (MaxVerdicts = 256)");
 	assert!(commits >= 1_000, "only {commits} commits fit in a block");
 	assert!(max_verdicts >= 100 && <<Runtime as pallet_decentralml::Config>::MaxVerdicts as Get<u32>>::get() >= 100);
 	// The worst-case finalisation fits in one block too.
 	assert!(W::finalize_round(mc, mv, mp, mc + mv).ref_time() <= max_extrinsic);
 	assert!(W::cancel_task(mc + mv).ref_time() <= max_extrinsic);
+	// Purging a task of the longest run scans all its rounds within one extrinsic.
+	assert!(W::purge_task(100, 1_000).ref_time() <= max_extrinsic);
 }
 
 fn json_merge(a: &mut serde_json::Value, b: serde_json::Value) {

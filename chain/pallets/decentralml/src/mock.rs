@@ -2,7 +2,7 @@
 
 use crate as pallet_decentralml;
 use frame_support::{derive_impl, parameter_types, traits::ConstU32, PalletId};
-use sp_runtime::{traits::IdentityLookup, AccountId32, BuildStorage};
+use sp_runtime::{traits::IdentityLookup, AccountId32, BuildStorage, Permill};
 
 pub type AccountId = AccountId32;
 pub type Balance = u128;
@@ -12,7 +12,10 @@ pub const ED: Balance = 10;
 pub const MIN_CONTRIBUTOR_STAKE: Balance = 100;
 pub const MIN_VALIDATOR_STAKE: Balance = 200;
 pub const MIN_REWARD: Balance = 1_000;
-pub const PENALTY: Balance = 50;
+pub const MIN_CONTRIBUTOR_BOND: Balance = 50;
+pub const MIN_VALIDATOR_BOND: Balance = 100;
+pub const TASK_DEPOSIT: Balance = 100;
+pub const SCORE_TOLERANCE: u32 = 1_000;
 pub const ENDOWMENT: Balance = 1_000_000;
 
 frame_support::construct_runtime!(
@@ -47,7 +50,12 @@ parameter_types! {
 	pub const MinContributorStake: Balance = MIN_CONTRIBUTOR_STAKE;
 	pub const MinValidatorStake: Balance = MIN_VALIDATOR_STAKE;
 	pub const MinRewardPerRound: Balance = MIN_REWARD;
-	pub const ProposalPenalty: Balance = PENALTY;
+	pub const MinContributorBond: Balance = MIN_CONTRIBUTOR_BOND;
+	pub const MinValidatorBond: Balance = MIN_VALIDATOR_BOND;
+	pub const SilenceSlash: Permill = Permill::from_percent(10);
+	pub const VerdictSlash: Permill = Permill::from_percent(5);
+	pub const LosingAttestSlash: Permill = Permill::from_percent(5);
+	pub const TaskDeposit: Balance = TASK_DEPOSIT;
 }
 
 impl pallet_decentralml::Config for Test {
@@ -58,13 +66,20 @@ impl pallet_decentralml::Config for Test {
 	type MinContributorStake = MinContributorStake;
 	type MinValidatorStake = MinValidatorStake;
 	type MinRewardPerRound = MinRewardPerRound;
-	type ProposalPenalty = ProposalPenalty;
+	type MinContributorBond = MinContributorBond;
+	type MinValidatorBond = MinValidatorBond;
+	type MaxRetries = ConstU32<3>;
+	type SilenceSlash = SilenceSlash;
+	type VerdictSlash = VerdictSlash;
+	type LosingAttestSlash = LosingAttestSlash;
+	type ScoreTolerance = ConstU32<SCORE_TOLERANCE>;
+	type TaskDeposit = TaskDeposit;
 	type MaxContributors = ConstU32<256>;
 	type MaxValidators = ConstU32<32>;
 	type MaxVerdicts = ConstU32<256>;
-	type MaxProposals = ConstU32<8>;
 	type MaxRounds = ConstU32<1_000>;
 	type MaxPhaseBlocks = ConstU32<100_000>;
+	type MaxAllowListBatch = ConstU32<64>;
 	type WeightInfo = ();
 }
 
@@ -73,11 +88,11 @@ pub fn acc(n: u8) -> AccountId {
 	AccountId32::new([n; 32])
 }
 
-/// Accounts 1..=40 endowed with `ENDOWMENT`; block 1.
+/// Accounts 1..=60 endowed with `ENDOWMENT`; block 1.
 pub fn new_test_ext() -> sp_io::TestExternalities {
 	let mut t = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
-		balances: (1..=40u8).map(|n| (acc(n), ENDOWMENT)).collect(),
+		balances: (1..=60u8).map(|n| (acc(n), ENDOWMENT)).collect(),
 		..Default::default()
 	}
 	.assimilate_storage(&mut t)

@@ -64,6 +64,19 @@ pub enum AggregationRule {
 	},
 }
 
+/// Who may join a task, as the task creator chose.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, RuntimeDebug,
+)]
+pub enum Admission {
+	/// Any registered account may join.
+	Open,
+	/// Only the accounts the creator put on the task's allow-list (`set_allowed`) may join.
+	AllowList,
+	/// Only accounts whose reputation is at least this value may join.
+	MinReputation(u32),
+}
+
 /// Everything a task creator fixes when creating a task.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, RuntimeDebug,
@@ -79,28 +92,44 @@ pub struct TaskSpec<Balance> {
 	pub min_contributors: u32,
 	/// Most contributors that may join the task.
 	pub max_contributors: u32,
-	/// Fraction of voting validators whose accept votes make an update accepted, and fraction of
-	/// the task's validators whose attestations adopt an aggregate.
+	/// Most validators that may join the task (at most the runtime's `MaxValidators`).
+	pub max_validators: u32,
+	/// Fraction of the round's electorate stake whose accept verdicts make an update accepted,
+	/// and whose attestations adopt an aggregate.
 	pub quorum: Permill,
-	/// Fewest validators that must vote (and accept, and attest) for anything to count.
+	/// Fewest validators the electorate of a round needs, and fewest revealed votes for a round
+	/// to succeed.
 	pub min_validators: u32,
 	/// Reward paid out per successful round (escrowed for all rounds at creation).
 	pub reward_per_round: Balance,
-	/// Share of each round's reward that goes to the agreeing validators.
+	/// Share of each round's reward that goes to the validators (by agreement × bond).
 	pub validator_share: Permill,
 	/// How accepted updates are aggregated.
 	pub rule: AggregationRule,
-	/// Cap on the `num_examples` a contributor may claim for weighting and rewards.
+	/// Cap on the `num_examples` a contributor may claim for FedAvg weighting.
 	pub max_examples: u64,
+	/// Smallest improvement (basis points, 0..=10 000) validators require from an update.
+	pub min_improvement: u32,
+	/// Bond (in plancks) each contributor holds in this task (at least `MinContributorBond`).
+	pub contributor_bond: Balance,
+	/// Bond (in plancks) each validator holds in this task (at least `MinValidatorBond`); a
+	/// validator may bond more, and its influence and pay grow with its bond.
+	pub validator_bond: Balance,
+	/// Who may join.
+	pub admission: Admission,
+	/// Length of the enrolment phase, in blocks.
+	pub enrol_blocks: u32,
 	/// Length of the commit (training) phase, in blocks.
 	pub commit_blocks: u32,
 	/// Length of the reveal phase, in blocks.
 	pub reveal_blocks: u32,
-	/// Length of the vote (validation) phase, in blocks.
+	/// Length of the sealed-vote commit phase, in blocks.
 	pub vote_blocks: u32,
+	/// Length of the vote reveal phase, in blocks.
+	pub vote_reveal_blocks: u32,
 	/// Length of the aggregation/attestation phase, in blocks.
 	pub attest_blocks: u32,
-	/// How many times a failed round is retried before the task ends.
+	/// How many times a failed round is retried before the task ends (at most `MaxRetries`).
 	pub max_retries: u32,
 	/// Private mode: updates are sealed to the validators' X25519 keys off chain.
 	pub private: bool,
@@ -124,12 +153,17 @@ pub struct Verdict {
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, RuntimeDebug,
 )]
 pub enum Phase {
+	/// Participants join; the round opens when enough of them did and the phase's time is up
+	/// (or every seat is taken).
+	Enrol,
 	/// Contributors train and commit to their updates.
 	Commit,
 	/// Contributors reveal the updates they committed to.
 	Reveal,
-	/// Validators evaluate revealed updates and vote.
-	Vote,
+	/// The round's electorate evaluates the revealed updates and commits to sealed votes.
+	VoteCommit,
+	/// The validators that committed reveal their votes.
+	VoteReveal,
 	/// Aggregates are proposed and attested; then the round is finalised.
 	Aggregate,
 }
@@ -166,16 +200,35 @@ pub struct ParticipantInfo<Balance> {
 	pub validator_tasks: u32,
 }
 
-/// The roles an account holds in one task.
+/// An account's membership in one task.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Default,
-	RuntimeDebug,
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, RuntimeDebug,
 )]
-pub struct Roles {
-	/// Joined as contributor.
-	pub contributor: bool,
-	/// Joined as validator.
-	pub validator: bool,
+pub struct MemberInfo<Balance> {
+	/// The one role the account holds in the task.
+	pub role: Role,
+	/// The bond held for the task (reduced by slashes).
+	pub bond: Balance,
+	/// The first round the account takes part in (joiners after enrolment wait for the next round).
+	pub from_round: RoundIndex,
+	/// The account asked to leave while engaged in a round: it is left out of the next electorate
+	/// and may call `leave_task` again once the round is over.
+	pub leaving: bool,
+}
+
+/// Why a bond was slashed.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, RuntimeDebug,
+)]
+pub enum SlashReason {
+	/// A validator of the round's electorate revealed no vote.
+	Silence,
+	/// A validator's verdicts disagreed with the consensus.
+	LosingVerdicts,
+	/// A validator proposed or attested an aggregate that was not adopted.
+	LosingAggregate,
+	/// A contributor committed to an update and never revealed it.
+	Unrevealed,
 }
 
 /// A task and the state of its current round.
@@ -209,12 +262,30 @@ pub struct TaskInfo<AccountId, Balance> {
 	pub num_contributors: u32,
 	/// Validators that joined.
 	pub num_validators: u32,
+	/// Contributors that joined during the current round and take part from the next one.
+	pub pending_contributors: u32,
+	/// Validators that joined during the current round and take part from the next one.
+	pub pending_validators: u32,
 	/// Submissions revealed in the current round.
 	pub revealed: u32,
-	/// Validators that voted in the current round.
-	pub voters: u32,
+	/// Total bond of the current round attempt's electorate (fixed when the attempt opened).
+	pub electorate_stake: Balance,
+	/// Validators in the current round attempt's electorate.
+	pub electorate_size: u32,
+	/// Sealed votes committed in the current round attempt.
+	pub vote_commits: u32,
+	/// Votes revealed in the current round attempt.
+	pub vote_reveals: u32,
+	/// Electorate members that attested an aggregate in the current round attempt.
+	pub attesters: u32,
 	/// Index in `Proposals` of the aggregate adopted in the current round, if any.
 	pub adopted: Option<u32>,
+	/// The creator cancelled during a round: the task ends when this round is finalised.
+	pub cancel_requested: bool,
+	/// Storage deposit held from the creator until `purge_task` removes the task's round data.
+	pub deposit: Balance,
+	/// Total moved from bonds into this task's escrow by slashes.
+	pub slashed: Balance,
 	/// Block at which the task was created.
 	pub created_at: u32,
 }
@@ -240,21 +311,21 @@ pub enum SubmissionStatus {
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, RuntimeDebug,
 )]
-pub struct Submission<AccountId> {
+pub struct Submission<AccountId, Balance> {
 	/// Who submitted.
 	pub contributor: AccountId,
-	/// blake2_256(update_hash ‖ salt ‖ account_id).
+	/// blake2_256(SCALE(task_id, round, attempt, account, update_hash, num_examples, salt)).
 	pub commitment: H256,
 	/// CID of the update file, once revealed.
 	pub cid: Option<Cid>,
 	/// blake2-256 of the update file, once revealed.
 	pub update_hash: Option<H256>,
-	/// Number of training examples claimed (uncapped; the cap applies to weights and rewards).
+	/// Number of training examples claimed (bound by the commitment; the cap applies to FedAvg).
 	pub num_examples: u64,
-	/// Accept votes received.
-	pub accepts: u32,
-	/// Reject votes received.
-	pub rejects: u32,
+	/// Electorate stake behind the revealed accept verdicts.
+	pub accept_stake: Balance,
+	/// Electorate stake behind the revealed reject verdicts.
+	pub reject_stake: Balance,
 	/// Where the submission stands.
 	pub status: SubmissionStatus,
 }
@@ -263,13 +334,15 @@ pub struct Submission<AccountId> {
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, RuntimeDebug,
 )]
-pub struct Proposal<AccountId> {
+pub struct Proposal<AccountId, Balance> {
 	/// Who proposed it.
 	pub proposer: AccountId,
 	/// CID of the aggregated model.
 	pub cid: Cid,
 	/// blake2-256 of the aggregated model.
 	pub hash: H256,
+	/// Electorate stake of the validators that attested this hash.
+	pub attest_stake: Balance,
 	/// Validators that attested this hash.
 	pub attestations: u32,
 	/// Sum of the scores those validators reported (basis points).
@@ -297,6 +370,8 @@ pub struct RoundSummary<Balance> {
 	pub contributor_rewards: Balance,
 	/// Total paid to validators.
 	pub validator_rewards: Balance,
+	/// Total slashed from bonds into the escrow at this finalisation.
+	pub slashed: Balance,
 	/// Failed attempts before this round succeeded.
 	pub retries: u32,
 	/// Block of finalisation.

@@ -3,7 +3,7 @@
 //! Derived, not benchmarked: each weight is a fixed execution cost plus the worst-case number of
 //! storage reads and writes the call performs (counted from the code in `lib.rs`, including the
 //! `pallet-balances` accounts and holds it touches), priced by the runtime's `DbWeight`.
-//! Calls whose work grows with their input take the size as a parameter (`vote(v)`) and calls
+//! Calls whose work grows with their input take the size as a parameter (`reveal_vote(v)`) and calls
 //! whose size is only known after reading storage are charged their bound up front and refund
 //! the difference (`finalize_round`, `cancel_task`). `docs/chain.md` explains the derivation and
 //! `bench/bench_chain.md` reports the resulting numbers.
@@ -21,15 +21,21 @@ pub trait WeightInfo {
 	fn cancel_task(m: u32) -> Weight;
 	fn commit_update() -> Weight;
 	fn reveal_update() -> Weight;
-	/// `v`: verdicts in the call.
-	fn vote(v: u32) -> Weight;
-	/// `p`: proposals already made in the round.
+	fn commit_vote() -> Weight;
+	/// `v`: verdicts in the call (one per revealed submission).
+	fn reveal_vote(v: u32) -> Weight;
+	/// `p`: proposals already made in the round (at most `MaxValidators`).
 	fn propose_aggregate(p: u32) -> Weight;
-	/// `p`: proposals made in the round.
+	/// `p`: proposals made in the round (at most `MaxValidators`).
 	fn attest_aggregate(p: u32) -> Weight;
-	/// `s`: submissions of the round, `v`: validators that voted, `p`: proposals,
+	/// `s`: submissions of the round, `v`: validators of the electorate, `p`: proposals,
 	/// `m`: members released when the task ends with this call (0 otherwise).
 	fn finalize_round(s: u32, v: u32, p: u32, m: u32) -> Weight;
+	fn leave_task() -> Weight;
+	/// `a`: accounts in the call.
+	fn set_allowed(a: u32) -> Weight;
+	/// `k`: keys removed, `r`: rounds of the task scanned.
+	fn purge_task(k: u32, r: u32) -> Weight;
 }
 
 /// Execution time (picoseconds) charged per call on top of storage access (a whole
@@ -56,42 +62,73 @@ pub const fn derived(db: RuntimeDbWeight, items: u64, reads: u64, writes: u64) -
 }
 
 /// Storage accesses of each call: `(reads, writes)` for fixed parts and per-item parts.
+///
+/// Every call on a task first advances its phases lazily. Opening a round attempt (leaving
+/// `Enrol`) reads `TaskValidators` and each validator's `Members` entry and writes `Electorate`:
+/// calls that can open an attempt (`join_task`, which may fill the last seat, and
+/// `finalize_round`) carry `OPEN_ATTEMPT_PER_VALIDATOR` per `MaxValidators`; any other call reaching
+/// an expired `Enrol` does the same bounded work (at most 32 reads), charged in `ADVANCE`.
 pub mod accesses {
 	/// Participants, System.Account, Balances.Holds read and written.
 	pub const REGISTER: (u64, u64) = (3, 3);
 	/// Participants, System.Account, Balances.Holds read and written.
 	pub const DEREGISTER: (u64, u64) = (3, 3);
-	/// Reads NextTaskId and two accounts; writes those and Tasks.
-	pub const CREATE_TASK: (u64, u64) = (3, 4);
-	/// Tasks, Participants, Members read and written.
-	pub const JOIN_TASK: (u64, u64) = (3, 3);
-	/// Tasks and two accounts; per member: Members (drained) and Participants.
-	pub const CANCEL_TASK: (u64, u64) = (3, 3);
-	pub const CANCEL_TASK_PER_MEMBER: (u64, u64) = (2, 2);
+	/// Reads NextTaskId and two accounts and the creator's holds; writes those and Tasks.
+	pub const CREATE_TASK: (u64, u64) = (4, 5);
+	/// Lazy phase advance of any call on a task: SubmissionCount, and the opening of an attempt
+	/// when enrolment ends (TaskValidators, Electorate).
+	pub const ADVANCE: (u64, u64) = (3, 1);
+	/// Opening an attempt: one Members read per validator.
+	pub const OPEN_ATTEMPT_PER_VALIDATOR: (u64, u64) = (1, 0);
+	/// Tasks, Participants, Members, AllowList, TaskValidators, System.Account, Balances.Holds
+	/// read; Tasks, Participants, Members, TaskValidators, System.Account, Balances.Holds written.
+	pub const JOIN_TASK: (u64, u64) = (7, 6);
+	/// Tasks, SubmissionCount and two accounts; per member released: Members (drained),
+	/// Participants, Balances.Holds and System.Account.
+	pub const CANCEL_TASK: (u64, u64) = (4, 4);
+	pub const CANCEL_TASK_PER_MEMBER: (u64, u64) = (3, 3);
 	/// Reads Tasks, Members, CommitmentOf, SubmissionCount; writes Submissions, CommitmentOf,
 	/// SubmissionCount, Tasks.
 	pub const COMMIT_UPDATE: (u64, u64) = (4, 4);
-	/// Reads Tasks, Members, CommitmentOf, Submissions, SubmissionCount; writes Submissions, Tasks.
-	pub const REVEAL_UPDATE: (u64, u64) = (5, 2);
-	/// Reads Tasks, Members, Votes, SubmissionCount; writes Votes, Tasks; per verdict one
-	/// Submissions read and write.
-	pub const VOTE: (u64, u64) = (4, 2);
-	pub const VOTE_PER_VERDICT: (u64, u64) = (1, 1);
-	/// Reads Tasks, Members, Proposals; writes Proposals, Tasks.
+	/// Reads Tasks, Members, CommitmentOf, Submissions, UpdateHashes, SubmissionCount; writes
+	/// Submissions, UpdateHashes, Tasks.
+	pub const REVEAL_UPDATE: (u64, u64) = (6, 3);
+	/// Reads Tasks, Electorate, VoteCommits; writes VoteCommits, Tasks.
+	pub const COMMIT_VOTE: (u64, u64) = (3, 2);
+	/// Reads Tasks, VoteCommits, Votes, Electorate, SubmissionCount; writes Votes, Tasks; per
+	/// verdict one Submissions read and write (its accept or reject stake).
+	pub const REVEAL_VOTE: (u64, u64) = (5, 2);
+	pub const REVEAL_VOTE_PER_VERDICT: (u64, u64) = (1, 1);
+	/// Reads Tasks, Electorate, Proposals; writes Proposals, Tasks.
 	pub const PROPOSE_AGGREGATE: (u64, u64) = (3, 2);
-	/// Reads Tasks, Members, Attestations, Proposals; writes Attestations, Proposals, Tasks.
+	/// Reads Tasks, Electorate, Attestations, Proposals; writes Attestations, Proposals, Tasks.
 	pub const ATTEST_AGGREGATE: (u64, u64) = (4, 3);
-	/// Tasks, SubmissionCount, Proposals, RoundSummaries, the escrow account and the creator.
-	pub const FINALIZE_ROUND: (u64, u64) = (5, 5);
-	/// Per submission: the submission, its contributor's reputation and account (payment), and
-	/// CommitmentOf when a failed round is cleared.
-	pub const FINALIZE_PER_SUBMISSION: (u64, u64) = (3, 4);
-	/// Per voting validator: its votes, attestation, reputation and account.
-	pub const FINALIZE_PER_VALIDATOR: (u64, u64) = (4, 4);
-	/// Per proposal: the proposer's participant record, hold and account (penalty).
-	pub const FINALIZE_PER_PROPOSAL: (u64, u64) = (3, 3);
-	/// Per member released when the task ends: Members and Participants.
-	pub const FINALIZE_PER_MEMBER: (u64, u64) = (2, 2);
+	/// Tasks, SubmissionCount, Proposals, Electorate, RoundSummaries, the escrow account and the
+	/// creator.
+	pub const FINALIZE_ROUND: (u64, u64) = (7, 6);
+	/// Per submission: the submission, its contributor's reputation, account (payment) and
+	/// bond (slash of an unrevealed commitment), and CommitmentOf when a failed attempt is cleared.
+	pub const FINALIZE_PER_SUBMISSION: (u64, u64) = (5, 5);
+	/// Per electorate validator: its vote, attestation, reputation, account, member bond and
+	/// hold (slashes), and its VoteCommits entry when a failed attempt is cleared; plus opening
+	/// the next attempt (its Members entry).
+	pub const FINALIZE_PER_VALIDATOR: (u64, u64) = (7, 7);
+	/// Per proposal: compared in memory against each validator (no storage access of its own).
+	pub const FINALIZE_PER_PROPOSAL: (u64, u64) = (0, 0);
+	/// Per member released when the task ends: Members, Participants, Balances.Holds, account.
+	pub const FINALIZE_PER_MEMBER: (u64, u64) = (3, 3);
+	/// Tasks, Members, Electorate or CommitmentOf read; Members, Tasks, TaskValidators,
+	/// Participants, Balances.Holds and System.Account written when leaving at once.
+	pub const LEAVE_TASK: (u64, u64) = (6, 6);
+	/// Tasks read; per account one AllowList write.
+	pub const SET_ALLOWED: (u64, u64) = (1, 0);
+	pub const SET_ALLOWED_PER_ACCOUNT: (u64, u64) = (0, 1);
+	/// Tasks, Balances.Holds and the creator's account read and written (deposit release).
+	pub const PURGE_TASK: (u64, u64) = (3, 3);
+	/// Per key removed: one write (and the read of the next key).
+	pub const PURGE_TASK_PER_KEY: (u64, u64) = (1, 1);
+	/// Per round scanned: the first-key read of each of its nine round maps.
+	pub const PURGE_TASK_PER_ROUND: (u64, u64) = (9, 0);
 }
 
 /// Weights priced by the runtime's own database weights.
@@ -118,7 +155,12 @@ macro_rules! impl_weights {
 			calc($db, 0, accesses::CREATE_TASK, &[])
 		}
 		fn join_task() -> Weight {
-			calc($db, 0, accesses::JOIN_TASK, &[])
+			calc(
+				$db,
+				0,
+				(accesses::JOIN_TASK.0 + accesses::ADVANCE.0, accesses::JOIN_TASK.1 + accesses::ADVANCE.1),
+				&[(32, accesses::OPEN_ATTEMPT_PER_VALIDATOR)],
+			)
 		}
 		fn cancel_task(m: u32) -> Weight {
 			calc($db, m as u64, accesses::CANCEL_TASK, &[(m as u64, accesses::CANCEL_TASK_PER_MEMBER)])
@@ -129,8 +171,11 @@ macro_rules! impl_weights {
 		fn reveal_update() -> Weight {
 			calc($db, 0, accesses::REVEAL_UPDATE, &[])
 		}
-		fn vote(v: u32) -> Weight {
-			calc($db, v as u64, accesses::VOTE, &[(v as u64, accesses::VOTE_PER_VERDICT)])
+		fn commit_vote() -> Weight {
+			calc($db, 0, accesses::COMMIT_VOTE, &[])
+		}
+		fn reveal_vote(v: u32) -> Weight {
+			calc($db, v as u64, accesses::REVEAL_VOTE, &[(v as u64, accesses::REVEAL_VOTE_PER_VERDICT)])
 		}
 		fn propose_aggregate(p: u32) -> Weight {
 			calc($db, p as u64, accesses::PROPOSE_AGGREGATE, &[])
@@ -150,6 +195,21 @@ macro_rules! impl_weights {
 					(p, accesses::FINALIZE_PER_PROPOSAL),
 					(m, accesses::FINALIZE_PER_MEMBER),
 				],
+			)
+		}
+		fn leave_task() -> Weight {
+			calc($db, 0, accesses::LEAVE_TASK, &[])
+		}
+		fn set_allowed(a: u32) -> Weight {
+			calc($db, a as u64, accesses::SET_ALLOWED, &[(a as u64, accesses::SET_ALLOWED_PER_ACCOUNT)])
+		}
+		fn purge_task(k: u32, r: u32) -> Weight {
+			let (k, r) = (k as u64, r as u64);
+			calc(
+				$db,
+				k,
+				accesses::PURGE_TASK,
+				&[(k, accesses::PURGE_TASK_PER_KEY), (r, accesses::PURGE_TASK_PER_ROUND)],
 			)
 		}
 	};
