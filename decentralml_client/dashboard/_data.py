@@ -187,8 +187,35 @@ class DashboardData:
 
     def participants(self) -> list[dict[str, Any]]:
         raw = self.reader.read(("participants",), lambda d: d.participants())
-        return sorted((views.participant_view(a, info, None) for a, info in raw.items()),
-                      key=lambda p: (-p["reputation"], p["address"]))
+        bonds = self.active_bonds()
+        out = []
+        for address, info in raw.items():
+            view = views.participant_view(address, info, None)
+            if bonds is not None:
+                view["bonded"] = bonds.get(address, 0)
+            out.append(view)
+        return sorted(out, key=lambda p: (-p["reputation"], p["address"]))
+
+    def active_bonds(self) -> dict[str, int] | None:
+        """Each account's bonds held in the active tasks among the most recent ones (v2).
+
+        None on a v1 chain (no per-task bonds). Costs a ``Members`` read per active task.
+        """
+        total = self.task_count()
+        bonds: dict[str, int] | None = None
+        for tid in range(total - 1, max(-1, total - 1 - HISTORY_TASKS), -1):
+            try:
+                task = self.task(tid)
+            except NotFound:
+                continue
+            if not views.is_v2(task):
+                continue
+            bonds = bonds if bonds is not None else {}
+            if task["status"] != "Active":
+                continue
+            for m in self.member_views(tid, task):
+                bonds[m["address"]] = bonds.get(m["address"], 0) + int(m.get("bond") or 0)
+        return bonds
 
     def participant(self, address: str) -> dict[str, Any]:
         valid_address(address)

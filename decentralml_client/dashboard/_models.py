@@ -228,6 +228,7 @@ class Participant(BaseModel):
     validator_tasks: int
     x25519_public_key: str | None
     balance: Balance | None
+    bonded: int | None = None  # v2: bonds held in active tasks
 
 
 class HistoryUpdate(BaseModel):
@@ -258,4 +259,3 @@ class HistoryEntry(BaseModel):
 
 class ParticipantDetail(Participant):
     history: list[HistoryEntry]
-    bonded: int | None = None  # v2: bonds held in active tasks

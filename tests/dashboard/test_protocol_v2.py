@@ -162,6 +162,9 @@ def test_bonds_and_slashes_are_shown() -> None:
         assert bob["bonded"] == 2 * DML
         assert bob["history"][0]["bond"] == 2 * DML
         assert bob["history"][0]["task_slashed"] == 3 * DML
+        listed = client.get("/api/participants").json()
+        assert [(p["address"], p["bonded"]) for p in listed] == [(BOB, 2 * DML)]
+        assert 'data-bonded="2000000000000"' in client.get("/participants").text
         page = client.get(f"/participants/{BOB}").text
         assert 'id="bonded"' in page and "Slashed in task" in page
         task_page = client.get("/tasks/0").text

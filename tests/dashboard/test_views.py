@@ -252,3 +252,14 @@ def test_rules_with_parameters_read_naturally() -> None:
     assert render.rule_text({"TrimmedMean": {"beta": 100000}}) == "TrimmedMean(beta=100000)"
     assert render.rule_text({"MultiKrum": {"byzantine": 1, "keep": 0}}) == \
         "MultiKrum(byzantine=1, keep=0)"
+
+
+def test_every_json_endpoint_declares_a_typed_response() -> None:
+    with app_for(FakeChain(1)) as client:
+        schema = client.get("/openapi.json").json()
+    for path, ops in schema["paths"].items():
+        if path == "/api/events":
+            continue  # a text/event-stream
+        ok = ops["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert "$ref" in ok or "$ref" in ok.get("items", {}), (path, ok)
+        assert "503" in ops["get"]["responses"], path
