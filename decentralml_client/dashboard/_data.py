@@ -91,7 +91,10 @@ class DashboardData:
         return {str(a): int(b or 0) for a, b in (raw or [])}
 
     def member_views(self, task_id: int, task: dict[str, Any]) -> list[dict[str, Any]]:
-        """The task's members (kept while it runs: the pallet removes them at the end)."""
+        """The task's members, with their bonds on v2.
+
+        A v1 pallet removes the members when the task ends, so they are not read then.
+        """
         if task["status"] != "Active" and not views.is_v2(task):
             return []
         return [views.member_view(a, m) for a, m in sorted(self.members(task_id).items())]

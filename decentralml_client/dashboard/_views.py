@@ -16,7 +16,6 @@ PERMILL = 1_000_000
 PHASES_V2 = ("Enrol", "Commit", "Reveal", "VoteCommit", "VoteReveal", "Aggregate")
 # Protocol v1 (open votes), still read so the dashboard works against either runtime.
 PHASES_V1 = ("Commit", "Reveal", "Vote", "Aggregate")
-PHASES = PHASES_V1
 _LENGTH = {"Enrol": "enrol_blocks", "Commit": "commit_blocks", "Reveal": "reveal_blocks",
            "Vote": "vote_blocks", "VoteCommit": "vote_blocks",
            "VoteReveal": "vote_reveal_blocks", "Aggregate": "attest_blocks"}
@@ -27,7 +26,7 @@ MAX_PER_PAGE = 200
 
 def is_v2(task: dict[str, Any]) -> bool:
     """Whether the task comes from a protocol v2 runtime (sealed votes, per-task bonds)."""
-    return "vote_reveals" in task or task.get("phase") in PHASES_V2[3:5] + ("Enrol",)
+    return "vote_reveals" in task or task.get("phase") in ("Enrol", "VoteCommit", "VoteReveal")
 
 
 def phases_of(task: dict[str, Any]) -> tuple[str, ...]:
