@@ -176,7 +176,9 @@ def _run(run: DemoRun, opts: DemoOptions,
         progress("funding", {"accounts": len(run.participants)})
         stake = {"contributor": int(chain.constant("MinContributorStake")),
                  "validator": int(chain.constant("MinValidatorStake"))}
-        fund = 10 * max(stake.values()) + 100 * UNIT
+        bond = {"contributor": int(chain.constant("MinContributorBond")),
+                "validator": int(chain.constant("MinValidatorBond"))}
+        fund = 10 * (max(stake.values()) + max(bond.values())) + 100 * UNIT
         chain.submit_many(creator.keypair, [
             ("Balances", "transfer_keep_alive", {"dest": p.account.ss58_address, "value": fund})
             for p in run.participants if p.role != "aggregator"])
@@ -189,19 +191,22 @@ def _run(run: DemoRun, opts: DemoOptions,
         spec = TaskSpec(
             model_cid="", model_hash="", rounds=opts.rounds,
             min_contributors=max(1, opts.contributors - opts.malicious),
-            max_contributors=opts.contributors, quorum=permill(2 / 3),
-            min_validators=max(1, (2 * opts.validators + 2) // 3),
+            max_contributors=opts.contributors, max_validators=opts.validators,
+            quorum=permill(2 / 3), min_validators=max(1, (2 * opts.validators + 2) // 3),
             reward_per_round=opts.reward, validator_share=permill(0.2),
-            rule=rule_param(opts.rule), max_examples=10_000,
-            commit_blocks=opts.phase_blocks, reveal_blocks=opts.phase_blocks,
-            vote_blocks=opts.phase_blocks, attest_blocks=opts.phase_blocks, max_retries=2)
+            rule=rule_param(opts.rule, max_contributors=opts.contributors), max_examples=10_000,
+            contributor_bond=bond["contributor"], validator_bond=bond["validator"],
+            enrol_blocks=opts.phase_blocks, commit_blocks=opts.phase_blocks,
+            reveal_blocks=opts.phase_blocks, vote_blocks=opts.phase_blocks,
+            vote_reveal_blocks=opts.phase_blocks, attest_blocks=opts.phase_blocks, max_retries=2)
         balances_before = {p.name: chain.account(p.account.ss58_address) for p in run.participants}
         manifest = replace(default_digits_manifest(opts.seed), local_epochs=opts.local_epochs)
         task_id = create_task(rc, manifest, spec, seed=opts.seed)
         progress("task_created", {"task_id": task_id})
         for p in run.participants:
             if p.role in ("contributor", "validator"):
-                dml.join_task(p.account.keypair, task_id, Role(p.role.capitalize()))
+                dml.join_task(p.account.keypair, task_id, Role(p.role.capitalize()),
+                              bond[p.role])
         n_val = opts.validators
         ci = vi = 0
         for p in run.participants:

@@ -5,7 +5,7 @@ from decentralml_client.chain.api import (
     DecentralMl,
     Role,
     TaskSpec,
-    commitment,
+    admission_param,
     escrow_account,
     permill,
     rule_param,
@@ -23,5 +23,5 @@ from decentralml_client.chain.errors import (
 __all__ = [
     "UNIT", "Chain", "ChainError", "ChainUnreachable", "DecentralMl", "Event",
     "InclusionTimeout", "IncompatibleChain", "PalletError", "Receipt", "Role", "TaskSpec",
-    "TransactionRejected", "commitment", "escrow_account", "permill", "rule_param",
+    "TransactionRejected", "admission_param", "escrow_account", "permill", "rule_param",
 ]

@@ -19,8 +19,9 @@ from typing import Any
 from substrateinterface import Keypair
 from substrateinterface.utils.ss58 import ss58_decode, ss58_encode
 
-from decentralml_client._hashing import blake2_256
 from decentralml_client.chain.client import Chain, Receipt
+from decentralml_client.protocol import consensus
+from decentralml_client.protocol.rules import rule_value
 
 UNIT = 10**12
 ESCROW_PALLET_ID = b"dml/escr"
@@ -48,15 +49,22 @@ class TaskSpec:
     rounds: int = 3
     min_contributors: int = 1
     max_contributors: int = 16
-    quorum: int = permill(2 / 3)
+    max_validators: int = 8
+    quorum: int = permill(2 / 3)  # of the electorate's bonded stake
     min_validators: int = 1
     reward_per_round: int = 100 * UNIT
     validator_share: int = permill(0.2)
     rule: Any = "FedAvg"
     max_examples: int = 10_000
+    min_improvement: int = 0  # basis points (validators' acceptance threshold)
+    contributor_bond: int = 1 * UNIT
+    validator_bond: int = 2 * UNIT
+    admission: Any = "Open"  # "Open" | "AllowList" | {"MinReputation": n}
+    enrol_blocks: int = 10
     commit_blocks: int = 50
     reveal_blocks: int = 50
     vote_blocks: int = 50
+    vote_reveal_blocks: int = 50
     attest_blocks: int = 50
     max_retries: int = 2
     private: bool = False
@@ -67,41 +75,37 @@ class TaskSpec:
         return d
 
 
-def rule_param(name: str, *, beta: float = 0.1, byzantine: int = 1, keep: int = 0) -> Any:
-    """The chain's ``AggregationRule`` value for a rule name used by the CLI."""
-    key = name.lower().replace("_", "-")
-    if key == "fedavg":
-        return "FedAvg"
-    if key in ("trimmed-mean", "trimmedmean"):
-        return {"TrimmedMean": {"beta": permill(beta)}}
-    if key == "median":
-        return "Median"
-    if key in ("krum", "multi-krum", "multikrum"):
-        return {"MultiKrum": {"byzantine": byzantine, "keep": keep}}
-    raise ValueError(f"unknown aggregation rule {name!r}: fedavg, trimmed-mean, median, krum")
+def admission_param(text: str) -> Any:
+    """The chain's ``Admission`` for ``open``, ``allow-list`` or ``min-reputation:N``."""
+    key = text.strip().lower()
+    if key == "open":
+        return "Open"
+    if key in ("allow-list", "allowlist"):
+        return "AllowList"
+    if key.startswith("min-reputation:"):
+        value = key.split(":", 1)[1]
+        if value.isdigit():
+            return {"MinReputation": int(value)}
+    raise ValueError(f"admission {text!r}: use open, allow-list or min-reputation:N")
 
 
-def commitment(update_hash: bytes, salt: bytes, account_id: bytes) -> bytes:
-    """``blake2_256(update_hash ‖ salt ‖ account_id)``: what a contributor commits."""
-    if len(update_hash) != 32 or len(salt) != 32 or len(account_id) != 32:
-        raise ValueError("update hash, salt and account id must be 32 bytes each")
-    return blake2_256(update_hash + salt + account_id)
+def rule_param(name: str, *, max_contributors: int = 16, beta: float = 0.1,
+               byzantine: int = 1, keep: int | None = None) -> Any:
+    """The chain's ``AggregationRule`` value for a rule name used by the CLI (Krum keeps
+    ``max_contributors − byzantine`` updates unless ``keep`` says otherwise)."""
+    return rule_value(name, contributors=max_contributors, beta=beta, byzantine=byzantine,
+                      keep=keep)
 
 
 def is_accepted(task: dict[str, Any], submission: dict[str, Any]) -> bool:
-    """The pallet's consensus rule for one revealed update (PROTOCOL §3, step 4).
-
-    Accepted when at least ``min_validators`` validators voted, at least ``min_validators``
-    accepted it, and its accepts reach the quorum (rounded up) of the validators who voted.
-    """
+    """The pallet's consensus rule for one revealed update (docs/protocol.md, Consensus):
+    the bonded stake behind its accept verdicts reaches the quorum of the electorate stake."""
     if submission["status"] == "Accepted":
         return True
     if submission["status"] != "Revealed":
         return False
-    voters, accepts = int(task["voters"]), int(submission["accepts"])
-    need = -(-int(task["spec"]["quorum"]) * voters // PERMILL)  # Permill::mul_ceil
-    minimum = int(task["spec"]["min_validators"])
-    return voters >= minimum and accepts >= minimum and accepts >= need
+    return consensus.is_accepted(int(submission["accept_stake"]), int(task["spec"]["quorum"]),
+                                 int(task["electorate_stake"]))
 
 
 def account_id(address: str) -> bytes:
@@ -157,9 +161,21 @@ class DecentralMl:
         (event,) = receipt.find("TaskCreated")
         return int(_field(event.attributes, "task_id"))
 
-    def join_task(self, signer: Keypair, task_id: int, role: Role) -> Receipt:
+    def join_task(self, signer: Keypair, task_id: int, role: Role, bond: int) -> Receipt:
+        """Join ``task_id`` in ``role``, bonding ``bond`` (at least the task's bond)."""
         return self.chain.submit(signer, "join_task", {"task_id": task_id,
-                                                       "role": Role(role).value})
+                                                       "role": Role(role).value, "bond": bond})
+
+    def leave_task(self, signer: Keypair, task_id: int) -> Receipt:
+        return self.chain.submit(signer, "leave_task", {"task_id": task_id})
+
+    def set_allowed(self, signer: Keypair, task_id: int, accounts: list[str],
+                    allowed: bool) -> Receipt:
+        return self.chain.submit(signer, "set_allowed", {
+            "task_id": task_id, "accounts": accounts, "allowed": allowed})
+
+    def purge_task(self, signer: Keypair, task_id: int, limit: int = 1_000) -> Receipt:
+        return self.chain.submit(signer, "purge_task", {"task_id": task_id, "limit": limit})
 
     def cancel_task(self, signer: Keypair, task_id: int) -> Receipt:
         return self.chain.submit(signer, "cancel_task", {"task_id": task_id})
@@ -176,22 +192,31 @@ class DecentralMl:
             "update_hash": h256(update_hash), "num_examples": num_examples,
             "salt": h256(salt)})
 
-    def vote(self, signer: Keypair, task_id: int, round_: int,
-             verdicts: list[tuple[int, bool, int]]) -> Receipt:
-        """Cast all of a validator's verdicts for the round: (submission, accept, score bp)."""
-        return self.chain.submit(signer, "vote", {
+    def commit_vote(self, signer: Keypair, task_id: int, round_: int,
+                    commitment_: bytes) -> Receipt:
+        """Seal a vote: commit to the hash of all verdicts and scores (see
+        :func:`decentralml_client.protocol.vote_commitment`)."""
+        return self.chain.submit(signer, "commit_vote", {
+            "task_id": task_id, "round": round_, "commitment": h256(commitment_)})
+
+    def reveal_vote(self, signer: Keypair, task_id: int, round_: int,
+                    verdicts: list[tuple[int, bool, int]], salt: bytes) -> Receipt:
+        """Open a sealed vote: every (submission, accept, score bp), ascending, and the salt."""
+        return self.chain.submit(signer, "reveal_vote", {
             "task_id": task_id, "round": round_,
-            "verdicts": [{"submission": s, "accept": a, "score": sc} for s, a, sc in verdicts]})
+            "verdicts": [{"submission": s, "accept": a, "score": sc} for s, a, sc in verdicts],
+            "salt": h256(salt)})
 
     def propose_aggregate(self, signer: Keypair, task_id: int, round_: int, cid: str,
                           hash_: bytes) -> Receipt:
         return self.chain.submit(signer, "propose_aggregate", {
             "task_id": task_id, "round": round_, "cid": _cid_param(cid), "hash": h256(hash_)})
 
-    def attest_aggregate(self, signer: Keypair, task_id: int, round_: int, hash_: bytes,
-                         score: int) -> Receipt:
+    def attest_aggregate(self, signer: Keypair, task_id: int, round_: int, cid: str,
+                         hash_: bytes, score: int) -> Receipt:
         return self.chain.submit(signer, "attest_aggregate", {
-            "task_id": task_id, "round": round_, "hash": h256(hash_), "score": score})
+            "task_id": task_id, "round": round_, "cid": _cid_param(cid), "hash": h256(hash_),
+            "score": score})
 
     def finalize_round(self, signer: Keypair, task_id: int, round_: int) -> Receipt:
         return self.chain.submit(signer, "finalize_round", {"task_id": task_id,
@@ -211,8 +236,19 @@ class DecentralMl:
     def participants(self) -> dict[str, dict[str, Any]]:
         return {str(k): _normalise(v) for k, v in self.chain.query_map("Participants")}
 
-    def members(self, task_id: int) -> dict[str, Any]:
+    def members(self, task_id: int) -> dict[str, dict[str, Any]]:
+        """Members of a task: ``{address: {role, bond, from_round, leaving}}``."""
         return {str(k): v for k, v in self.chain.query_map("Members", [task_id])}
+
+    def electorate(self, task_id: int, round_: int) -> dict[str, int]:
+        """The round's electorate (fixed when the round attempt opened): address → bond."""
+        value = self.chain.query("Electorate", [[task_id, round_]]) or []
+        return {str(who): int(bond) for who, bond in value}
+
+    def vote_commits(self, task_id: int, round_: int) -> dict[str, str]:
+        """Sealed votes of the round: validator → commitment (the verdicts stay hidden)."""
+        return {str(k): str(v) for k, v in self.chain.query_map("VoteCommits",
+                                                                  [[task_id, round_]])}
 
     def submissions(self, task_id: int, round_: int) -> dict[int, dict[str, Any]]:
         return {int(k): _normalise(v)

@@ -27,7 +27,7 @@ def demo(
 ) -> None:
     """Run a federated task end to end: chain, IPFS, and every role as its own process."""
     from decentralml_client.demo import DemoOptions, run_demo
-    from decentralml_client.ml.simulate import ATTACKS
+    from decentralml_client.ml.attacks import ATTACKS
 
     st = state(ctx)
     if malicious >= contributors:

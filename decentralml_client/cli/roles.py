@@ -30,7 +30,7 @@ from decentralml_client.cli._common import (
     parse_units,
     state,
 )
-from decentralml_client.cli.task import _role
+from decentralml_client.cli.task import _role, task_bond
 
 
 def register(ctx: typer.Context, role: str = typer.Argument(..., help="contributor or validator"),
@@ -130,10 +130,9 @@ def _ensure_member(chain: Any, signer: Any, task_id: int, role: Any) -> None:
     from decentralml_client.chain import DecentralMl, PalletError
 
     dml = DecentralMl(chain)
-    roles = dml.members(task_id).get(signer.ss58_address) or {}
-    if not roles.get(role.value.lower()):
+    if signer.ss58_address not in dml.members(task_id):
         try:
-            dml.join_task(signer.keypair, task_id, role)
+            dml.join_task(signer.keypair, task_id, role, task_bond(dml, task_id, role))
         except PalletError as exc:
             if exc.name != "AlreadyJoined":
                 raise
@@ -154,7 +153,7 @@ def contribute(
 ) -> None:
     """Train on your data every round: upload, commit, reveal. Resumable after a restart."""
     from decentralml_client.chain import Role
-    from decentralml_client.ml.simulate import ATTACKS
+    from decentralml_client.ml.attacks import ATTACKS
     from decentralml_client.roles.contributor import ContributorOptions, run_contributor
 
     st = state(ctx)
@@ -176,21 +175,26 @@ def validate(
     data: Path = typer.Option(None, "--data", exists=True, dir_okay=False,
                               help="Your held-out data (.npz or .csv)."),
     digits_holdout: str = typer.Option(None, help="Example data: shard I/N of the digits test split."),
-    tolerance: float = typer.Option(0.05, help="Accept updates raising the loss by at most this share."),
     propose: bool = typer.Option(False, help="Also propose the aggregate if nobody has."),
+    strategy: str = typer.Option("honest", hidden=True,
+                                 help="Play a deviating validator (demos of the incentives)."),
     rounds: int = typer.Option(None),
     key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt,
 ) -> None:
-    """Verify and evaluate every update, vote once per round, attest the aggregate."""
+    """Verify and evaluate every update, seal and reveal one vote per round, attest the
+    aggregate."""
     from decentralml_client.chain import Role
+    from decentralml_client.ml.validators import STRATEGIES
     from decentralml_client.roles.validator import ValidatorOptions, run_validator
 
     st = state(ctx)
+    if strategy not in STRATEGIES:
+        fail(f"--strategy must be one of {STRATEGIES}", Exit.USAGE)
     with _role_session(st, key, dev, password_file) as (signer, chain, rc):
         x, y = _load_data(rc.manifest(rc.task(task_id)), data, digits_holdout, "test", 0)
         _ensure_member(chain, signer, task_id, Role.VALIDATOR)
         summary = run_validator(rc, task_id, x, y, ValidatorOptions(
-            tolerance=tolerance, propose=propose, max_rounds=rounds))
+            propose=propose, strategy=strategy, max_rounds=rounds))
     emit(st, summary)
 
 

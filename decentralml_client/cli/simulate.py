@@ -20,7 +20,10 @@ def simulate(
     rounds: int = typer.Option(20, "--rounds", "-r", min=0, help="Number of federated rounds."),
     rule: str = typer.Option("fedavg", "--rule", help="fedavg | trimmed-mean | median | krum"),
     malicious: int = typer.Option(0, "--malicious", min=0, help="How many contributors attack."),
-    attack: str = typer.Option("sign-flip", "--attack", help="sign-flip | scale | noise | nan"),
+    attack: str = typer.Option(
+        "sign-flip", "--attack",
+        help="sign-flip | scale | noise | nan | label-flip | free-rider",
+    ),
     attack_scale: float | None = typer.Option(
         None,
         "--attack-scale",
@@ -49,6 +52,12 @@ def simulate(
     dp_noise: float = typer.Option(
         0.0, "--dp-noise", help="DP: noise multiplier (σ = multiplier × clip)."
     ),
+    validators: int = typer.Option(3, "--validators", min=1, help="Number of validators."),
+    validator_strategy: str = typer.Option(
+        "honest", "--validator-strategy",
+        help="honest|accept-all|reject-all|random|copy|silent per validator, comma-separated "
+             "in order (one value applies to all).",
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print only the summary JSON on stdout."),
     plot: Path | None = typer.Option(None, "--plot", help="Write a PNG of accuracy per round."),
 ) -> None:
@@ -62,6 +71,7 @@ def simulate(
     out = Console()
     if malicious > contributors:
         raise typer.BadParameter(f"--malicious {malicious} exceeds --contributors {contributors}")
+    strategies = [s.strip() for s in validator_strategy.split(",") if s.strip()]
 
     with err.status("loading TensorFlow Federated…"):
         from decentralml_client.ml.errors import MLError
@@ -123,6 +133,8 @@ def simulate(
                 beta=beta,
                 byzantine=byzantine,
                 dp=dp,
+                validators=validators,
+                validator_strategies=strategies,
                 on_round=on_round,
                 on_update=on_update,
             )
@@ -140,10 +152,18 @@ def simulate(
         sys.stdout.flush()
         return
     out.print(table)
+    vt = Table(title="validators (paid and slashed by the pallet's rules)")
+    for col in ("validator", "strategy", "reward", "bond at end", "slashed", "mean quality"):
+        vt.add_column(col, justify="right")
+    for v in summary["validators"]:
+        vt.add_row(str(v["index"]), v["strategy"], str(v["reward"]), str(v["bond"]),
+                   str(v["slashed"]), f"{v['mean_quality'] / 1e6:.2f}")
+    out.print(vt)
     out.print(
         f"final accuracy {summary['final_accuracy']:.4f} after {rounds} rounds "
         f"(best {summary['best_accuracy']:.4f}); {summary['bytes_per_update']:.0f} bytes per update "
-        f"({summary['bytes_per_param']:.2f} B/param); rejected updates: {summary['rejected_updates']}"
+        f"({summary['bytes_per_param']:.2f} B/param); rejected updates: {summary['rejected_updates']} "
+        f"(honest ones: {summary['false_rejections']})"
     )
     if plot is not None:
         out.print(f"plot written to {plot}")

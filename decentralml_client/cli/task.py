@@ -24,7 +24,7 @@ from decentralml_client.cli._common import (
     state,
 )
 
-app = typer.Typer(help="Training tasks: create, list, show, join, cancel.", no_args_is_help=True)
+app = typer.Typer(help="Training tasks: create, list, show, join, leave, cancel, allow, purge.", no_args_is_help=True)
 
 
 @app.command("create")
@@ -36,14 +36,28 @@ def create(
     rounds: int = typer.Option(3, min=1),
     min_contributors: int = typer.Option(1, min=1),
     max_contributors: int = typer.Option(16, min=1),
-    quorum: float = typer.Option(2 / 3, min=0.0, max=1.0, help="Share of voting validators."),
+    max_validators: int = typer.Option(8, min=1, help="Validator seats."),
+    quorum: float = typer.Option(2 / 3, min=0.0, max=1.0,
+                                 help="Share of the electorate's bonded stake that accepts an "
+                                      "update or adopts an aggregate."),
     min_validators: int = typer.Option(1, min=1),
     reward: str = typer.Option("100", help="Reward per round in DML (all rounds go to escrow)."),
     validator_share: float = typer.Option(0.2, min=0.0, max=1.0),
     rule: str = typer.Option("fedavg", help="fedavg, trimmed-mean, median or krum."),
     beta: float = typer.Option(0.1, help="Trimmed share per side for trimmed-mean."),
     byzantine: int = typer.Option(1, help="Assumed attackers for krum."),
+    keep: int = typer.Option(None, help="Updates krum averages (default max-contributors - "
+                                        "byzantine)."),
     max_examples: int = typer.Option(10_000, help="Cap on an update's num_examples."),
+    min_improvement: int = typer.Option(0, min=0, max=10_000,
+                                        help="Validators' acceptance threshold (basis points of "
+                                             "loss improvement)."),
+    contributor_bond: str = typer.Option(None, help="Bond per contributor in DML "
+                                                    "(default: the runtime's minimum)."),
+    validator_bond: str = typer.Option(None, help="Bond per validator in DML "
+                                                  "(default: the runtime's minimum)."),
+    admission: str = typer.Option("open", help="open, allow-list or min-reputation:N."),
+    enrol_blocks: int = typer.Option(10, min=1, help="Blocks of enrolment before round 0."),
     phase_blocks: int = typer.Option(50, help="Blocks of each phase before its deadline."),
     max_retries: int = typer.Option(2),
     private: bool = typer.Option(False, help="Seal updates to the task's validators."),
@@ -51,7 +65,7 @@ def create(
     key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt,
 ) -> None:
     """Publish a model and create a task; the whole reward moves to the task's escrow."""
-    from decentralml_client.chain import TaskSpec, permill, rule_param
+    from decentralml_client.chain import TaskSpec, admission_param, permill, rule_param
     from decentralml_client.ml.manifest import ModelManifest, default_digits_manifest
     from decentralml_client.roles.common import RoleContext
     from decentralml_client.roles.creator import create_task
@@ -60,7 +74,9 @@ def create(
     if min_contributors > max_contributors:
         fail("--min-contributors is larger than --max-contributors", Exit.USAGE)
     try:
-        rule_value = rule_param(rule, beta=beta, byzantine=byzantine)
+        rule_value = rule_param(rule, max_contributors=max_contributors, beta=beta,
+                                byzantine=byzantine, keep=keep)
+        admission_value = admission_param(admission)
     except ValueError as exc:
         fail(str(exc), Exit.USAGE)
     if model is not None:
@@ -69,16 +85,23 @@ def create(
         manifest = default_digits_manifest(seed)
     else:
         fail(f"unknown example {example!r}; the built-in example is 'digits'", Exit.USAGE)
-    spec = TaskSpec(model_cid="", model_hash="", rounds=rounds, min_contributors=min_contributors,
-                    max_contributors=max_contributors, quorum=permill(quorum),
-                    min_validators=min_validators, reward_per_round=parse_units(reward),
-                    validator_share=permill(validator_share), rule=rule_value,
-                    max_examples=max_examples, commit_blocks=phase_blocks,
-                    reveal_blocks=phase_blocks, vote_blocks=phase_blocks,
-                    attest_blocks=phase_blocks, max_retries=max_retries, private=private)
     with errors_to_exit():
         signer = load_signer(st, key, dev, password_file)
         with connect(st) as chain:
+            spec = TaskSpec(
+                model_cid="", model_hash="", rounds=rounds, min_contributors=min_contributors,
+                max_contributors=max_contributors, max_validators=max_validators,
+                quorum=permill(quorum), min_validators=min_validators,
+                reward_per_round=parse_units(reward), validator_share=permill(validator_share),
+                rule=rule_value, max_examples=max_examples, min_improvement=min_improvement,
+                contributor_bond=(parse_units(contributor_bond) if contributor_bond
+                                  else int(chain.constant("MinContributorBond"))),
+                validator_bond=(parse_units(validator_bond) if validator_bond
+                                else int(chain.constant("MinValidatorBond"))),
+                admission=admission_value, enrol_blocks=enrol_blocks,
+                commit_blocks=phase_blocks, reveal_blocks=phase_blocks, vote_blocks=phase_blocks,
+                vote_reveal_blocks=phase_blocks, attest_blocks=phase_blocks,
+                max_retries=max_retries, private=private)
             rc = RoleContext(chain=chain, store=open_store(st), account=signer,
                              data_dir=st.settings.data_dir)
             task_id = create_task(rc, manifest, spec, seed=seed)
@@ -144,17 +167,91 @@ def show(ctx: typer.Context, task_id: int = typer.Argument(...)) -> None:
 @app.command("join")
 def join(ctx: typer.Context, task_id: int = typer.Argument(...),
          role: str = typer.Option(..., help="contributor or validator"),
+         bond: str = typer.Option(None, help="Bond in DML (default: the task's bond for the role)."),
          key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt) -> None:
-    """Join a task as a contributor or validator (register for the role first)."""
-    from decentralml_client.chain import DecentralMl, Role
+    """Join a task as a contributor or validator, bonding stake in it (register first).
+
+    The bond is held until you leave between rounds or the task ends; silence and work
+    against the consensus cost part of it. You count from the next round."""
+    from decentralml_client.chain import DecentralMl
 
     st = state(ctx)
     r = _role(role)
     with errors_to_exit():
         signer = load_signer(st, key, dev, password_file)
         with connect(st) as chain:
-            DecentralMl(chain).join_task(signer.keypair, task_id, r)
-    emit(st, {"task_id": task_id, "role": r.value}, lambda: out.print(f"joined task {task_id} as {r.value}"))
+            dml = DecentralMl(chain)
+            amount = parse_units(bond) if bond else task_bond(dml, task_id, r)
+            dml.join_task(signer.keypair, task_id, r, amount)
+    emit(st, {"task_id": task_id, "role": r.value, "bond": amount},
+         lambda: out.print(f"joined task {task_id} as {r.value}, bond {fmt_units(amount)}"))
+
+
+@app.command("leave")
+def leave(ctx: typer.Context, task_id: int = typer.Argument(...),
+          key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt) -> None:
+    """Leave a task and get the bond back. While you take part in the current round you are
+    marked as leaving instead (you will not be in the next round): run it again after it."""
+    from decentralml_client.chain import DecentralMl
+
+    st = state(ctx)
+    with errors_to_exit():
+        signer = load_signer(st, key, dev, password_file)
+        with connect(st) as chain:
+            receipt = DecentralMl(chain).leave_task(signer.keypair, task_id)
+    left = bool(receipt.find("TaskLeft"))
+    emit(st, {"task_id": task_id, "left": left},
+         lambda: out.print(f"left task {task_id}, bond released" if left else
+                           f"leaving task {task_id} after the current round: run "
+                           f"'decentralml task leave {task_id}' again then"))
+
+
+@app.command("allow")
+def allow(ctx: typer.Context, task_id: int = typer.Argument(...),
+          accounts: list[str] = typer.Argument(..., help="SS58 addresses."),
+          revoke: bool = typer.Option(False, help="Remove them from the allow-list instead."),
+          key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt) -> None:
+    """Edit the allow-list of your task (tasks created with --admission allow-list)."""
+    from decentralml_client.chain import DecentralMl
+
+    st = state(ctx)
+    with errors_to_exit():
+        signer = load_signer(st, key, dev, password_file)
+        with connect(st) as chain:
+            DecentralMl(chain).set_allowed(signer.keypair, task_id, accounts, not revoke)
+    emit(st, {"task_id": task_id, "accounts": accounts, "allowed": not revoke},
+         lambda: out.print(f"{'revoked' if revoke else 'allowed'} {len(accounts)} account(s)"))
+
+
+@app.command("purge")
+def purge(ctx: typer.Context, task_id: int = typer.Argument(...),
+          limit: int = typer.Option(1_000, min=1, help="Most storage items removed per call."),
+          key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt) -> None:
+    """Clear an ended task's round data from chain storage; the last call returns the
+    creator's storage deposit. Anyone may run it."""
+    from decentralml_client.chain import DecentralMl
+
+    st = state(ctx)
+    with errors_to_exit():
+        signer = load_signer(st, key, dev, password_file)
+        with connect(st) as chain:
+            receipt = DecentralMl(chain).purge_task(signer.keypair, task_id, limit)
+    done = bool(receipt.find("TaskPurged"))
+    emit(st, {"task_id": task_id, "done": done},
+         lambda: out.print(f"task {task_id}: " + ("purged, deposit returned" if done else
+                                                  "partly purged: run again")))
+
+
+def task_bond(dml: object, task_id: int, role: object) -> int:
+    """The bond a task asks of ``role``."""
+    from decentralml_client.chain import DecentralMl, Role
+
+    assert isinstance(dml, DecentralMl)
+    task = dml.task(task_id)
+    if task is None:
+        fail(f"task {task_id} does not exist")
+    field = "contributor_bond" if role == Role.CONTRIBUTOR else "validator_bond"
+    return int(task["spec"][field])
 
 
 @app.command("cancel")

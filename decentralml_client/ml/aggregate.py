@@ -253,6 +253,17 @@ def parse_rule(rule: str | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     return name, params
 
 
+def effective_examples(claims: Sequence[int], cap: int) -> list[int]:
+    """The example counts FedAvg weights the accepted updates by: each claim capped by the
+    task's ``max_examples`` and by the round's (lower) median claim, so that no claim buys
+    more than an equal share of the aggregate (``docs/protocol.md``, free-riding)."""
+    if not claims:
+        return []
+    capped = [max(1, min(int(n), int(cap))) for n in claims]
+    median_claim = sorted(capped)[(len(capped) - 1) // 2]
+    return [min(n, median_claim) for n in capped]
+
+
 def aggregate(
     rule: str | Mapping[str, Any],
     base: Tensors,

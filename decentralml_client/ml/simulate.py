@@ -22,24 +22,31 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 
 from decentralml_client.ml import aggregate as agg
 from decentralml_client.ml import codec, data
+from decentralml_client.ml.attacks import (
+    DEFAULT_ATTACK_SCALE,
+    attack_delta,
+    attack_labels,
+    check_attack,
+    claimed_examples,
+)
 from decentralml_client.ml.errors import AggregationError, CodecError, MLError
+from decentralml_client.ml.validators import Economics, ValidatorPanel, expand_strategies
+from decentralml_client.protocol.rules import RULES, rule_value
 from decentralml_client.ml.manifest import (
     ModelManifest,
     default_digits_manifest,
     make_initial_weights,
 )
 
-RULES = ("fedavg", "trimmed-mean", "median", "krum")
-ATTACKS = ("sign-flip", "scale", "noise", "nan")
 PARTITIONS = ("iid", "dirichlet")
-DEFAULT_ATTACK_SCALE = {"sign-flip": 4.0, "scale": 10.0, "noise": 1.0, "nan": 0.0}
 
 
 def chain_rule(
@@ -51,43 +58,13 @@ def chain_rule(
     byzantine: int | None = None,
     keep: int | None = None,
 ) -> str | dict[str, Any]:
-    """The chain's rule value for a CLI rule name.
-
-    Defaults: trimmed mean trims ``β = max(0.1, malicious/contributors)`` from each side;
-    Krum assumes ``f = malicious`` (at least 1) Byzantine updates and keeps ``n − f``.
-    """
-    r = rule.lower().replace("_", "-")
-    if r == "fedavg":
-        return "FedAvg"
-    if r == "median":
-        return "Median"
-    if r in ("trimmed-mean", "trimmedmean"):
-        b = beta if beta is not None else max(0.1, malicious / max(contributors, 1))
-        if not 0 <= b < 0.5:
-            raise MLError(f"beta must be in [0, 0.5), got {b}")
-        return {"TrimmedMean": {"beta": round(b * agg.PERMILL)}}
-    if r in ("krum", "multi-krum", "multikrum"):
-        f = byzantine if byzantine is not None else max(1, malicious)
-        k = keep if keep is not None else max(1, contributors - f)
-        return {"MultiKrum": {"byzantine": int(f), "keep": int(k)}}
-    raise MLError(f"unknown rule {rule!r}; choose one of {RULES}")
-
-
-def attack_delta(
-    delta: list[np.ndarray], attack: str, scale: float, rng: np.random.Generator
-) -> list[np.ndarray]:
-    """A malicious contributor's update, made from its honest delta."""
-    if attack == "sign-flip":
-        return [(-scale * d).astype(np.float32) for d in delta]
-    if attack == "scale":
-        return [(scale * d).astype(np.float32) for d in delta]
-    if attack == "noise":
-        return [(d + rng.normal(0.0, scale, d.shape)).astype(np.float32) for d in delta]
-    if attack == "nan":
-        out = [d.copy() for d in delta]
-        out[0].reshape(-1)[:: max(1, out[0].size // 7)] = np.nan
-        return out
-    raise MLError(f"unknown attack {attack!r}; choose one of {ATTACKS}")
+    """The chain's rule value for a CLI rule name (:func:`~decentralml_client.protocol.rules.
+    rule_value`), with the simulator's error type."""
+    try:
+        return rule_value(rule, contributors=contributors, malicious=malicious, beta=beta,
+                          byzantine=byzantine, keep=keep)
+    except ValueError as e:
+        raise MLError(str(e)) from None
 
 
 def run_simulation(
@@ -112,6 +89,9 @@ def run_simulation(
     dataset: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
     max_update_bytes: int = codec.DEFAULT_MAX_BYTES,
     target_accuracy: float = 0.94,
+    validators: int = 3,
+    validator_strategies: Sequence[str] = ("honest",),
+    economics: Economics | None = None,
     on_round: Callable[[dict[str, Any]], None] | None = None,
     on_update: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
@@ -119,6 +99,8 @@ def run_simulation(
 
     ``dataset`` is ``(x_train, y_train, x_test, y_test)``; by default digits split with
     ``test_size`` and ``seed``. ``rule`` is a CLI name (see :data:`RULES`) or a chain rule.
+    Validator ``k`` holds every ``validators``-th example of the test split from ``k`` on and
+    plays ``validator_strategies[k]`` (one value applies to all).
     """
     from decentralml_client.ml.evaluate import evaluate
     from decentralml_client.ml.tff_runtime import tff_session
@@ -128,12 +110,13 @@ def run_simulation(
         raise MLError("need at least one contributor and a non-negative number of rounds")
     if not 0 <= malicious <= contributors:
         raise MLError(f"malicious must be in 0..{contributors}, got {malicious}")
-    if attack not in ATTACKS:
-        raise MLError(f"unknown attack {attack!r}; choose one of {ATTACKS}")
+    check_attack(attack)
     if partition not in PARTITIONS:
         raise MLError(f"unknown partition {partition!r}; choose one of {PARTITIONS}")
     if encoding not in codec.ENCODINGS:
         raise MLError(f"unknown encoding {encoding!r}; choose one of {codec.ENCODINGS}")
+    strategies = expand_strategies(validator_strategies, validators)
+    econ = economics or Economics()
     chain = (
         dict(rule)
         if isinstance(rule, Mapping)
@@ -154,6 +137,10 @@ def run_simulation(
         if malicious
         else set()
     )
+    panel = ValidatorPanel(strategies, [(xte[k::validators], yte[k::validators])
+                                        for k in range(validators)],
+                           econ, np.random.default_rng([seed, 0x5EA1]))
+    contributor_pay = [0] * contributors
 
     weights = make_initial_weights(manifest, seed)
     model_hash = codec.file_hash(
@@ -176,19 +163,23 @@ def run_simulation(
     ]
     sizes: list[int] = []
     rejected_total = 0
+    false_rejections = 0
+    previous_step: list[np.ndarray] | None = None
     with tff_session():
         for r in range(1, rounds + 1):
             t0 = time.perf_counter()
             files: list[bytes] = []
             train_losses: list[float] = []
             for i, (x, y) in enumerate(shards):
+                mode = attack if i in bad else None
                 res = train_local(
-                    manifest, weights, x, y, seed=seed * 1_000_003 + r * 1009 + i, dp=dp
+                    manifest, weights, x, attack_labels(y, mode, manifest.num_classes),
+                    seed=seed * 1_000_003 + r * 1009 + i, dp=dp
                 )
                 train_losses.append(res.metrics["loss"])
                 delta = res.delta
-                if i in bad:
-                    delta = attack_delta(delta, attack, scale, rng)
+                if mode is not None:
+                    delta = attack_delta(delta, mode, scale, rng)
                 files.append(
                     codec.encode_update(
                         delta,
@@ -196,7 +187,7 @@ def run_simulation(
                         task="sim",
                         round=r,
                         base_model_hash=model_hash,
-                        num_examples=res.num_examples,
+                        num_examples=claimed_examples(mode, res.num_examples, econ.max_examples),
                         encoding=encoding,
                         topk=topk,
                         allow_nonfinite=i in bad,
@@ -205,25 +196,39 @@ def run_simulation(
                 sizes.append(len(files[-1]))
                 if on_update:
                     on_update(r, i)
-            accepted, ns, reasons = [], [], []
-            for i, f in enumerate(files):  # validators: strict decode, ascending index
+            candidates: dict[int, list[np.ndarray] | BaseException] = {}
+            claims: dict[int, int] = {}
+            for i, f in enumerate(files):  # what every validator fetches and decodes
                 try:
                     d = codec.decode_tensors(f, manifest, kind="delta", max_bytes=max_update_bytes)
                 except CodecError as e:
-                    reasons.append(f"contributor {i}: {e}")
+                    candidates[i] = e
                     continue
                 if d.meta["base_model_hash"] != model_hash or d.meta["round"] != r:
-                    reasons.append(f"contributor {i}: update is for another model or round")
+                    candidates[i] = MLError("update is for another model or round")
                     continue
-                accepted.append(d.tensors)
-                ns.append(d.num_examples)
-            rejected_total += len(files) - len(accepted)
-            failed = False
-            try:
-                weights = agg.aggregate(chain, weights, accepted, ns)
-            except AggregationError as e:
-                failed = True
-                reasons.append(f"round failed: {e}")
+                candidates[i] = d.tensors
+                claims[i] = d.num_examples
+            verdict = panel.play_round(manifest, weights, candidates, previous_step)
+            accepted_ids = [i for i in range(contributors) if verdict.accepted.get(i)]
+            rejected_total += contributors - len(accepted_ids)
+            false_rejections += sum(1 for i in range(contributors)
+                                    if i not in bad and not verdict.accepted.get(i))
+            failed = not verdict.success
+            reasons = verdict.reasons
+            if not failed:
+                deltas = [candidates[i] for i in accepted_ids]
+                counts = agg.effective_examples([claims[i] for i in accepted_ids],
+                                                econ.max_examples)
+                try:
+                    new = agg.aggregate(chain, weights, deltas, counts)  # type: ignore[arg-type]
+                    previous_step = [n.astype(np.float64) - w for n, w in zip(new, weights)]
+                    weights = new
+                    for i, amount in verdict.contributor_pay.items():
+                        contributor_pay[i] += amount
+                except AggregationError as e:
+                    failed = True
+                    reasons.append(f"round failed: {e}")
             model_hash = codec.file_hash(
                 codec.encode_weights(
                     weights, manifest, task="sim", round=r, base_model_hash=model_hash
@@ -234,8 +239,8 @@ def run_simulation(
                 "round": r,
                 "accuracy": ev["accuracy"],
                 "loss": ev["loss"] if math.isfinite(ev["loss"]) else None,
-                "accepted": len(accepted),
-                "rejected": len(files) - len(accepted),
+                "accepted": len(accepted_ids),
+                "rejected": contributors - len(accepted_ids),
                 "failed": failed,
                 "train_loss": float(np.mean(train_losses)),
                 "seconds": round(time.perf_counter() - t0, 3),
@@ -259,6 +264,12 @@ def run_simulation(
         "bytes_per_param": float(np.mean(sizes)) / manifest.num_params if sizes else 0.0,
         "num_params": manifest.num_params,
         "rejected_updates": rejected_total,
+        "false_rejections": false_rejections,
+        "validators": panel.report(),
+        "contributors": [
+            {"index": i, "malicious": i in bad, "reward": contributor_pay[i]}
+            for i in range(contributors)
+        ],
         "target_accuracy": target_accuracy,
         "first_round_at_target": reach,
         "final_model_hash": model_hash,
@@ -280,6 +291,9 @@ def run_simulation(
             "train_examples": len(xtr),
             "test_examples": len(xte),
             "manifest_hash": manifest.hash(),
+            "validators": validators,
+            "validator_strategies": strategies,
+            "economics": asdict(econ),
             "dp": None
             if dp is None
             else {"clip_norm": dp.clip_norm, "noise_multiplier": dp.noise_multiplier},

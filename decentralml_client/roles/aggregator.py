@@ -1,82 +1,20 @@
-"""The aggregator: combine the accepted updates into the next global model and propose it.
+"""The aggregator: propose each round's aggregate and finalise rounds.
 
-Anyone may run it. It recomputes exactly what every validator recomputes (the rule of the
-task over the accepted updates in ascending submission order, PROTOCOL §5), uploads the
-weights file, calls ``propose_aggregate``, and finalises the round once a model is adopted
-or the round's deadline has passed.
+Anyone may run it to finalise rounds (``finalize_round`` is permissionless). Proposals come
+only from the round's electorate (a validator's bond answers for a losing proposal), so it
+proposes when it runs with a validator's key: it recomputes exactly what every validator
+recomputes (:func:`~decentralml_client.roles.updates.compute_aggregate`), uploads the
+weights file and calls ``propose_aggregate``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from decentralml_client.chain import PalletError
-from decentralml_client.chain.api import is_accepted
-from decentralml_client.keys import is_sealed, open_sealed
-from decentralml_client.ml.aggregate import aggregate
-from decentralml_client.ml.codec import decode_tensors, encode_weights, file_hash
-from decentralml_client.roles.common import RoleContext, RoleError, attempts, read_update_manifest
+from decentralml_client.roles.common import RoleContext, RoleError, attempts
 from decentralml_client.roles.journal import Journal
-
-
-@dataclass(frozen=True)
-class Aggregate:
-    data: bytes
-    hash: str
-    weights: list[np.ndarray]
-    included: list[int]
-
-
-def load_update(ctx: RoleContext, task_id: int, task: dict[str, Any], index: int,
-                sub: dict[str, Any]) -> tuple[list[np.ndarray], int]:
-    """Fetch, verify and decode one revealed update: (delta tensors, num_examples).
-
-    Raises on anything wrong: unavailable or swapped content, bad signature, a manifest for
-    another task/round/base model, a malformed or non-finite tensor file.
-    """
-    manifest = ctx.manifest(task)
-    _, base_hash = ctx.global_model(task)
-    raw = ctx.store.fetch(sub["cid"], sub["update_hash"])
-    body = read_update_manifest(raw, sub["contributor"])
-    expect = {"task": task_id, "round": int(task["round"]),
-              "base_model_hash": base_hash, "num_examples": int(sub["num_examples"])}
-    for k, v in expect.items():
-        if body.get(k) != v:
-            raise RoleError(f"submission {index}: manifest {k}={body.get(k)!r}, expected {v!r}")
-    data = ctx.store.fetch(body["update_cid"], body["update_hash"])
-    if body.get("sealed") or is_sealed(data):
-        data = open_sealed(data, ctx.account)
-    decoded = decode_tensors(data, manifest, kind="delta")
-    if decoded.meta.get("base_model_hash") != base_hash:
-        raise RoleError(f"submission {index}: update built on another model")
-    return decoded.tensors, int(sub["num_examples"])
-
-
-def compute_aggregate(ctx: RoleContext, task_id: int, task: dict[str, Any],
-                      cache: dict[int, tuple[list[np.ndarray], int]] | None = None) -> Aggregate:
-    """The round's aggregate over the accepted submissions, as canonical weights bytes."""
-    r = int(task["round"])
-    subs = ctx.dml.submissions(task_id, r)
-    accepted = sorted(i for i, s in subs.items() if is_accepted(task, s))
-    if not accepted:
-        raise RoleError(f"task {task_id} round {r}: no accepted update to aggregate")
-    cap = int(task["spec"]["max_examples"])
-    deltas, counts = [], []
-    for i in accepted:
-        if cache is not None and i in cache:
-            delta, n = cache[i]
-        else:
-            delta, n = load_update(ctx, task_id, task, i, subs[i])
-        deltas.append(delta)
-        counts.append(min(n, cap))
-    base, base_hash = ctx.global_model(task)
-    weights = aggregate(task["spec"]["rule"], base, deltas, counts)
-    data = encode_weights(weights, ctx.manifest(task), task=str(task_id), round=r + 1,
-                          base_model_hash=base_hash)
-    return Aggregate(data, file_hash(data), weights, accepted)
+from decentralml_client.roles.updates import compute_aggregate
 
 
 def try_finalize(ctx: RoleContext, task_id: int, r: int) -> bool:
@@ -92,8 +30,11 @@ def try_finalize(ctx: RoleContext, task_id: int, r: int) -> bool:
 
 
 def round_finalizable(ctx: RoleContext, task: dict[str, Any]) -> bool:
-    """A model was adopted for the round, or the current phase's deadline has passed."""
-    if task.get("adopted") is not None:
+    """In the aggregation phase: a model was adopted and every electorate member attested,
+    or the phase's deadline has passed."""
+    if task["phase"] != "Aggregate":
+        return False
+    if task.get("adopted") is not None and int(task["attesters"]) >= int(task["electorate_size"]):
         return True
     head, _ = ctx.chain.head()
     return head >= int(task["phase_ends_at"])
@@ -105,7 +46,8 @@ def run_aggregator(ctx: RoleContext, task_id: int, *, finalize: bool = True) -> 
     proposed = 0
     for at in attempts(ctx, task_id, journal):
         task, r, key = at.task, at.round, at.key
-        if at.phase == "Aggregate" and "proposed" not in at.entry:
+        if (at.phase == "Aggregate" and "proposed" not in at.entry
+                and ctx.address in ctx.dml.electorate(task_id, r)):
             try:
                 agg = compute_aggregate(ctx, task_id, task)
             except RoleError as exc:  # nothing accepted: the round will fail at finalisation
@@ -116,7 +58,8 @@ def run_aggregator(ctx: RoleContext, task_id: int, *, finalize: bool = True) -> 
                 ctx.dml.propose_aggregate(ctx.account.keypair, task_id, r, cid,
                                           bytes.fromhex(agg.hash[2:]))
             except PalletError as exc:
-                if exc.name not in ("AlreadyProposed", "WrongPhase"):
+                if exc.name not in ("AlreadyProposed", "DuplicateProposal", "WrongPhase",
+                                    "AggregationClosed"):
                     raise
             journal.update(key, proposed=True, cid=cid, hash=agg.hash, included=agg.included)
             proposed += 1

@@ -108,6 +108,52 @@ class RoleContext:
         return self._weights[digest], digest
 
 
+    def _round_start(self, task_id: int, task: dict[str, Any], round_: int) -> list[np.ndarray]:
+        """The global model a past round ``round_`` started from."""
+        manifest = self.manifest(task)
+        if round_ == 0:
+            cid, digest = manifest.initial_weights_cid, manifest.initial_weights_hash
+        else:
+            summary = self.dml.round_summary(task_id, round_ - 1)
+            if summary is None:
+                raise RoleError(f"round {round_ - 1} has no summary on chain")
+            cid, digest = summary["model_cid"], summary["model_hash"]
+        if digest not in self._weights:
+            data = self.store.fetch(cid, digest)
+            self._weights[digest] = decode_tensors(data, manifest, kind="weights").tensors
+        return self._weights[digest]
+
+    def previous_step(self, task_id: int, task: dict[str, Any]) -> list[np.ndarray] | None:
+        """``M_r − M_{r−1}``: the last adopted global step (None in round 0)."""
+        r = int(task["round"])
+        if r == 0:
+            return None
+        now, _ = self.global_model(task)
+        before = self._round_start(task_id, task, r - 1)
+        return [np.asarray(a, np.float64) - np.asarray(b, np.float64)
+                for a, b in zip(now, before)]
+
+    def last_consensus(self, task_id: int, task: dict[str, Any]
+                       ) -> tuple[dict[int, bool], dict[int, int]]:
+        """The previous round's public outcome: submission → accepted, consensus score."""
+        from decentralml_client.protocol.consensus import VoteRecord, consensus
+
+        r = int(task["round"]) - 1
+        if r < 0:
+            return {}, {}
+        subs = self.dml.submissions(task_id, r)
+        accepted = {i: s["status"] == "Accepted" for i, s in subs.items()}
+        bonds = self.dml.electorate(task_id, r)
+        votes = self.dml.votes(task_id, r)
+        records = {who: VoteRecord(bond, [(int(v["submission"]), bool(v["accept"]),
+                                           int(v["score"])) for v in votes[who]]
+                                   if who in votes else None)
+                   for who, bond in bonds.items()}
+        revealed = sorted(i for i, s in subs.items() if s["status"] in ("Accepted", "Rejected"))
+        _, medians, _ = consensus(revealed, records, int(task["spec"]["quorum"]))
+        return accepted, {i: m for i, m in medians.items() if accepted.get(i)}
+
+
 @dataclass(frozen=True)
 class Attempt:
     """Where a task stands when a role looks at it: one attempt of one round, in one phase."""

@@ -14,14 +14,20 @@ from typing import Any
 
 import numpy as np
 
-from decentralml_client.chain import PalletError, commitment
+from decentralml_client.chain import PalletError
 from decentralml_client.chain.api import account_id
 from decentralml_client.keys import seal_for_validators
+from decentralml_client.ml.attacks import (
+    DEFAULT_ATTACK_SCALE,
+    attack_delta,
+    attack_labels,
+    claimed_examples,
+    trains,
+)
 from decentralml_client.ml.codec import encode_update, file_hash
-from decentralml_client.ml.simulate import DEFAULT_ATTACK_SCALE, attack_delta
+from decentralml_client.protocol import update_commitment
 from decentralml_client.roles.common import RoleContext, attempts, build_update_manifest
 from decentralml_client.roles.journal import Journal
-
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,7 @@ class ContributorOptions:
 def run_contributor(ctx: RoleContext, task_id: int, x: np.ndarray, y: np.ndarray,
                     opts: ContributorOptions = ContributorOptions()) -> dict[str, Any]:
     """Take part in every round of ``task_id`` until it ends; returns a short summary."""
-    from decentralml_client.ml.train import train_local
+    from decentralml_client.ml.train import TrainResult, train_local
 
     dml = ctx.dml
     journal = Journal.for_role(ctx.data_dir, "contributor", ctx.address, task_id)
@@ -53,14 +59,22 @@ def run_contributor(ctx: RoleContext, task_id: int, x: np.ndarray, y: np.ndarray
                 manifest = ctx.manifest(task)
                 weights, base_hash = ctx.global_model(task)
                 ctx.emit("training", task=task_id, round=r, examples=len(y))
-                result = train_local(manifest, weights, x, y, seed=opts.seed + r * 1000 + retries)
+                if trains(opts.attack):
+                    result = train_local(manifest, weights, x,
+                                         attack_labels(y, opts.attack, manifest.num_classes),
+                                         seed=opts.seed + r * 1000 + retries)
+                else:  # a free-rider sends a zero delta without training
+                    result = TrainResult([np.zeros_like(w) for w in weights], len(y))
                 delta = result.delta
                 rng = np.random.default_rng(opts.seed + r)
                 if opts.attack:
                     delta = attack_delta(delta, opts.attack, DEFAULT_ATTACK_SCALE[opts.attack], rng)
+                claimed = claimed_examples(opts.attack, result.num_examples,
+                                           int(task["spec"]["max_examples"]))
+                result = TrainResult(delta, claimed, result.metrics)
                 update = encode_update(
                     delta, manifest, task=str(task_id), round=r, base_model_hash=base_hash,
-                    num_examples=result.num_examples, encoding=opts.encoding, topk=opts.topk,
+                    num_examples=claimed, encoding=opts.encoding, topk=opts.topk,
                     allow_nonfinite=opts.attack == "nan",
                 )
                 sealed = bool(task["spec"].get("private"))
@@ -82,13 +96,14 @@ def run_contributor(ctx: RoleContext, task_id: int, x: np.ndarray, y: np.ndarray
                 )
                 ctx.emit("prepared", task=task_id, round=r, cid=manifest_cid,
                          bytes=len(stored), **result.metrics)
-            c = commitment(bytes.fromhex(entry["manifest_hash"][2:]),
-                           bytes.fromhex(entry["salt"][2:]), me)
+            c = update_commitment(task_id, r, retries, me, bytes.fromhex(entry["manifest_hash"][2:]),
+                                  int(entry["num_examples"]), bytes.fromhex(entry["salt"][2:]))
             try:
                 dml.commit_update(ctx.account.keypair, task_id, r, c)
             except PalletError as exc:
                 if exc.name != "AlreadyCommitted":  # a commit sent before a crash landed
-                    if exc.name in ("WrongPhase", "CommitDeadlinePassed", "TaskFull"):
+                    if exc.name in ("WrongPhase", "CommitDeadlinePassed", "TaskFull",
+                                    "NotYetEligible", "WrongRound"):
                         journal.update(key, missed=exc.name)
                         ctx.wait(task_id, lambda t: (t["round"], t["retries"]) != (r, retries))
                         continue
@@ -119,8 +134,8 @@ def run_contributor(ctx: RoleContext, task_id: int, x: np.ndarray, y: np.ndarray
 
 def _validator_keys(ctx: RoleContext, task_id: int) -> list[bytes]:
     keys = []
-    for address, roles in ctx.dml.members(task_id).items():
-        if roles.get("validator"):
+    for address, member in ctx.dml.members(task_id).items():
+        if member.get("role") == "Validator":
             info = ctx.dml.participant(address)
             if info:
                 keys.append(bytes.fromhex(str(info["x25519_key"])[2:]))

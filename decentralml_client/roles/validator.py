@@ -1,33 +1,46 @@
-"""The validator: check and evaluate every revealed update, vote once, attest the aggregate.
+"""The validator: judge every revealed update, seal the vote, reveal it, attest the aggregate.
 
-For each revealed submission of the round it fetches the signed update manifest (hash on
-chain), verifies the contributor's signature and that the manifest names this task, round
-and base model, fetches the tensor file (hash in the manifest), decodes it strictly (names,
-shapes, dtypes, NaN/Inf), applies it to M_r and measures accuracy on its own held-out data.
-An update is accepted when it does not raise the model's loss on the validator's data by
-more than ``tolerance`` (relative): cross-entropy moves smoothly with honest training, where
-accuracy early in training jumps around; poisoned updates raise the loss many-fold.
-All verdicts go in one ``vote``. In the aggregation phase it recomputes the aggregate itself
-and attests the proposal whose hash matches, with the new model's accuracy as its score.
+Per round attempt (each step journalled before the next, so a restarted validator reveals
+exactly what it committed):
+
+1. **VoteCommit.** Fetch and verify every revealed update
+   (:func:`~decentralml_client.roles.updates.load_update`), judge them all with the one
+   acceptance rule (:func:`~decentralml_client.ml.acceptance.judge_updates`) on the
+   validator's own held-out data, and commit to the hash of all verdicts and scores with a
+   fresh salt (:func:`~decentralml_client.protocol.vote_commitment`). Nobody can read the
+   vote on chain until the commit window has closed.
+2. **VoteReveal.** Reveal the verdicts and the salt.
+3. **Aggregate.** Recompute the aggregate of the updates the chain accepted; attest the
+   proposal whose hash matches after checking that its CID serves exactly those bytes (or
+   propose it, with ``propose``); its score is the new model's accuracy on the validator's data.
+
+``strategy`` other than ``honest`` plays a deviating validator (demos and tests of the
+incentives), with the same strategy function as ``decentralml simulate``.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from decentralml_client.chain import PalletError
-from decentralml_client.roles.aggregator import compute_aggregate, load_update
+from decentralml_client.chain.api import account_id, is_accepted
+from decentralml_client.protocol import vote_commitment
 from decentralml_client.roles.common import RoleContext, RoleError, attempts
 from decentralml_client.roles.journal import Journal
+from decentralml_client.roles.updates import UpdateCache, compute_aggregate, load_update
+
+_MISSED = ("NotInElectorate", "WrongPhase", "WrongRound")
 
 
 @dataclass(frozen=True)
 class ValidatorOptions:
-    tolerance: float = 0.05  # accept an update unless it raises the loss by more than this
     propose: bool = False  # also propose the aggregate when nobody has
+    strategy: str = "honest"  # see decentralml_client.ml.validators.STRATEGIES
+    seed: int = 0
     max_rounds: int | None = None
 
 
@@ -35,12 +48,50 @@ def basis_points(accuracy: float) -> int:
     return max(0, min(10_000, round(accuracy * 10_000)))
 
 
+def _judge(ctx: RoleContext, task_id: int, task: dict[str, Any], x_val: np.ndarray,
+           y_val: np.ndarray, updates: UpdateCache, opts: ValidatorOptions,
+           ) -> tuple[list[tuple[int, bool, int]] | None, dict[int, str]]:
+    """This validator's verdicts on every revealed submission, and its reasons."""
+    from decentralml_client.ml.acceptance import AcceptancePolicy, judge_updates
+    from decentralml_client.ml.validators import strategy_verdicts
+
+    r = int(task["round"])
+    subs = {i: s for i, s in sorted(ctx.dml.submissions(task_id, r).items())
+            if s["status"] == "Revealed"}
+    reasons: dict[int, str] = {}
+
+    def honest() -> list[tuple[int, bool, int]]:
+        candidates: dict[int, Any] = {}
+        for index, sub in subs.items():
+            try:
+                candidates[index] = load_update(ctx, task_id, task, index, sub)[0]
+            except Exception as exc:  # any defect in an update is a reject, with a reason
+                candidates[index] = exc
+        policy = AcceptancePolicy(min_improvement=int(task["spec"].get("min_improvement", 0)))
+        judged = judge_updates(ctx.manifest(task), ctx.global_model(task)[0], candidates,
+                               x_val, y_val, policy=policy,
+                               previous_step=ctx.previous_step(task_id, task))
+        for index, j in judged.items():
+            if j.accept:
+                delta = candidates[index]
+                updates[index] = (delta, int(subs[index]["num_examples"]))
+            elif j.reason:
+                reasons[index] = j.reason
+        return [(i, j.accept, j.score) for i, j in judged.items()]
+
+    last_accepted, last_scores = ctx.last_consensus(task_id, task)
+    rng = np.random.default_rng([opts.seed, task_id, r, int(task["retries"])])
+    return strategy_verdicts(opts.strategy, sorted(subs), honest, rng, last_accepted,
+                             last_scores), reasons
+
+
 def run_validator(ctx: RoleContext, task_id: int, x_val: np.ndarray, y_val: np.ndarray,
                   opts: ValidatorOptions = ValidatorOptions()) -> dict[str, Any]:
-    from decentralml_client.ml.evaluate import apply_delta, evaluate
+    from decentralml_client.ml.evaluate import evaluate
 
     journal = Journal.for_role(ctx.data_dir, "validator", ctx.address, task_id)
-    cache: dict[str, dict[int, tuple[list[np.ndarray], int]]] = {}
+    me = account_id(ctx.address)
+    cache: dict[str, UpdateCache] = {}
     voted_rounds = 0
     for at in attempts(ctx, task_id, journal):
         task, r, retries, phase, key, entry = (at.task, at.round, at.retries, at.phase, at.key,
@@ -49,65 +100,79 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: np.ndarray, y_val: np.n
             break
         updates = cache.setdefault(key, {})
 
-        if phase == "Vote" and "voted" not in entry:
-            manifest = ctx.manifest(task)
-            base, _ = ctx.global_model(task)
-            base_eval = evaluate(manifest, base, x_val, y_val)
-            base_loss = base_eval["loss"]
-            verdicts: list[tuple[int, bool, int]] = []
-            reasons: dict[int, str] = {}
-            for index, sub in sorted(ctx.dml.submissions(task_id, r).items()):
-                if sub["status"] != "Revealed":
+        if phase == "VoteCommit" and "vote_committed" not in entry and "missed" not in entry:
+            if "verdicts" not in entry:
+                verdicts, reasons = _judge(ctx, task_id, task, x_val, y_val, updates, opts)
+                if verdicts is None or not verdicts:  # silent (or nothing to judge)
+                    entry = journal.update(key, missed="silent" if verdicts is None else "empty")
                     continue
-                try:
-                    delta, n = load_update(ctx, task_id, task, index, sub)
-                except Exception as exc:  # any defect in an update is a reject, with a reason
-                    verdicts.append((index, False, 0))
-                    reasons[index] = f"{exc.__class__.__name__}: {exc}"
-                    continue
-                ev = evaluate(manifest, apply_delta(base, delta), x_val, y_val)
-                accept = ev["loss"] <= base_loss * (1 + opts.tolerance)
-                if accept:
-                    updates[index] = (delta, n)
-                else:
-                    reasons[index] = (f"loss {ev['loss']:.4f} > base {base_loss:.4f} "
-                                      f"x (1 + {opts.tolerance})")
-                verdicts.append((index, accept, basis_points(ev["accuracy"])))
+                entry = journal.update(key, verdicts=[list(v) for v in verdicts],
+                                       reasons=reasons, salt="0x" + os.urandom(32).hex())
+            verdicts = [(int(i), bool(a), int(s)) for i, a, s in entry["verdicts"]]
+            salt = bytes.fromhex(entry["salt"][2:])
             try:
-                if verdicts:
-                    ctx.dml.vote(ctx.account.keypair, task_id, r, verdicts)
+                ctx.dml.commit_vote(ctx.account.keypair, task_id, r,
+                                    vote_commitment(task_id, r, retries, me, verdicts, salt))
             except PalletError as exc:
-                if exc.name not in ("AlreadyVoted", "WrongPhase"):
+                if exc.name in _MISSED:
+                    journal.update(key, missed=exc.name)
+                    continue
+                if exc.name != "AlreadyVoted":  # a commit sent before a crash landed
                     raise
-            journal.update(key, voted=True, verdicts=verdicts, reasons=reasons,
-                           base_loss=base_loss, base_accuracy=base_eval["accuracy"])
+            journal.update(key, vote_committed=True)
             voted_rounds += 1
-            ctx.emit("voted", task=task_id, round=r, verdicts=verdicts, reasons=reasons)
+            ctx.emit("vote_committed", task=task_id, round=r, verdicts=len(verdicts),
+                     reasons=entry.get("reasons", {}))
             continue
 
-        if phase == "Aggregate" and "attested" not in entry:
+        if phase == "VoteReveal" and "vote_committed" in entry and "vote_revealed" not in entry:
+            verdicts = [(int(i), bool(a), int(s)) for i, a, s in entry["verdicts"]]
             try:
-                agg = compute_aggregate(ctx, task_id, task, cache=updates)
-            except RoleError:
+                ctx.dml.reveal_vote(ctx.account.keypair, task_id, r, verdicts,
+                                    bytes.fromhex(entry["salt"][2:]))
+            except PalletError as exc:
+                if exc.name not in ("AlreadyRevealed", "WrongPhase"):
+                    raise
+            journal.update(key, vote_revealed=True)
+            ctx.emit("vote_revealed", task=task_id, round=r, verdicts=verdicts)
+            continue
+
+        if phase == "Aggregate" and "attested" not in entry and "vote_revealed" in entry:
+            if not any(is_accepted(task, s) for s in ctx.dml.submissions(task_id, r).values()):
                 journal.update(key, attested=False, reason="nothing accepted")
                 continue
+            try:
+                agg = compute_aggregate(ctx, task_id, task, cache=updates)
+            except RoleError as exc:
+                journal.update(key, attested=False, reason=str(exc))
+                continue
             proposals = ctx.dml.proposals(task_id, r)
-            if any(p["hash"] == agg.hash for p in proposals):
+            match = next((p for p in proposals if p["hash"] == agg.hash), None)
+            if match is not None:
+                try:  # the CID must serve exactly the bytes we computed
+                    ctx.store.fetch(match["cid"], agg.hash)
+                except Exception as exc:
+                    journal.update(key, attested=False, reason=f"proposal CID: {exc}")
+                    continue
                 score = basis_points(
                     evaluate(ctx.manifest(task), agg.weights, x_val, y_val)["accuracy"])
                 try:
-                    ctx.dml.attest_aggregate(ctx.account.keypair, task_id, r,
+                    ctx.dml.attest_aggregate(ctx.account.keypair, task_id, r, match["cid"],
                                              bytes.fromhex(agg.hash[2:]), score)
                 except PalletError as exc:
-                    if exc.name not in ("AlreadyAttested", "WrongPhase"):
+                    if exc.name not in ("AlreadyAttested", "WrongPhase", "AggregationClosed"):
                         raise
                 journal.update(key, attested=True, hash=agg.hash, score=score)
                 ctx.emit("attested", task=task_id, round=r, hash=agg.hash, score=score)
                 continue
-            if opts.propose and not proposals:
+            if opts.propose and not any(p["proposer"] == ctx.address for p in proposals):
                 cid = ctx.store.add(agg.data)
-                ctx.dml.propose_aggregate(ctx.account.keypair, task_id, r, cid,
-                                          bytes.fromhex(agg.hash[2:]))
+                try:
+                    ctx.dml.propose_aggregate(ctx.account.keypair, task_id, r, cid,
+                                              bytes.fromhex(agg.hash[2:]))
+                except PalletError as exc:
+                    if exc.name not in ("AlreadyProposed", "DuplicateProposal"):
+                        raise
                 ctx.emit("proposed", task=task_id, round=r, cid=cid, hash=agg.hash)
                 continue
             # Wait for a proposal (or a change of phase).

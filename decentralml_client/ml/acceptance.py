@@ -1,0 +1,177 @@
+"""The one acceptance rule for model updates: what a validator accepts, and the score it gives.
+
+Both the validator role and the simulator call :func:`judge_updates`, so ``decentralml
+simulate`` shows what the network does. For each update of a round, in ascending submission
+index, a validator
+
+1. refuses anything it could not fetch, verify or decode (the caller passes the exception);
+2. refuses an update that did no work: a zero delta, or one whose L2 norm is below
+   ``near_zero`` × the median norm of the round's updates (near-zero noise), and one whose
+   norm is above ``max_norm`` × that median (a boosted update that would dominate the mean);
+3. refuses a copy: a delta (almost) equal to an earlier submission of the round, or to the
+   previous round's global step (the old model re-sent as "work");
+4. applies the update **at its share of the aggregate**, ``M_r + Δ/k`` with ``k`` the number
+   of updates left after steps 1–3, and measures the cross-entropy on its own held-out data.
+   The **score** is the relative loss improvement scaled back to a whole step,
+   ``10 000 · k · (L(M_r) − L(M_r + Δ/k)) / L(M_r)`` basis points, clipped to 0..10 000: the
+   first-order contribution of the update to the next model. (Applying an honest update
+   whole measures the contributor's local model, which late in training is often worse on
+   other data than the global model, so a whole-step test rejects honest work.)
+5. accepts when the signed gain reaches the task's ``min_improvement`` less a margin for
+   measurement noise and data heterogeneity: ``max(margin_floor, margin_mads × MAD)`` of the round's
+   gains on this validator's data on this validator's data. Honest updates from skewed (non-IID) data often
+   have a small negative first-order gain on a balanced validation set and cluster with the
+   others; poisoned updates (sign-flip, label-flip) fall many MADs below them.
+
+The score is what contributors are paid by (the bond-weighted median of the validators'
+scores, see :mod:`decentralml_client.protocol.consensus`), so a claimed example count buys
+nothing, and an idle update scores 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from decentralml_client.ml.evaluate import apply_delta, evaluate
+from decentralml_client.ml.manifest import ModelManifest
+
+MAX_SCORE = 10_000
+
+
+@dataclass(frozen=True)
+class AcceptancePolicy:
+    """The knobs of the rule. ``min_improvement`` comes from the task spec."""
+
+    min_improvement: int = 0  # basis points of whole-step relative loss improvement
+    margin_floor: int = 25  # basis points
+    margin_mads: float = 6.0
+    near_zero: float = 0.05  # relative to the round's median update norm
+    max_norm: float = 3.0  # relative to the round's median update norm
+    copy_cosine: float = 0.9999  # cosine above which two deltas count as the same
+    copy_norm_ratio: float = 0.01  # ... when their norms also differ by less than this
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A validator's verdict on one update."""
+
+    accept: bool
+    score: int  # basis points, 0..10 000 (what goes on chain)
+    reason: str | None = None
+    loss: float | None = None
+    gain: float | None = None  # signed whole-step gain, basis points
+
+
+def _flat(delta: Sequence[np.ndarray]) -> np.ndarray:
+    return np.concatenate([np.asarray(d, np.float64).reshape(-1) for d in delta])
+
+
+def _same(a: np.ndarray, na: float, b: np.ndarray, nb: float, policy: AcceptancePolicy) -> bool:
+    if na == 0.0 or nb == 0.0 or a.shape != b.shape:
+        return False
+    cos = float(a @ b) / (na * nb)
+    return cos >= policy.copy_cosine and abs(na / nb - 1.0) <= policy.copy_norm_ratio
+
+
+def whole_step_gain(base_loss: float, loss: float, share: int = 1) -> float:
+    """Relative loss improvement of a step taken at ``1/share``, scaled to a whole step, in
+    basis points (signed; ``-inf`` when a loss is not finite)."""
+    if not (math.isfinite(base_loss) and math.isfinite(loss)) or base_loss <= 0:
+        return -math.inf
+    return (base_loss - loss) / base_loss * share * MAX_SCORE
+
+
+def spread(gains: Sequence[float]) -> float:
+    """The median absolute deviation of the round's gains."""
+    if not gains:
+        return 0.0
+    g = np.asarray(gains, np.float64)
+    return float(np.median(np.abs(g - np.median(g))))
+
+
+def score_of(gain: float) -> int:
+    """The on-chain score of a gain: basis points clipped to 0..10 000."""
+    return 0 if not math.isfinite(gain) else max(0, min(MAX_SCORE, round(gain)))
+
+
+def judge_updates(
+    manifest: ModelManifest,
+    base: Sequence[np.ndarray],
+    candidates: Mapping[int, Sequence[np.ndarray] | BaseException],
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    policy: AcceptancePolicy = AcceptancePolicy(),
+    previous_step: Sequence[np.ndarray] | None = None,
+    base_loss: float | None = None,
+) -> dict[int, Judgement]:
+    """Judge every candidate update of a round (index → delta, or the error that made it
+    unreadable) on the validator's data ``(x, y)``."""
+    if base_loss is None:
+        base_loss = evaluate(manifest, base, x, y)["loss"]
+    flats: dict[int, tuple[np.ndarray, float]] = {}
+    out: dict[int, Judgement] = {}
+    for i in sorted(candidates):
+        c = candidates[i]
+        if isinstance(c, BaseException):
+            out[i] = Judgement(False, 0, f"{type(c).__name__}: {c}")
+            continue
+        f = _flat(c)
+        norm = float(np.linalg.norm(f))
+        if not math.isfinite(norm):
+            out[i] = Judgement(False, 0, "the update holds non-finite values")
+            continue
+        flats[i] = (f, norm)
+    norms = [n for _, n in flats.values()]
+    median_norm = float(np.median(norms)) if norms else 0.0
+    prev = None
+    if previous_step is not None:
+        pf = _flat(previous_step)
+        prev = (pf, float(np.linalg.norm(pf)))
+    seen: list[tuple[int, np.ndarray, float]] = []
+    survivors: list[int] = []
+    for i in sorted(flats):
+        f, norm = flats[i]
+        if norm == 0.0 or norm < policy.near_zero * median_norm:
+            out[i] = Judgement(False, 0, f"no training: update norm {norm:.3g} against the "
+                                         f"round's median {median_norm:.3g}")
+            continue
+        if norm > policy.max_norm * median_norm:
+            out[i] = Judgement(False, 0, f"update norm {norm:.3g} is over {policy.max_norm}x "
+                                         f"the round's median {median_norm:.3g}")
+            continue
+        if prev is not None and _same(f, norm, prev[0], prev[1], policy):
+            out[i] = Judgement(False, 0, "re-sends the previous round's global step")
+            continue
+        twin = next((j for j, g, ng in seen if _same(f, norm, g, ng, policy)), None)
+        seen.append((i, f, norm))
+        if twin is not None:
+            out[i] = Judgement(False, 0, f"copy of submission {twin}")
+            continue
+        survivors.append(i)
+    share = max(1, len(survivors))
+    gains: dict[int, tuple[float, float]] = {}
+    for i in survivors:
+        delta = candidates[i]
+        assert not isinstance(delta, BaseException)
+        step = [np.asarray(d, np.float64) / share for d in delta]
+        loss = evaluate(manifest, apply_delta(base, step), x, y)["loss"]
+        gains[i] = (whole_step_gain(base_loss, loss, share), loss)
+    finite = [g for g, _ in gains.values() if math.isfinite(g)]
+    margin = max(float(policy.margin_floor), policy.margin_mads * spread(finite))
+    threshold = policy.min_improvement - margin
+    for i, (gain, loss) in gains.items():
+        if not math.isfinite(gain):
+            out[i] = Judgement(False, 0, "the updated model outputs non-finite values")
+        elif gain < threshold:
+            out[i] = Judgement(False, score_of(gain),
+                               f"gain {gain:.0f} bp below the threshold {threshold:.0f} bp "
+                               f"(task minimum {policy.min_improvement} bp less a margin of "
+                               f"{margin:.0f} bp)", loss, gain)
+        else:
+            out[i] = Judgement(True, score_of(gain), None, loss, gain)
+    return dict(sorted(out.items()))

@@ -1,0 +1,191 @@
+"""A panel of validators for the simulator, each playing a strategy, settled by the pallet's
+own rules (:mod:`decentralml_client.protocol.consensus`).
+
+Strategies (``decentralml simulate --validator-strategy``):
+
+* ``honest`` — evaluates every update with :func:`~.acceptance.judge_updates` on its own data;
+* ``accept-all`` / ``reject-all`` — evaluates nothing; all verdicts one way, with a guessed
+  score (last round's mean consensus score, public on chain);
+* ``random`` — coin-flip verdicts, uniform random scores;
+* ``copy`` — votes are sealed, so the best a copier can do is to replay the last *public*
+  consensus: accept who was accepted last round, with last round's consensus scores;
+* ``silent`` — never votes (and never attests).
+
+Every validator that votes attests the proposed aggregate (the non-evaluating ones blindly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from decentralml_client.ml.acceptance import AcceptancePolicy, judge_updates
+from decentralml_client.ml.errors import MLError
+from decentralml_client.ml.manifest import ModelManifest
+from decentralml_client.protocol.consensus import (
+    Constants,
+    VoteRecord,
+    consensus,
+    quorum_stake,
+    settle_round,
+)
+
+STRATEGIES = ("honest", "accept-all", "reject-all", "random", "copy", "silent")
+AGGREGATE = "aggregate"  # the (single, deterministic) aggregate every honest party computes
+
+
+@dataclass(frozen=True)
+class Economics:
+    """A task's economic parameters in the simulator (defaults like ``task create``'s)."""
+
+    validator_bond: int = 1_000_000
+    reward_per_round: int = 1_000_000
+    validator_share: int = 300_000  # Permill
+    quorum: int = 666_667  # Permill of the electorate stake
+    min_contributors: int = 1
+    max_examples: int = 10_000
+    min_improvement: int = 0  # basis points
+    constants: Constants = field(default_factory=Constants)
+
+
+def expand_strategies(strategies: Sequence[str], validators: int) -> list[str]:
+    """One strategy per validator: a single value applies to all."""
+    if validators < 1:
+        raise MLError("need at least one validator")
+    items = list(strategies) or ["honest"]
+    if len(items) == 1:
+        items = items * validators
+    if len(items) != validators:
+        raise MLError(f"{len(items)} validator strategies for {validators} validators")
+    for s in items:
+        if s not in STRATEGIES:
+            raise MLError(f"unknown validator strategy {s!r}; choose from {STRATEGIES}")
+    return items
+
+
+def strategy_verdicts(
+    strategy: str,
+    submissions: Sequence[int],
+    honest: Callable[[], list[tuple[int, bool, int]]],
+    rng: np.random.Generator,
+    last_accepted: Mapping[int, bool],
+    last_scores: Mapping[int, int],
+) -> list[tuple[int, bool, int]] | None:
+    """The verdicts ``(submission, accept, score)`` a validator playing ``strategy`` casts
+    (None: it stays silent). ``honest`` evaluates; the others never call it. ``last_*`` are
+    the previous round's public consensus (submission index → accepted, consensus score)."""
+    if strategy == "silent":
+        return None
+    if strategy == "honest":
+        return honest()
+    guess = int(np.mean(list(last_scores.values()))) if last_scores else 1_000
+    if strategy == "accept-all":
+        return [(i, True, guess) for i in submissions]
+    if strategy == "reject-all":
+        return [(i, False, guess) for i in submissions]
+    if strategy == "random":
+        return [(i, bool(rng.random() < 0.5), int(rng.integers(0, 10_001)))
+                for i in submissions]
+    if strategy == "copy":
+        return [(i, last_accepted.get(i, True), last_scores.get(i, guess))
+                for i in submissions]
+    raise MLError(f"unknown validator strategy {strategy!r}; choose from {STRATEGIES}")
+
+
+@dataclass
+class RoundVerdict:
+    success: bool
+    accepted: dict[int, bool]
+    contributor_pay: dict[int, int]
+    reasons: list[str]
+
+
+class ValidatorPanel:
+    """The validators of a simulated task, their bonds and earnings across rounds."""
+
+    def __init__(self, strategies: Sequence[str], data: Sequence[tuple[np.ndarray, np.ndarray]],
+                 economics: Economics, rng: np.random.Generator) -> None:
+        self.strategies = list(strategies)
+        self.data = list(data)
+        self.econ = economics
+        self.rng = rng
+        self.bonds = [economics.validator_bond] * len(strategies)
+        self.rewards = [0] * len(strategies)
+        self.slashed = [0] * len(strategies)
+        self.qualities: list[list[int]] = [[] for _ in strategies]
+        self._last_accepted: dict[int, bool] = {}
+        self._last_scores: dict[int, int] = {}
+
+    def _vote(self, k: int, manifest: ModelManifest, base: Sequence[np.ndarray],
+              candidates: Mapping[int, Any], previous_step: Sequence[np.ndarray] | None,
+              ) -> tuple[list[tuple[int, bool, int]] | None, list[str]]:
+        reasons: list[str] = []
+
+        def honest() -> list[tuple[int, bool, int]]:
+            x, y = self.data[k]
+            policy = AcceptancePolicy(min_improvement=self.econ.min_improvement)
+            judged = judge_updates(manifest, base, candidates, x, y, policy=policy,
+                                   previous_step=previous_step)
+            reasons.extend(f"validator {k}: update {i}: {j.reason}"
+                           for i, j in judged.items() if j.reason)
+            return [(i, j.accept, j.score) for i, j in judged.items()]
+
+        verdicts = strategy_verdicts(self.strategies[k], sorted(candidates), honest, self.rng,
+                                     self._last_accepted, self._last_scores)
+        return verdicts, reasons
+
+    def play_round(self, manifest: ModelManifest, base: Sequence[np.ndarray],
+                   candidates: Mapping[int, Any],
+                   previous_step: Sequence[np.ndarray] | None) -> RoundVerdict:
+        econ = self.econ
+        votes, reasons = {}, []
+        for k in range(len(self.strategies)):
+            v, why = self._vote(k, manifest, base, candidates, previous_step)
+            votes[k] = v
+            reasons += why
+        revealed = sorted(candidates)
+        electorate = {str(k): VoteRecord(self.bonds[k], votes[k]) for k in votes}
+        accepted, medians, _ = consensus(revealed, electorate, econ.quorum)
+        n_accepted = sum(accepted.values())
+        adopted = None
+        if n_accepted >= econ.min_contributors:
+            attest_stake = sum(self.bonds[k] for k in votes if votes[k] is not None)
+            e_stake = sum(self.bonds)
+            if e_stake and attest_stake >= quorum_stake(econ.quorum, e_stake):
+                adopted = AGGREGATE
+        electorate = {
+            str(k): VoteRecord(self.bonds[k], votes[k],
+                               attested=AGGREGATE if votes[k] is not None else None)
+            for k in votes
+        }
+        s = settle_round(revealed=revealed, unrevealed={}, electorate=electorate,
+                         quorum_ppm=econ.quorum, min_contributors=econ.min_contributors,
+                         reward=econ.reward_per_round, validator_share_ppm=econ.validator_share,
+                         adopted=adopted, constants=econ.constants)
+        for k in range(len(self.strategies)):
+            key = str(k)
+            cut = min(self.bonds[k], s.slashes.get(key, 0))
+            self.bonds[k] -= cut
+            self.slashed[k] += cut
+            self.rewards[k] += s.validator_pay.get(key, 0)
+            if key in s.quality:
+                self.qualities[k].append(s.quality[key])
+        self._last_accepted = dict(accepted)
+        self._last_scores = {i: medians[i] for i in revealed if accepted[i]}
+        return RoundVerdict(s.success, dict(accepted), dict(s.contributor_pay), reasons)
+
+    def report(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "index": k,
+                "strategy": self.strategies[k],
+                "reward": self.rewards[k],
+                "bond": self.bonds[k],
+                "slashed": self.slashed[k],
+                "mean_quality": (int(np.mean(self.qualities[k])) if self.qualities[k] else 0),
+            }
+            for k in range(len(self.strategies))
+        ]

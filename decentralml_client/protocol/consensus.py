@@ -1,0 +1,204 @@
+"""Consensus and settlement of a round: the pallet's rules in integer arithmetic.
+
+This module mirrors ``finalize_round`` of the DecentralMl pallet exactly (same integer
+operations, same rounding), so the simulator predicts what the chain pays and a pallet test
+checks the same figures (``tests/protocol/test_consensus.py`` and the pallet's
+``payout_rule_fixed_scenario``). The rules, argued in ``docs/protocol.md``:
+
+* an update is **accepted** when the bonded stake behind its accept verdicts reaches the
+  quorum (rounded up) of the round's electorate stake — stake, not heads, so splitting one
+  bond over many accounts changes nothing;
+* its **consensus score** is the bond-weighted (lower) median of the validators' scores;
+* a validator's **quality** is ``agreement² × closeness`` where agreement is the share of its
+  verdicts on the consensus side and closeness falls linearly to zero as its scores move
+  ``score_tolerance`` basis points from the consensus scores (clipped, as Yuma clips weights
+  above the median);
+* the validator pool is split by ``bond × quality`` among validators that attested the
+  adopted model; the contributor pool by consensus score among accepted updates;
+* silence (no revealed vote), losing verdicts and backing a losing aggregate cost bond.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+PPM = 1_000_000
+MAX_SCORE = 10_000
+
+Verdicts = Sequence[tuple[int, bool, int]]  # (submission, accept, score in basis points)
+
+
+@dataclass(frozen=True)
+class Constants:
+    """The runtime constants the settlement depends on (defaults: the dev runtime's)."""
+
+    silence_slash: int = 100_000  # Permill of the bond
+    verdict_slash: int = 50_000  # Permill of the bond, times the share of losing verdicts
+    losing_attest_slash: int = 50_000  # Permill of the bond
+    score_tolerance: int = 1_000  # basis points
+
+
+def mul_floor(ppm: int, value: int) -> int:
+    return value * ppm // PPM
+
+
+def quorum_stake(quorum_ppm: int, electorate_stake: int) -> int:
+    """``Permill::mul_ceil``: the stake an update's accept verdicts (or an aggregate's
+    attestations) must reach."""
+    return -(-electorate_stake * quorum_ppm // PPM)
+
+
+def is_accepted(accept_stake: int, quorum_ppm: int, electorate_stake: int) -> bool:
+    """Whether an update with ``accept_stake`` behind its accept verdicts is accepted."""
+    return electorate_stake > 0 and accept_stake >= quorum_stake(quorum_ppm, electorate_stake)
+
+
+def weighted_median(values: Sequence[int], weights: Sequence[int]) -> int:
+    """The weighted lower median: the smallest value at which the cumulative weight reaches
+    half of the total (``2·cum ≥ total``). Ties keep input order (the result is the same)."""
+    if not values:
+        return 0
+    total = sum(weights)
+    if total <= 0:
+        weights = [1] * len(values)
+        total = len(values)
+    cum = 0
+    for v, w in sorted(zip(values, weights), key=lambda vw: vw[0]):
+        cum += w
+        if 2 * cum >= total:
+            return v
+    return max(values)
+
+
+@dataclass(frozen=True)
+class VoteRecord:
+    """One electorate member's part in a round attempt."""
+
+    bond: int
+    verdicts: Verdicts | None = None  # the revealed vote; None = silent
+    attested: str | None = None  # hash it attested
+    proposed: str | None = None  # hash it proposed
+
+
+@dataclass
+class RoundSettlement:
+    """What finalising (or failing) a round attempt does."""
+
+    success: bool
+    accepted: dict[int, bool] = field(default_factory=dict)
+    consensus_scores: dict[int, int] = field(default_factory=dict)
+    quality: dict[str, int] = field(default_factory=dict)  # validator -> ppm
+    validator_pay: dict[str, int] = field(default_factory=dict)
+    contributor_pay: dict[int, int] = field(default_factory=dict)  # submission -> amount
+    slashes: dict[str, int] = field(default_factory=dict)  # account -> amount
+
+    @property
+    def paid(self) -> int:
+        return sum(self.validator_pay.values()) + sum(self.contributor_pay.values())
+
+
+def consensus(
+    revealed: Sequence[int],
+    electorate: Mapping[str, VoteRecord],
+    quorum_ppm: int,
+) -> tuple[dict[int, bool], dict[int, int], dict[int, int]]:
+    """``(accepted, consensus score, accept stake)`` per revealed submission."""
+    e_stake = sum(r.bond for r in electorate.values())
+    accept_stake = {i: 0 for i in revealed}
+    scores: dict[int, list[tuple[int, int]]] = {i: [] for i in revealed}
+    for rec in electorate.values():
+        if rec.verdicts is None:
+            continue
+        for sub, accept, score in rec.verdicts:
+            if sub in accept_stake:
+                if accept:
+                    accept_stake[sub] += rec.bond
+                scores[sub].append((score, rec.bond))
+    accepted = {i: is_accepted(accept_stake[i], quorum_ppm, e_stake) for i in revealed}
+    medians = {i: weighted_median([s for s, _ in scores[i]], [b for _, b in scores[i]])
+               for i in revealed}
+    return accepted, medians, accept_stake
+
+
+def validator_quality(verdicts: Verdicts, accepted: Mapping[int, bool],
+                      medians: Mapping[int, int], tolerance: int) -> tuple[int, int]:
+    """``(quality ppm, losing verdicts)`` of one revealed vote."""
+    n = len(accepted)
+    if n == 0:
+        return 0, 0
+    matches, dev = 0, 0
+    for sub, accept, score in verdicts:
+        if sub not in accepted:
+            continue
+        if accept == accepted[sub]:
+            matches += 1
+        dev += min(abs(score - medians[sub]), tolerance)
+    agreement = matches * PPM // n
+    closeness = PPM - dev * PPM // (n * tolerance)
+    return agreement * agreement // PPM * closeness // PPM, n - matches
+
+
+def settle_round(
+    *,
+    revealed: Sequence[int],
+    unrevealed: Mapping[str, int],
+    electorate: Mapping[str, VoteRecord],
+    quorum_ppm: int,
+    min_contributors: int,
+    reward: int,
+    validator_share_ppm: int,
+    adopted: str | None,
+    constants: Constants = Constants(),
+) -> RoundSettlement:
+    """Settle one round attempt.
+
+    ``revealed`` are the revealed submission indices, ``unrevealed`` maps contributors that committed without revealing to their bond,
+    ``electorate`` maps each member of the round's electorate to its record, ``adopted`` is
+    the adopted aggregate hash (None if none was). The round succeeds when a hash was adopted
+    and at least ``min_contributors`` updates were accepted.
+    """
+    out = RoundSettlement(success=False)
+    slashes: dict[str, int] = {}
+
+    def slash(who: str, amount: int) -> None:
+        if amount > 0:
+            slashes[who] = slashes.get(who, 0) + amount
+
+    for who, bond in unrevealed.items():
+        slash(who, mul_floor(constants.silence_slash, bond))
+    accepted, medians, _ = consensus(revealed, electorate, quorum_ppm)
+    out.accepted, out.consensus_scores = accepted, medians
+    n = len(revealed)
+    for who, rec in electorate.items():
+        if rec.verdicts is None:
+            slash(who, mul_floor(constants.silence_slash, rec.bond))
+            continue
+        q, wrong = validator_quality(rec.verdicts, accepted, medians, constants.score_tolerance)
+        out.quality[who] = q
+        if n:
+            slash(who, rec.bond * wrong * constants.verdict_slash // (n * PPM))
+        if adopted is not None and (
+            (rec.attested is not None and rec.attested != adopted)
+            or (rec.proposed is not None and rec.proposed != adopted)
+        ):
+            slash(who, mul_floor(constants.losing_attest_slash, rec.bond))
+    out.slashes = slashes
+    n_accepted = sum(accepted.values())
+    if adopted is None or n_accepted < min_contributors:
+        return out
+    out.success = True
+    v_pool = mul_floor(validator_share_ppm, reward)
+    c_pool = reward - v_pool
+    weights = {who: electorate[who].bond * q for who, q in out.quality.items()
+               if electorate[who].attested == adopted}
+    total_w = sum(weights.values())
+    if total_w:
+        out.validator_pay = {who: v_pool * w // total_w for who, w in weights.items()}
+    winners = [i for i in revealed if accepted[i]]
+    cw = {i: medians[i] for i in winners}
+    if sum(cw.values()) == 0:
+        cw = {i: 1 for i in winners}
+    total_c = sum(cw.values())
+    out.contributor_pay = {i: c_pool * w // total_c for i, w in cw.items()}
+    return out

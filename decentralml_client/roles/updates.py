@@ -1,0 +1,81 @@
+"""Fetching, verifying and aggregating a round's updates: the steps the validator and the
+aggregator share (one copy).
+
+``load_update`` fetches the signed update manifest named on chain (hash-checked), verifies
+the contributor's signature and that it names this task, round, base model and the committed
+``num_examples``, fetches the tensor file (hash in the manifest), opens it if sealed, and
+decodes it strictly. ``compute_aggregate`` recomputes the round's aggregate over the updates
+the chain accepted, exactly as every honest party does (PROTOCOL §5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from decentralml_client.chain.api import is_accepted
+from decentralml_client.keys import is_sealed, open_sealed
+from decentralml_client.ml.aggregate import aggregate, effective_examples
+from decentralml_client.ml.codec import decode_tensors, encode_weights, file_hash
+from decentralml_client.roles.common import RoleContext, RoleError, read_update_manifest
+
+UpdateCache = dict[int, tuple[list[np.ndarray], int]]
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    data: bytes
+    hash: str
+    weights: list[np.ndarray]
+    included: list[int]
+
+
+def load_update(ctx: RoleContext, task_id: int, task: dict[str, Any], index: int,
+                sub: dict[str, Any]) -> tuple[list[np.ndarray], int]:
+    """Fetch, verify and decode one revealed update: (delta tensors, num_examples).
+
+    Raises on anything wrong: unavailable or swapped content, bad signature, a manifest for
+    another task/round/base model, a malformed or non-finite tensor file.
+    """
+    manifest = ctx.manifest(task)
+    _, base_hash = ctx.global_model(task)
+    raw = ctx.store.fetch(sub["cid"], sub["update_hash"])
+    body = read_update_manifest(raw, sub["contributor"])
+    expect = {"task": task_id, "round": int(task["round"]),
+              "base_model_hash": base_hash, "num_examples": int(sub["num_examples"])}
+    for k, v in expect.items():
+        if body.get(k) != v:
+            raise RoleError(f"submission {index}: manifest {k}={body.get(k)!r}, expected {v!r}")
+    data = ctx.store.fetch(body["update_cid"], body["update_hash"])
+    if body.get("sealed") or is_sealed(data):
+        data = open_sealed(data, ctx.account)
+    decoded = decode_tensors(data, manifest, kind="delta")
+    if decoded.meta.get("base_model_hash") != base_hash:
+        raise RoleError(f"submission {index}: update built on another model")
+    return decoded.tensors, int(sub["num_examples"])
+
+
+def compute_aggregate(ctx: RoleContext, task_id: int, task: dict[str, Any],
+                      cache: UpdateCache | None = None) -> Aggregate:
+    """The round's aggregate over the accepted submissions, as canonical weights bytes."""
+    r = int(task["round"])
+    subs = ctx.dml.submissions(task_id, r)
+    accepted = sorted(i for i, s in subs.items() if is_accepted(task, s))
+    if not accepted:
+        raise RoleError(f"task {task_id} round {r}: no accepted update to aggregate")
+    deltas, claims = [], []
+    for i in accepted:
+        if cache is not None and i in cache:
+            delta, n = cache[i]
+        else:
+            delta, n = load_update(ctx, task_id, task, i, subs[i])
+        deltas.append(delta)
+        claims.append(n)
+    counts = effective_examples(claims, int(task["spec"]["max_examples"]))
+    base, base_hash = ctx.global_model(task)
+    weights = aggregate(task["spec"]["rule"], base, deltas, counts)
+    data = encode_weights(weights, ctx.manifest(task), task=str(task_id), round=r + 1,
+                          base_model_hash=base_hash)
+    return Aggregate(data, file_hash(data), weights, accepted)
