@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import uvicorn
@@ -16,7 +16,9 @@ from fastapi import FastAPI
 
 from decentralml_client.config import REPO_ROOT
 from decentralml_client.services.devnet import Devnet, free_port
-from tests.dashboard._drive import TaskDriver
+
+if TYPE_CHECKING:
+    from tests.dashboard._drive import TaskDriver
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +28,10 @@ def driven(devnet: Devnet) -> TaskDriver:
     The API tests expect exactly that state; the browser test (which runs after them) drives
     round 2.
     """
+    # Imported here: the driver uses the chain's transaction API, which the view tests
+    # (in-memory chain) do not need.
+    from tests.dashboard._drive import TaskDriver
+
     return TaskDriver.create(devnet.url, rounds=4, drive=2)
 
 

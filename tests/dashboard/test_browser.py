@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from decentralml_client.config import Settings
 from decentralml_client.dashboard import create_app
 from decentralml_client.services.devnet import Devnet
-from tests.dashboard._drive import TaskDriver
 from tests.dashboard.conftest import ARTIFACTS, WAIT_MS, serve
+
+if TYPE_CHECKING:  # the driver needs the chain's transaction API: imported when used
+    from tests.dashboard._drive import TaskDriver
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -56,7 +60,7 @@ def test_task_page_shows_chart_and_votes_and_follows_a_new_round(
         page.wait_for_selector(f'#lineage li[data-version="{done + 1}"]', timeout=WAIT_MS)
         scores = page.eval_on_selector_all(
             "#accuracy-chart circle.pt", "els => els.map(e => +e.dataset.score)")
-        assert scores == [TaskDriver.score(r) for r in range(done + 1)]
+        assert scores == [driven.score(r) for r in range(done + 1)]
         assert page.evaluate("window.__sameDocument") is True  # refreshed in place
         assert int(page.evaluate("document.body.dataset.refreshes")) >= 2
         page.screenshot(path=str(ARTIFACTS / "task-after-new-round.png"), full_page=True)
