@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import re
 import shlex
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,6 @@ from typer.testing import CliRunner
 from decentralml_client.cli._common import Exit, hoist_global_options
 from decentralml_client.cli.main import app
 from decentralml_client.config import REPO_ROOT
-from decentralml_client.services.devnet import free_port
 
 ROOT = typer.main.get_command(app)
 DOCS = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
@@ -191,7 +191,9 @@ def test_global_options_may_follow_the_command(args: list[str], expected: list[s
 
 
 def test_global_options_after_the_command_take_effect() -> None:
-    url = f"ws://127.0.0.1:{free_port()}"
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"ws://127.0.0.1:{s.getsockname()[1]}"
     result = CliRunner().invoke(app, ["task", "list", "--node", url, "--json"])
     assert result.exit_code == Exit.UNREACHABLE, result.output
     assert url in result.output
