@@ -89,6 +89,28 @@ HINTS: dict[str, str] = {
     "TooManyProposals": "the round has the maximum number of proposals: attest one of them.",
     "UnknownProposal": "attest a hash that was proposed in this round.",
     "BoundsExceeded": "a value is over the chain's limits (see docs/chain.md).",
+    "CreatorCannotJoin": "a task's creator holds no role in it; join with another account "
+    "only if it is really another party.",
+    "NotAllowed": "the task admits only its allow-list: ask its creator to run "
+    "`decentralml task allow`.",
+    "ReputationTooLow": "the task admits only accounts with more reputation; earn it in "
+    "open tasks first.",
+    "BondTooLow": "bond at least the task's bond for the role (`decentralml task show`).",
+    "NotYetEligible": "you joined during a round: you take part from the next round on.",
+    "DuplicateUpdate": "this update was already revealed in this round: train your own.",
+    "NotInElectorate": "only the validators of the round's electorate (joined before it "
+    "opened) may do this; you count from the next round.",
+    "NoVoteCommitment": "commit a vote in the vote-commit phase before revealing it.",
+    "VoteMismatch": "reveal exactly the verdicts, scores and salt that were committed "
+    "(the validator's journal keeps them).",
+    "VotesSealed": "votes are revealed only after the vote-commit window closes; wait for "
+    "the VoteReveal phase.",
+    "IncompleteVote": "a vote must cover every revealed submission exactly once, in "
+    "ascending order.",
+    "ProposalMismatch": "attest the proposal's own CID and hash (fetch both from the chain).",
+    "CancelPending": "the task already ends after its current round.",
+    "RetriesTooHigh": "ask for fewer retries (at most the runtime's MaxRetries).",
+    "TaskStillActive": "purge a task only after it finished or was cancelled.",
     # Balances / System
     "InsufficientBalance": "fund the account (on the dev chain: `decentralml account faucet`).",
     "FundsUnavailable": "fund the account (on the dev chain: `decentralml account faucet`).",
