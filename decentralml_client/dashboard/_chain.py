@@ -12,7 +12,7 @@ never touches substrate-interface (see ``/work/notes/dashboard-needs.md``):
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 from substrateinterface.exceptions import (  # type: ignore[import-untyped]
     StorageFunctionNotFound,
@@ -21,7 +21,9 @@ from substrateinterface.exceptions import (  # type: ignore[import-untyped]
 from substrateinterface.utils.ss58 import ss58_decode  # type: ignore[import-untyped]
 from websocket import WebSocketException
 
-from decentralml_client.chain import Chain, ChainError, ChainUnreachable, DecentralMl
+from decentralml_client.chain import Chain, ChainError, ChainUnreachable
+
+T = TypeVar("T")
 
 PALLET = "DecentralMl"
 
@@ -55,23 +57,15 @@ def is_ss58_address(address: str) -> bool:
     return True
 
 
-def optional_map(dml: DecentralMl, storage: str, params: list[Any]) -> list[tuple[Any, Any]]:
-    """``storage`` under ``params`` as (key, value) pairs; empty when the runtime lacks it.
+def if_present(read: Callable[[], T], default: T) -> T:
+    """``read()``, or ``default`` when the runtime lacks the storage item it reads.
 
     Protocol v2 items (``VoteCommits``, ``Electorate``) do not exist on a v1 runtime.
     """
     try:
-        return dml.chain.query_map(storage, params)
+        return read()
     except StorageFunctionNotFound:
-        return []
-
-
-def optional_value(dml: DecentralMl, storage: str, params: list[Any]) -> Any:
-    """One storage value; None when absent or when the runtime lacks the item."""
-    try:
-        return dml.chain.query(storage, params)
-    except StorageFunctionNotFound:
-        return None
+        return default
 
 
 def block_hash(chain: Chain, number: int) -> str:

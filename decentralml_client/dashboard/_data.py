@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from decentralml_client.dashboard import _views as views
-from decentralml_client.dashboard._chain import is_ss58_address, optional_map, optional_value
+from decentralml_client.dashboard._chain import if_present, is_ss58_address
 from decentralml_client.dashboard._reader import Reader
 
 # How many of the most recent tasks a participant's history looks through.
@@ -77,18 +77,19 @@ class DashboardData:
     def vote_commits(self, task_id: int, r: int) -> set[str]:
         """Validators that committed a sealed vote in round ``r`` (v2 ``VoteCommits``)."""
         fin = self._final_round(task_id, r)
-        pairs = self.reader.read(("vote_commits", task_id, r),
-                                 lambda d: optional_map(d, "VoteCommits", [[task_id, r]]),
-                                 final=lambda v: fin)
-        return {str(k) for k, _ in pairs}
+        commits = self.reader.read(
+            ("vote_commits", task_id, r),
+            lambda d: if_present(lambda: d.vote_commits(task_id, r), dict[str, str]()),
+            final=lambda v: fin)
+        return set(commits)
 
     def electorate(self, task_id: int, r: int) -> dict[str, int]:
         """Round ``r``'s electorate, validator → bond (v2 ``Electorate`` snapshot)."""
         fin = self._final_round(task_id, r)
-        raw = self.reader.read(("electorate", task_id, r),
-                               lambda d: optional_value(d, "Electorate", [[task_id, r]]),
-                               final=lambda v: fin)
-        return {str(a): int(b or 0) for a, b in (raw or [])}
+        return self.reader.read(
+            ("electorate", task_id, r),
+            lambda d: if_present(lambda: d.electorate(task_id, r), dict[str, int]()),
+            final=lambda v: fin)
 
     def member_views(self, task_id: int, task: dict[str, Any]) -> list[dict[str, Any]]:
         """The task's members, with their bonds on v2.

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-PERMILL = 1_000_000
+from decentralml_client import protocol
+
+PERMILL = protocol.PPM  # parts per million (the chain's Permill)
 
 # Protocol v2 (sealed votes): Enrol once, then per round Commit → … → Aggregate.
 PHASES_V2 = ("Enrol", "Commit", "Reveal", "VoteCommit", "VoteReveal", "Aggregate")
@@ -42,14 +44,6 @@ def votes_sealed(task: dict[str, Any], r: int) -> bool:
             and task["phase"] in SEALED_PHASES)
 
 
-def quorum_stake(quorum_ppm: int, electorate_stake: int) -> int:
-    """``Permill::mul_ceil``: the stake an update's accept verdicts must reach (v2).
-
-    Mirrors ``decentralml_client.protocol.consensus.quorum_stake``.
-    """
-    return -(-electorate_stake * quorum_ppm // PERMILL)
-
-
 def pending_accepted(task: dict[str, Any], sub: dict[str, Any]) -> bool:
     """What the pallet's consensus rule would decide for a revealed update with the votes so far.
 
@@ -59,9 +53,8 @@ def pending_accepted(task: dict[str, Any], sub: dict[str, Any]) -> bool:
     spec = task["spec"]
     quorum = int(spec["quorum"])
     if "accept_stake" in sub:
-        electorate = int(task.get("electorate_stake") or 0)
-        return electorate > 0 and int(sub["accept_stake"] or 0) >= quorum_stake(quorum,
-                                                                                 electorate)
+        return protocol.is_accepted(int(sub["accept_stake"] or 0), quorum,
+                                    int(task.get("electorate_stake") or 0))
     voters, accepts = int(task.get("voters") or 0), int(sub.get("accepts") or 0)
     minimum = int(spec["min_validators"])
     need = -(-quorum * voters // PERMILL)

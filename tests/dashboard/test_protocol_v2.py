@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from substrateinterface.exceptions import StorageFunctionNotFound
 
+from decentralml_client import protocol
+from decentralml_client.chain import DecentralMl
 from decentralml_client.dashboard import _views as views
-from decentralml_client.dashboard._chain import optional_map, optional_value
+from decentralml_client.dashboard._chain import if_present
 from tests.dashboard.fakes import (
     ALICE,
     BOB,
@@ -136,7 +138,7 @@ def test_pending_outcome_is_stake_weighted() -> None:
     task["vote_reveals"] = 2
     s = sub(BOB, 2 * DML, DML, "Revealed")
     # The quorum, 666_667 ppm of the 3 DML electorate rounded up, is 2.000001 DML.
-    need = views.quorum_stake(666_667, 3 * DML)
+    need = protocol.quorum_stake(666_667, 3 * DML)
     assert need == 2_000_001_000_000
     assert views.submission_view(0, s, task, final=False)["outcome"] == "Rejected (pending)"
     s["accept_stake"] = need
@@ -208,10 +210,7 @@ class _V1Runtime:
         raise StorageFunctionNotFound(f'Storage function "DecentralMl.{storage}" not found')
 
 
-class _Dml:
-    chain = _V1Runtime()
-
-
 def test_v2_storage_missing_on_the_runtime_reads_as_empty() -> None:
-    assert optional_map(_Dml(), "VoteCommits", [[0, 0]]) == []  # type: ignore[arg-type]
-    assert optional_value(_Dml(), "Electorate", [[0, 0]]) is None  # type: ignore[arg-type]
+    dml = DecentralMl(_V1Runtime())  # type: ignore[arg-type]
+    assert if_present(lambda: dml.vote_commits(0, 0), {}) == {}
+    assert if_present(lambda: dml.electorate(0, 0), {}) == {}
