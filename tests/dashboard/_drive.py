@@ -1,8 +1,10 @@
 """Drive a DecentralMl task through rounds with synthetic CIDs and hashes (no ML needed).
 
-The dashboard only reads chain state, so each round here is the protocol's transactions with
-made-up update and model files: two contributors (one update accepted by both validators, one
-rejected by both), two validators, a proposal and its attestations, then finalisation.
+The dashboard only reads chain state, so each round here is the protocol's (v2) transactions
+with made-up update and model files: two contributors bond and join (one update accepted by
+both validators, one rejected by both), two validators with different bonds seal their votes
+(commit) and then reveal them, one proposes the aggregate and both attest it, then anyone
+finalises.
 """
 
 from __future__ import annotations
@@ -13,16 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from decentralml_client.chain import (
-    UNIT,
-    Chain,
-    DecentralMl,
-    PalletError,
-    Role,
-    TaskSpec,
-    commitment,
-)
+from decentralml_client.chain import UNIT, Chain, DecentralMl, PalletError, Role, TaskSpec
 from decentralml_client.chain.api import account_id
+from decentralml_client.protocol import update_commitment, vote_commitment
 from decentralml_client.dashboard._reader import SUBSTRATE_LOCK
 from decentralml_client.keys import dev_account
 from decentralml_client.keys.account import Account
@@ -84,6 +79,9 @@ class DrivenTask:
     rounds_done: int = 0
     accepted_cids: dict[int, str] = field(default_factory=dict)
 
+    CONTRIBUTOR_BOND = 1 * UNIT
+    VALIDATOR_BONDS = (3 * UNIT, 2 * UNIT)  # different, so the stake tallies show it
+
     @classmethod
     def create(cls, dml: DecentralMl | Locked, rounds: int = 4) -> DrivenTask:
         creator = dev_account("alice")
@@ -93,14 +91,18 @@ class DrivenTask:
             ensure_registered(dml, c, Role.CONTRIBUTOR)
         for v in validators:
             ensure_registered(dml, v, Role.VALIDATOR)
+        # Every seat taken ends enrolment at once: round 0 opens with the last join.
         spec = TaskSpec(model_cid="bafy-dashboard-m0", model_hash="0x" + "11" * 32,
-                        rounds=rounds, min_contributors=1, max_contributors=2, min_validators=1,
-                        commit_blocks=40, reveal_blocks=40, vote_blocks=40, attest_blocks=40)
+                        rounds=rounds, min_contributors=1, max_contributors=2, max_validators=2,
+                        min_validators=1, contributor_bond=cls.CONTRIBUTOR_BOND,
+                        validator_bond=min(cls.VALIDATOR_BONDS), enrol_blocks=40,
+                        commit_blocks=40, reveal_blocks=40, vote_blocks=40,
+                        vote_reveal_blocks=40, attest_blocks=40)
         task_id = dml.create_task(creator.keypair, spec)
         for c in contributors:
-            dml.join_task(c.keypair, task_id, Role.CONTRIBUTOR)
-        for v in validators:
-            dml.join_task(v.keypair, task_id, Role.VALIDATOR)
+            dml.join_task(c.keypair, task_id, Role.CONTRIBUTOR, cls.CONTRIBUTOR_BOND)
+        for v, bond in zip(validators, cls.VALIDATOR_BONDS, strict=True):
+            dml.join_task(v.keypair, task_id, Role.VALIDATOR, bond)
         return cls(dml, task_id, creator, contributors, validators)
 
     @staticmethod
@@ -114,33 +116,41 @@ class DrivenTask:
         return self.finish_round()
 
     def up_to_votes(self) -> None:
-        """Commit and reveal both updates, and cast both validators' votes."""
+        """Commit and reveal both updates; both validators seal their votes, then open them."""
         dml, tid, r = self.dml, self.task_id, self.rounds_done
+        attempt = int(dml.task(tid)["retries"])
         secrets = {}
-        for c in self.contributors:
-            h, salt = os.urandom(32), os.urandom(32)
-            secrets[c.ss58_address] = (h, salt)
-            dml.commit_update(c.keypair, tid, r, commitment(h, salt, account_id(c.ss58_address)))
         for i, c in enumerate(self.contributors):
-            h, salt = secrets[c.ss58_address]
-            dml.reveal_update(c.keypair, tid, r, f"bafy-update-t{tid}-r{r}-{c.name}", h,
-                              100 * (i + 1), salt)
+            h, salt, n = os.urandom(32), os.urandom(32), 100 * (i + 1)
+            secrets[c.ss58_address] = (h, salt, n)
+            dml.commit_update(c.keypair, tid, r, update_commitment(
+                tid, r, attempt, account_id(c.ss58_address), h, n, salt))
+        for c in self.contributors:
+            h, salt, n = secrets[c.ss58_address]
+            dml.reveal_update(c.keypair, tid, r, f"bafy-update-t{tid}-r{r}-{c.name}", h, n, salt)
         index = {s["contributor"]: i for i, s in dml.submissions(tid, r).items()}
         good = index[self.contributors[0].ss58_address]
         bad = index[self.contributors[1].ss58_address]
+        votes = {}
         for j, v in enumerate(self.validators):
-            dml.vote(v.keypair, tid, r, [(good, True, self.score(r) + 20 * j),
-                                         (bad, False, 1000 + 20 * j)])
+            verdicts = sorted([(good, True, self.score(r) + 20 * j), (bad, False, 1000 + 20 * j)])
+            salt = os.urandom(32)
+            votes[v.ss58_address] = (verdicts, salt)
+            dml.commit_vote(v.keypair, tid, r, vote_commitment(
+                tid, r, attempt, account_id(v.ss58_address), verdicts, salt))
+        for v in self.validators:
+            verdicts, salt = votes[v.ss58_address]
+            dml.reveal_vote(v.keypair, tid, r, verdicts, salt)
 
     def finish_round(self) -> int:
         """Propose the aggregate, attest it twice and finalise; return the round's index."""
         dml, tid, r = self.dml, self.task_id, self.rounds_done
-        model_hash = os.urandom(32)
-        dml.propose_aggregate(self.contributors[0].keypair, tid, r,
-                              f"bafy-model-t{tid}-m{r + 1}", model_hash)
+        model_hash, model_cid = os.urandom(32), f"bafy-model-t{tid}-m{r + 1}"
+        dml.propose_aggregate(self.validators[0].keypair, tid, r, model_cid, model_hash)
         for j, v in enumerate(self.validators):
             # Scores symmetric around score(r): the attested (mean) score is exactly score(r).
-            dml.attest_aggregate(v.keypair, tid, r, model_hash, self.score(r) + (50 if j else -50))
+            dml.attest_aggregate(v.keypair, tid, r, model_cid, model_hash,
+                                 self.score(r) + (50 if j else -50))
         dml.finalize_round(self.creator.keypair, tid, r)
         self.accepted_cids[r] = f"bafy-update-t{tid}-r{r}-{self.contributors[0].name}"
         self.rounds_done += 1

@@ -55,7 +55,9 @@ def test_task_detail_rounds_votes_rewards_lineage(client: TestClient,
     tid = driven.task_id
     d = client.get(f"/api/tasks/{tid}").json()
     assert d["task"]["blocks_left"] == d["task"]["phase_ends_at"] - d["head"]
-    assert [p["state"] for p in d["phases"]] == ["current", "next", "next", "next"]
+    assert [p["phase"] for p in d["phases"]] == ["Commit", "Reveal", "VoteCommit",
+                                                 "VoteReveal", "Aggregate"]
+    assert [p["state"] for p in d["phases"]] == ["current", "next", "next", "next", "next"]
     rounds = client.get(f"/api/tasks/{tid}/rounds").json()
     assert rounds == d["rounds"]
     assert [r["state"] for r in rounds] == ["finalized", "finalized", "current", "pending"]
@@ -80,6 +82,11 @@ def test_task_detail_rounds_votes_rewards_lineage(client: TestClient,
     assert len(vm["rows"]) == 2 and all(len(r["verdicts"]) == 2 for r in vm["rows"])
     good = next(s["index"] for s in r1["submissions"] if s["outcome"] == "Accepted")
     assert all(row["verdicts"][vm["submissions"].index(good)]["accept"] for row in vm["rows"])
+    # v2: the electorate's bonds (3 and 2 DML) weigh the verdicts.
+    assert sorted(row["stake"] for row in vm["rows"]) == [2 * 10**12, 3 * 10**12]
+    assert all(row["committed"] and row["voted"] for row in vm["rows"])
+    tally = vm["tallies"][vm["submissions"].index(good)]
+    assert (tally["accept_stake"], tally["reject_stake"]) == (5 * 10**12, 0)
     assert client.get(f"/api/tasks/{tid}", params={"round": 3}).status_code == 404
     assert client.get("/api/tasks/4000000").status_code == 404
 
