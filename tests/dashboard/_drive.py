@@ -17,10 +17,10 @@ from typing import Any
 
 from decentralml_client.chain import UNIT, Chain, DecentralMl, PalletError, Role, TaskSpec
 from decentralml_client.chain.api import account_id
-from decentralml_client.protocol import update_commitment, vote_commitment
 from decentralml_client.dashboard._reader import SUBSTRATE_LOCK
 from decentralml_client.keys import dev_account
 from decentralml_client.keys.account import Account
+from decentralml_client.protocol import update_commitment, vote_commitment
 
 
 class Locked:
