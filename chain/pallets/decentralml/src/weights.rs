@@ -43,8 +43,10 @@ pub trait WeightInfo {
 pub const BASE_EXECUTION: u64 = 20_000_000; // 20 µs
 /// Execution time per item (verdict, submission, proposal, member) handled by a call: the
 /// release-mode test `execution_time_of_the_worst_cases_fits_the_derived_weights` measured about
-/// 18 µs per verdict of `vote(256)` and 38 µs per item of the worst `finalize_round` natively
-/// with in-memory storage (which the per-item database weights below also pay for).
+/// 18 µs per verdict of the v1 `vote(256)` and 38 µs per item of the worst `finalize_round`
+/// natively with in-memory storage (which the per-item database weights below also pay for);
+/// `reveal_vote` does the same per-verdict work plus one commitment hash, and the v2
+/// `finalize_round` adds an in-memory median per submission (a sort of at most 32 scores).
 pub const PER_ITEM_EXECUTION: u64 = 20_000_000; // 20 µs
 /// Proof size (bytes) charged per storage read: the largest item read is a `TaskInfo`
 /// (under 600 bytes encoded) plus its trie path.
@@ -80,6 +82,9 @@ pub mod accesses {
 	pub const ADVANCE: (u64, u64) = (3, 1);
 	/// Opening an attempt: one Members read per validator.
 	pub const OPEN_ATTEMPT_PER_VALIDATOR: (u64, u64) = (1, 0);
+	/// Validators read when `join_task` fills the last seat and opens the attempt: the runtime's
+	/// `MaxValidators` (32).
+	pub const OPEN_ATTEMPT_VALIDATORS: u64 = 32;
 	/// Tasks, Participants, Members, AllowList, TaskValidators, System.Account, Balances.Holds
 	/// read; Tasks, Participants, Members, TaskValidators, System.Account, Balances.Holds written.
 	pub const JOIN_TASK: (u64, u64) = (7, 6);
@@ -159,7 +164,7 @@ macro_rules! impl_weights {
 				$db,
 				0,
 				(accesses::JOIN_TASK.0 + accesses::ADVANCE.0, accesses::JOIN_TASK.1 + accesses::ADVANCE.1),
-				&[(32, accesses::OPEN_ATTEMPT_PER_VALIDATOR)],
+				&[(accesses::OPEN_ATTEMPT_VALIDATORS, accesses::OPEN_ATTEMPT_PER_VALIDATOR)],
 			)
 		}
 		fn cancel_task(m: u32) -> Weight {
