@@ -535,6 +535,28 @@ fn leave_task_releases_an_idle_member_and_schedules_an_engaged_one() {
 	});
 }
 
+#[test]
+fn a_round_whose_electorate_would_be_too_small_goes_back_to_enrolment() {
+	new_test_ext().execute_with(|| {
+		let id = default_task();
+		assert_ok!(DecentralMl::leave_task(origin(22), id));
+		assert_ok!(DecentralMl::leave_task(origin(23), id));
+		default_round(id, 0);
+		assert_ok!(DecentralMl::finalize_round(origin(30), id, 0));
+		// Only 21 is left for round 1 (min_validators 2): enrolment reopens.
+		assert_eq!((task(id).round, task(id).phase), (1, Phase::Enrol));
+		assert!(Electorate::<Test>::get((id, 1)).is_empty());
+		for w in [22, 23] {
+			assert_ok!(DecentralMl::leave_task(origin(w), id));
+		}
+		join(24, id, Role::Validator, V_BOND);
+		has(E::TaskJoined { task_id: id, who: acc(24), role: Role::Validator, bond: V_BOND, from_round: 0 });
+		expire(id);
+		assert_eq!(task(id).phase, Phase::Commit);
+		assert_eq!(Electorate::<Test>::get((id, 1)).into_inner(), vec![(acc(21), V_BOND), (acc(24), V_BOND)]);
+	});
+}
+
 // ---------------------------------------------------------------- updates
 
 #[test]
