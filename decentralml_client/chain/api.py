@@ -34,10 +34,12 @@ class Role(str, enum.Enum):
 
 
 def permill(fraction: float) -> int:
-    """A fraction in [0, 1] as the chain's ``Permill`` parts per million."""
+    """A fraction in [0, 1] as the chain's ``Permill`` parts per million, rounded down (so
+    that a quorum of 2/3 is reached by exactly 2 of 3 equal bonds: the pallet rounds the
+    stake a quorum needs up)."""
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f"{fraction} is not a fraction between 0 and 1")
-    return round(fraction * PERMILL)
+    return int(fraction * PERMILL + 1e-9)
 
 
 @dataclass(frozen=True)

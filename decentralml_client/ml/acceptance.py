@@ -48,7 +48,7 @@ class AcceptancePolicy:
 
     min_improvement: int = 0  # basis points of whole-step relative loss improvement
     margin_floor: int = 25  # basis points
-    margin_mads: float = 6.0
+    margin_mads: float = 8.0
     near_zero: float = 0.05  # relative to the round's median update norm
     max_norm: float = 3.0  # relative to the round's median update norm
     copy_cosine: float = 0.9999  # cosine above which two deltas count as the same

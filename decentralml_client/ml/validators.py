@@ -44,7 +44,7 @@ class Economics:
     validator_bond: int = 1_000_000
     reward_per_round: int = 1_000_000
     validator_share: int = 300_000  # Permill
-    quorum: int = 666_667  # Permill of the electorate stake
+    quorum: int = 666_666  # Permill of the electorate stake (2/3 rounded down)
     min_contributors: int = 1
     max_examples: int = 10_000
     min_improvement: int = 0  # basis points
@@ -164,7 +164,7 @@ class ValidatorPanel:
         s = settle_round(revealed=revealed, unrevealed={}, electorate=electorate,
                          quorum_ppm=econ.quorum, min_contributors=econ.min_contributors,
                          reward=econ.reward_per_round, validator_share_ppm=econ.validator_share,
-                         adopted=adopted, constants=econ.constants)
+                         adopted=adopted, min_validators=1, constants=econ.constants)
         for k in range(len(self.strategies)):
             key = str(k)
             cut = min(self.bonds[k], s.slashes.get(key, 0))

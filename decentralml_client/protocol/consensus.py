@@ -149,19 +149,24 @@ def settle_round(
     reward: int,
     validator_share_ppm: int,
     adopted: str | None,
+    min_validators: int = 1,
     constants: Constants = Constants(),
 ) -> RoundSettlement:
     """Settle one round attempt.
 
     ``revealed`` are the revealed submission indices, ``unrevealed`` maps contributors that committed without revealing to their bond,
     ``electorate`` maps each member of the round's electorate to its record, ``adopted`` is
-    the adopted aggregate hash (None if none was). The round succeeds when a hash was adopted
-    and at least ``min_contributors`` updates were accepted.
+    the adopted aggregate hash (None if none was). The round succeeds when a hash was adopted,
+    at least ``min_contributors`` updates were accepted and at least ``min_validators``
+    validators revealed a vote. Silence costs bond only once the attempt reached the vote
+    (at least ``min_contributors`` updates revealed); every slash is capped by the bond left.
     """
     out = RoundSettlement(success=False)
     slashes: dict[str, int] = {}
+    bonds = {who: rec.bond for who, rec in electorate.items()} | dict(unrevealed)
 
     def slash(who: str, amount: int) -> None:
+        amount = min(amount, bonds[who] - slashes.get(who, 0))
         if amount > 0:
             slashes[who] = slashes.get(who, 0) + amount
 
@@ -170,14 +175,19 @@ def settle_round(
     accepted, medians, _ = consensus(revealed, electorate, quorum_ppm)
     out.accepted, out.consensus_scores = accepted, medians
     n = len(revealed)
+    reached_vote = n >= min_contributors
+    voters = 0
     for who, rec in electorate.items():
         if rec.verdicts is None:
-            slash(who, mul_floor(constants.silence_slash, rec.bond))
-            continue
-        q, wrong = validator_quality(rec.verdicts, accepted, medians, constants.score_tolerance)
-        out.quality[who] = q
-        if n:
-            slash(who, rec.bond * wrong * constants.verdict_slash // (n * PPM))
+            if reached_vote:
+                slash(who, mul_floor(constants.silence_slash, rec.bond))
+        else:
+            voters += 1
+            q, wrong = validator_quality(rec.verdicts, accepted, medians,
+                                         constants.score_tolerance)
+            out.quality[who] = q
+            if n:
+                slash(who, rec.bond * wrong * constants.verdict_slash // (n * PPM))
         if adopted is not None and (
             (rec.attested is not None and rec.attested != adopted)
             or (rec.proposed is not None and rec.proposed != adopted)
@@ -185,7 +195,7 @@ def settle_round(
             slash(who, mul_floor(constants.losing_attest_slash, rec.bond))
     out.slashes = slashes
     n_accepted = sum(accepted.values())
-    if adopted is None or n_accepted < min_contributors:
+    if adopted is None or n_accepted < min_contributors or voters < min_validators:
         return out
     out.success = True
     v_pool = mul_floor(validator_share_ppm, reward)
@@ -194,11 +204,13 @@ def settle_round(
                if electorate[who].attested == adopted}
     total_w = sum(weights.values())
     if total_w:
-        out.validator_pay = {who: v_pool * w // total_w for who, w in weights.items()}
+        out.validator_pay = {who: v_pool * w // total_w for who, w in weights.items()
+                             if v_pool * w // total_w > 0}
     winners = [i for i in revealed if accepted[i]]
     cw = {i: medians[i] for i in winners}
     if sum(cw.values()) == 0:
         cw = {i: 1 for i in winners}
     total_c = sum(cw.values())
-    out.contributor_pay = {i: c_pool * w // total_c for i, w in cw.items()}
+    out.contributor_pay = {i: c_pool * w // total_c for i, w in cw.items()
+                           if c_pool * w // total_c > 0}
     return out

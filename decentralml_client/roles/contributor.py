@@ -120,6 +120,9 @@ def run_contributor(ctx: RoleContext, task_id: int, x: np.ndarray, y: np.ndarray
                     bytes.fromhex(entry["salt"][2:]),
                 )
             except PalletError as exc:
+                if exc.name == "DuplicateUpdate":  # the same bytes as an earlier submission
+                    journal.update(key, revealed=False, missed=exc.name)
+                    continue
                 if exc.name != "AlreadyRevealed":
                     raise
             journal.update(key, revealed=True)
