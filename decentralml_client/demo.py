@@ -34,7 +34,8 @@ class DemoOptions:
     contributors: int = 4
     validators: int = 3
     malicious: int = 0
-    attack: str = "sign-flip"
+    attack: str = "sign-flip"  # comma-separated: one per malicious contributor, in order
+    validator_strategies: tuple[str, ...] = ("honest",)  # one per validator, or one for all
     rule: str = "fedavg"
     reward: int = 100 * UNIT
     seed: int = 0
@@ -51,6 +52,8 @@ class Participant:
     role: str
     account: Account
     malicious: bool = False
+    attack: str | None = None
+    strategy: str = "honest"
     proc: subprocess.Popen[bytes] | None = None
     log: Path | None = None
 
@@ -154,17 +157,26 @@ def _run(run: DemoRun, opts: DemoOptions,
     from decentralml_client.roles.creator import create_task
     from decentralml_client.storage import IpfsStore
 
+    from decentralml_client.ml.validators import expand_strategies
+
     password = secrets.token_urlsafe(16)
     keystore = Keystore(run.workdir / "keys", kdf_limits=KdfLimits.interactive())
+    attacks = [a.strip() for a in opts.attack.split(",") if a.strip()] or ["sign-flip"]
+    first_bad = opts.contributors - opts.malicious
     for i in range(opts.contributors):
         name = f"contributor{i + 1}"
+        bad = i >= first_bad
         run.participants.append(Participant(name, "contributor",
                                             keystore.load(*_new(keystore, name, password)),
-                                            malicious=i >= opts.contributors - opts.malicious))
+                                            malicious=bad,
+                                            attack=attacks[min(i - first_bad, len(attacks) - 1)]
+                                            if bad else None))
+    strategies = expand_strategies(opts.validator_strategies, opts.validators)
     for i in range(opts.validators):
         name = f"validator{i + 1}"
         run.participants.append(Participant(name, "validator",
-                                            keystore.load(*_new(keystore, name, password))))
+                                            keystore.load(*_new(keystore, name, password)),
+                                            strategy=strategies[i]))
     # The pallet takes proposals from task members only (their stake answers for a wrong
     # aggregate), so the aggregator process signs with the first validator's key.
     run.participants.append(Participant("aggregator", "aggregator",
@@ -202,6 +214,7 @@ def _run(run: DemoRun, opts: DemoOptions,
         balances_before = {p.name: chain.account(p.account.ss58_address) for p in run.participants}
         manifest = replace(default_digits_manifest(opts.seed), local_epochs=opts.local_epochs)
         task_id = create_task(rc, manifest, spec, seed=opts.seed)
+        first_block, _ = chain.head()
         progress("task_created", {"task_id": task_id})
         for p in run.participants:
             if p.role in ("contributor", "validator"):
@@ -213,11 +226,12 @@ def _run(run: DemoRun, opts: DemoOptions,
             if p.role == "contributor":
                 args = ["contribute", "--task", str(task_id),
                         "--digits-shard", f"{ci}/{opts.contributors}", "--seed", str(opts.seed + ci)]
-                if p.malicious:
-                    args += ["--attack", opts.attack]
+                if p.attack:
+                    args += ["--attack", p.attack]
                 ci += 1
             elif p.role == "validator":
-                args = ["validate", "--task", str(task_id), "--digits-holdout", f"{vi}/{n_val}"]
+                args = ["validate", "--task", str(task_id), "--digits-holdout", f"{vi}/{n_val}",
+                        "--strategy", p.strategy]
                 vi += 1
             else:
                 args = ["aggregate", "--task", str(task_id)]
@@ -243,6 +257,18 @@ def _run(run: DemoRun, opts: DemoOptions,
                 raise TimeoutError(f"the demo task did not finish within {opts.timeout:.0f} s")
             time.sleep(0.5)
         summary = _summarise(chain, dml, store, rc, task_id, run, opts, balances_before)
+        money = dml.payments(task_id, first_block)
+        paid, slashed = money["paid"], money["slashed"]
+        summary["validators"] = [
+            {"name": p.name, "strategy": p.strategy,
+             "reward": paid.get(p.account.ss58_address, 0),
+             "slashed": slashed.get(p.account.ss58_address, 0),
+             "bond": bond["validator"] - slashed.get(p.account.ss58_address, 0)}
+            for p in run.participants if p.role == "validator"]
+        summary["contributors"] = [
+            {"name": p.name, "attack": p.attack, "reward": paid.get(p.account.ss58_address, 0),
+             "slashed": slashed.get(p.account.ss58_address, 0)}
+            for p in run.participants if p.role == "contributor"]
     if opts.plot is not None:
         plot_rounds(summary, opts.plot)
         summary["plot"] = str(opts.plot)

@@ -268,6 +268,20 @@ class DecentralMl:
     def round_summary(self, task_id: int, round_: int) -> dict[str, Any] | None:
         return _normalise(self.chain.query("RoundSummaries", [[task_id, round_]]))
 
+    def payments(self, task_id: int, first_block: int, last_block: int | None = None
+                 ) -> dict[str, dict[str, int]]:
+        """What ``task_id`` paid and slashed between two blocks, per account, from its
+        ``RewardPaid`` and ``Slashed`` events: ``{"paid": {address: amount}, "slashed": ...}``."""
+        out: dict[str, dict[str, int]] = {"paid": {}, "slashed": {}}
+        kinds = {"RewardPaid": "paid", "Slashed": "slashed"}
+        for _, events in self.chain.events_between(first_block, last_block):
+            for e in events:
+                kind = kinds.get(e.name) if e.pallet == "DecentralMl" else None
+                if kind and int(_field(e.attributes, "task_id")) == task_id:
+                    who = str(_field(e.attributes, "who"))
+                    out[kind][who] = out[kind].get(who, 0) + int(_field(e.attributes, "amount"))
+        return out
+
     def escrow_balance(self, task_id: int) -> int:
         return self.chain.free_balance(escrow_account(task_id))
 

@@ -142,6 +142,16 @@ class Chain:
             records = self.substrate.get_events(block_hash)
         return [_event_from_record(r) for r in records]
 
+    def events_between(self, first: int, last: int | None = None
+                       ) -> Iterator[tuple[int, list[Event]]]:
+        """(number, events) of every block from ``first`` to ``last`` (default: the head)."""
+        if last is None:
+            last, _ = self.head()
+        for n in range(max(first, 0), last + 1):
+            with self._lock:
+                h = self.substrate.get_block_hash(n)
+            yield n, self.events(h)
+
     def free_balance(self, address: str) -> int:
         acct = self.query("Account", [address], pallet="System")
         return int(acct["data"]["free"])

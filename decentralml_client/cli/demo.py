@@ -18,7 +18,12 @@ def demo(
     contributors: int = typer.Option(4, min=1, max=64, help="Contributor processes."),
     validators: int = typer.Option(3, min=1, max=16, help="Validator processes."),
     malicious: int = typer.Option(0, min=0, help="How many contributors poison their updates."),
-    attack: str = typer.Option("sign-flip", help="sign-flip, scale, noise or nan."),
+    attack: str = typer.Option("sign-flip", help="What malicious contributors do: sign-flip, "
+                                                 "scale, noise, nan, label-flip, free-rider or "
+                                                 "copy; comma-separated, one per contributor."),
+    validator_strategy: str = typer.Option(
+        "honest", help="honest|accept-all|reject-all|random|copy|silent per validator, "
+                       "comma-separated (one value applies to all)."),
     rule: str = typer.Option("fedavg", help="fedavg, trimmed-mean, median or krum."),
     plot: Path = typer.Option(Path("decentralml-demo.png"), help="PNG of accuracy per round."),
     local_epochs: int = typer.Option(5, min=1, help="Local epochs per round on each contributor."),
@@ -32,10 +37,12 @@ def demo(
     st = state(ctx)
     if malicious >= contributors:
         fail("--malicious must be smaller than --contributors (someone must be honest)", Exit.USAGE)
-    if attack not in ATTACKS:
+    if any(a.strip() not in ATTACKS for a in attack.split(",")):
         fail(f"--attack must be one of {ATTACKS}", Exit.USAGE)
+    strategies = tuple(s.strip() for s in validator_strategy.split(",") if s.strip())
     opts = DemoOptions(rounds=rounds, contributors=contributors, validators=validators,
-                       malicious=malicious, attack=attack, rule=rule, plot=plot, seed=seed,
+                       malicious=malicious, attack=attack, validator_strategies=strategies,
+                       rule=rule, plot=plot, seed=seed,
                        local_epochs=local_epochs,
                        timeout=timeout)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
@@ -73,5 +80,9 @@ def _print(s: dict[str, Any]) -> None:
               f" on the test split; centralised baseline {100 * s['baseline_accuracy']:.2f}%")
     if s["malicious"]:
         out.print(f"poisoned updates rejected: {s['malicious_rejected']}/{s['malicious']}")
+    v = Table("validator", "strategy", "rewards", "slashed", title="Validators")
+    for row in s.get("validators", []):
+        v.add_row(row["name"], row["strategy"], fmt_units(row["reward"]), fmt_units(row["slashed"]))
+    out.print(v)
     if s.get("plot"):
         out.print(f"plot: {s['plot']}")

@@ -12,7 +12,10 @@ Poisoning attacks start from the contributor's honest delta Δ:
 
 Free-riding:
 
-* ``free-rider``: trains nothing, sends a zero delta and claims ``max_examples`` examples.
+* ``free-rider``: trains nothing, sends a zero delta and claims ``max_examples`` examples;
+* ``copy``: trains nothing and re-sends the previous round's global step ``M_r − M_{r−1}`` as
+  its own work (the only work it can copy: commit–reveal hides this round's updates), claiming
+  ``max_examples``.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ import numpy as np
 
 from decentralml_client.ml.errors import MLError
 
-ATTACKS = ("sign-flip", "scale", "noise", "nan", "label-flip", "free-rider")
+ATTACKS = ("sign-flip", "scale", "noise", "nan", "label-flip", "free-rider", "copy")
 DEFAULT_ATTACK_SCALE = {"sign-flip": 4.0, "scale": 10.0, "noise": 1.0, "nan": 0.0,
-                        "label-flip": 0.0, "free-rider": 0.0}
+                        "label-flip": 0.0, "free-rider": 0.0, "copy": 0.0}
+IDLE = ("free-rider", "copy")
 
 
 def check_attack(attack: str) -> None:
@@ -33,7 +37,7 @@ def check_attack(attack: str) -> None:
 
 def trains(attack: str | None) -> bool:
     """Whether a contributor with this attack runs local training at all."""
-    return attack != "free-rider"
+    return attack not in IDLE
 
 
 def attack_labels(y: np.ndarray, attack: str | None, num_classes: int) -> np.ndarray:
@@ -44,9 +48,11 @@ def attack_labels(y: np.ndarray, attack: str | None, num_classes: int) -> np.nda
 
 
 def attack_delta(
-    delta: list[np.ndarray], attack: str, scale: float, rng: np.random.Generator
+    delta: list[np.ndarray], attack: str, scale: float, rng: np.random.Generator,
+    previous_step: list[np.ndarray] | None = None,
 ) -> list[np.ndarray]:
-    """A malicious contributor's update, made from its honest delta."""
+    """A malicious contributor's update, made from its honest delta (or, for ``copy``, from
+    the previous round's global step)."""
     if attack == "sign-flip":
         return [(-scale * d).astype(np.float32) for d in delta]
     if attack == "scale":
@@ -59,11 +65,14 @@ def attack_delta(
         return out
     if attack == "label-flip":
         return delta
-    if attack == "free-rider":
+    if attack == "free-rider" or (attack == "copy" and previous_step is None):
         return [np.zeros_like(d, dtype=np.float32) for d in delta]
+    if attack == "copy":
+        assert previous_step is not None
+        return [np.asarray(p, np.float32) for p in previous_step]
     raise MLError(f"unknown attack {attack!r}; choose one of {ATTACKS}")
 
 
 def claimed_examples(attack: str | None, trained: int, cap: int) -> int:
     """The ``num_examples`` a contributor claims: a free-rider claims the cap."""
-    return cap if attack == "free-rider" else trained
+    return cap if attack in IDLE else trained

@@ -179,7 +179,7 @@ def run_simulation(
                 train_losses.append(res.metrics["loss"])
                 delta = res.delta
                 if mode is not None:
-                    delta = attack_delta(delta, mode, scale, rng)
+                    delta = attack_delta(delta, mode, scale, rng, previous_step)
                 files.append(
                     codec.encode_update(
                         delta,

@@ -68,7 +68,8 @@ def run_contributor(ctx: RoleContext, task_id: int, x: np.ndarray, y: np.ndarray
                 delta = result.delta
                 rng = np.random.default_rng(opts.seed + r)
                 if opts.attack:
-                    delta = attack_delta(delta, opts.attack, DEFAULT_ATTACK_SCALE[opts.attack], rng)
+                    delta = attack_delta(delta, opts.attack, DEFAULT_ATTACK_SCALE[opts.attack], rng,
+                                         ctx.previous_step(task_id, task))
                 claimed = claimed_examples(opts.attack, result.num_examples,
                                            int(task["spec"]["max_examples"]))
                 result = TrainResult(delta, claimed, result.metrics)

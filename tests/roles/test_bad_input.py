@@ -14,15 +14,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from decentralml_client.chain import UNIT, Chain, DecentralMl, PalletError, Role, TaskSpec, commitment
+from decentralml_client.chain import UNIT, Chain, DecentralMl, PalletError, Role, TaskSpec
 from decentralml_client.chain.api import account_id
+from decentralml_client.protocol import update_commitment, vote_commitment
 from decentralml_client.keys import Account, BadSignature, dev_account, sign_manifest
 from decentralml_client.ml.codec import encode_tensors, encode_update, file_hash
 from decentralml_client.ml.errors import CodecError, NonFiniteError
 from decentralml_client.ml.manifest import default_digits_manifest
-from decentralml_client.roles.aggregator import load_update
 from decentralml_client.roles.common import RoleContext, RoleError, build_update_manifest
 from decentralml_client.roles.creator import create_task
+from decentralml_client.roles.updates import load_update
 from decentralml_client.storage import IntegrityError, IpfsStore
 
 pytestmark = pytest.mark.integration
@@ -46,11 +47,13 @@ def world(devnet, kubo, tmp_path_factory):  # noqa: ANN001, ANN201
     store = IpfsStore(kubo.api_multiaddr)
     ctx = RoleContext(chain=chain, store=store, account=alice, data_dir=tmp)
     spec = TaskSpec(model_cid="", model_hash="", rounds=1, min_contributors=2, max_contributors=2,
-                    min_validators=1, commit_blocks=1000, reveal_blocks=1000, vote_blocks=1000,
+                    max_validators=1, min_validators=1, enrol_blocks=1000, commit_blocks=1000,
+                    reveal_blocks=1000, vote_blocks=1000, vote_reveal_blocks=1000,
                     attest_blocks=1000)
     task_id = create_task(ctx, default_digits_manifest(), spec)
     for a, role in ((c1, Role.CONTRIBUTOR), (c2, Role.CONTRIBUTOR), (val, Role.VALIDATOR)):
-        dml.join_task(a.keypair, task_id, role)
+        dml.join_task(a.keypair, task_id, role, spec.validator_bond if role == Role.VALIDATOR
+                      else spec.contributor_bond)
     yield {"chain": chain, "dml": dml, "store": store, "task": task_id, "c1": c1, "c2": c2,
            "val": val, "outsider": outsider, "tmp": tmp}
     chain.close()
@@ -71,7 +74,11 @@ def test_chain_refusals_are_named_and_change_nothing(world) -> None:  # noqa: AN
     chain, dml, t = world["chain"], world["dml"], world["task"]
     c1, c2, val, outsider = world["c1"], world["c2"], world["val"], world["outsider"]
     h1, s1 = os.urandom(32), os.urandom(32)
-    dml.commit_update(c1.keypair, t, 0, commitment(h1, s1, account_id(c1.ss58_address)))
+
+    def commit(who: Account, h: bytes, salt: bytes, n: int = 100) -> bytes:
+        return update_commitment(t, 0, 0, account_id(who.ss58_address), h, n, salt)
+
+    dml.commit_update(c1.keypair, t, 0, commit(c1, h1, s1))
     _refused(lambda: dml.commit_update(c1.keypair, t, 0, os.urandom(32)), "AlreadyCommitted",
              chain, c1, dml, t)
     _refused(lambda: dml.commit_update(outsider.keypair, t, 0, os.urandom(32)), "NotMember",
@@ -79,10 +86,13 @@ def test_chain_refusals_are_named_and_change_nothing(world) -> None:  # noqa: AN
     _refused(lambda: dml.reveal_update(c1.keypair, t, 0, "bafyx", h1, 10, s1), "WrongPhase",
              chain, c1, dml, t)
     h2, s2 = os.urandom(32), os.urandom(32)
-    dml.commit_update(c2.keypair, t, 0, commitment(h2, s2, account_id(c2.ss58_address)))
+    dml.commit_update(c2.keypair, t, 0, commit(c2, h2, s2))
     assert dml.task(t)["phase"] == "Reveal"
     _refused(lambda: dml.commit_update(c2.keypair, t, 0, os.urandom(32)), "CommitDeadlinePassed",
              chain, c2, dml, t)
+    # The claimed number of examples is bound by the commitment: no inflating it at reveal.
+    _refused(lambda: dml.reveal_update(c1.keypair, t, 0, "bafy-c1", h1, 10_000, s1),
+             "CommitmentMismatch", chain, c1, dml, t)
     dml.reveal_update(c1.keypair, t, 0, "bafy-c1", h1, 100, s1)
     # c2 copies c1's revealed update: its commitment cannot match.
     _refused(lambda: dml.reveal_update(c2.keypair, t, 0, "bafy-c1", h1, 100, s2),
@@ -90,13 +100,26 @@ def test_chain_refusals_are_named_and_change_nothing(world) -> None:  # noqa: AN
     _refused(lambda: dml.reveal_update(c1.keypair, t, 0, "bafy-c1", h1, 100, s1),
              "AlreadyRevealed", chain, c1, dml, t)
     dml.reveal_update(c2.keypair, t, 0, "bafy-c2", h2, 100, s2)
-    assert dml.task(t)["phase"] == "Vote"
-    _refused(lambda: dml.vote(c1.keypair, t, 0, [(0, True, 5000)]), "NotValidator",
+    assert dml.task(t)["phase"] == "VoteCommit"
+    _refused(lambda: dml.commit_vote(c1.keypair, t, 0, os.urandom(32)), "NotInElectorate",
              chain, c1, dml, t)
-    _refused(lambda: dml.vote(val.keypair, t, 0, [(7, True, 5000)]), "UnknownSubmission",
+    me = account_id(val.ss58_address)
+    salt = os.urandom(32)
+
+    def sealed(verdicts: list[tuple[int, bool, int]]) -> bytes:
+        return vote_commitment(t, 0, 0, me, verdicts, salt)
+
+    vote = [(0, True, 5000), (1, False, 100)]
+    dml.commit_vote(val.keypair, t, 0, sealed(vote))
+    _refused(lambda: dml.commit_vote(val.keypair, t, 0, sealed(vote)), "AlreadyVoted",
              chain, val, dml, t)
-    _refused(lambda: dml.vote(val.keypair, t, 0, [(0, True, 20_000)]), "InvalidScore",
-             chain, val, dml, t)
+    assert dml.task(t)["phase"] == "VoteReveal"
+    _refused(lambda: dml.reveal_vote(val.keypair, t, 0, [(0, True, 5000)], salt),
+             "VoteMismatch", chain, val, dml, t)
+    _refused(lambda: dml.reveal_vote(val.keypair, t, 0, [(0, True, 5000), (1, False, 101)],
+                                     salt), "VoteMismatch", chain, val, dml, t)
+    _refused(lambda: dml.reveal_vote(c1.keypair, t, 0, vote, salt), "NoVoteCommitment",
+             chain, c1, dml, t)
     _refused(lambda: dml.finalize_round(outsider.keypair, t, 0), "RoundNotFinished",
              chain, outsider, dml, t)
     assert set(dml.submissions(t, 0)) == {0, 1}

@@ -1,9 +1,12 @@
 """A whole task on the real dev chain and a real Kubo daemon, every role its own process.
 
-4 contributors (one poisons its updates by sign-flipping them) and 3 validators run 3 rounds
-through `decentralml demo`'s orchestrator: consensus every round, accuracy rises, the
-poisoned updates are rejected and unpaid, honest contributors and validators are paid, and
-the ledger balances: issuance only falls by the fees, every account sums to it.
+6 contributors — 3 honest, one poisoning its updates (sign-flip), one free-rider (zero delta,
+claims the example cap) and one copier (re-sends the last global step) — and 3 validators —
+2 honest and one that accepts everything without evaluating — run 3 rounds through
+`decentralml demo`'s orchestrator, with sealed votes. Every round the three deviating updates
+are rejected and unpaid while the honest ones are paid by contribution; the accept-all
+validator earns less than each honest validator and loses bond; accuracy rises; and the
+ledger balances: issuance only falls by the fees, every account sums to it.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ def _role_processes(workdir: str) -> list[str]:
     return found
 
 
-def test_three_rounds_with_a_poisoner_reach_consensus_and_pay_the_honest(
+def test_three_rounds_with_deviants_pay_the_honest_and_cost_the_rest(
     devnet, kubo, tmp_path: Path
 ) -> None:
     with Chain(devnet.url) as chain:
@@ -42,23 +45,35 @@ def test_three_rounds_with_a_poisoner_reach_consensus_and_pay_the_honest(
     assert issuance0 == held0
 
     summary = run_demo(
-        Settings(data_dir=tmp_path), DemoOptions(rounds=3, contributors=4, validators=3,
-                                                 malicious=1, plot=tmp_path / "acc.png"),
+        Settings(data_dir=tmp_path),
+        DemoOptions(rounds=3, contributors=6, validators=3, malicious=3,
+                    attack="sign-flip,free-rider,copy",
+                    validator_strategies=("honest", "honest", "accept-all"),
+                    plot=tmp_path / "acc.png"),
         services=(devnet.url, kubo.api_multiaddr),
     )
 
     assert summary["status"] == "Finished"
     assert [r["round"] for r in summary["rounds"]] == [0, 1, 2]
     for r in summary["rounds"]:
-        assert (r["accepted"], r["rejected"]) == (3, 1), r
+        assert (r["accepted"], r["rejected"]) == (3, 3), r
     acc = [r["attested_accuracy"] for r in summary["rounds"]]
     assert acc[-1] > acc[0] and summary["final_accuracy"] > 0.8
-    assert summary["malicious"] == summary["malicious_rejected"] == 3
-    paid = summary["balance_changes"]
-    assert paid["contributor4"] <= 0  # the poisoner paid fees and earned nothing
-    for name in ("contributor1", "contributor2", "contributor3", "validator1", "validator2",
-                 "validator3"):
-        assert paid[name] > 0, name
+    assert summary["malicious"] == summary["malicious_rejected"] == 9
+    contributors = {c["name"]: c for c in summary["contributors"]}
+    for name in ("contributor4", "contributor5", "contributor6"):  # poisoner, idle, copier
+        assert contributors[name]["reward"] == 0, contributors[name]
+        assert summary["balance_changes"][name] <= 0  # paid fees, earned nothing
+    for name in ("contributor1", "contributor2", "contributor3"):
+        assert contributors[name]["reward"] > 0, contributors[name]
+    validators = {v["name"]: v for v in summary["validators"]}
+    lazy = validators["validator3"]
+    assert lazy["strategy"] == "accept-all"
+    for name in ("validator1", "validator2"):
+        honest = validators[name]
+        assert honest["reward"] > lazy["reward"], (honest, lazy)
+        assert honest["slashed"] < lazy["slashed"], (honest, lazy)
+    assert lazy["slashed"] > 0  # its bond shrank: verdicts against the consensus cost stake
     assert (tmp_path / "acc.png").stat().st_size > 10_000
     assert _role_processes(summary["workdir"]) == []
 

@@ -70,12 +70,15 @@ def test_killing_a_contributor_and_kubo_mid_round_loses_nothing(devnet, kubo_fac
             ctx = RoleContext(chain=chain, store=IpfsStore(ipfs.api_multiaddr), account=alice,
                               data_dir=tmp_path / "creator")
             spec = TaskSpec(model_cid="", model_hash="", rounds=1, min_contributors=2,
-                            max_contributors=2, quorum=permill(2 / 3), min_validators=1,
-                            reward_per_round=50 * UNIT, commit_blocks=500, reveal_blocks=500,
-                            vote_blocks=500, attest_blocks=500)
+                            max_contributors=2, max_validators=1, quorum=permill(2 / 3),
+                            min_validators=1, reward_per_round=50 * UNIT, enrol_blocks=500,
+                            commit_blocks=500, reveal_blocks=500, vote_blocks=500,
+                            vote_reveal_blocks=500, attest_blocks=500)
             task_id = create_task(ctx, default_digits_manifest(), spec)
             for p in people.values():
-                dml.join_task(p.account.keypair, task_id, Role(p.role.capitalize()))
+                dml.join_task(p.account.keypair, task_id, Role(p.role.capitalize()),
+                              spec.contributor_bond if p.role == "contributor"
+                              else spec.validator_bond)
             c1_before = chain.free_balance(people["c1"].account.ss58_address)
 
             spawn_role(run, people["c1"], ["contribute", "--task", str(task_id),
