@@ -1,0 +1,83 @@
+"""bench/attack_costs.py: the attack table computed from the runtime's constants."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def attack_costs():
+    path = ROOT / "bench" / "attack_costs.py"
+    spec = importlib.util.spec_from_file_location("attack_costs", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["attack_costs"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def rows(attack_costs):
+    return {r.key: r for r in attack_costs.main([])}
+
+
+@pytest.fixture(scope="module")
+def k(attack_costs):
+    return attack_costs.runtime_constants()[0]
+
+
+def test_the_runtime_constants_are_found(k) -> None:
+    assert k["SilenceSlash"] == 100_000 and k["VerdictSlash"] == 50_000
+    assert k["LosingAttestSlash"] == 50_000 and k["MaxRetries"] == 3
+    assert k["MinValidatorBond"] == 2 * 10**12 and k["MinContributorBond"] == 10**12
+
+
+def test_the_source_parser_agrees_with_the_metadata_when_both_have_them(attack_costs) -> None:
+    source = attack_costs.constants_from_source()
+    metadata = attack_costs.constants_from_metadata()
+    if metadata is not None:
+        assert metadata == source
+
+
+def test_a_sybil_split_gains_nothing(rows) -> None:
+    assert rows["sybil"].gain <= 0
+    assert "same accept stake" in rows["sybil"].outcome
+    assert "still rejected" in rows["sybil"].outcome
+
+
+def test_a_silent_validator_loses_exactly_the_silence_slash_of_its_bond(rows, k) -> None:
+    assert rows["silent"].slashed == k["MinValidatorBond"] * k["SilenceSlash"] // 10**6
+    assert rows["silent"].slashed == k["MinValidatorBond"] // 10  # 10 % at runtime values
+    assert rows["silent"].gain < 0
+
+
+def test_deviant_validators_earn_less_than_honest_ones_and_lose_bond(rows, k) -> None:
+    bond = k["MinValidatorBond"]
+    assert rows["accept_all"].slashed == bond * 1 * k["VerdictSlash"] // (4 * 10**6)
+    assert rows["random"].slashed == bond * 2 * k["VerdictSlash"] // (4 * 10**6)
+    assert rows["reject_all"].slashed == bond * 3 * k["VerdictSlash"] // (4 * 10**6)
+    for key in ("accept_all", "reject_all", "random", "losing_aggregate"):
+        assert rows[key].gain < 0, key
+        assert "rejected" in rows[key].outcome or "adopted" in rows[key].outcome
+
+
+def test_contributor_attacks_do_not_pay(rows, k) -> None:
+    assert rows["free_rider"].gain < 0
+    assert "weighs 550" in rows["free_rider"].outcome
+    assert rows["unrevealed"].slashed == k["MinContributorBond"] // 10
+    assert rows["cancel"].cost > 99 * 10**12  # the round's accepted work is paid
+    assert rows["retries"].slashed * (k["MaxRetries"] + 1) == rows["retries"].cost
+
+
+def test_markdown_is_written(attack_costs, tmp_path) -> None:
+    out = tmp_path / "attack_costs.md"
+    attack_costs.main(["--markdown", "--out", str(out)])
+    text = out.read_text()
+    assert text.startswith("# Attack costs")
+    assert text.count("\n| ") == 11  # header + 10 rows
