@@ -18,6 +18,8 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from decentralml_client.errors import DecentralMLError
+
 _HOME = Path.home()
 DEFAULT_CONFIG_FILE = _HOME / ".config" / "decentralml" / "config.toml"
 
@@ -29,8 +31,10 @@ PALLET_ABI = REPO_ROOT / "pallet-abi" / "decentralml.json"
 CHAIN_NODE_TOOLS = REPO_ROOT / "chain" / "node"
 
 
-class ConfigError(ValueError):
+class ConfigError(DecentralMLError, ValueError):
     """The configuration file or an environment variable is invalid."""
+
+    hint = "fix the file or variable named in the message (docs/cli.md lists the settings)."
 
 
 @dataclass(frozen=True)

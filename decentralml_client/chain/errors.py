@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
+from decentralml_client.errors import DecentralMLError
 
-class ChainError(RuntimeError):
+
+class ChainError(DecentralMLError, RuntimeError):
     """Base class of everything the chain API raises."""
+
+    hint = "check the node URL (--node) and that the node runs our runtime."
 
 
 class ChainUnreachable(ChainError):
     """No node answers at the configured URL."""
 
+    hint = "start the dev chain with `decentralml devnet up`, or set --node / DML_NODE_URL."
+
 
 class IncompatibleChain(ChainError):
     """The node's runtime does not offer the DecentralMl interface this client was built for."""
+
+    hint = "connect to a node running this release's runtime, or upgrade the client."
 
 
 class TransactionRejected(ChainError):
     """The node refused the transaction before inclusion (bad nonce, fees, validity)."""
 
+    hint = "check the account's balance and that no other process signs with the same key."
+
 
 class InclusionTimeout(ChainError):
     """The transaction was accepted by the node but not included in a block in time."""
+
+    hint = "check that the node produces blocks, then retry."
 
 
 class PalletError(ChainError):
@@ -36,6 +48,8 @@ class PalletError(ChainError):
         self.docs = docs.strip()
         self.call = call
         hint = HINTS.get(name, "")
+        if hint:
+            self.hint = hint
         where = f"{call}: " if call else ""
         text = f"{where}{pallet}.{name}"
         if self.docs:

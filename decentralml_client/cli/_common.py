@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from decentralml_client.config import ConfigError, Settings, load_settings
+from decentralml_client.errors import DecentralMLError
 
 console = Console(stderr=True)
 out = Console()
@@ -29,6 +30,7 @@ class Exit:
     UNREACHABLE = 3  # chain or IPFS not reachable
     REFUSED = 4  # the chain refused a transaction with a named error
     AUTH = 5  # wrong keystore password / unknown key
+    INTERRUPTED = 130  # stopped by Ctrl-C (SIGINT) or SIGTERM
 
 
 @dataclass
@@ -50,7 +52,7 @@ def init_state(ctx: typer.Context, *, config: Path | None, node: str | None, ipf
     try:
         settings = load_settings(config, node_url=node, ipfs_api=ipfs, keystore=keystore)
     except ConfigError as exc:
-        fail(str(exc), Exit.USAGE)
+        fail(str(exc), Exit.USAGE, exc.hint)
     ctx.obj = State(settings=settings, json=json_out)
 
 
@@ -101,8 +103,8 @@ def hoist_global_options(root: Any, args: list[str]) -> list[str]:
     return args[:start] + hoisted + kept
 
 
-def fail(message: str, code: int = Exit.FAILED) -> NoReturn:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+def fail(message: str, code: int = Exit.FAILED, hint: str = "") -> NoReturn:
+    report(message, hint)
     raise typer.Exit(code)
 
 
@@ -116,29 +118,51 @@ def emit(st: State, data: Any, human: Callable[[], None] | None = None) -> None:
         out.print_json(json.dumps(data, default=str))
 
 
-@contextmanager
-def errors_to_exit() -> Iterator[None]:
-    """Turn the project's exceptions into one clear line and a meaningful exit code."""
-    from decentralml_client.chain.errors import (
-        ChainUnreachable,
-        IncompatibleChain,
-        PalletError,
-        TransactionRejected,
-    )
-    from decentralml_client.keys import KeyNotFound, KeysError, WrongPassword
-    from decentralml_client.services.devnet import DevnetError
+def _exit_code(exc: DecentralMLError) -> int:
+    """The exit code of a project error (see :class:`Exit`)."""
+    from decentralml_client.chain.errors import ChainUnreachable, PalletError, TransactionRejected
+    from decentralml_client.keys import KeyNotFound, WrongPassword
+    from decentralml_client.roles.common import Stopped
     from decentralml_client.storage.errors import StorageUnavailable
 
+    codes: list[tuple[tuple[type[DecentralMLError], ...], int]] = [
+        ((ChainUnreachable, StorageUnavailable), Exit.UNREACHABLE),
+        ((PalletError, TransactionRejected), Exit.REFUSED),
+        ((WrongPassword, KeyNotFound), Exit.AUTH),
+        ((ConfigError,), Exit.USAGE),
+        ((Stopped,), Exit.INTERRUPTED),
+    ]
+    for kinds, code in codes:
+        if isinstance(exc, kinds):
+            return code
+    return Exit.FAILED
+
+
+def report(message: str, hint: str = "") -> None:
+    """Print ``error: message`` and, unless the message already says it, ``what to do: hint``."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    if hint and hint not in message:
+        console.print(f"[bold]what to do:[/] {hint}", highlight=False)
+
+
+@contextmanager
+def errors_to_exit() -> Iterator[None]:
+    """Turn the project's exceptions into a message, a hint and an exit code, no traceback.
+
+    Every :class:`DecentralMLError` maps to an :class:`Exit` code; a file the command could not
+    read or write exits :attr:`Exit.FAILED`; Ctrl-C exits :attr:`Exit.INTERRUPTED` (130).
+    """
     try:
         yield
-    except (ChainUnreachable, StorageUnavailable) as exc:
-        fail(str(exc), Exit.UNREACHABLE)
-    except (PalletError, TransactionRejected) as exc:
-        fail(str(exc), Exit.REFUSED)
-    except (WrongPassword, KeyNotFound) as exc:
-        fail(str(exc), Exit.AUTH)
-    except (IncompatibleChain, DevnetError, KeysError) as exc:
-        fail(str(exc))
+    except DecentralMLError as exc:
+        report(str(exc) or type(exc).__name__, exc.hint)
+        raise typer.Exit(_exit_code(exc)) from None
+    except KeyboardInterrupt:
+        report("interrupted", "run the command again; roles resume from their journal.")
+        raise typer.Exit(Exit.INTERRUPTED) from None
+    except OSError as exc:  # a file named on the command line: missing, unreadable, ...
+        report(str(exc), "check the path and its permissions.")
+        raise typer.Exit(Exit.FAILED) from None
 
 
 def password(prompt_name: str, *, confirm: bool = False, password_file: Path | None = None) -> str:

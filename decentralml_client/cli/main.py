@@ -12,7 +12,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import typer  # noqa: E402
 from typer.core import TyperGroup  # noqa: E402
 
-from decentralml_client.cli._common import hoist_global_options, init_state  # noqa: E402
+from decentralml_client.cli._common import (  # noqa: E402
+    errors_to_exit,
+    hoist_global_options,
+    init_state,
+)
 
 
 class _GlobalOptionsAnywhere(TyperGroup):
@@ -20,6 +24,11 @@ class _GlobalOptionsAnywhere(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # ctx: Typer's click Context
         return super().parse_args(ctx, hoist_global_options(self, args))
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; any project error or Ctrl-C ends it with a message, no traceback."""
+        with errors_to_exit():
+            return super().invoke(ctx)
 
 
 app = typer.Typer(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from decentralml_client.errors import DecentralMLError
 
-class MLError(ValueError):
+
+class MLError(DecentralMLError, ValueError):
     """Base class of every error the learning engine raises on bad input."""
+
+    hint = "check the model manifest, the data and the update files named in the message."
 
 
 class ManifestError(MLError):

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from decentralml_client.chain import Chain, DecentralMl
+from decentralml_client.errors import DecentralMLError
 from decentralml_client.keys import Account, sign_manifest, verify_manifest
 from decentralml_client.keys.account import ss58_to_public_key
 from decentralml_client.ml.codec import decode_tensors, file_hash
@@ -26,12 +27,16 @@ UPDATE_MANIFEST_VERSION = 1
 FINAL_STATES = ("Finished", "Cancelled")
 
 
-class RoleError(RuntimeError):
+class RoleError(DecentralMLError, RuntimeError):
     """A role cannot go on (task gone, artifacts unavailable, ...)."""
 
+    hint = "check the task with `decentralml task show`; the journal lets the role resume."
 
-class Stopped(Exception):
+
+class Stopped(DecentralMLError):
     """The role was asked to stop."""
+
+    hint = "run the same command again to resume from the journal."
 
 
 @dataclass

@@ -27,13 +27,16 @@ from pathlib import Path
 from types import TracebackType
 
 from decentralml_client.config import CHAIN_NODE_TOOLS, RAW_CHAIN_SPEC
+from decentralml_client.errors import DecentralMLError
 
 MIN_NODE_MAJOR = 20
 _SETUP_HINT = "run `make setup` (it installs Chopsticks into chain/node/node_modules)"
 
 
-class DevnetError(RuntimeError):
+class DevnetError(DecentralMLError, RuntimeError):
     """The dev chain could not be started, found or stopped."""
+
+    hint = _SETUP_HINT + "; `decentralml devnet status` shows what runs."
 
 
 @dataclass(frozen=True)

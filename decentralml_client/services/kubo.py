@@ -31,6 +31,8 @@ from typing import Self
 
 import httpx
 
+from decentralml_client.errors import DecentralMLError
+
 log = logging.getLogger(__name__)
 
 DEFAULT_BINARY = Path.home() / ".cache" / "decentralml" / "bin" / "ipfs"
@@ -40,16 +42,22 @@ _INSTALL_HINT = (
 )
 
 
-class KuboError(RuntimeError):
+class KuboError(DecentralMLError, RuntimeError):
     """Base class of Kubo daemon errors."""
+
+    hint = "see the daemon's log named in the message; `decentralml devnet down` stops a stale one."
 
 
 class KuboNotInstalled(KuboError, FileNotFoundError):
     """No ``ipfs`` binary could be found."""
 
+    hint = _INSTALL_HINT + "."
+
 
 class KuboStartError(KuboError):
     """The daemon did not start (port taken, repo locked, bad config, timeout)."""
+
+    hint = "stop the other daemon using the repo or port (`decentralml devnet down`), then retry."
 
 
 def find_kubo_binary(binary: str | os.PathLike[str] | None = None) -> Path:
