@@ -9,9 +9,10 @@ transaction, and wallets that follow the convention can sign manifests too.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
+
+from decentralml_client.canonical import canonical_json
 
 from .account import Account, as_public_key, ss58_to_public_key, verify_signature
 from .errors import BadSignature
@@ -20,13 +21,6 @@ SIGNATURE_FIELD = "signature"
 SIGNER_FIELD = "signer"
 _WRAP_PREFIX = b"<Bytes>"
 _WRAP_SUFFIX = b"</Bytes>"
-
-
-def canonical_json(obj: Any) -> bytes:
-    """Deterministic JSON bytes: sorted keys, no whitespace, UTF-8, finite numbers only."""
-    return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
 
 
 def signing_payload(manifest: Mapping[str, Any]) -> bytes:

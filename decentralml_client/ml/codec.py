@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from decentralml_client._hashing import blake2_256_hex
+from decentralml_client.canonical import canonical_json
+from decentralml_client.hashing import blake2_256_hex
 from decentralml_client.ml.errors import (
     CodecError,
     MalformedFileError,
@@ -166,7 +167,7 @@ def encode_tensors(
     for name, tag, shape, data in entries:
         header[name] = {"dtype": tag, "shape": shape, "data_offsets": [offset, offset + len(data)]}
         offset += len(data)
-    hbytes = json.dumps(header, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+    hbytes = canonical_json(header, ensure_ascii=True)
     hbytes += b" " * (-len(hbytes) % 8)
     return b"".join([struct.pack("<Q", len(hbytes)), hbytes, *(e[3] for e in entries)])
 

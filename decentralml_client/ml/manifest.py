@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from decentralml_client._hashing import blake2_256_hex
+from decentralml_client.canonical import canonical_json as _canonical_json
+from decentralml_client.hashing import blake2_256_hex
 from decentralml_client.ml.errors import ManifestError
 
 MANIFEST_FORMAT = "decentralml-manifest/1"
@@ -290,9 +291,7 @@ class ModelManifest:
 def canonical_json(obj: Any) -> bytes:
     """The project's canonical JSON: sorted keys, compact separators, UTF-8, no NaN."""
     try:
-        return json.dumps(
-            obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        ).encode("utf-8")
+        return _canonical_json(obj)
     except ValueError as e:
         raise ManifestError(f"value cannot be written as canonical JSON: {e}") from None
 
@@ -600,7 +599,7 @@ def default_digits_manifest(
         local_epochs=1,
         batch_size=32,
     )
-    from decentralml_client._hashing import blake2_256_hex as _h
+    from decentralml_client.hashing import blake2_256_hex as _h
 
     return m.with_initial_weights(
         cid=initial_weights_cid, hash_hex=_h(initial_weights_file(m, seed))

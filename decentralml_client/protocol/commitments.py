@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 
-from decentralml_client._hashing import blake2_256
+from decentralml_client.hashing import blake2_256
 
 
 def _u32(v: int) -> bytes:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from decentralml_client.canonical import canonical_json
 from decentralml_client.chain import Chain, DecentralMl
 from decentralml_client.errors import DecentralMLError
 from decentralml_client.keys import Account, sign_manifest, verify_manifest
@@ -198,7 +199,7 @@ def build_update_manifest(account: Account, *, task_id: int, round_: int, base_m
         "sealed": sealed,
     }
     signed = sign_manifest(account, body)
-    return json.dumps(signed, sort_keys=True, separators=(",", ":")).encode()
+    return canonical_json(signed, ensure_ascii=True)
 
 
 def read_update_manifest(data: bytes, contributor: str) -> dict[str, Any]:

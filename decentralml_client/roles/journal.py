@@ -8,10 +8,10 @@ votes or proposes twice. Writes are atomic (temporary file, fsync, rename).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from decentralml_client.files import write_atomic
 
 
 class Journal:
@@ -43,17 +43,7 @@ class Journal:
         return {k: dict(v) for k, v in self._data["rounds"].items()}
 
     def _flush(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(self._data, f, indent=1, sort_keys=True)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(self.path, json.dumps(self._data, indent=1, sort_keys=True).encode())
 
 
 def attempt_key(round_: int, retries: int) -> str:

@@ -19,7 +19,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import asdict, dataclass
@@ -28,6 +27,9 @@ from types import TracebackType
 
 from decentralml_client.config import CHAIN_NODE_TOOLS, RAW_CHAIN_SPEC
 from decentralml_client.errors import DecentralMLError
+from decentralml_client.services.ports import free_port as free_port  # re-exported
+from decentralml_client.services.ports import port_in_use
+from decentralml_client.services.processes import alive, terminate
 
 MIN_NODE_MAJOR = 20
 _SETUP_HINT = "run `make setup` (it installs Chopsticks into chain/node/node_modules)"
@@ -49,23 +51,6 @@ class DevnetState:
     log: str
     persist: bool
     started_at: float
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
 
 
 def find_chopsticks() -> tuple[str, Path]:
@@ -201,7 +186,7 @@ class Devnet:
     def stop(self, timeout: float = 10.0) -> None:
         if self._proc is None:
             return
-        _terminate_group(self._proc.pid, timeout)
+        terminate([self._proc], steps=((signal.SIGTERM, timeout),))
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(timeout)
         self._proc = None
@@ -257,7 +242,7 @@ def read_state(state_dir: Path) -> DevnetState | None:
     if not path.is_file():
         return None
     state = DevnetState(**json.loads(path.read_text()))
-    if not _alive(state.pid):
+    if not alive(state.pid):
         path.unlink(missing_ok=True)
         return None
     return state
@@ -268,35 +253,6 @@ def stop_detached(state_dir: Path, timeout: float = 10.0) -> DevnetState | None:
     state = read_state(state_dir)
     if state is None:
         return None
-    _terminate_group(state.pid, timeout)
+    terminate([state.pid], steps=((signal.SIGTERM, timeout),))
     (Path(state_dir) / "devnet.json").unlink(missing_ok=True)
     return state
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of ours counts as gone.
-    with contextlib.suppress(OSError):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        if stat.rsplit(")", 1)[1].split()[0] == "Z":
-            return False
-    return True
-
-
-def _terminate_group(pid: int, timeout: float) -> None:
-    """SIGTERM the process group, wait, then SIGKILL what is left."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGTERM)
-    end = time.monotonic() + timeout
-    while time.monotonic() < end and _alive(pid):
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.05)
-    if _alive(pid):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)

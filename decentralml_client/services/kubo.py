@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import errno
 import json
 import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import weakref
@@ -32,6 +30,10 @@ from typing import Self
 import httpx
 
 from decentralml_client.errors import DecentralMLError
+from decentralml_client.files import write_atomic
+from decentralml_client.services.ports import free_port as free_port  # re-exported
+from decentralml_client.services.ports import port_in_use
+from decentralml_client.services.processes import terminate
 
 log = logging.getLogger(__name__)
 
@@ -80,25 +82,6 @@ def find_kubo_binary(binary: str | os.PathLike[str] | None = None) -> Path:
     if on_path:
         return Path(on_path)
     raise KuboNotInstalled(f"Kubo ('ipfs') is not installed: {_INSTALL_HINT}")
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on ``host`` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def _port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether something listens on ``port`` (TIME_WAIT leftovers don't count: Go's
-    listeners set SO_REUSEADDR too, so Kubo can bind such a port)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            return exc.errno == errno.EADDRINUSE
-    return False
 
 
 class KuboDaemon:
@@ -214,11 +197,11 @@ class KuboDaemon:
         for attempt in range(1, attempts + 1):
             if self._requested_port is not None:
                 port = self._requested_port
-            elif attempt == 1 and self.api_port is not None and not _port_in_use(self.api_port):
+            elif attempt == 1 and self.api_port is not None and not port_in_use(self.api_port):
                 port = self.api_port  # a restart keeps its address, so clients reconnect
             else:
                 port = free_port()
-            if _port_in_use(port):
+            if port_in_use(port):
                 raise KuboStartError(
                     f"port {port} on 127.0.0.1 is already in use (another Kubo daemon?): stop "
                     "that process or pass api_port=None to pick a free port"
@@ -242,19 +225,8 @@ class KuboDaemon:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        if proc.poll() is None:
-            for sig, wait in ((signal.SIGINT, self.stop_timeout), (signal.SIGTERM, 5.0)):
-                with contextlib.suppress(ProcessLookupError):
-                    proc.send_signal(sig)
-                try:
-                    proc.wait(timeout=wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-            else:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                proc.wait()
+        terminate([proc], steps=((signal.SIGINT, self.stop_timeout), (signal.SIGTERM, 5.0)),
+                  group=False)
         log.info("Kubo daemon %s stopped (exit %s)", self.api_port, proc.returncode)
 
     def detach(self) -> int:
@@ -335,9 +307,7 @@ class KuboDaemon:
         swarm.setdefault("RelayClient", {})["Enabled"] = False
         swarm.setdefault("RelayService", {})["Enabled"] = False
         self.peer_id = config.get("Identity", {}).get("PeerID")
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(config, indent=2))
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(config, indent=2).encode(), durable=False)
 
     def _launch(self, binary: Path, env: dict[str, str]) -> None:
         args = [str(binary), "daemon"]

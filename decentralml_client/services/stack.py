@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import threading
 from dataclasses import dataclass
@@ -20,10 +19,10 @@ from decentralml_client.services import kubo as kubo_mod
 from decentralml_client.services.devnet import (
     Devnet,
     DevnetError,
-    _alive,
     read_state,
     stop_detached,
 )
+from decentralml_client.services.processes import alive, terminate
 
 
 @dataclass
@@ -70,7 +69,7 @@ def status(state_dir: Path) -> StackStatus:
     f = _kubo_state_file(state_dir)
     if f.is_file():
         info = json.loads(f.read_text())
-        if info.get("pid") and _alive(int(info["pid"])):
+        if info.get("pid") and alive(int(info["pid"])):
             ipfs = info
         else:
             f.unlink(missing_ok=True)
@@ -82,16 +81,7 @@ def down(state_dir: Path) -> StackStatus:
     before = status(state_dir)
     stop_detached(state_dir)
     if before.ipfs:
-        pid = int(before.ipfs["pid"])
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGINT)
-        for _ in range(150):
-            if not _alive(pid):
-                break
-            threading.Event().wait(0.1)
-        with contextlib.suppress(ProcessLookupError):
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
+        terminate([int(before.ipfs["pid"])], steps=((signal.SIGINT, 15.0),), group=False)
         _kubo_state_file(state_dir).unlink(missing_ok=True)
     return before
 
@@ -110,23 +100,19 @@ class BlockTicker:
         self._thread = threading.Thread(target=self._run, name="block-ticker", daemon=True)
 
     def _run(self) -> None:
-        from websocket import create_connection
+        from decentralml_client.chain.client import Chain
 
-        ws = None
+        chain = None
         try:
-            ws = create_connection(self.url, timeout=10)
-            n = 0
+            chain = Chain(self.url, check_abi=False, timeout=10)
             while not self._stop.wait(self.interval):
-                n += 1
-                ws.send(json.dumps({"id": n, "jsonrpc": "2.0", "method": "dev_newBlock",
-                                    "params": [{"count": 1}]}))
-                ws.recv()
+                chain.new_blocks(1)
         except Exception:  # the chain went away: the ticker ends with it
             return
         finally:
-            if ws is not None:
+            if chain is not None:
                 with contextlib.suppress(Exception):
-                    ws.close()
+                    chain.close()
 
     def start(self) -> BlockTicker:
         self._thread.start()

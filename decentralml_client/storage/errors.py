@@ -26,4 +26,5 @@ class ContentNotFound(StorageError, LookupError):
 class IntegrityError(StorageError, ValueError):
     """Fetched bytes do not match the expected blake2-256 hash: the content is refused."""
 
-    hint = "the content was altered or is the wrong file: do not use it; fetch it from another source."
+    hint = ("the content was altered or is the wrong file: do not use it; "
+            "fetch it from another source.")

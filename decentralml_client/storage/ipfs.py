@@ -12,14 +12,15 @@ import logging
 import os
 import random
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Self, TypeVar
 from urllib.parse import urlsplit
 
-from .._hashing import blake2_256
+from decentralml_client.files import write_atomic
+from decentralml_client.hashing import blake2_256
+
 from . import _ipfs_http
 from .errors import ContentNotFound, IntegrityError, StorageError, StorageUnavailable
 
@@ -237,12 +238,4 @@ class IpfsStore:
         path = self._cache_path(digest)
         if path is None or path.exists():
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, data, durable=False)

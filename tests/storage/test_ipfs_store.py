@@ -8,7 +8,7 @@ import warnings
 import httpx
 import pytest
 
-from decentralml_client._hashing import blake2_256, blake2_256_hex
+from decentralml_client.hashing import blake2_256, blake2_256_hex
 from decentralml_client.services.kubo import free_port
 from decentralml_client.storage import (
     ContentNotFound,

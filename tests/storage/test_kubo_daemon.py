@@ -82,7 +82,7 @@ def test_properties_before_start(tmp_path):
 
 
 def test_online_nodes_share_content_over_loopback_only(kubo_factory):
-    from decentralml_client._hashing import blake2_256
+    from decentralml_client.hashing import blake2_256
     from decentralml_client.storage import IpfsStore
 
     with kubo_factory(online=True) as a, kubo_factory(online=True) as b:

@@ -1,0 +1,72 @@
+"""Stopping the processes we started: politely first, then for sure."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+#: The usual way to stop a daemon: SIGTERM, and SIGKILL after 10 s.
+DEFAULT_STEPS: tuple[tuple[int, float], ...] = ((signal.SIGTERM, 10.0),)
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie child of ours counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(OSError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return False
+    return True
+
+
+def _running(target: subprocess.Popen[bytes] | int) -> bool:
+    if isinstance(target, subprocess.Popen):
+        return target.poll() is None
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(target, os.WNOHANG)  # reap it if it is our child
+    return alive(target)
+
+
+def _signal(target: subprocess.Popen[bytes] | int, sig: int, group: bool) -> None:
+    pid = target.pid if isinstance(target, subprocess.Popen) else target
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if group:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+
+
+def terminate(targets: Sequence[subprocess.Popen[bytes] | int], *,
+              steps: Sequence[tuple[int, float]] = DEFAULT_STEPS, group: bool = True) -> None:
+    """Stop every target (a child ``Popen`` or any pid) and wait until they are gone.
+
+    Each step sends its signal to the targets still running and waits up to its timeout for
+    all of them; whatever is left gets SIGKILL. With ``group`` the signals go to each
+    target's process group (it was started with ``start_new_session=True``), and the group
+    gets a last SIGKILL even when its leader exited, so no helper process outlives it.
+    """
+    for sig, timeout in steps:
+        running = [t for t in targets if _running(t)]
+        if not running:
+            break
+        for t in running:
+            _signal(t, sig, group)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and any(_running(t) for t in running):
+            time.sleep(0.05)
+    for t in targets:
+        if group or _running(t):
+            _signal(t, signal.SIGKILL, group)
+        if isinstance(t, subprocess.Popen):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                t.wait(5)

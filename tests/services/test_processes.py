@@ -1,0 +1,37 @@
+"""Stopping processes: politely first, then SIGKILL; nothing of the group survives."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+from decentralml_client.services.ports import free_port, port_in_use
+from decentralml_client.services.processes import alive, terminate
+
+IGNORES_SIGTERM = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+
+
+def _spawn(code: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+
+
+def test_a_polite_process_stops_on_the_first_signal() -> None:
+    proc = _spawn("import time; time.sleep(60)")
+    started = time.monotonic()
+    terminate([proc], steps=((signal.SIGTERM, 10.0),))
+    assert proc.returncode == -signal.SIGTERM and time.monotonic() - started < 5
+
+
+def test_a_stubborn_process_is_killed_after_the_timeout() -> None:
+    proc = _spawn(IGNORES_SIGTERM)
+    time.sleep(0.5)  # let it install its handler
+    terminate([proc.pid], steps=((signal.SIGTERM, 0.3),))
+    proc.wait(5)
+    assert proc.returncode == -signal.SIGKILL and not alive(proc.pid)
+
+
+def test_a_free_port_is_not_in_use() -> None:
+    port = free_port()
+    assert not port_in_use(port)
