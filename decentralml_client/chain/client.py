@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -263,21 +263,6 @@ class Chain:
         with self._lock:
             self.substrate.rpc_request("dev_newBlock", [{"count": count}])
             return self.head()[0]
-
-    # -- subscriptions ----------------------------------------------------------------------
-
-    def follow(self, *, poll: float = 0.25, stop: Callable[[], bool] | None = None
-               ) -> Iterator[tuple[int, str, list[Event]]]:
-        """Yield (number, hash, events) for each new block, in order, until ``stop()``."""
-        last, _ = self.head()
-        while stop is None or not stop():
-            head, _ = self.head()
-            while last < head:
-                last += 1
-                with self._lock:
-                    h = self.substrate.get_block_hash(last)
-                yield last, h, self.events(h)
-            time.sleep(poll)
 
     def close(self) -> None:
         self.substrate.close()

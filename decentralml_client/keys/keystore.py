@@ -31,7 +31,7 @@ import nacl.pwhash
 import nacl.secret
 import nacl.utils
 
-from .account import Account, dev_account, mnemonic_to_seed
+from .account import Account, mnemonic_to_seed
 from .errors import InvalidKeyFile, KeyExists, KeyNotFound, WrongPassword
 
 log = logging.getLogger(__name__)
@@ -223,11 +223,6 @@ class Keystore:
     def export_public(self, name: str) -> KeyInfo:
         """The public identity of key ``name`` (no password needed)."""
         return self._info(name, self._read(self._file(name)))
-
-    @staticmethod
-    def dev_account(name: str) -> Account:
-        """A well-known dev account (``alice`` … ``ferdie``): dev chain only, no password."""
-        return dev_account(name)
 
     def exists(self, name: str) -> bool:
         """Whether a key named ``name`` is stored."""

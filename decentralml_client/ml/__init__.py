@@ -45,7 +45,6 @@ _EXPORTS = {
     "dp_epsilon": "train",
     "evaluate": "evaluate",
     "apply_delta": "evaluate",
-    "evaluate_update": "evaluate",
     "score_update": "evaluate",
     "UpdateVerdict": "evaluate",
     "tff_session": "tff_runtime",

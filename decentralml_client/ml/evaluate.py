@@ -100,17 +100,6 @@ def evaluate(
     }
 
 
-def evaluate_update(
-    manifest: ModelManifest,
-    weights: Sequence[np.ndarray],
-    delta: Sequence[np.ndarray],
-    x: Any,
-    y: Any,
-) -> dict[str, float]:
-    """Evaluate ``weights + delta`` (what a validator does with each update)."""
-    return evaluate(manifest, apply_delta(weights, delta), x, y)
-
-
 @dataclass(frozen=True)
 class UpdateVerdict:
     """What a validator concludes about one update file."""

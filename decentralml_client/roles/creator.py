@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from decentralml_client.chain import TaskSpec
 from decentralml_client.ml.codec import file_hash
@@ -29,14 +28,3 @@ def create_task(ctx: RoleContext, manifest: ModelManifest, spec: TaskSpec, *,
     ctx.emit("task_created", task=task_id, manifest_cid=cid)
     return task_id
 
-
-def task_report(ctx: RoleContext, task_id: int) -> dict[str, Any]:
-    """Round summaries of a task as plain data (for the CLI, the demo and the dashboard)."""
-    task = ctx.task(task_id)
-    rounds = []
-    for r in range(int(task["round"]) + 1):
-        s = ctx.dml.round_summary(task_id, r)
-        if s:
-            rounds.append({"round": r, **s})
-    return {"task_id": task_id, "status": task["status"], "round": task["round"],
-            "model_cid": task["model_cid"], "model_hash": task["model_hash"], "rounds": rounds}

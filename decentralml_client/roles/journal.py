@@ -39,9 +39,6 @@ class Journal:
         self._flush()
         return entry
 
-    def entries(self) -> dict[str, dict[str, Any]]:
-        return {k: dict(v) for k, v in self._data["rounds"].items()}
-
     def _flush(self) -> None:
         write_atomic(self.path, json.dumps(self._data, indent=1, sort_keys=True).encode())
 

@@ -17,6 +17,7 @@ from decentralml_client.keys import (
     KeyNotFound,
     Keystore,
     WrongPassword,
+    dev_account,
 )
 
 SEED = bytes(range(32))
@@ -171,7 +172,7 @@ def test_key_info_bytes_and_dev_accounts_through_the_store(store):
     account = Account.from_seed(SEED)
     assert info.public_key == account.public_key
     assert info.x25519_public == account.x25519_public
-    assert store.dev_account("alice").ss58_address == (
+    assert dev_account("alice").ss58_address == (
         "5FA9nQDVg267DEd8m1ZypXLBnvN7SFxYwV7ndqSYGiN9TTpu"
     )
     assert store.list() == [info]  # dev accounts are never written to disk
