@@ -27,7 +27,6 @@ DEFAULT_CONFIG_FILE = _HOME / ".config" / "decentralml" / "config.toml"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHAIN_ARTIFACTS = REPO_ROOT / "chain" / "artifacts"
 RAW_CHAIN_SPEC = CHAIN_ARTIFACTS / "chain-spec.raw.json"
-PALLET_ABI = REPO_ROOT / "pallet-abi" / "decentralml.json"
 CHAIN_NODE_TOOLS = REPO_ROOT / "chain" / "node"
 
 

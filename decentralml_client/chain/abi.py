@@ -1,24 +1,37 @@
-"""``pallet-abi/``: the DecentralMl interface as the client sees it, from runtime metadata.
+"""The DecentralMl interface as the client sees it, generated from the runtime's metadata.
 
-``python -m decentralml_client.chain.abi generate [--url WS]`` writes
-``pallet-abi/decentralml.json`` from a running chain (or a throwaway dev chain it starts).
-``check`` compares a chain with the committed file; :func:`check_compatible` is what the
-client runs at connect time, refusing a chain whose calls, storage, events or errors differ.
+The package carries it as data, ``decentralml_client/chain/pallet_abi/decentralml.json``
+(:data:`ABI_FILE`), so the check runs in every install, a wheel included; ``pallet-abi/`` at
+the repository root holds the same file for readers of the checkout. :func:`check_compatible`
+is what the client runs at connect time, refusing a chain whose calls, storage, events or
+errors differ. ``python -m decentralml_client.chain.abi generate`` (``make abi``) rewrites both
+files from a chain; ``check`` compares (see :mod:`decentralml_client.chain._abi_tool`).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from decentralml_client.chain.errors import IncompatibleChain
-from decentralml_client.config import PALLET_ABI
+from decentralml_client.config import REPO_ROOT
 
-if TYPE_CHECKING:
-    from decentralml_client.chain.client import Chain
+#: The interface this client was built for: package data, the file the check loads.
+ABI_FILE = Path(__file__).resolve().parent / "pallet_abi" / "decentralml.json"
+#: The same file at the repository root (written together with ABI_FILE by ``make abi``).
+REPO_ABI_FILE = REPO_ROOT / "pallet-abi" / "decentralml.json"
+
+
+class MetadataSource(Protocol):
+    """What :func:`describe` needs of a chain (a :class:`~decentralml_client.chain.Chain`)."""
+
+    url: str
+
+    def metadata(self) -> Any: ...  # noqa: ANN401 - substrate-interface's metadata object
+
+    def constant(self, name: str, pallet: str = ...) -> Any: ...  # noqa: ANN401
+
 
 PALLET = "DecentralMl"
 
@@ -31,7 +44,7 @@ def _docs(value: dict[str, Any]) -> str:
     return " ".join(d.strip() for d in value.get("docs", [])).strip()
 
 
-def describe(chain: Chain) -> dict[str, Any]:
+def describe(chain: MetadataSource) -> dict[str, Any]:
     """The pallet's interface from the chain's metadata, as a JSON-ready dict."""
     metadata = chain.metadata()
     pallet = metadata.get_metadata_pallet(PALLET)
@@ -109,16 +122,15 @@ def differences(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
     return out
 
 
-def load(path: Path = PALLET_ABI) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())  # type: ignore[no-any-return]
+def load(path: Path = ABI_FILE) -> dict[str, Any]:
+    """The interface recorded in ``path`` (by default the one this client was built for)."""
+    abi: dict[str, Any] = json.loads(Path(path).read_text())
+    return abi
 
 
-def check_compatible(chain: Chain, path: Path = PALLET_ABI) -> None:
-    """Refuse a chain whose DecentralMl interface differs from ``pallet-abi/``."""
-    actual = describe(chain)
-    if not Path(path).is_file():
-        return
-    diffs = differences(load(path), actual)
+def check_compatible(chain: MetadataSource, path: Path = ABI_FILE) -> None:
+    """Refuse a chain whose DecentralMl interface differs from the recorded one."""
+    diffs = differences(load(path), describe(chain))
     if diffs:
         raise IncompatibleChain(
             f"the chain at {chain.url} runs an incompatible DecentralMl pallet:\n  - "
@@ -131,43 +143,9 @@ def dumps(abi: dict[str, Any]) -> str:
     return json.dumps(abi, indent=2, sort_keys=False) + "\n"
 
 
-def _with_chain(url: str | None, fn: Any) -> Any:
-    from decentralml_client.chain.client import Chain
+if __name__ == "__main__":  # `make abi`: python -m decentralml_client.chain.abi generate
+    import sys
 
-    if url:
-        with Chain(url, check_abi=False) as chain:
-            return fn(chain)
-    import tempfile
+    from decentralml_client.chain._abi_tool import main
 
-    from decentralml_client.services.devnet import Devnet, free_port
-
-    with tempfile.TemporaryDirectory() as tmp, Devnet(Path(tmp), port=free_port()) as dev:
-        with Chain(dev.url, check_abi=False) as chain:
-            return fn(chain)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m decentralml_client.chain.abi")
-    parser.add_argument("command", choices=["generate", "check"])
-    parser.add_argument("--url", help="a running node (default: start a throwaway dev chain)")
-    parser.add_argument("--out", type=Path, default=PALLET_ABI)
-    args = parser.parse_args(argv)
-    abi = _with_chain(args.url, describe)
-    if args.command == "generate":
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(dumps(abi))
-        print(f"wrote {args.out}")
-        return 0
-    committed = load(args.out)
-    diffs = differences(committed, abi)
-    if diffs or committed != abi:
-        print(f"{args.out} is stale; run `make abi` and commit it:", file=sys.stderr)
-        for d in diffs:
-            print(f"  - {d}", file=sys.stderr)
-        return 1
-    print(f"{args.out} matches the runtime")
-    return 0
-
-
-if __name__ == "__main__":
     sys.exit(main())

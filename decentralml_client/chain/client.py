@@ -1,7 +1,7 @@
 """A connection to a DecentralML chain over substrate-interface.
 
 Everything that talks to the node lives here: connecting (with the interface check against
-``pallet-abi/``), signing and submitting with correct nonces, waiting for inclusion with a
+the recorded pallet interface, :mod:`.abi`), signing and submitting with correct nonces, waiting for inclusion with a
 deadline, turning failures into :mod:`decentralml_client.chain.errors`, storage reads and
 block/event subscriptions. The typed pallet calls and reads are in :mod:`.api`.
 """
@@ -17,6 +17,7 @@ from typing import Any
 from substrateinterface import ExtrinsicReceipt, Keypair, SubstrateInterface
 from substrateinterface.exceptions import SubstrateRequestException
 
+from decentralml_client.chain.abi import check_compatible
 from decentralml_client.chain.errors import (
     ChainUnreachable,
     InclusionTimeout,
@@ -94,8 +95,6 @@ class Chain:
         self._lock = threading.RLock()
         self._next_nonce: dict[str, int] = {}
         if check_abi:
-            from decentralml_client.chain.abi import check_compatible
-
             check_compatible(self)
 
     # -- metadata ---------------------------------------------------------------------------
