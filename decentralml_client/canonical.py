@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 
-def canonical_json(obj: Any, *, ensure_ascii: bool = False) -> bytes:  # noqa: ANN401
+def canonical_json(obj: Any, *, ensure_ascii: bool = False) -> bytes:
     """``obj`` as canonical JSON bytes; raises ``ValueError`` on NaN or ±Inf.
 
     ``ensure_ascii=True`` escapes non-ASCII characters (``\\u00e9``): the safetensors header

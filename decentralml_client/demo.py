@@ -153,11 +153,10 @@ def _tmp_root(settings: Settings) -> Path:
 def _run(run: DemoRun, opts: DemoOptions,
          progress: Callable[[str, dict[str, Any]], None]) -> dict[str, Any]:
     from decentralml_client.ml.manifest import default_digits_manifest
+    from decentralml_client.ml.validators import expand_strategies
     from decentralml_client.roles.common import RoleContext
     from decentralml_client.roles.creator import create_task
     from decentralml_client.storage import IpfsStore
-
-    from decentralml_client.ml.validators import expand_strategies
 
     password = secrets.token_urlsafe(16)
     keystore = Keystore(run.workdir / "keys", kdf_limits=KdfLimits.interactive())
@@ -199,7 +198,8 @@ def _run(run: DemoRun, opts: DemoOptions,
                 dml.register(p.account.keypair, Role(p.role.capitalize()), stake[p.role],
                              p.account.x25519_public)
         progress("registered", {"contributors": opts.contributors, "validators": opts.validators})
-        rc = RoleContext(chain=chain, store=store, account=creator, data_dir=run.workdir / "creator")
+        rc = RoleContext(chain=chain, store=store, account=creator,
+                         data_dir=run.workdir / "creator")
         spec = TaskSpec(
             model_cid="", model_hash="", rounds=opts.rounds,
             min_contributors=max(1, opts.contributors - opts.malicious),
@@ -225,7 +225,8 @@ def _run(run: DemoRun, opts: DemoOptions,
         for p in run.participants:
             if p.role == "contributor":
                 args = ["contribute", "--task", str(task_id),
-                        "--digits-shard", f"{ci}/{opts.contributors}", "--seed", str(opts.seed + ci)]
+                        "--digits-shard", f"{ci}/{opts.contributors}",
+                        "--seed", str(opts.seed + ci)]
                 if p.attack:
                     args += ["--attack", p.attack]
                 ci += 1

@@ -20,7 +20,7 @@ from decentralml_client.chain.abi import ABI_FILE, REPO_ABI_FILE, describe, diff
 from decentralml_client.chain.client import Chain
 
 
-def _with_chain(url: str | None, fn: Callable[[Chain], Any]) -> Any:  # noqa: ANN401
+def _with_chain(url: str | None, fn: Callable[[Chain], Any]) -> Any:
     if url:
         with Chain(url, check_abi=False) as chain:
             return fn(chain)

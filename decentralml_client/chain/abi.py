@@ -28,9 +28,9 @@ class MetadataSource(Protocol):
 
     url: str
 
-    def metadata(self) -> Any: ...  # noqa: ANN401 - substrate-interface's metadata object
+    def metadata(self) -> Any: ...
 
-    def constant(self, name: str, pallet: str = ...) -> Any: ...  # noqa: ANN401
+    def constant(self, name: str, pallet: str = ...) -> Any: ...
 
 
 PALLET = "DecentralMl"
@@ -53,7 +53,8 @@ def describe(chain: MetadataSource) -> dict[str, Any]:
             f"the chain at {chain.url} has no {PALLET} pallet: it is not a DecentralML chain"
         )
     calls = [
-        {"name": c.value["name"], "args": _fields(c.value.get("fields", [])), "docs": _docs(c.value)}
+        {"name": c.value["name"], "args": _fields(c.value.get("fields", [])),
+         "docs": _docs(c.value)}
         for c in (pallet.calls or [])
     ]
     events = [

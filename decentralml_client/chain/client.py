@@ -1,7 +1,8 @@
 """A connection to a DecentralML chain over substrate-interface.
 
 Everything that talks to the node lives here: connecting (with the interface check against
-the recorded pallet interface, :mod:`.abi`), signing and submitting with correct nonces, waiting for inclusion with a
+the recorded pallet interface, :mod:`.abi`), signing and submitting with correct nonces, waiting
+for inclusion with a
 deadline, turning failures into :mod:`decentralml_client.chain.errors`, storage reads and
 block/event subscriptions. The typed pallet calls and reads are in :mod:`.api`.
 """
@@ -193,7 +194,8 @@ class Chain:
                         if attempt < 2 and ("outdated" in msg or "Priority is too low" in msg):
                             self._next_nonce.pop(signer.ss58_address, None)
                             continue
-                        raise TransactionRejected(_rejection_message(f"{pallet}.{call}", msg)) from exc
+                        raise TransactionRejected(
+                            _rejection_message(f"{pallet}.{call}", msg)) from exc
                     if "error" in result:
                         raise TransactionRejected(
                             _rejection_message(f"{pallet}.{call}", str(result["error"]))

@@ -125,6 +125,8 @@ HINTS: dict[str, str] = {
     "CancelPending": "the task already ends after its current round.",
     "RetriesTooHigh": "ask for fewer retries (at most the runtime's MaxRetries).",
     "TaskStillActive": "purge a task only after it finished or was cancelled.",
+    "AlreadyLeaving": "the account already asked to leave: run `decentralml task leave` again "
+    "once the current round is over to get the bond back.",
     # Balances / System
     "InsufficientBalance": "fund the account (on the dev chain: `decentralml account faucet`).",
     "FundsUnavailable": "fund the account (on the dev chain: `decentralml account faucet`).",

@@ -9,13 +9,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from decentralml_client.config import ConfigError, Settings, load_settings
 from decentralml_client.errors import DecentralMLError
+
+if TYPE_CHECKING:  # imported where used: the CLI starts fast
+    from decentralml_client.chain import Chain
+    from decentralml_client.keys import Account
+    from decentralml_client.storage import IpfsStore
 
 console = Console(stderr=True)
 out = Console()
@@ -181,7 +186,8 @@ def password(prompt_name: str, *, confirm: bool = False, password_file: Path | N
                             confirmation_prompt=confirm))
 
 
-def load_signer(st: State, key: str | None, dev: str | None, password_file: Path | None):  # noqa: ANN201
+def load_signer(st: State, key: str | None, dev: str | None,
+                password_file: Path | None) -> Account:
     """The account that signs: a keystore key (``--key``) or a dev account (``--dev``)."""
     from decentralml_client.keys import Keystore, dev_account
 
@@ -195,19 +201,20 @@ def load_signer(st: State, key: str | None, dev: str | None, password_file: Path
 
 
 KeyOpt = typer.Option(None, "--key", "-k", help="Keystore key that signs.")
-DevOpt = typer.Option(None, "--dev", help="Well-known dev account (alice, bob, ...): dev chain only.")
+DevOpt = typer.Option(None, "--dev",
+                      help="Well-known dev account (alice, bob, ...): dev chain only.")
 PasswordFileOpt = typer.Option(None, "--password-file", help="File holding the key's password.",
                                exists=True, dir_okay=False)
 
 
-def connect(st: State):  # noqa: ANN201
+def connect(st: State) -> Chain:
     """The chain at the configured URL, checked against pallet-abi/."""
     from decentralml_client.chain import Chain
 
     return Chain(st.settings.node_url)
 
 
-def open_store(st: State):  # noqa: ANN201
+def open_store(st: State) -> IpfsStore:
     """IPFS at the configured API, with the local content cache under the data dir."""
     from decentralml_client.storage import IpfsStore
 

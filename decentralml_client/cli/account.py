@@ -19,14 +19,16 @@ app = typer.Typer(help="Balances and the dev faucet.", no_args_is_help=True)
 
 
 @app.command("balance")
-def balance(ctx: typer.Context, address: str = typer.Argument(..., help="SS58 address or key name.")) -> None:
+def balance(ctx: typer.Context,
+            address: str = typer.Argument(..., help="SS58 address or key name.")) -> None:
     """Free and reserved (staked) balance of an account."""
     st = state(ctx)
     address = _resolve(st, address)
     with errors_to_exit(), connect(st) as chain:
         acct = chain.account(address)
     emit(st, {"address": address, **acct}, lambda: out.print(
-        f"{address}\n  free     {fmt_units(acct['free'])}\n  reserved {fmt_units(acct['reserved'])}"))
+        f"{address}\n  free     {fmt_units(acct['free'])}\n"
+        f"  reserved {fmt_units(acct['reserved'])}"))
 
 
 @app.command("faucet")

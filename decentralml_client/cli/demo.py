@@ -76,7 +76,8 @@ def _print(s: dict[str, Any]) -> None:
                   f"{100 * r['attested_accuracy']:.2f}%",
                   fmt_units(r["contributor_rewards"] + r["validator_rewards"]), r["model_cid"])
     out.print(t)
-    out.print(f"final model {s['final_model_cid']}: accuracy [bold]{100 * s['final_accuracy']:.2f}%[/]"
+    out.print(f"final model {s['final_model_cid']}: "
+              f"accuracy [bold]{100 * s['final_accuracy']:.2f}%[/]"
               f" on the test split; centralised baseline {100 * s['baseline_accuracy']:.2f}%")
     if s["malicious"]:
         out.print(f"poisoned updates rejected: {s['malicious_rejected']}/{s['malicious']}")

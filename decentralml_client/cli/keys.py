@@ -45,7 +45,8 @@ def import_(ctx: typer.Context, name: str = typer.Argument(...),
     with errors_to_exit():
         info = _store(ctx).import_seed(name, secret_file.read_text().strip(),
                                        password(name, confirm=True, password_file=password_file))
-    emit(state(ctx), info.as_dict(), lambda: out.print(f"imported [bold]{name}[/] {info.ss58_address}"))
+    emit(state(ctx), info.as_dict(),
+         lambda: out.print(f"imported [bold]{name}[/] {info.ss58_address}"))
 
 
 @app.command("list")

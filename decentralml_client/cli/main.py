@@ -9,10 +9,10 @@ from typing import Any
 # TensorFlow's C++ start-up chatter (CUDA plugin registration on a CPU machine) is noise here.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import typer  # noqa: E402
-from typer.core import TyperGroup  # noqa: E402
+import typer
+from typer.core import TyperGroup
 
-from decentralml_client.cli._common import (  # noqa: E402
+from decentralml_client.cli._common import (
     errors_to_exit,
     hoist_global_options,
     init_state,
@@ -50,7 +50,8 @@ def _global(
     config: Path = typer.Option(None, "--config", help="Config file (TOML).", envvar="DML_CONFIG"),
     node: str = typer.Option(None, "--node", help="Node WebSocket URL [env DML_NODE_URL]."),
     ipfs: str = typer.Option(None, "--ipfs", help="Kubo API multiaddr or URL [env DML_IPFS_API]."),
-    keystore: Path = typer.Option(None, "--keystore", help="Keystore directory [env DML_KEYSTORE]."),
+    keystore: Path = typer.Option(None, "--keystore",
+                                  help="Keystore directory [env DML_KEYSTORE]."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
 ) -> None:
     """Global options apply to every command."""

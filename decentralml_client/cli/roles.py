@@ -51,7 +51,8 @@ def register(ctx: typer.Context, role: str = typer.Argument(..., help="contribut
                 fail(f"the {r.value} stake is at least {fmt_units(minimum)}", Exit.USAGE)
             DecentralMl(chain).register(signer.keypair, r, amount, signer.x25519_public)
     emit(st, {"address": signer.ss58_address, "role": r.value, "stake": amount},
-         lambda: out.print(f"{signer.ss58_address} registered as {r.value}, stake {fmt_units(amount)}"))
+         lambda: out.print(f"{signer.ss58_address} registered as {r.value}, "
+                           f"stake {fmt_units(amount)}"))
 
 
 def deregister(ctx: typer.Context, role: str = typer.Argument(...),
@@ -174,7 +175,8 @@ def validate(
     task_id: int = typer.Option(..., "--task"),
     data: Path = typer.Option(None, "--data", exists=True, dir_okay=False,
                               help="Your held-out data (.npz or .csv)."),
-    digits_holdout: str = typer.Option(None, help="Example data: shard I/N of the digits test split."),
+    digits_holdout: str = typer.Option(
+        None, help="Example data: shard I/N of the digits test split."),
     propose: bool = typer.Option(False, help="Also propose the aggregate if nobody has."),
     strategy: str = typer.Option("honest", hidden=True,
                                  help="Play a deviating validator (demos of the incentives)."),

@@ -1,6 +1,6 @@
 """``decentralml simulate``: try a task design off chain before paying for it on chain."""
 
-# ruff: noqa: B008  (typer declares options as argument defaults)
+
 
 from __future__ import annotations
 
@@ -161,8 +161,10 @@ def simulate(
     out.print(vt)
     out.print(
         f"final accuracy {summary['final_accuracy']:.4f} after {rounds} rounds "
-        f"(best {summary['best_accuracy']:.4f}); {summary['bytes_per_update']:.0f} bytes per update "
-        f"({summary['bytes_per_param']:.2f} B/param); rejected updates: {summary['rejected_updates']} "
+        f"(best {summary['best_accuracy']:.4f}); "
+        f"{summary['bytes_per_update']:.0f} bytes per update "
+        f"({summary['bytes_per_param']:.2f} B/param); "
+        f"rejected updates: {summary['rejected_updates']} "
         f"(honest ones: {summary['false_rejections']})"
     )
     if plot is not None:

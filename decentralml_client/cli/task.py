@@ -24,7 +24,8 @@ from decentralml_client.cli._common import (
     state,
 )
 
-app = typer.Typer(help="Training tasks: create, list, show, join, leave, cancel, allow, purge.", no_args_is_help=True)
+app = typer.Typer(help="Training tasks: create, list, show, join, leave, cancel, allow, purge.",
+                  no_args_is_help=True)
 
 
 @app.command("create")
@@ -110,14 +111,16 @@ def create(
 
 @app.command("list")
 def list_(ctx: typer.Context,
-          status: str = typer.Option(None, help="Only Active, Finished or Cancelled tasks.")) -> None:
+          status: str = typer.Option(None, help="Only Active, Finished or Cancelled tasks."),
+          ) -> None:
     """List tasks with their status and progress."""
     from decentralml_client.chain import DecentralMl
 
     st = state(ctx)
     with errors_to_exit(), connect(st) as chain:
         tasks = DecentralMl(chain).tasks()
-    rows = [{"task_id": i, "status": t["status"], "round": t["round"], "rounds": t["spec"]["rounds"],
+    rows = [{"task_id": i, "status": t["status"], "round": t["round"],
+             "rounds": t["spec"]["rounds"],
              "phase": t["phase"], "creator": t["creator"], "escrow": t.get("escrow")}
             for i, t in sorted(tasks.items()) if status is None or t["status"] == status]
 
@@ -167,7 +170,8 @@ def show(ctx: typer.Context, task_id: int = typer.Argument(...)) -> None:
 @app.command("join")
 def join(ctx: typer.Context, task_id: int = typer.Argument(...),
          role: str = typer.Option(..., help="contributor or validator"),
-         bond: str = typer.Option(None, help="Bond in DML (default: the task's bond for the role)."),
+         bond: str = typer.Option(
+             None, help="Bond in DML (default: the task's bond for the role)."),
          key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt) -> None:
     """Join a task as a contributor or validator, bonding stake in it (register first).
 

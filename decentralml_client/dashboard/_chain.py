@@ -52,7 +52,7 @@ def describe_failure(exc: BaseException, url: str) -> str:
 def is_ss58_address(address: str) -> bool:
     try:
         ss58_decode(address)
-    except Exception:  # noqa: BLE001 - ss58_decode raises bare ValueErrors and others
+    except Exception:  # ss58_decode raises bare ValueErrors and others
         return False
     return True
 

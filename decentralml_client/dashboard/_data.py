@@ -108,7 +108,7 @@ class DashboardData:
             number, block_hash = self.head()
             return {"connected": True, "url": self.reader.url, "head": number,
                     "head_hash": block_hash, "error": None}
-        except Exception as exc:  # noqa: BLE001 - health must answer whatever happens
+        except Exception as exc:  # health must answer whatever happens
             return {"connected": False, "url": self.reader.url, "head": None,
                     "head_hash": None, "error": str(exc)}
 

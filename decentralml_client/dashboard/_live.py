@@ -121,7 +121,7 @@ class Follower(threading.Thread):
                             events = chain.events(hash_)
                         self._publish_block(last, hash_, events)
                     self._halt.wait(self.poll)
-            except Exception as exc:  # noqa: BLE001 - any failure: report, wait, reconnect
+            except Exception as exc:  # any failure: report, wait, reconnect
                 if self._halt.is_set():
                     break
                 self.reader.mark_down(exc)

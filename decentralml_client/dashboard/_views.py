@@ -302,7 +302,8 @@ def lineage(task: dict[str, Any], rounds: list[dict[str, Any]],
 def quorum_text(task: dict[str, Any]) -> str:
     q = int(task["spec"]["quorum"]) / PERMILL
     if is_v2(task):
-        return f"{q:.0%} of the electorate's stake, at least {int(task['spec']['min_validators'])} validators"
+        least = int(task["spec"]["min_validators"])
+        return f"{q:.0%} of the electorate's stake, at least {least} validators"
     return f"{q:.0%} of voters, at least {int(task['spec']['min_validators'])}"
 
 

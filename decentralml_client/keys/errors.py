@@ -14,7 +14,8 @@ class KeysError(DecentralMLError):
 class KeyNotFound(KeysError, LookupError):
     """No key of that name in the keystore."""
 
-    hint = "list the keys with `decentralml keys list`, or create one with `decentralml keys new NAME`."
+    hint = ("list the keys with `decentralml keys list`, "
+            "or create one with `decentralml keys new NAME`.")
 
 
 class KeyExists(KeysError, FileExistsError):

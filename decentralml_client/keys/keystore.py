@@ -129,7 +129,8 @@ class Keystore:
     limits stored in the file.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, kdf_limits: KdfLimits | None = None):
+    def __init__(self, path: str | os.PathLike[str], *,
+                 kdf_limits: KdfLimits | None = None) -> None:
         self.path = Path(path).expanduser()
         self.kdf_limits = kdf_limits or KdfLimits.moderate()
         self.kdf_limits.check()

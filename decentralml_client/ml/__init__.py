@@ -67,7 +67,7 @@ _EXPORTS = {
     "run_simulation": "simulate",
 }
 
-__all__ = sorted(_EXPORTS)  # noqa: PLE0605
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:

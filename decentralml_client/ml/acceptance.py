@@ -18,9 +18,10 @@ index, a validator
    whole measures the contributor's local model, which late in training is often worse on
    other data than the global model, so a whole-step test rejects honest work.)
 5. accepts when the signed gain reaches the task's ``min_improvement`` less a margin for
-   measurement noise and data heterogeneity: ``max(margin_floor, margin_mads × MAD)`` of the round's
-   gains on this validator's data on this validator's data. Honest updates from skewed (non-IID) data often
-   have a small negative first-order gain on a balanced validation set and cluster with the
+   measurement noise and data heterogeneity: ``max(margin_floor, margin_mads × MAD)`` of the
+   round's gains on this validator's data on this validator's data. Honest updates from skewed
+   (non-IID) data often have a small negative first-order gain on a balanced validation set
+   and cluster with the
    others; poisoned updates (sign-flip, label-flip) fall many MADs below them.
 
 The score is what contributors are paid by (the bond-weighted median of the validators'

@@ -39,7 +39,7 @@ def _check_base(base: Tensors) -> list[tuple[int, ...]]:
 def _check_delta(shapes: list[tuple[int, ...]], delta: Tensors, i: int) -> None:
     if len(delta) != len(shapes):
         raise AggregationError(f"update {i} has {len(delta)} tensors; the model has {len(shapes)}")
-    for j, (d, s) in enumerate(zip(delta, shapes)):
+    for j, (d, s) in enumerate(zip(delta, shapes, strict=False)):
         if tuple(np.shape(d)) != s:
             raise AggregationError(
                 f"update {i}, tensor {j}: shape {tuple(np.shape(d))} differs from the model's {s}"
@@ -56,7 +56,8 @@ def _check_all(base: Tensors, deltas: Sequence[Tensors]) -> list[tuple[int, ...]
 
 
 def _finish(base: Tensors, agg64: Sequence[np.ndarray]) -> list[np.ndarray]:
-    return [(np.asarray(b, np.float64) + a).astype(np.float32) for b, a in zip(base, agg64)]
+    return [(np.asarray(b, np.float64) + a).astype(np.float32)
+            for b, a in zip(base, agg64, strict=False)]
 
 
 class FedAvgAccumulator:
@@ -118,7 +119,8 @@ class FedAvgAccumulator:
                 raise AggregationError("no updates to aggregate (all rejected?)")
             total = float(self.total_examples)
             out = []
-            for acc, b in zip(self._acc, self._base):  # in place: no second float64 copy
+            # in place: no second float64 copy
+            for acc, b in zip(self._acc, self._base, strict=False):
                 np.divide(acc, total, out=acc)
                 np.add(acc, b, out=acc)
                 out.append(acc.astype(np.float32))
@@ -135,7 +137,7 @@ def fedavg(
         raise AggregationError(f"{len(deltas)} updates but {len(num_examples)} num_examples")
     _check_all(base, deltas)
     acc = FedAvgAccumulator(base)
-    for d, n in zip(deltas, num_examples):
+    for d, n in zip(deltas, num_examples, strict=False):
         acc.add(d, n)
     return acc.result()
 

@@ -129,7 +129,7 @@ def encode_tensors(
 
     entries: list[tuple[str, str, list[int], bytes]] = []  # name, dtype tag, shape, bytes
     scales: list[float] = []
-    for name, t in zip(names, tensors):
+    for name, t in zip(names, tensors, strict=False):
         if ":" in name or not name:
             raise CodecError(f"tensor name {name!r} is empty or contains ':'")
         a = np.asarray(t)
@@ -337,7 +337,7 @@ def decode_tensors(
         from safetensors.numpy import load
 
         arrays = load(data)
-    except Exception as e:  # noqa: BLE001  safetensors raises SafetensorError / ValueError variants
+    except Exception as e:  # safetensors raises SafetensorError / ValueError variants
         raise MalformedFileError(f"safetensors refused the file: {e}") from None
 
     scales = meta.pop("int8_scales")
@@ -454,7 +454,7 @@ def _expected_names(manifest: Any) -> list[str]:
 def _check_against(tensors: Sequence[np.ndarray], spec: list[tuple[str, tuple[int, ...]]]) -> None:
     if len(tensors) != len(spec):
         raise SchemaMismatchError(f"{len(tensors)} tensors given; the manifest has {len(spec)}")
-    for t, (name, shape) in zip(tensors, spec):
+    for t, (name, shape) in zip(tensors, spec, strict=False):
         if tuple(np.shape(t)) != shape:
             raise SchemaMismatchError(
                 f"tensor {name!r} has shape {tuple(np.shape(t))}; expected {shape}"

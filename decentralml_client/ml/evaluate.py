@@ -29,7 +29,7 @@ def apply_delta(weights: Sequence[np.ndarray], delta: Sequence[np.ndarray]) -> l
     if len(weights) != len(delta):
         raise MLError(f"{len(delta)} delta tensors for {len(weights)} weight tensors")
     out = []
-    for i, (w, d) in enumerate(zip(weights, delta)):
+    for i, (w, d) in enumerate(zip(weights, delta, strict=False)):
         if np.shape(w) != np.shape(d):
             raise MLError(
                 f"tensor {i}: delta shape {np.shape(d)} differs from weight shape {np.shape(w)}"
@@ -67,7 +67,7 @@ def predict_proba(
 
 def _predict(model: Any, weights: Sequence[np.ndarray], x: np.ndarray) -> np.ndarray:
     with _LOCK:
-        for v, w in zip(model.trainable_weights, weights):
+        for v, w in zip(model.trainable_weights, weights, strict=False):
             if tuple(v.shape) != np.shape(w):
                 raise MLError(
                     f"weight shape {np.shape(w)} does not fit variable {v.name} {tuple(v.shape)}"

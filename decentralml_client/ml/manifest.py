@@ -458,7 +458,7 @@ def build_model(manifest: ModelManifest) -> Any:
     text = json.dumps(_plain(manifest.model_config))
     try:
         model = tf.keras.models.model_from_json(text, custom_objects={})
-    except Exception as e:  # noqa: BLE001  Keras raises many types for bad configs
+    except Exception as e:  # Keras raises many types for bad configs
         raise ManifestError(f"Keras could not build the model from its config: {e}") from None
     if not model.built:
         model.build((None, *manifest.input_shape))

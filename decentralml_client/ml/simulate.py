@@ -38,13 +38,13 @@ from decentralml_client.ml.attacks import (
     claimed_examples,
 )
 from decentralml_client.ml.errors import AggregationError, CodecError, MLError
-from decentralml_client.ml.validators import Economics, ValidatorPanel, expand_strategies
-from decentralml_client.protocol.rules import RULES, rule_value
 from decentralml_client.ml.manifest import (
     ModelManifest,
     default_digits_manifest,
     make_initial_weights,
 )
+from decentralml_client.ml.validators import Economics, ValidatorPanel, expand_strategies
+from decentralml_client.protocol.rules import rule_value
 
 PARTITIONS = ("iid", "dirichlet")
 
@@ -222,7 +222,8 @@ def run_simulation(
                                                 econ.max_examples)
                 try:
                     new = agg.aggregate(chain, weights, deltas, counts)  # type: ignore[arg-type]
-                    previous_step = [n.astype(np.float64) - w for n, w in zip(new, weights)]
+                    previous_step = [n.astype(np.float64) - w
+                                     for n, w in zip(new, weights, strict=False)]
                     weights = new
                     for i, amount in verdict.contributor_pay.items():
                         contributor_pay[i] += amount

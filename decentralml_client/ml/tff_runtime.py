@@ -86,7 +86,7 @@ def stop_workers() -> int:
     with _lock:
         try:
             ctx = _current_context()
-        except Exception:  # noqa: BLE001  TFF half torn down at interpreter exit
+        except Exception:  # TFF half torn down at interpreter exit
             ctx = None
         factory = getattr(ctx, "executor_factory", None)
         cache = getattr(factory, "_executors", None)
@@ -115,7 +115,7 @@ def _has_fileno(stream: Any) -> bool:
     try:
         stream.fileno()
         return True
-    except Exception:  # noqa: BLE001  io.UnsupportedOperation, AttributeError, ...
+    except Exception:  # io.UnsupportedOperation, AttributeError, ...
         return False
 
 

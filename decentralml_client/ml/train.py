@@ -135,7 +135,7 @@ def _check_weights(manifest: ModelManifest, weights: Sequence[np.ndarray]) -> li
             f"{len(weights)} weight tensors given; the manifest has {len(manifest.weights)}"
         )
     out = []
-    for w, spec in zip(weights, manifest.weights):
+    for w, spec in zip(weights, manifest.weights, strict=False):
         a = np.asarray(w, np.float32)
         if a.shape != spec.shape:
             raise TrainingError(f"weight {spec.name!r} has shape {a.shape}; expected {spec.shape}")
@@ -195,7 +195,8 @@ def privatize(
 def dp_epsilon(noise_multiplier: float, rounds: int, delta: float = 1e-5) -> float:
     """ε of ``rounds`` releases of the clipped, noised delta, for user-level add/remove
     adjacency (the whole local data set present or absent: sensitivity ``C``; for replacement
-    adjacency the sensitivity is ``2C``, so pass ``noise_multiplier / 2``), via Rényi DP: each release is ``α/(2σ²)``-RDP at order ``α``; RDP adds up
+    adjacency the sensitivity is ``2C``, so pass ``noise_multiplier / 2``), via Rényi DP: each
+    release is ``α/(2σ²)``-RDP at order ``α``; RDP adds up
     over rounds; ``ε = min_α rounds·α/(2σ²) + log(1/δ)/(α−1)``. No subsampling amplification
     is claimed (every contributor takes part in every round it trains in)."""
     if noise_multiplier <= 0:

@@ -64,7 +64,7 @@ def weighted_median(values: Sequence[int], weights: Sequence[int]) -> int:
         weights = [1] * len(values)
         total = len(values)
     cum = 0
-    for v, w in sorted(zip(values, weights), key=lambda vw: vw[0]):
+    for v, w in sorted(zip(values, weights, strict=False), key=lambda vw: vw[0]):
         cum += w
         if 2 * cum >= total:
             return v
@@ -154,7 +154,8 @@ def settle_round(
 ) -> RoundSettlement:
     """Settle one round attempt.
 
-    ``revealed`` are the revealed submission indices, ``unrevealed`` maps contributors that committed without revealing to their bond,
+    ``revealed`` are the revealed submission indices, ``unrevealed`` maps contributors that
+    committed without revealing to their bond,
     ``electorate`` maps each member of the round's electorate to its record, ``adopted`` is
     the adopted aggregate hash (None if none was). The round succeeds when a hash was adopted,
     at least ``min_contributors`` updates were accepted and at least ``min_validators``

@@ -137,7 +137,7 @@ class RoleContext:
         now, _ = self.global_model(task)
         before = self._round_start(task_id, task, r - 1)
         return [np.asarray(a, np.float64) - np.asarray(b, np.float64)
-                for a, b in zip(now, before)]
+                for a, b in zip(now, before, strict=False)]
 
     def last_consensus(self, task_id: int, task: dict[str, Any]
                        ) -> tuple[dict[int, bool], dict[int, int]]:

@@ -97,7 +97,8 @@ def run_contributor(ctx: RoleContext, task_id: int, x: np.ndarray, y: np.ndarray
                 )
                 ctx.emit("prepared", task=task_id, round=r, cid=manifest_cid,
                          bytes=len(stored), **result.metrics)
-            c = update_commitment(task_id, r, retries, me, bytes.fromhex(entry["manifest_hash"][2:]),
+            c = update_commitment(task_id, r, retries, me,
+                                  bytes.fromhex(entry["manifest_hash"][2:]),
                                   int(entry["num_examples"]), bytes.fromhex(entry["salt"][2:]))
             try:
                 dml.commit_update(ctx.account.keypair, task_id, r, c)

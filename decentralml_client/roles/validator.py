@@ -176,7 +176,8 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: np.ndarray, y_val: np.n
                 ctx.emit("proposed", task=task_id, round=r, cid=cid, hash=agg.hash)
                 continue
             # Wait for a proposal (or a change of phase).
-            ctx.wait(task_id, lambda t: t != task or len(ctx.dml.proposals(task_id, r)) != len(proposals))
+            ctx.wait(task_id, lambda t: t != task
+                     or len(ctx.dml.proposals(task_id, r)) != len(proposals))
             continue
 
         ctx.wait(task_id, lambda t: (t["round"], t["retries"], t["phase"]) != (r, retries, phase))

@@ -161,7 +161,7 @@ class Devnet:
             )
         cmd = self.command()
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
+        log = open(self.log_path, "ab")  # handed to the child process
         try:
             self._proc = subprocess.Popen(
                 cmd,

@@ -26,7 +26,8 @@ def test_the_pallet_has_exactly_the_eleven_protocol_calls(chain: Chain) -> None:
 
 def test_every_error_and_call_is_documented_for_users(chain: Chain) -> None:
     abi = describe(chain)
-    undocumented = [e["name"] for e in abi["errors"] + abi["calls"] + abi["events"] if not e["docs"]]
+    undocumented = [e["name"] for e in abi["errors"] + abi["calls"] + abi["events"]
+                    if not e["docs"]]
     assert undocumented == []
 
 

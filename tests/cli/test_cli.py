@@ -1,4 +1,4 @@
-"""The CLI: help everywhere, arguments and environment checked first, clear errors and exit codes."""
+"""The CLI: help everywhere, arguments and environment checked first, clear errors, exit codes."""
 
 from __future__ import annotations
 

@@ -52,7 +52,8 @@ def test_every_error_the_package_raises_has_one_base_and_a_hint() -> None:
     modules = (config, errors, chain_errors, keys_errors, ml_errors, common, devnet, kubo,
                storage_errors)
     raised = [v for m in modules for v in vars(m).values()
-              if isinstance(v, type) and issubclass(v, Exception) and not v.__name__.startswith("_")]
+              if isinstance(v, type) and issubclass(v, Exception)
+              and not v.__name__.startswith("_")]
     assert len(raised) > 20
     for cls in raised:
         assert issubclass(cls, DecentralMLError), cls

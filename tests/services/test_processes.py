@@ -10,7 +10,8 @@ import time
 from decentralml_client.services.ports import free_port, port_in_use
 from decentralml_client.services.processes import alive, terminate
 
-IGNORES_SIGTERM = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+IGNORES_SIGTERM = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                   "time.sleep(60)")
 
 
 def _spawn(code: str) -> subprocess.Popen[bytes]:
