@@ -38,7 +38,7 @@ def _accounts(chain: Chain, dml: DecentralMl, names: dict[str, Role]) -> dict[st
 
 def _task(dml: DecentralMl, creator: Account, **kw: object) -> int:
     spec = TaskSpec(model_cid="bafy-model", model_hash="0x" + "11" * 32, rounds=2,
-                    reward_per_round=100 * UNIT, validator_share=permill(0.3),
+                    reward_per_round=10 * UNIT, validator_share=permill(0.3),
                     **kw)  # type: ignore[arg-type]
     return dml.create_task(creator.keypair, spec)
 
@@ -81,6 +81,8 @@ def test_sybils_splitting_one_stake_cannot_capture_a_round_and_votes_stay_sealed
         # One honest validator's stake (6) split over three Sybil accounts (2 each).
         for n, bond in (("h1", 6), ("h2", 6), ("s1", 2), ("s2", 2), ("s3", 2)):
             dml.join_task(a[n].keypair, t, Role.VALIDATOR, bond * UNIT)
+        dml.register(a["s1"].keypair, Role.CONTRIBUTOR, int(chain.constant("MinContributorStake")),
+                     a["s1"].x25519_public)  # registered for both roles: still one per task
         _refused(lambda: dml.join_task(a["s1"].keypair, t, Role.CONTRIBUTOR, UNIT),
                  "AlreadyJoined")
         for n in ("honest", "junk"):
@@ -150,7 +152,7 @@ def test_sybils_splitting_one_stake_cannot_capture_a_round_and_votes_stay_sealed
         members = dml.members(t)
         for n, bond in (("s1", 2), ("s2", 2), ("s3", 2)):
             assert members[addr[n]]["bond"] == bond * UNIT - slashed[addr[n]]
-        escrow0 = 200 * UNIT
+        escrow0 = 20 * UNIT
         assert task["escrow"] == escrow0 - sum(paid.values()) + sum(slashed.values())
 
         end = chain.head()[0]
@@ -166,8 +168,8 @@ def test_a_late_silent_validator_cannot_stall_and_pays_for_silence(devnet) -> No
                                    "c": Role.CONTRIBUTOR, "creator": Role.CONTRIBUTOR})
         t = _task(dml, a["creator"], min_contributors=1, max_contributors=1, max_validators=2,
                   quorum=permill(0.5), validator_bond=2 * UNIT, contributor_bond=1 * UNIT,
-                  enrol_blocks=2, commit_blocks=50, reveal_blocks=50, vote_blocks=3,
-                  vote_reveal_blocks=50, attest_blocks=3)
+                  enrol_blocks=2, commit_blocks=50, reveal_blocks=50, vote_blocks=6,
+                  vote_reveal_blocks=50, attest_blocks=6)
         dml.join_task(a["v1"].keypair, t, Role.VALIDATOR, 4 * UNIT)
         dml.join_task(a["c"].keypair, t, Role.CONTRIBUTOR, UNIT)
         chain.new_blocks(2)  # enrolment deadline: the minimums are met, round 0 opens
@@ -185,7 +187,7 @@ def test_a_late_silent_validator_cannot_stall_and_pays_for_silence(devnet) -> No
             dml.commit_vote(a["v1"].keypair, t, r, vote_commitment(
                 t, r, 0, account_id(a["v1"].ss58_address), v, salt))
             if dml.task(t)["phase"] == "VoteCommit":  # waiting for the silent member
-                chain.new_blocks(3)
+                chain.new_blocks(6)
             dml.reveal_vote(a["v1"].keypair, t, r, v, salt)
             h = os.urandom(32)
             dml.propose_aggregate(a["v1"].keypair, t, r, f"bafy-m{r}", h)
@@ -195,7 +197,7 @@ def test_a_late_silent_validator_cannot_stall_and_pays_for_silence(devnet) -> No
                     dml.finalize_round(a["v1"].keypair, t, r)
                 except PalletError as exc:  # waiting for the silent member's attestation
                     assert exc.name == "RoundNotFinished"
-                    chain.new_blocks(3)
+                    chain.new_blocks(6)
                     dml.finalize_round(a["v1"].keypair, t, r)
 
         start = chain.head()[0]
