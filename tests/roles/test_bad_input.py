@@ -111,9 +111,9 @@ def test_chain_refusals_are_named_and_change_nothing(world) -> None:  # noqa: AN
 
     vote = [(0, True, 5000), (1, False, 100)]
     dml.commit_vote(val.keypair, t, 0, sealed(vote))
-    _refused(lambda: dml.commit_vote(val.keypair, t, 0, sealed(vote)), "AlreadyVoted",
+    assert dml.task(t)["phase"] == "VoteReveal"  # the whole electorate has committed
+    _refused(lambda: dml.commit_vote(val.keypair, t, 0, sealed(vote)), "WrongPhase",
              chain, val, dml, t)
-    assert dml.task(t)["phase"] == "VoteReveal"
     _refused(lambda: dml.reveal_vote(val.keypair, t, 0, [(0, True, 5000)], salt),
              "VoteMismatch", chain, val, dml, t)
     _refused(lambda: dml.reveal_vote(val.keypair, t, 0, [(0, True, 5000), (1, False, 101)],
