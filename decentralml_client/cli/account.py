@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from decentralml_client.cli._common import (
+    State,
     connect,
     emit,
     errors_to_exit,
@@ -51,7 +52,7 @@ def faucet(ctx: typer.Context, address: str = typer.Argument(..., help="SS58 add
          lambda: out.print(f"sent {fmt_units(value)} to {address}; free {fmt_units(free)}"))
 
 
-def _resolve(st, who: str) -> str:  # noqa: ANN001
+def _resolve(st: State, who: str) -> str:
     from decentralml_client.keys import Keystore
 
     ks = Keystore(st.settings.keystore)

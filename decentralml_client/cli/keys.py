@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -16,11 +17,14 @@ from decentralml_client.cli._common import (
     state,
 )
 
+if TYPE_CHECKING:
+    from decentralml_client.keys import Keystore
+
 app = typer.Typer(help="Create, list, import and export keys (ed25519, encrypted at rest).",
                   no_args_is_help=True)
 
 
-def _store(ctx: typer.Context):  # noqa: ANN202
+def _store(ctx: typer.Context) -> Keystore:
     from decentralml_client.keys import Keystore
 
     return Keystore(state(ctx).settings.keystore)

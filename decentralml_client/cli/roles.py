@@ -7,9 +7,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import typer
 
 from decentralml_client.cli._common import (
@@ -30,6 +29,11 @@ from decentralml_client.cli._common import (
     parse_units,
     state,
 )
+
+if TYPE_CHECKING:  # imported where used: the CLI starts fast
+    from numpy.typing import NDArray
+
+    from decentralml_client.roles.common import RoleContext
 from decentralml_client.cli.task import _role, task_bond
 
 
@@ -71,7 +75,7 @@ def deregister(ctx: typer.Context, role: str = typer.Argument(...),
 
 
 def _load_data(manifest: Any, data: Path | None, digits: str | None, part: str,
-               seed: int) -> tuple[np.ndarray, np.ndarray]:
+               seed: int) -> tuple[NDArray[Any], NDArray[Any]]:
     """Local data: a user's npz/csv file, or a shard of the bundled digits (``I/N``)."""
     from decentralml_client.ml import data as mldata
 
@@ -94,7 +98,8 @@ def _load_data(manifest: Any, data: Path | None, digits: str | None, part: str,
     return shards[i]
 
 
-def _context(st: State, signer: Any, chain: Any, stop: threading.Event, verbose: bool):  # noqa: ANN202
+def _context(st: State, signer: Any, chain: Any, stop: threading.Event, verbose: bool
+             ) -> RoleContext:
     from decentralml_client.roles.common import RoleContext
 
     def on_event(kind: str, info: dict[str, Any]) -> None:

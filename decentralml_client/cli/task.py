@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -23,6 +24,9 @@ from decentralml_client.cli._common import (
     parse_units,
     state,
 )
+
+if TYPE_CHECKING:
+    from decentralml_client.chain import Role
 
 app = typer.Typer(help="Training tasks: create, list, show, join, leave, cancel, allow, purge.",
                   no_args_is_help=True)
@@ -274,7 +278,7 @@ def cancel(ctx: typer.Context, task_id: int = typer.Argument(...),
          lambda: out.print(f"cancelled task {task_id}"))
 
 
-def _role(text: str):  # noqa: ANN202
+def _role(text: str) -> Role:
     from decentralml_client.chain import Role
 
     t = text.strip().lower()

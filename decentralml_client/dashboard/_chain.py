@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from substrateinterface.exceptions import (  # type: ignore[import-untyped]
+from substrateinterface.exceptions import (
     StorageFunctionNotFound,
     SubstrateRequestException,
 )
-from substrateinterface.utils.ss58 import ss58_decode  # type: ignore[import-untyped]
+from substrateinterface.utils.ss58 import ss58_decode
 from websocket import WebSocketException
 
 from decentralml_client.chain import Chain, ChainError, ChainUnreachable

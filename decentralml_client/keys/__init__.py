@@ -1,6 +1,8 @@
 """Keys and signatures (PROTOCOL §2, §4): encrypted keystore, ed25519 accounts usable for
 extrinsics and manifests, manifest signing/verification, and private-mode sealing."""
 
+from decentralml_client.canonical import canonical_json
+
 from .account import (
     DEV_ACCOUNT_NAMES,
     SS58_FORMAT,
@@ -22,7 +24,7 @@ from .errors import (
     WrongPassword,
 )
 from .keystore import KdfLimits, KeyInfo, Keystore
-from .manifest import canonical_json, sign_manifest, signing_payload, verify_manifest
+from .manifest import sign_manifest, signing_payload, verify_manifest
 from .sealing import envelope_recipients, is_sealed, open_sealed, seal_for_validators
 
 __all__ = [

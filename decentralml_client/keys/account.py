@@ -61,7 +61,7 @@ class Account:
     @property
     def ss58_address(self) -> str:
         """The SS58 address (prefix 42) of the account."""
-        return ss58_encode(self.public_key, SS58_FORMAT)
+        return str(ss58_encode(self.public_key, SS58_FORMAT))
 
     @cached_property
     def x25519_public(self) -> bytes:

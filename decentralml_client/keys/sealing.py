@@ -19,15 +19,17 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Iterable
+from typing import Any
 
 import nacl.exceptions
 import nacl.public
 import nacl.secret
 import nacl.utils
 
+from decentralml_client.canonical import canonical_json
+
 from .account import Account
 from .errors import InvalidEnvelope, NotARecipient
-from .manifest import canonical_json
 
 MAGIC = b"DMLSEAL1"
 MAX_RECIPIENTS = 1024
@@ -98,7 +100,7 @@ def open_sealed(envelope: bytes, account: Account) -> bytes:
         ) from exc
 
 
-def _parse(envelope: bytes) -> tuple[dict, bytes]:
+def _parse(envelope: bytes) -> tuple[dict[str, Any], bytes]:
     envelope = bytes(envelope)
     if not is_sealed(envelope) or len(envelope) < len(MAGIC) + 4:
         raise InvalidEnvelope("not a DecentralML sealed envelope (bad magic)")

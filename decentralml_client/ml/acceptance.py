@@ -34,8 +34,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from decentralml_client.ml.evaluate import apply_delta, evaluate
 from decentralml_client.ml.manifest import ModelManifest
@@ -67,11 +69,11 @@ class Judgement:
     gain: float | None = None  # signed whole-step gain, basis points
 
 
-def _flat(delta: Sequence[np.ndarray]) -> np.ndarray:
+def _flat(delta: Sequence[NDArray[Any]]) -> NDArray[Any]:
     return np.concatenate([np.asarray(d, np.float64).reshape(-1) for d in delta])
 
 
-def _same(a: np.ndarray, na: float, b: np.ndarray, nb: float, policy: AcceptancePolicy) -> bool:
+def _same(a: NDArray[Any], na: float, b: NDArray[Any], nb: float, policy: AcceptancePolicy) -> bool:
     if na == 0.0 or nb == 0.0 or a.shape != b.shape:
         return False
     cos = float(a @ b) / (na * nb)
@@ -101,20 +103,20 @@ def score_of(gain: float) -> int:
 
 def judge_updates(
     manifest: ModelManifest,
-    base: Sequence[np.ndarray],
-    candidates: Mapping[int, Sequence[np.ndarray] | BaseException],
-    x: np.ndarray,
-    y: np.ndarray,
+    base: Sequence[NDArray[Any]],
+    candidates: Mapping[int, Sequence[NDArray[Any]] | BaseException],
+    x: NDArray[Any],
+    y: NDArray[Any],
     *,
     policy: AcceptancePolicy = AcceptancePolicy(),
-    previous_step: Sequence[np.ndarray] | None = None,
+    previous_step: Sequence[NDArray[Any]] | None = None,
     base_loss: float | None = None,
 ) -> dict[int, Judgement]:
     """Judge every candidate update of a round (index → delta, or the error that made it
     unreadable) on the validator's data ``(x, y)``."""
     if base_loss is None:
         base_loss = evaluate(manifest, base, x, y)["loss"]
-    flats: dict[int, tuple[np.ndarray, float]] = {}
+    flats: dict[int, tuple[NDArray[Any], float]] = {}
     out: dict[int, Judgement] = {}
     for i in sorted(candidates):
         c = candidates[i]
@@ -133,7 +135,7 @@ def judge_updates(
     if previous_step is not None:
         pf = _flat(previous_step)
         prev = (pf, float(np.linalg.norm(pf)))
-    seen: list[tuple[int, np.ndarray, float]] = []
+    seen: list[tuple[int, NDArray[Any], float]] = []
     survivors: list[int] = []
     for i in sorted(flats):
         f, norm = flats[i]

@@ -22,10 +22,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from decentralml_client.ml.errors import AggregationError
 
-Tensors = Sequence[np.ndarray]
+Tensors = Sequence[NDArray[Any]]
 _CHUNK = 1 << 15  # elements per chunk of the FedAvg inner loop (256 KiB of float64: in L2)
 PERMILL = 1_000_000
 
@@ -55,7 +56,7 @@ def _check_all(base: Tensors, deltas: Sequence[Tensors]) -> list[tuple[int, ...]
     return shapes
 
 
-def _finish(base: Tensors, agg64: Sequence[np.ndarray]) -> list[np.ndarray]:
+def _finish(base: Tensors, agg64: Sequence[NDArray[Any]]) -> list[NDArray[Any]]:
     return [(np.asarray(b, np.float64) + a).astype(np.float32)
             for b, a in zip(base, agg64, strict=False)]
 
@@ -77,9 +78,9 @@ class FedAvgAccumulator:
         self._base = [np.asarray(b, np.float32) for b in base]
         self._acc = [np.zeros(s, np.float64) for s in self._shapes]
         self._scratch = np.empty(_CHUNK, np.float64)
-        self._pending: list[tuple[list[np.ndarray], float]] = []
+        self._pending: list[tuple[list[NDArray[Any]], float]] = []
         self._group = max(1, int(group))
-        self._result: list[np.ndarray] | None = None
+        self._result: list[NDArray[Any]] | None = None
         self.total_examples = 0
         self.count = 0
 
@@ -111,7 +112,7 @@ class FedAvgAccumulator:
                     tmp *= n  # exact: a float32 times an integer < 2**29 fits in float64
                     chunk += tmp
 
-    def result(self) -> list[np.ndarray]:
+    def result(self) -> list[NDArray[Any]]:
         """``M_r + acc / Σn`` cast to float32. Ends the accumulation (later calls repeat it)."""
         if self._result is None:
             self._flush()
@@ -131,7 +132,7 @@ class FedAvgAccumulator:
 
 def fedavg(
     base: Tensors, deltas: Sequence[Tensors], num_examples: Sequence[int]
-) -> list[np.ndarray]:
+) -> list[NDArray[Any]]:
     """``M_r + Σ n_i Δ_i / Σ n_i`` (float64 accumulation in the given order)."""
     if len(deltas) != len(num_examples):
         raise AggregationError(f"{len(deltas)} updates but {len(num_examples)} num_examples")
@@ -142,11 +143,11 @@ def fedavg(
     return acc.result()
 
 
-def _stacked(deltas: Sequence[Tensors], j: int) -> np.ndarray:
+def _stacked(deltas: Sequence[Tensors], j: int) -> NDArray[Any]:
     return np.stack([np.asarray(d[j], np.float64) for d in deltas])
 
 
-def trimmed_mean(base: Tensors, deltas: Sequence[Tensors], beta: float) -> list[np.ndarray]:
+def trimmed_mean(base: Tensors, deltas: Sequence[Tensors], beta: float) -> list[NDArray[Any]]:
     """Coordinate-wise mean after dropping the ``floor(beta·n)`` lowest and highest values."""
     if not (0.0 <= beta < 0.5):
         raise AggregationError(f"beta must be in [0, 0.5), got {beta!r}")
@@ -162,13 +163,13 @@ def trimmed_mean(base: Tensors, deltas: Sequence[Tensors], beta: float) -> list[
     return _finish(base, out)
 
 
-def median(base: Tensors, deltas: Sequence[Tensors]) -> list[np.ndarray]:
+def median(base: Tensors, deltas: Sequence[Tensors]) -> list[NDArray[Any]]:
     """Coordinate-wise median of the updates."""
     _check_all(base, deltas)
     return _finish(base, [np.median(_stacked(deltas, j), axis=0) for j in range(len(base))])
 
 
-def krum_scores(deltas: Sequence[Tensors], byzantine: int) -> np.ndarray:
+def krum_scores(deltas: Sequence[Tensors], byzantine: int) -> NDArray[Any]:
     """Krum score of each update: sum of squared distances to its ``n − f − 2`` nearest."""
     n = len(deltas)
     nb = n - byzantine - 2
@@ -201,7 +202,7 @@ def krum_select(deltas: Sequence[Tensors], byzantine: int, keep: int) -> list[in
 
 def multi_krum(
     base: Tensors, deltas: Sequence[Tensors], byzantine: int, keep: int
-) -> list[np.ndarray]:
+) -> list[NDArray[Any]]:
     """Average (unweighted) of the ``keep`` updates Krum trusts most, assuming ``byzantine`` bad."""
     _check_all(base, deltas)
     chosen = krum_select(deltas, byzantine, keep)
@@ -221,7 +222,7 @@ def parse_rule(rule: str | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     in Permill (parts per million) as on chain.
     """
     if isinstance(rule, str):
-        name, params = rule, {}
+        name, params = rule, dict[str, Any]()
     elif isinstance(rule, Mapping) and len(rule) == 1:
         ((name, params),) = rule.items()
         if params is None:
@@ -271,7 +272,7 @@ def aggregate(
     base: Tensors,
     deltas: Sequence[Tensors],
     num_examples: Sequence[int],
-) -> list[np.ndarray]:
+) -> list[NDArray[Any]]:
     """Apply the chain's aggregation rule to the accepted updates (ascending submission index)."""
     name, p = parse_rule(rule)
     if len(deltas) != len(num_examples):

@@ -20,7 +20,10 @@ Free-riding:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from decentralml_client.ml.errors import MLError
 
@@ -40,7 +43,7 @@ def trains(attack: str | None) -> bool:
     return attack not in IDLE
 
 
-def attack_labels(y: np.ndarray, attack: str | None, num_classes: int) -> np.ndarray:
+def attack_labels(y: NDArray[Any], attack: str | None, num_classes: int) -> NDArray[Any]:
     """The labels a contributor trains on (flipped for ``label-flip``)."""
     if attack == "label-flip":
         return (num_classes - 1 - np.asarray(y)).astype(np.asarray(y).dtype)
@@ -48,9 +51,9 @@ def attack_labels(y: np.ndarray, attack: str | None, num_classes: int) -> np.nda
 
 
 def attack_delta(
-    delta: list[np.ndarray], attack: str, scale: float, rng: np.random.Generator,
-    previous_step: list[np.ndarray] | None = None,
-) -> list[np.ndarray]:
+    delta: list[NDArray[Any]], attack: str, scale: float, rng: np.random.Generator,
+    previous_step: list[NDArray[Any]] | None = None,
+) -> list[NDArray[Any]]:
     """A malicious contributor's update, made from its honest delta (or, for ``copy``, from
     the previous round's global step)."""
     if attack == "sign-flip":

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from decentralml_client.canonical import canonical_json
 from decentralml_client.hashing import blake2_256_hex
@@ -50,7 +51,7 @@ DEFAULT_MAX_BYTES = 64 << 20
 _MAX_HEADER = 1 << 20
 _IDX = ":idx"
 _DTYPE_TAG = {"f32": "F32", "f16": "F16", "int8": "I8"}
-_NP_DTYPE = {
+_NP_DTYPE: dict[str, np.dtype[Any]] = {
     "F32": np.dtype("<f4"),
     "F16": np.dtype("<f2"),
     "I8": np.dtype("i1"),
@@ -66,7 +67,7 @@ ShapeSpec = Sequence[tuple[str, Sequence[int]]]
 class DecodedUpdate:
     """A checked file: dense float32 tensors in manifest order and the parsed metadata."""
 
-    tensors: list[np.ndarray]
+    tensors: list[NDArray[Any]]
     meta: dict[str, Any]
     nbytes: int
     hash: str
@@ -81,7 +82,7 @@ class DecodedUpdate:
 
 
 def encode_tensors(
-    tensors: Sequence[np.ndarray],
+    tensors: Sequence[NDArray[Any]],
     *,
     names: Sequence[str],
     kind: str,
@@ -139,7 +140,7 @@ def encode_tensors(
         if not allow_nonfinite and not np.isfinite(a).all():
             raise NonFiniteError(f"tensor {name!r} holds NaN or Inf; refusing to encode it")
         flat = a.reshape(-1)
-        idx: np.ndarray | None = None
+        idx: NDArray[Any] | None = None
         if topk is not None:
             k = topk_count(flat.size, topk)
             order = np.argsort(-np.abs(flat), kind="stable")[:k]
@@ -172,7 +173,7 @@ def encode_tensors(
     return b"".join([struct.pack("<Q", len(hbytes)), hbytes, *(e[3] for e in entries)])
 
 
-def quantize_int8(x: np.ndarray) -> tuple[np.ndarray, float]:
+def quantize_int8(x: NDArray[Any]) -> tuple[NDArray[Any], float]:
     """Symmetric per-tensor int8: ``q = rint(x/s)`` clipped to ±127, ``s = max|x|/127`` (f32)."""
     x = np.asarray(x, np.float32)
     m = np.float32(np.max(np.abs(x))) if x.size else np.float32(0)
@@ -192,7 +193,7 @@ def topk_count(size: int, topk: float) -> int:
 
 
 def encode_weights(
-    weights: Sequence[np.ndarray],
+    weights: Sequence[NDArray[Any]],
     manifest: Any,
     *,
     task: str,
@@ -212,7 +213,7 @@ def encode_weights(
 
 
 def encode_update(
-    delta: Sequence[np.ndarray],
+    delta: Sequence[NDArray[Any]],
     manifest: Any,
     *,
     task: str,
@@ -301,7 +302,7 @@ def decode_tensors(
             f"tensor names do not match the manifest: missing {missing}, unexpected {extra}"
         )
     spans: list[tuple[int, int, str]] = []
-    for name, (dtype, shape) in want.items():
+    for name, (dtype, want_shape) in want.items():
         info = header[name]
         if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
             raise MalformedFileError(
@@ -311,14 +312,14 @@ def decode_tensors(
             raise SchemaMismatchError(
                 f"tensor {name!r} has dtype {info['dtype']}; encoding {enc!r} needs {dtype}"
             )
-        if info["shape"] != shape:
+        if info["shape"] != want_shape:
             raise SchemaMismatchError(
-                f"tensor {name!r} has shape {info['shape']}; expected {shape}"
+                f"tensor {name!r} has shape {info['shape']}; expected {want_shape}"
             )
         off = info["data_offsets"]
         if not (isinstance(off, list) and len(off) == 2 and all(isinstance(o, int) for o in off)):
             raise MalformedFileError(f"tensor {name!r}: bad data_offsets {off!r}")
-        size = int(math.prod(shape)) * _NP_DTYPE[dtype].itemsize
+        size = int(math.prod(want_shape)) * _NP_DTYPE[dtype].itemsize
         if off[1] - off[0] != size:
             raise MalformedFileError(
                 f"tensor {name!r}: data_offsets {off} do not hold {size} bytes"
@@ -343,15 +344,15 @@ def decode_tensors(
     scales = meta.pop("int8_scales")
     if enc == "int8" and (scales is None or len(scales) != len(spec)):
         raise SchemaMismatchError(f"int8 file needs {len(spec)} int8_scales, got {scales!r}")
-    out: list[np.ndarray] = []
+    out: list[NDArray[Any]] = []
     for i, (name, shape) in enumerate(spec):
         v = arrays[name]
         if enc == "int8":
-            s = np.float32(scales[i])  # type: ignore[index]
+            s = np.float32(scales[i])
             if not np.isfinite(s) or s < 0:
                 raise NonFiniteError(
                     f"tensor {name!r}: int8 scale {scales[i]!r} is not finite and >= 0"
-                )  # type: ignore[index]
+                )
             v = v.astype(np.float32) * s
         else:
             v = v.astype(np.float32)
@@ -451,7 +452,8 @@ def _expected_names(manifest: Any) -> list[str]:
     return [n for n, _ in _expected(manifest)]
 
 
-def _check_against(tensors: Sequence[np.ndarray], spec: list[tuple[str, tuple[int, ...]]]) -> None:
+def _check_against(tensors: Sequence[NDArray[Any]],
+                   spec: list[tuple[str, tuple[int, ...]]]) -> None:
     if len(tensors) != len(spec):
         raise SchemaMismatchError(f"{len(tensors)} tensors given; the manifest has {len(spec)}")
     for t, (name, shape) in zip(tensors, spec, strict=False):

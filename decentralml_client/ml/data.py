@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from decentralml_client.ml.errors import DataError
 
-Split = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+Split = tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]
 
 
-def load_digits_xy() -> tuple[np.ndarray, np.ndarray]:
+def load_digits_xy() -> tuple[NDArray[Any], NDArray[Any]]:
     """All 1797 digits: ``x`` float32 (n, 64) scaled to [0, 1] (pixel / 16), ``y`` int32."""
     from sklearn.datasets import load_digits
 
@@ -35,8 +36,8 @@ def load_digits_split(test_size: float = 0.25, seed: int = 0) -> Split:
 
 
 def partition_iid(
-    x: np.ndarray, y: np.ndarray, n: int, seed: int = 0
-) -> list[tuple[np.ndarray, np.ndarray]]:
+    x: NDArray[Any], y: NDArray[Any], n: int, seed: int = 0
+) -> list[tuple[NDArray[Any], NDArray[Any]]]:
     """Shuffle and deal the examples into ``n`` shards of (almost) equal size."""
     _check_xy(x, y)
     if not 1 <= n <= len(x):
@@ -46,8 +47,8 @@ def partition_iid(
 
 
 def partition_dirichlet(
-    x: np.ndarray, y: np.ndarray, n: int, alpha: float, seed: int = 0, min_size: int = 2
-) -> list[tuple[np.ndarray, np.ndarray]]:
+    x: NDArray[Any], y: NDArray[Any], n: int, alpha: float, seed: int = 0, min_size: int = 2
+) -> list[tuple[NDArray[Any], NDArray[Any]]]:
     """Label-skewed non-IID shards: each class is split among the ``n`` shards with
     proportions drawn from ``Dirichlet(alpha)`` (small ``alpha`` → more skew). Draws are
     repeated (same seed stream) until every shard holds at least ``min_size`` examples."""
@@ -73,12 +74,12 @@ def partition_dirichlet(
     )
 
 
-def _check_xy(x: np.ndarray, y: np.ndarray) -> None:
+def _check_xy(x: NDArray[Any], y: NDArray[Any]) -> None:
     if len(x) != len(y):
         raise DataError(f"{len(x)} feature rows but {len(y)} labels")
 
 
-def check_dataset(x: Any, y: Any, manifest: Any) -> tuple[np.ndarray, np.ndarray]:
+def check_dataset(x: Any, y: Any, manifest: Any) -> tuple[NDArray[Any], NDArray[Any]]:
     """Validate and convert ``(x, y)`` against the manifest's input shape and label set."""
     try:
         xa = np.asarray(x, dtype=np.float32)
@@ -112,7 +113,7 @@ def check_dataset(x: Any, y: Any, manifest: Any) -> tuple[np.ndarray, np.ndarray
     return np.ascontiguousarray(xa), ya.astype(np.int32)
 
 
-def load_npz(path: str | Path, manifest: Any) -> tuple[np.ndarray, np.ndarray]:
+def load_npz(path: str | Path, manifest: Any) -> tuple[NDArray[Any], NDArray[Any]]:
     """Load ``x`` and ``y`` arrays from an ``.npz`` (pickle disabled) and check them."""
     try:
         with np.load(Path(path), allow_pickle=False) as z:
@@ -126,7 +127,7 @@ def load_npz(path: str | Path, manifest: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def load_csv(
     path: str | Path, manifest: Any, *, label_column: str = "label"
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[NDArray[Any], NDArray[Any]]:
     """Load a CSV with a header row: one ``label`` column, the rest are features in order."""
     n_features = int(np.prod(manifest.input_shape))
     try:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from decentralml_client.ml.codec import DEFAULT_MAX_BYTES, decode_tensors
 from decentralml_client.ml.data import check_dataset
@@ -24,7 +25,8 @@ _LOCK = threading.Lock()
 _BATCH = 4096
 
 
-def apply_delta(weights: Sequence[np.ndarray], delta: Sequence[np.ndarray]) -> list[np.ndarray]:
+def apply_delta(weights: Sequence[NDArray[Any]],
+                delta: Sequence[NDArray[Any]]) -> list[NDArray[Any]]:
     """``weights + delta`` tensor by tensor (float64 sum, float32 result)."""
     if len(weights) != len(delta):
         raise MLError(f"{len(delta)} delta tensors for {len(weights)} weight tensors")
@@ -50,8 +52,8 @@ def _model(manifest: ModelManifest) -> Any:
 
 
 def predict_proba(
-    manifest: ModelManifest, weights: Sequence[np.ndarray], x: np.ndarray
-) -> np.ndarray:
+    manifest: ModelManifest, weights: Sequence[NDArray[Any]], x: NDArray[Any]
+) -> NDArray[Any]:
     """Class probabilities of the model with ``weights`` on features ``x``."""
     try:
         return _predict(_model(manifest), weights, x)
@@ -65,7 +67,7 @@ def predict_proba(
         return _predict(_model(manifest), weights, x)
 
 
-def _predict(model: Any, weights: Sequence[np.ndarray], x: np.ndarray) -> np.ndarray:
+def _predict(model: Any, weights: Sequence[NDArray[Any]], x: NDArray[Any]) -> NDArray[Any]:
     with _LOCK:
         for v, w in zip(model.trainable_weights, weights, strict=False):
             if tuple(v.shape) != np.shape(w):
@@ -76,11 +78,12 @@ def _predict(model: Any, weights: Sequence[np.ndarray], x: np.ndarray) -> np.nda
         parts = [
             np.asarray(model(x[i : i + _BATCH], training=False)) for i in range(0, len(x), _BATCH)
         ]
-    return np.concatenate(parts).astype(np.float64)
+    probabilities: NDArray[Any] = np.concatenate(parts).astype(np.float64)
+    return probabilities
 
 
 def evaluate(
-    manifest: ModelManifest, weights: Sequence[np.ndarray], x: Any, y: Any
+    manifest: ModelManifest, weights: Sequence[NDArray[Any]], x: Any, y: Any
 ) -> dict[str, float]:
     """``{"loss", "accuracy", "num_examples"}`` of the model with ``weights`` on ``(x, y)``."""
     xa, ya = check_dataset(x, y, manifest)
@@ -113,7 +116,7 @@ class UpdateVerdict:
 
 def score_update(
     manifest: ModelManifest,
-    base_weights: Sequence[np.ndarray],
+    base_weights: Sequence[NDArray[Any]],
     update: bytes,
     x: Any,
     y: Any,

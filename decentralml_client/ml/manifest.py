@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from decentralml_client.canonical import canonical_json as _canonical_json
 from decentralml_client.hashing import blake2_256_hex
@@ -474,11 +475,11 @@ def build_model(manifest: ModelManifest) -> Any:
 # -- initial weights and the default task ----------------------------------------------------
 
 
-def make_initial_weights(manifest: ModelManifest, seed: int = 0) -> list[np.ndarray]:
+def make_initial_weights(manifest: ModelManifest, seed: int = 0) -> list[NDArray[Any]]:
     """Deterministic initial weights from numpy only: Glorot-uniform for rank >= 2 variables
     (fan-in/fan-out as Keras computes them), ones for normalisation gains, zeros otherwise."""
     rng = np.random.default_rng(seed)
-    out: list[np.ndarray] = []
+    out: list[NDArray[Any]] = []
     for w in manifest.weights:
         if len(w.shape) >= 2:
             receptive = int(math.prod(w.shape[:-2])) if len(w.shape) > 2 else 1

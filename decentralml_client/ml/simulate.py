@@ -27,6 +27,7 @@ from dataclasses import asdict
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from decentralml_client.ml import aggregate as agg
 from decentralml_client.ml import codec, data
@@ -86,7 +87,7 @@ def run_simulation(
     dp: Any = None,
     test_size: float = 0.25,
     manifest: ModelManifest | None = None,
-    dataset: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+    dataset: tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]] | None = None,
     max_update_bytes: int = codec.DEFAULT_MAX_BYTES,
     target_accuracy: float = 0.94,
     validators: int = 3,
@@ -164,7 +165,7 @@ def run_simulation(
     sizes: list[int] = []
     rejected_total = 0
     false_rejections = 0
-    previous_step: list[np.ndarray] | None = None
+    previous_step: list[NDArray[Any]] | None = None
     with tff_session():
         for r in range(1, rounds + 1):
             t0 = time.perf_counter()
@@ -196,7 +197,7 @@ def run_simulation(
                 sizes.append(len(files[-1]))
                 if on_update:
                     on_update(r, i)
-            candidates: dict[int, list[np.ndarray] | BaseException] = {}
+            candidates: dict[int, list[NDArray[Any]] | BaseException] = {}
             claims: dict[int, int] = {}
             for i, f in enumerate(files):  # what every validator fetches and decodes
                 try:
@@ -236,7 +237,7 @@ def run_simulation(
                 )
             )
             ev = evaluate(manifest, weights, xte, yte)
-            item = {
+            item: dict[str, Any] = {
                 "round": r,
                 "accuracy": ev["accuracy"],
                 "loss": ev["loss"] if math.isfinite(ev["loss"]) else None,

@@ -21,7 +21,8 @@ from typing import Any
 
 import tensorflow_federated as tff
 
-from decentralml_client.ml._tf import tf  # noqa: F401  (log level before TFF imports TF)
+# Imported first: it sets TF's log level before TFF imports TensorFlow; re-exported.
+from decentralml_client.ml._tf import tf as tf
 
 WORKER_NAME = "worker_binary"
 _lock = threading.RLock()

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from decentralml_client.ml.data import check_dataset
 from decentralml_client.ml.errors import TrainingError
@@ -49,7 +50,7 @@ class DPConfig:
 class TrainResult:
     """The outcome of one local training run."""
 
-    delta: list[np.ndarray]
+    delta: list[NDArray[Any]]
     num_examples: int
     metrics: dict[str, float] = field(default_factory=dict)
 
@@ -81,7 +82,8 @@ def client_optimizer(manifest: ModelManifest) -> Any:
     return tff.learning.optimizers.build_adam(learning_rate=manifest.learning_rate)
 
 
-def make_client_dataset(manifest: ModelManifest, x: np.ndarray, y: np.ndarray, seed: int) -> Any:
+def make_client_dataset(manifest: ModelManifest, x: NDArray[Any], y: NDArray[Any],
+                        seed: int) -> Any:
     """The local ``tf.data`` pipeline: for each of ``local_epochs`` a fresh seeded numpy
     permutation, batched by ``batch_size`` (last batch of an epoch may be short)."""
     rng = np.random.default_rng(seed)
@@ -129,7 +131,7 @@ def _engine(manifest: ModelManifest) -> _Engine:
         return eng
 
 
-def _check_weights(manifest: ModelManifest, weights: Sequence[np.ndarray]) -> list[np.ndarray]:
+def _check_weights(manifest: ModelManifest, weights: Sequence[NDArray[Any]]) -> list[NDArray[Any]]:
     if len(weights) != len(manifest.weights):
         raise TrainingError(
             f"{len(weights)} weight tensors given; the manifest has {len(manifest.weights)}"
@@ -147,7 +149,7 @@ def _check_weights(manifest: ModelManifest, weights: Sequence[np.ndarray]) -> li
 
 def train_local(
     manifest: ModelManifest,
-    global_weights: Sequence[np.ndarray],
+    global_weights: Sequence[NDArray[Any]],
     x: Any,
     y: Any,
     *,
@@ -178,8 +180,8 @@ def train_local(
 
 
 def privatize(
-    delta: Sequence[np.ndarray], dp: DPConfig, rng: np.random.Generator
-) -> list[np.ndarray]:
+    delta: Sequence[NDArray[Any]], dp: DPConfig, rng: np.random.Generator
+) -> list[NDArray[Any]]:
     """Clip the whole delta to L2 norm ``dp.clip_norm`` and add Gaussian noise."""
     norm = math.sqrt(sum(float(np.sum(np.square(d, dtype=np.float64))) for d in delta))
     factor = min(1.0, dp.clip_norm / norm) if norm > 0 else 1.0

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from decentralml_client.ml.acceptance import AcceptancePolicy, judge_updates
 from decentralml_client.ml.errors import MLError
@@ -106,7 +107,7 @@ class RoundVerdict:
 class ValidatorPanel:
     """The validators of a simulated task, their bonds and earnings across rounds."""
 
-    def __init__(self, strategies: Sequence[str], data: Sequence[tuple[np.ndarray, np.ndarray]],
+    def __init__(self, strategies: Sequence[str], data: Sequence[tuple[NDArray[Any], NDArray[Any]]],
                  economics: Economics, rng: np.random.Generator) -> None:
         self.strategies = list(strategies)
         self.data = list(data)
@@ -119,8 +120,8 @@ class ValidatorPanel:
         self._last_accepted: dict[int, bool] = {}
         self._last_scores: dict[int, int] = {}
 
-    def _vote(self, k: int, manifest: ModelManifest, base: Sequence[np.ndarray],
-              candidates: Mapping[int, Any], previous_step: Sequence[np.ndarray] | None,
+    def _vote(self, k: int, manifest: ModelManifest, base: Sequence[NDArray[Any]],
+              candidates: Mapping[int, Any], previous_step: Sequence[NDArray[Any]] | None,
               ) -> tuple[list[tuple[int, bool, int]] | None, list[str]]:
         reasons: list[str] = []
 
@@ -137,9 +138,9 @@ class ValidatorPanel:
                                      self._last_accepted, self._last_scores)
         return verdicts, reasons
 
-    def play_round(self, manifest: ModelManifest, base: Sequence[np.ndarray],
+    def play_round(self, manifest: ModelManifest, base: Sequence[NDArray[Any]],
                    candidates: Mapping[int, Any],
-                   previous_step: Sequence[np.ndarray] | None) -> RoundVerdict:
+                   previous_step: Sequence[NDArray[Any]] | None) -> RoundVerdict:
         econ = self.econ
         votes, reasons = {}, []
         for k in range(len(self.strategies)):

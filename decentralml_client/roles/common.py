@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from decentralml_client.canonical import canonical_json
 from decentralml_client.chain import Chain, DecentralMl
@@ -52,7 +53,7 @@ class RoleContext:
     stop: Callable[[], bool] = field(default=lambda: False)
     on_event: Callable[[str, dict[str, Any]], None] = field(default=lambda kind, info: None)
     _manifests: dict[str, ModelManifest] = field(default_factory=dict)
-    _weights: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    _weights: dict[str, list[NDArray[Any]]] = field(default_factory=dict)
 
     @property
     def dml(self) -> DecentralMl:
@@ -96,7 +97,7 @@ class RoleContext:
             self._manifests[key] = ModelManifest.from_bytes(data)
         return self._manifests[key]
 
-    def global_model(self, task: dict[str, Any]) -> tuple[list[np.ndarray], str]:
+    def global_model(self, task: dict[str, Any]) -> tuple[list[NDArray[Any]], str]:
         """The round's starting model M_r as float32 tensors, and its hash (``0x`` hex).
 
         Round 0 starts from the initial weights named by the model manifest; later rounds
@@ -114,7 +115,7 @@ class RoleContext:
         return self._weights[digest], digest
 
 
-    def _round_start(self, task_id: int, task: dict[str, Any], round_: int) -> list[np.ndarray]:
+    def _round_start(self, task_id: int, task: dict[str, Any], round_: int) -> list[NDArray[Any]]:
         """The global model a past round ``round_`` started from."""
         manifest = self.manifest(task)
         if round_ == 0:
@@ -129,7 +130,7 @@ class RoleContext:
             self._weights[digest] = decode_tensors(data, manifest, kind="weights").tensors
         return self._weights[digest]
 
-    def previous_step(self, task_id: int, task: dict[str, Any]) -> list[np.ndarray] | None:
+    def previous_step(self, task_id: int, task: dict[str, Any]) -> list[NDArray[Any]] | None:
         """``M_r − M_{r−1}``: the last adopted global step (None in round 0)."""
         r = int(task["round"])
         if r == 0:

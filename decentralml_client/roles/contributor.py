@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from decentralml_client.chain import PalletError
 from decentralml_client.chain.api import account_id
@@ -39,7 +40,7 @@ class ContributorOptions:
     max_rounds: int | None = None
 
 
-def run_contributor(ctx: RoleContext, task_id: int, x: np.ndarray, y: np.ndarray,
+def run_contributor(ctx: RoleContext, task_id: int, x: NDArray[Any], y: NDArray[Any],
                     opts: ContributorOptions = ContributorOptions()) -> dict[str, Any]:
     """Take part in every round of ``task_id`` until it ends; returns a short summary."""
     from decentralml_client.ml.train import TrainResult, train_local

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
+from numpy.typing import NDArray
 
 from decentralml_client.chain.api import is_accepted
 from decentralml_client.keys import is_sealed, open_sealed
@@ -21,19 +21,19 @@ from decentralml_client.ml.aggregate import aggregate, effective_examples
 from decentralml_client.ml.codec import decode_tensors, encode_weights, file_hash
 from decentralml_client.roles.common import RoleContext, RoleError, read_update_manifest
 
-UpdateCache = dict[int, tuple[list[np.ndarray], int]]
+UpdateCache = dict[int, tuple[list[NDArray[Any]], int]]
 
 
 @dataclass(frozen=True)
 class Aggregate:
     data: bytes
     hash: str
-    weights: list[np.ndarray]
+    weights: list[NDArray[Any]]
     included: list[int]
 
 
 def load_update(ctx: RoleContext, task_id: int, task: dict[str, Any], index: int,
-                sub: dict[str, Any]) -> tuple[list[np.ndarray], int]:
+                sub: dict[str, Any]) -> tuple[list[NDArray[Any]], int]:
     """Fetch, verify and decode one revealed update: (delta tensors, num_examples).
 
     Raises on anything wrong: unavailable or swapped content, bad signature, a manifest for

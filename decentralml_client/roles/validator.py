@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from decentralml_client.chain import PalletError
 from decentralml_client.chain.api import account_id, is_accepted
@@ -48,8 +49,8 @@ def basis_points(accuracy: float) -> int:
     return max(0, min(10_000, round(accuracy * 10_000)))
 
 
-def _judge(ctx: RoleContext, task_id: int, task: dict[str, Any], x_val: np.ndarray,
-           y_val: np.ndarray, updates: UpdateCache, opts: ValidatorOptions,
+def _judge(ctx: RoleContext, task_id: int, task: dict[str, Any], x_val: NDArray[Any],
+           y_val: NDArray[Any], updates: UpdateCache, opts: ValidatorOptions,
            ) -> tuple[list[tuple[int, bool, int]] | None, dict[int, str]]:
     """This validator's verdicts on every revealed submission, and its reasons."""
     from decentralml_client.ml.acceptance import AcceptancePolicy, judge_updates
@@ -85,7 +86,7 @@ def _judge(ctx: RoleContext, task_id: int, task: dict[str, Any], x_val: np.ndarr
                              last_scores), reasons
 
 
-def run_validator(ctx: RoleContext, task_id: int, x_val: np.ndarray, y_val: np.ndarray,
+def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: NDArray[Any],
                   opts: ValidatorOptions = ValidatorOptions()) -> dict[str, Any]:
     from decentralml_client.ml.evaluate import evaluate
 
