@@ -11,7 +11,11 @@ setup:
 	bash scripts/setup.sh
 
 ## Run every test: artifact freshness, the pallet's cargo tests, the Python suites.
-test: check-artifacts test-chain test-python
+test: lint check-artifacts test-chain test-python
+
+## Lint and type-check the Python code (ruff, mypy --strict).
+lint:
+	$(UV) run --frozen ruff check decentralml_client tests bench && $(UV) run --frozen mypy decentralml_client
 
 check-artifacts:
 	bash chain/scripts/check-artifacts.sh
