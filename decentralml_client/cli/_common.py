@@ -160,7 +160,8 @@ def errors_to_exit() -> Iterator[None]:
     try:
         yield
     except DecentralMLError as exc:
-        report(str(exc) or type(exc).__name__, exc.hint)
+        # A bare ``raise Stopped`` has no message: its docstring says what happened.
+        report(str(exc) or (type(exc).__doc__ or type(exc).__name__).strip(), exc.hint)
         raise typer.Exit(_exit_code(exc)) from None
     except KeyboardInterrupt:
         report("interrupted", "run the command again; roles resume from their journal.")

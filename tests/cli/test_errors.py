@@ -129,12 +129,12 @@ def test_ctrl_c_in_any_command_exits_130(keystore: Path, monkeypatch: pytest.Mon
 
 def test_a_stopped_role_exits_130(keystore: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def stopped(*args: Any, **kwargs: Any) -> None:
-        raise Stopped("stopped by SIGINT")
+        raise Stopped  # as RoleContext.wait does once SIGINT or SIGTERM set the stop event
 
     monkeypatch.setattr(Keystore, "list", stopped)
     output = _clean(runner.invoke(app, ["--keystore", str(keystore), "keys", "list"]),
                     Exit.INTERRUPTED)
-    assert "journal" in output
+    assert "asked to stop" in output and "journal" in output
 
 
 def test_any_project_error_in_any_command_prints_its_hint(keystore: Path,
@@ -145,3 +145,34 @@ def test_any_project_error_in_any_command_prints_its_hint(keystore: Path,
     monkeypatch.setattr(Keystore, "list", broken)
     output = _clean(runner.invoke(app, ["--keystore", str(keystore), "keys", "list"]), Exit.FAILED)
     assert "error: the manifest is broken" in output and "what to do: fix the manifest." in output
+
+
+CTRL_C_SCRIPT = """
+import sys, time
+from decentralml_client.keys import Keystore
+def slow(self):
+    print("ready", flush=True)
+    time.sleep(60)
+Keystore.list = slow
+from decentralml_client.cli.main import app
+sys.argv = ["decentralml", "--keystore", sys.argv[1], "keys", "list"]
+app()
+"""
+
+
+def test_a_real_ctrl_c_exits_130_without_a_traceback(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CTRL_C_SCRIPT, str(tmp_path / "keys")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        # SIGINT handled as in a terminal (a non-interactive shell's background job ignores it)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGINT)
+    output = proc.stdout.read()
+    assert proc.wait(30) == Exit.INTERRUPTED, output
+    assert "interrupted" in output and "Traceback" not in output
