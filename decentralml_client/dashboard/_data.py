@@ -7,17 +7,22 @@ from typing import Any
 from decentralml_client.dashboard import _views as views
 from decentralml_client.dashboard._chain import if_present, is_ss58_address
 from decentralml_client.dashboard._reader import Reader
+from decentralml_client.errors import DecentralMLError
 
 # How many of the most recent tasks a participant's history looks through.
 HISTORY_TASKS = 200
 
 
-class NotFound(LookupError):
+class NotFound(DecentralMLError, LookupError):
     """The task, round or participant does not exist (HTTP 404)."""
 
+    hint = "check the id or address; the tasks page lists what exists."
 
-class BadRequest(ValueError):
+
+class BadRequest(DecentralMLError, ValueError):
     """The request names something malformed, e.g. an invalid address (HTTP 400)."""
+
+    hint = "fix the address or number in the URL."
 
 
 def valid_address(address: str) -> str:

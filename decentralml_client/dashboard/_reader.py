@@ -57,7 +57,6 @@ class Reader:
         self._cache: dict[tuple[Any, ...], _Entry] = {}
         self._error: str | None = None
         self._last_attempt = 0.0
-        self._connected_since: float | None = None
         self.reads = 0  # reads that reached the node (for tests and /api/health)
 
     # -- connection -------------------------------------------------------------------------
@@ -77,14 +76,12 @@ class Reader:
         self._dml = DecentralMl(self._chain)
         self._cache.clear()  # a restarted chain may hold other data under the same keys
         self._error = None
-        self._connected_since = time.time()
         return self._dml
 
     def _drop(self, exc: BaseException) -> None:
         self._cache = {k: e for k, e in self._cache.items() if e.final}
         self._error = describe_failure(exc, self.url)
         self._last_attempt = time.monotonic()
-        self._connected_since = None
         if self._chain is not None:
             with contextlib.suppress(Exception):  # the socket is already broken
                 self._chain.close()
@@ -108,10 +105,6 @@ class Reader:
     @property
     def error(self) -> str | None:
         return self._error
-
-    @property
-    def connected_since(self) -> float | None:
-        return self._connected_since
 
     # -- reads ------------------------------------------------------------------------------
 
