@@ -8,7 +8,8 @@ import { cryptoWaitReady, blake2AsHex } from '@polkadot/util-crypto';
 
 const url = process.argv[2] ?? 'ws://127.0.0.1:9944';
 const CALLS = ['register', 'deregister', 'create_task', 'join_task', 'cancel_task', 'commit_update',
-  'reveal_update', 'vote', 'propose_aggregate', 'attest_aggregate', 'finalize_round'];
+  'reveal_update', 'commit_vote', 'propose_aggregate', 'attest_aggregate', 'finalize_round',
+  'reveal_vote', 'leave_task', 'set_allowed', 'purge_task'];
 const UNIT = 10n ** 12n;
 
 function send(api, tx, signer) {
@@ -45,10 +46,12 @@ try {
   const taskId = (await api.query.decentralMl.nextTaskId()).toNumber();
   const spec = {
     modelCid: '0x' + Buffer.from('bafy-polkadotjs').toString('hex'), modelHash: blake2AsHex('m0'),
-    rounds: 2, minContributors: 1, maxContributors: 4, quorum: 500_000, minValidators: 1,
-    rewardPerRound: 2n * UNIT, validatorShare: 100_000, rule: { TrimmedMean: { beta: 100_000 } },
-    maxExamples: 1000, commitBlocks: 50, revealBlocks: 50, voteBlocks: 50, attestBlocks: 50,
-    maxRetries: 2, private: true,
+    rounds: 2, minContributors: 1, maxContributors: 4, maxValidators: 4, quorum: 500_000,
+    minValidators: 1, rewardPerRound: 2n * UNIT, validatorShare: 100_000,
+    rule: { TrimmedMean: { beta: 100_000 } }, maxExamples: 1000, minImprovement: 0,
+    contributorBond: 1n * UNIT, validatorBond: 2n * UNIT, admission: { MinReputation: 400 },
+    enrolBlocks: 10, commitBlocks: 50, revealBlocks: 50, voteBlocks: 50, voteRevealBlocks: 50,
+    attestBlocks: 50, maxRetries: 2, private: true,
   };
   const events = await send(api, api.tx.decentralMl.createTask(spec), sr);
   if (!events.includes('decentralMl.TaskCreated')) throw new Error(`events: ${events}`);

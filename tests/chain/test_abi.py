@@ -13,14 +13,15 @@ from decentralml_client.chain.abi import check_compatible, describe, differences
 pytestmark = pytest.mark.integration
 
 CALLS = {"register", "deregister", "create_task", "join_task", "cancel_task", "commit_update",
-         "reveal_update", "vote", "propose_aggregate", "attest_aggregate", "finalize_round"}
+         "reveal_update", "commit_vote", "reveal_vote", "propose_aggregate", "attest_aggregate",
+         "finalize_round", "leave_task", "set_allowed", "purge_task"}
 
 
 def test_committed_abi_matches_the_runtime(chain: Chain) -> None:
     assert describe(chain) == load(), "pallet-abi is stale: run `make abi` and commit it"
 
 
-def test_the_pallet_has_exactly_the_eleven_protocol_calls(chain: Chain) -> None:
+def test_the_pallet_has_exactly_the_protocol_calls(chain: Chain) -> None:
     assert {c["name"] for c in describe(chain)["calls"]} == CALLS
 
 
@@ -33,7 +34,7 @@ def test_every_error_and_call_is_documented_for_users(chain: Chain) -> None:
 
 def test_a_chain_with_a_changed_interface_is_refused(chain: Chain, tmp_path) -> None:
     altered = copy.deepcopy(load())
-    vote = next(c for c in altered["calls"] if c["name"] == "vote")
+    vote = next(c for c in altered["calls"] if c["name"] == "reveal_vote")
     vote["args"].append({"name": "extra", "type": "u8"})
     altered["calls"] = [c for c in altered["calls"] if c["name"] != "cancel_task"]
     path = tmp_path / "abi.json"
@@ -41,6 +42,6 @@ def test_a_chain_with_a_changed_interface_is_refused(chain: Chain, tmp_path) -> 
     with pytest.raises(IncompatibleChain) as err:
         check_compatible(chain, path)
     text = str(err.value)
-    assert "call vote differs" in text and "call cancel_task is unknown to this client" in text
+    assert "call reveal_vote differs" in text and "call cancel_task is unknown to this client" in text
     assert len(differences(altered, describe(chain))) == 2
 

@@ -58,7 +58,9 @@ def test_three_rounds_with_deviants_pay_the_honest_and_cost_the_rest(
     for r in summary["rounds"]:
         assert (r["accepted"], r["rejected"]) == (3, 3), r
     acc = [r["attested_accuracy"] for r in summary["rounds"]]
-    assert acc[-1] > acc[0] and summary["final_accuracy"] > 0.8
+    # half the data is with the three deviants, so three rounds reach less than with four
+    # honest contributors
+    assert acc[-1] > acc[0] and summary["final_accuracy"] > 0.7
     assert summary["malicious"] == summary["malicious_rejected"] == 9
     contributors = {c["name"]: c for c in summary["contributors"]}
     for name in ("contributor4", "contributor5", "contributor6"):  # poisoner, idle, copier
