@@ -1,20 +1,25 @@
 """Smoke check of a running DecentralML dev chain with plain substrate-interface.
 
-Connects, reads the metadata, checks the eleven DecentralMl calls, registers sr25519 Alice
-(validator) and ed25519 Alice (contributor) and reads them back from storage.
+Connects, reads the metadata, checks the fifteen DecentralMl calls of protocol v2 (sealed votes:
+``commit_vote`` / ``reveal_vote``; ``join_task`` with a bond) and the v2 constants, registers
+sr25519 Alice (validator) and ed25519 Alice (contributor) and reads them back from storage.
 
-    python chain/scripts/smoke_check.py [ws://127.0.0.1:9944]
+    python chain/scripts/smoke_check.py [--url ws://127.0.0.1:9944]
 """
 
+import argparse
 import hashlib
-import sys
 
 from substrateinterface import Keypair, KeypairType, SubstrateInterface
 
 CALLS = {
     "register", "deregister", "create_task", "join_task", "cancel_task", "commit_update",
-    "reveal_update", "vote", "propose_aggregate", "attest_aggregate", "finalize_round",
+    "reveal_update", "commit_vote", "propose_aggregate", "attest_aggregate", "finalize_round",
+    "reveal_vote", "leave_task", "set_allowed", "purge_task",
 }
+CONSTANTS = ("MinContributorBond", "MinValidatorBond", "MaxRetries", "SilenceSlash",
+             "VerdictSlash", "LosingAttestSlash", "ScoreTolerance", "TaskDeposit",
+             "MaxAllowListBatch")
 UNIT = 10**12
 DEV_PHRASE = "bottom drive obey lake curtain smoke basket hold race lonely fit walk"
 
@@ -37,11 +42,16 @@ def dev_key(name: str, kind: int) -> Keypair:
 
 def main(url: str) -> None:
     chain = SubstrateInterface(url=url)
+    chain.init_runtime()
     print("chain", chain.chain, "runtime", chain.runtime_version, chain.properties)
     pallet = chain.get_metadata_module("DecentralMl")
     calls = {c.name for c in pallet.calls}
     assert calls == CALLS, calls
     print("DecentralMl calls:", sorted(calls))
+    join = next(c for c in pallet.calls if c.name == "join_task")
+    assert [a.name for a in join.args] == ["task_id", "role", "bond"], join.args
+    constants = {n: chain.get_constant("DecentralMl", n).value for n in CONSTANTS}
+    print("DecentralMl v2 constants:", constants)
     for name, kind, role, stake in (
         ("Alice", KeypairType.SR25519, "Validator", 50 * UNIT),
         ("Alice", KeypairType.ED25519, "Contributor", 10 * UNIT),
@@ -64,4 +74,6 @@ def main(url: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "ws://127.0.0.1:9944")
+    parser = argparse.ArgumentParser(description="Smoke check of a DecentralML dev chain.")
+    parser.add_argument("--url", default="ws://127.0.0.1:9944")
+    main(parser.parse_args().url)
