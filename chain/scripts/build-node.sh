@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Build the DecentralML node (chain/node) in release with rustup's cargo and cache the binary as
-# ~/.cache/decentralml/bin/decentralml-node. Idempotent: skips the build when the cached binary
-# was built from the current node sources (and the runtime wasm it embeds for `--chain dev`).
+# Build the DecentralML node (chain/node) with rustup's cargo and its `node` profile
+# (chain/Cargo.toml), and cache the binary as ~/.cache/decentralml/bin/decentralml-node.
+# Idempotent: skips the build when the cached binary was built from the current node sources
+# (and the runtime wasm it embeds for `--chain dev`).
 #   DML_NODE_FORCE=1    rebuild even when fresh
 # A cold build compiles ~900 crates (see README: tens of minutes on 2 cores); later ones reuse
 # the target dir ($CARGO_TARGET_DIR, default ~/.cache/decentralml/target-native).
@@ -34,9 +35,9 @@ cargo=${DML_NATIVE_CARGO:-$HOME/.cargo/bin/cargo}
 [ -x "$cargo" ] || cargo=cargo
 start=$(date +%s)
 echo "build-node: building chain/node in release (a cold build takes tens of minutes)"
-(cd "$root/chain" && "$cargo" build --release --locked -p decentralml-node)
+(cd "$root/chain" && "$cargo" build --profile node --locked -p decentralml-node)
 mkdir -p "$bin_dir"
-install -m 0755 "$CARGO_TARGET_DIR/release/decentralml-node" "$bin.tmp"
+install -m 0755 "$CARGO_TARGET_DIR/node/decentralml-node" "$bin.tmp"
 mv -f "$bin.tmp" "$bin"
 echo "$want" > "$stamp"
 echo "build-node: $bin built in $(( $(date +%s) - start ))s"
