@@ -20,7 +20,7 @@ fn properties() -> sc_chain_spec::Properties {
 
 /// One authority (Alice): run it with `--dev` (instant seal) or `--alice` (Aura + GRANDPA).
 pub fn development() -> ChainSpec {
-	ChainSpec::builder(RUNTIME_WASM, Default::default())
+	ChainSpec::builder(RUNTIME_WASM, None)
 		.with_name("DecentralML Development")
 		.with_id("decentralml_dev")
 		.with_chain_type(ChainType::Development)
@@ -31,7 +31,7 @@ pub fn development() -> ChainSpec {
 
 /// Three authorities (Alice, Bob, Charlie): a local network of three nodes.
 pub fn local_testnet() -> ChainSpec {
-	ChainSpec::builder(RUNTIME_WASM, Default::default())
+	ChainSpec::builder(RUNTIME_WASM, None)
 		.with_name("DecentralML Local Testnet")
 		.with_id("decentralml_local")
 		.with_chain_type(ChainType::Local)

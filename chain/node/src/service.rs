@@ -176,13 +176,18 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
 		);
 	net_config.add_notification_protocol(grandpa_protocol_config);
 
-	let warp_sync_config = grandpa.as_ref().map(|(_, link)| {
-		WarpSyncConfig::WithProvider(Arc::new(sc_consensus_grandpa::warp_proof::NetworkProvider::new(
-			backend.clone(),
-			link.shared_authority_set().clone(),
-			Vec::default(),
-		)) as Arc<_>)
-	});
+	// Warp sync proofs come from GRANDPA's authority set changes (none without GRANDPA).
+	let warp_sync_config = match &grandpa {
+		Some((_, link)) => {
+			let provider = Arc::new(sc_consensus_grandpa::warp_proof::NetworkProvider::new(
+				backend.clone(),
+				link.shared_authority_set().clone(),
+				Vec::default(),
+			));
+			Some(WarpSyncConfig::WithProvider(provider))
+		},
+		None => None,
+	};
 
 	let (network, system_rpc_tx, tx_handler_controller, sync_service) =
 		sc_service::build_network(sc_service::BuildNetworkParams {

@@ -31,6 +31,8 @@ use frame_support::{
 	PalletId,
 };
 use pallet_transaction_payment::{FeeDetails, RuntimeDispatchInfo};
+use frame::deps::sp_runtime::traits::{Block as BlockT, NumberFor};
+use frame_support::traits::{ConstBool, ConstU64};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::AuthorityId as GrandpaId;
 
