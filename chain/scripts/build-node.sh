@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build the DecentralML node (chain/node) with rustup's cargo and its `node` profile
 # (chain/Cargo.toml), and cache the binary as ~/.cache/decentralml/bin/decentralml-node.
-# Idempotent: skips the build when the cached binary was built from the current node sources
-# (and the runtime wasm it embeds for `--chain dev`).
+# Idempotent: skips the build when the cached binary was built from the current node sources.
+# (The node does not embed the runtime: a new wasm needs no rebuild.)
 #   DML_NODE_FORCE=1    rebuild even when fresh
 # A cold build compiles ~900 crates (see README: tens of minutes on 2 cores); later ones reuse
 # the target dir ($CARGO_TARGET_DIR, default ~/.cache/decentralml/target-native).
@@ -15,8 +15,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/decentralml/target-nati
 
 node_sources() {
   (cd "$root" && {
-    ls chain/Cargo.toml chain/Cargo.lock chain/node/Cargo.toml chain/node/build.rs \
-      chain/artifacts/decentralml_runtime.wasm
+    ls chain/Cargo.toml chain/Cargo.lock chain/node/Cargo.toml
     find chain/node/src -type f -name '*.rs'
   } | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1)
 }

@@ -35,8 +35,8 @@ impl SubstrateCli for Cli {
 
 	fn load_spec(&self, id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
 		Ok(match id {
-			"dev" => Box::new(chain_spec::development()),
-			"" | "local" => Box::new(chain_spec::local_testnet()),
+			"dev" => Box::new(chain_spec::development()?),
+			"" | "local" => Box::new(chain_spec::local_testnet()?),
 			path => Box::new(chain_spec::ChainSpec::from_json_file(std::path::PathBuf::from(path))?),
 		})
 	}

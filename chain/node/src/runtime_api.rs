@@ -25,7 +25,8 @@ pub type Balance = u128;
 /// Aura authority key.
 pub type AuraId = sp_consensus_aura::sr25519::AuthorityId;
 
-/// Stands for the runtime in the API declarations.
+/// Stands for the runtime in the API declarations (never built: only its API types are used).
+#[allow(dead_code)]
 pub struct Runtime;
 
 #[allow(unused_variables)]
