@@ -104,3 +104,42 @@ def test_one_kubo_per_node_swarm_connected_on_loopback(tmp_path: Path) -> None:
     finally:
         for d in daemons:
             d.stop()
+
+
+def test_devnet_up_nodes_3_status_and_down(tmp_path: Path, node_binary: Path) -> None:
+    import json
+    import subprocess
+    import sys
+    import time
+
+    from decentralml_client.services.devnet import free_port
+
+    env = {**os.environ, "DML_DATA_DIR": str(tmp_path)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "decentralml_client.cli.main", *args],
+                              capture_output=True, text=True, env=env, timeout=300)
+
+    port, ipfs_port = free_port(), free_port()
+    up = cli("--json", "devnet", "up", "--nodes", "3", "--port", str(port),
+             "--ipfs-port", str(ipfs_port))
+    try:
+        assert up.returncode == 0, up.stderr
+        info = json.loads(up.stdout)
+        assert [n["name"] for n in info["chain"]["nodes"]] == ["alice", "bob", "charlie"]
+        assert len(info["ipfs"]["daemons"]) == 3
+        end = time.monotonic() + 120
+        nodes: list[dict[str, object]] = []
+        while time.monotonic() < end:  # poll the status command until all three finalise
+            status = cli("--json", "devnet", "status")
+            assert status.returncode == 0, status.stderr
+            nodes = json.loads(status.stdout)["nodes"]
+            if all(n.get("peers") == 2 and int(n.get("finalized", 0)) >= 1  # type: ignore[call-overload]
+                   for n in nodes):
+                break
+        else:
+            pytest.fail(f"the three nodes did not peer and finalise: {nodes}")
+    finally:
+        down = cli("--json", "devnet", "down")
+    assert json.loads(down.stdout)["stopped"] == {"chain": True, "ipfs": True}
+    assert cli("devnet", "status").returncode == 3
