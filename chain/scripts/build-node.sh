@@ -33,7 +33,7 @@ command -v protoc >/dev/null || {
 cargo=${DML_NATIVE_CARGO:-$HOME/.cargo/bin/cargo}
 [ -x "$cargo" ] || cargo=cargo
 start=$(date +%s)
-echo "build-node: building chain/node in release (a cold build takes tens of minutes)"
+echo "build-node: building chain/node (profile node; a cold build takes tens of minutes)"
 (cd "$root/chain" && "$cargo" build --profile node --locked -p decentralml-node)
 mkdir -p "$bin_dir"
 install -m 0755 "$CARGO_TARGET_DIR/node/decentralml-node" "$bin.tmp"
