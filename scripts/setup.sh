@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Install everything DecentralML needs on a fresh Debian 12 machine, idempotently:
-# system packages (Rust-to-wasm toolchain, lld, Chromium), uv and the Python environment,
-# the chain's Node.js tools (Chopsticks), and Kubo. A second run takes seconds.
+# system packages (Rust-to-wasm toolchain, lld, protoc, Chromium), uv and the Python environment,
+# the chain's Node.js tools (Chopsticks), Kubo, and our node. A second run takes seconds.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # 1. System packages. rustc-web/cargo-web/rust-web-src give a rustc that builds wasm32
-#    (rustup cannot download a wasm std here); lld-22 is its linker; chromium drives the
-#    browser tests.
-apt_pkgs=(rustc-web cargo-web rust-web-src lld-22 chromium)
+#    (rustup cannot download a wasm std here); lld-22 is its linker; protobuf-compiler gives
+#    the node's networking crates protoc; chromium drives the browser tests.
+apt_pkgs=(rustc-web cargo-web rust-web-src lld-22 protobuf-compiler chromium)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
@@ -39,5 +39,10 @@ say "Chain tools (npm ci in chain/node)"
 # 5. Kubo (IPFS), built from its Go module and cached under ~/.cache/decentralml/bin.
 say "Kubo"
 bash scripts/install-kubo.sh
+
+# 6. Our node (chain/node), built in release from crates.io and cached under
+#    ~/.cache/decentralml/bin. The cold build is the long step of set-up (see README).
+say "DecentralML node"
+bash chain/scripts/build-node.sh
 
 say "Done. Run the tests with: make test    Run the demo with: uv run decentralml demo"

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# The chain sources the runtime artifacts are built from, one path a line relative to the repo
-# root, sorted. Test-only files (tests.rs, mock.rs) are left out: they do not change the wasm.
+# The chain sources the artifacts are built from, one path a line relative to the repo root,
+# sorted: the runtime's (the wasm) and the node's (it writes the dev and local chain specs).
+# Test-only files (tests.rs, mock.rs) are left out: they do not change the artifacts.
 # Sourced by build-runtime.sh and check-artifacts.sh.
 dml_chain_sources() {
   local root=$1
   (cd "$root" && {
     ls chain/Cargo.toml chain/Cargo.lock
-    find chain/pallets chain/runtime -type f \( -name Cargo.toml -o -name '*.rs' \) \
-      ! -name tests.rs ! -name mock.rs ! -path '*/target/*'
+    find chain/pallets chain/runtime chain/node -type f \( -name Cargo.toml -o -name '*.rs' \) \
+      ! -name tests.rs ! -name mock.rs ! -path '*/target/*' ! -path '*/node_modules/*'
     ls chain/scripts/build-wasm.sh chain/scripts/build-runtime.sh chain/scripts/sources.sh \
-      chain/node/build-spec.mjs
+      chain/scripts/build-node.sh chain/node/build-spec.mjs
   } | LC_ALL=C sort)
 }
-DML_ARTIFACTS=(chain/artifacts/decentralml_runtime.wasm chain/artifacts/chain-spec.raw.json chain/artifacts/chain-spec.plain.json)
+DML_ARTIFACTS=(chain/artifacts/decentralml_runtime.wasm chain/artifacts/chain-spec.raw.json
+  chain/artifacts/chain-spec.plain.json chain/artifacts/chain-spec-dev.raw.json
+  chain/artifacts/chain-spec-local.raw.json)

@@ -260,9 +260,19 @@ class Chain:
     # -- dev chain --------------------------------------------------------------------------
 
     def new_blocks(self, count: int = 1) -> int:
-        """Build ``count`` empty blocks (Chopsticks' ``dev_newBlock``); returns the new head."""
+        """Build ``count`` empty blocks on a dev chain — Chopsticks' ``dev_newBlock``, or a
+        manual/instant-seal node's ``engine_createBlock`` — and return the new head."""
         with self._lock:
-            self.substrate.rpc_request("dev_newBlock", [{"count": count}])
+            if not getattr(self, "_manual_seal", False):
+                try:
+                    reply = self.substrate.rpc_request("dev_newBlock", [{"count": count}])
+                except SubstrateRequestException:
+                    reply = {"error": "no dev_newBlock"}
+                if "error" not in reply:
+                    return self.head()[0]
+                self._manual_seal = True
+            for _ in range(count):
+                self.substrate.rpc_request("engine_createBlock", [True, True, None])
             return self.head()[0]
 
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""``decentralml devnet``: the local dev network (our runtime in Chopsticks, plus Kubo)."""
+"""``decentralml devnet``: the local dev network (our node, or Chopsticks, plus Kubo)."""
 
 from __future__ import annotations
 
@@ -13,34 +13,57 @@ app = typer.Typer(help="Start, inspect and stop the local dev chain and IPFS nod
 @app.command("up")
 def up(
     ctx: typer.Context,
-    port: int = typer.Option(9944, help="WebSocket port of the chain on 127.0.0.1."),
-    ipfs_port: int = typer.Option(5001, help="Kubo API port on 127.0.0.1."),
+    port: int = typer.Option(9944, help="WebSocket port of the chain on 127.0.0.1 "
+                             "(with --nodes N: ports PORT..PORT+N-1)."),
+    ipfs_port: int = typer.Option(5001, help="Kubo API port on 127.0.0.1 (one Kubo per node: "
+                                  "IPFS_PORT..IPFS_PORT+N-1)."),
     persist: bool = typer.Option(False, help="Keep the chain's blocks across restarts."),
-    ipfs: bool = typer.Option(True, help="Also start a local offline Kubo daemon."),
+    ipfs: bool = typer.Option(True, help="Also start local Kubo daemons (offline from the "
+                              "public network)."),
+    engine: str = typer.Option("node", help="`node`: our Substrate node; `chopsticks`: the "
+                               "runtime in Chopsticks."),
+    nodes: int = typer.Option(1, help="1: a dev node (instant seal); 3: authorities Alice, Bob "
+                              "and Charlie making blocks (Aura) and finalising them (GRANDPA)."),
 ) -> None:
-    """Start the dev chain at ws://127.0.0.1:PORT (a block per transaction) and Kubo."""
+    """Start the dev chain at ws://127.0.0.1:PORT and Kubo."""
     from decentralml_client.services import stack
 
     st = state(ctx)
     with errors_to_exit():
         s = stack.up(st.settings.devnet_dir, port=port, ipfs_port=ipfs_port, persist=persist,
-                     ipfs=ipfs)
+                     ipfs=ipfs, engine=engine, nodes=nodes)
     data = {"chain": s.chain, "ipfs": s.ipfs}
+    extra = ""
+    if s.chain and len(s.chain.get("nodes") or []) > 1:
+        extra = "\n" + "\n".join(f"  {n['name']}: {n['url']}" for n in s.chain["nodes"])
     emit(st, data, lambda: out.print(
         f"dev chain: [bold]{s.chain['url'] if s.chain else '-'}[/]   "
-        f"IPFS API: [bold]{s.ipfs['api'] if s.ipfs else '-'}[/]\n"
+        f"IPFS API: [bold]{s.ipfs['api'] if s.ipfs else '-'}[/]{extra}\n"
         "Stop with `decentralml devnet down`."))
 
 
 @app.command("status")
 def status(ctx: typer.Context) -> None:
-    """Show whether the dev chain and Kubo run, and the chain's head."""
+    """Show whether the dev chain and Kubo run; every node's best/finalised block and peers."""
     from decentralml_client.services import stack
 
     st = state(ctx)
     s = stack.status(st.settings.devnet_dir)
     data: dict[str, object] = {"chain": s.chain, "ipfs": s.ipfs}
-    if s.chain:
+    node_lines = ""
+    if s.chain and s.chain.get("engine") == "node":
+        nodes = stack.node_status(s.chain)
+        data["nodes"] = nodes
+        first = next((n for n in nodes if "best" in n), None)
+        if first is not None:
+            data["head"] = first["best"]
+            data["finalized"] = first["finalized"]
+        node_lines = "".join(
+            f"\n  {n['name']:8} {n['url']}  "
+            + (f"best #{n['best']}  finalised #{n['finalized']}  peers {n['peers']}"
+               if "best" in n else ("[red]down[/]" if not n["running"] else n.get("error", "")))
+            for n in nodes)
+    elif s.chain:
         from decentralml_client.chain import Chain
 
         try:
@@ -51,6 +74,7 @@ def status(ctx: typer.Context) -> None:
     emit(st, data, lambda: out.print(
         f"chain: {'[green]running[/] ' + s.chain['url'] if s.chain else '[red]stopped[/]'}"
         + (f" (head #{data['head']})" if "head" in data else "")
+        + node_lines
         + f"\nipfs:  {'[green]running[/] ' + s.ipfs['api'] if s.ipfs else '[red]stopped[/]'}"))
     if not s.chain:
         raise typer.Exit(3)
@@ -58,7 +82,7 @@ def status(ctx: typer.Context) -> None:
 
 @app.command("down")
 def down(ctx: typer.Context) -> None:
-    """Stop the dev chain and Kubo started by `devnet up`."""
+    """Stop the dev chain (every node) and Kubo started by `devnet up`."""
     from decentralml_client.services import stack
 
     st = state(ctx)

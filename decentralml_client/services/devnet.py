@@ -1,4 +1,8 @@
-"""The local dev chain: our runtime wasm served by Chopsticks from our own genesis.
+"""The local dev chain: our runtime on our node (default), or served by Chopsticks.
+
+``decentralml devnet up`` starts our node (``services/node.py``): one dev node with instant
+seal, or ``--nodes 3`` authorities making and finalising blocks; ``--engine chopsticks`` runs
+the class below instead.
 
 Chopsticks never forks a live chain here: it starts from ``chain/artifacts/chain-spec.raw.json``
 and builds a block as soon as a transaction arrives (``Instant`` mode). It listens on
@@ -21,7 +25,7 @@ import shutil
 import signal
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -51,6 +55,12 @@ class DevnetState:
     log: str
     persist: bool
     started_at: float
+    engine: str = "chopsticks"
+    #: With the node engine: every node (name, pid, url, ports, peer id, base path, log).
+    nodes: list[dict[str, object]] = field(default_factory=list)
+
+    def pids(self) -> list[int]:
+        return [int(n["pid"]) for n in self.nodes if n.get("pid")] or [self.pid]  # type: ignore[call-overload]
 
 
 def find_chopsticks() -> tuple[str, Path]:
@@ -242,10 +252,19 @@ def read_state(state_dir: Path) -> DevnetState | None:
     if not path.is_file():
         return None
     state = DevnetState(**json.loads(path.read_text()))
-    if not alive(state.pid):
+    if not any(alive(pid) for pid in state.pids()):
         path.unlink(missing_ok=True)
         return None
     return state
+
+
+def write_node_state(state_dir: Path, nodes: list[dict[str, object]], persist: bool) -> None:
+    """Record detached nodes (``devnet up`` with the node engine)."""
+    first = nodes[0]
+    state = DevnetState(pid=int(first["pid"]), port=int(first["rpc_port"]),  # type: ignore[call-overload]
+                        url=str(first["url"]), log=str(first["log"]), persist=persist,
+                        started_at=time.time(), engine="node", nodes=nodes)
+    (Path(state_dir) / "devnet.json").write_text(json.dumps(asdict(state), indent=2))
 
 
 def stop_detached(state_dir: Path, timeout: float = 10.0) -> DevnetState | None:
@@ -253,6 +272,6 @@ def stop_detached(state_dir: Path, timeout: float = 10.0) -> DevnetState | None:
     state = read_state(state_dir)
     if state is None:
         return None
-    terminate([state.pid], steps=((signal.SIGTERM, timeout),))
+    terminate(state.pids(), steps=((signal.SIGTERM, timeout),))
     (Path(state_dir) / "devnet.json").unlink(missing_ok=True)
     return state

@@ -1,6 +1,11 @@
-"""The local dev network as one unit: the Chopsticks dev chain plus a Kubo daemon.
+"""The local dev network as one unit: the chain plus Kubo.
 
-``decentralml devnet up`` starts both detached and records them in ``<data_dir>/devnet``;
+The chain is our node by default (a dev node with instant seal, or ``nodes=3`` authorities
+Alice, Bob and Charlie with Aura + GRANDPA), or Chopsticks (``engine="chopsticks"``). With
+several nodes, each gets its own Kubo daemon, all swarm-connected on 127.0.0.1 (no bootstrap,
+no mDNS: still cut off from the public IPFS network).
+
+``decentralml devnet up`` starts them detached and records them in ``<data_dir>/devnet``;
 ``status`` and ``down`` find them there. ``DevStack`` is the in-process form used by the
 demo and the tests (stopped when the ``with`` block ends).
 """
@@ -21,8 +26,10 @@ from decentralml_client.services.devnet import (
     DevnetError,
     read_state,
     stop_detached,
+    write_node_state,
 )
 from decentralml_client.services.processes import alive, terminate
+from decentralml_client.services.node import NodeNetwork, rpc
 
 
 @dataclass
@@ -35,32 +42,92 @@ def _kubo_state_file(state_dir: Path) -> Path:
     return state_dir / "kubo.json"
 
 
+ENGINES = ("node", "chopsticks")
+
+
 def up(state_dir: Path, *, port: int = 9944, ipfs_port: int = 5001, persist: bool = False,
-       ipfs: bool = True) -> StackStatus:
-    """Start the dev chain (and Kubo) detached; refuse if they already run."""
+       ipfs: bool = True, engine: str = "node", nodes: int = 1) -> StackStatus:
+    """Start the dev chain (and Kubo) detached; refuse if they already run.
+
+    ``engine="node"``: our node, ``nodes`` of them (1: dev node; 3: Alice, Bob, Charlie) on
+    RPC ports ``port``, ``port+1``, …, and one Kubo per node (API ports ``ipfs_port``, +1, …).
+    """
     state_dir.mkdir(parents=True, exist_ok=True)
+    if engine not in ENGINES:
+        raise DevnetError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+    if engine == "chopsticks" and nodes != 1:
+        raise DevnetError("Chopsticks runs one chain: --nodes needs --engine node")
     if read_state(state_dir) is not None:
         raise DevnetError(f"a dev chain already runs (state in {state_dir}); "
                           "`decentralml devnet down` stops it")
-    chain = Devnet(state_dir, port=port, persist=persist)
-    chain.start(detach=True)
+    if engine == "chopsticks":
+        Devnet(state_dir, port=port, persist=persist).start(detach=True)
+    else:
+        net = NodeNetwork(state_dir, nodes=nodes, port=port, persist=persist)
+        net.start()
+        write_node_state(state_dir, net.detach(), persist)
     if ipfs:
         try:
-            start_kubo_detached(state_dir, ipfs_port)
+            start_kubo_detached(state_dir, ipfs_port, count=nodes)
         except Exception:
             stop_detached(state_dir)
             raise
     return status(state_dir)
 
 
-def start_kubo_detached(state_dir: Path, api_port: int) -> dict[str, Any]:
-    daemon = kubo_mod.KuboDaemon(state_dir / "ipfs", api_port=api_port)
-    daemon.start()
-    api, api_url = daemon.api_multiaddr, daemon.api_url
-    pid = daemon.detach()  # outlive this process: `devnet down` stops it
-    info = {"pid": pid, "api": api, "api_url": api_url, "repo": str(daemon.repo_dir)}
+def start_kubos(state_dir: Path, api_port: int | None, count: int) -> list[kubo_mod.KuboDaemon]:
+    """``count`` Kubo daemons, one per node; with more than one, online on loopback only and
+    swarm-connected to each other (content added on one is fetched from another)."""
+    names = ["ipfs"] + [f"ipfs-{i}" for i in range(1, count)]
+    daemons = [
+        kubo_mod.KuboDaemon(state_dir / name, api_port=(api_port + i) if api_port else None,
+                            online=count > 1)
+        for i, name in enumerate(names)
+    ]
+    try:
+        for d in daemons:
+            d.start()
+        for i, d in enumerate(daemons):
+            for other in daemons[i + 1:]:
+                d.connect_to(other)
+    except Exception:
+        for d in daemons:
+            d.stop()
+        raise
+    return daemons
+
+
+def start_kubo_detached(state_dir: Path, api_port: int, count: int = 1) -> dict[str, Any]:
+    daemons = start_kubos(state_dir, api_port, count)
+    infos = []
+    for d in daemons:
+        api, api_url, peer = d.api_multiaddr, d.api_url, d.peer_id
+        pid = d.detach()  # outlive this process: `devnet down` stops it
+        infos.append({"pid": pid, "api": api, "api_url": api_url, "repo": str(d.repo_dir),
+                      "peer_id": peer})
+    info = {**infos[0], "daemons": infos}
     _kubo_state_file(state_dir).write_text(json.dumps(info, indent=2))
     return info
+
+
+def node_status(chain: dict[str, Any]) -> list[dict[str, Any]]:
+    """Best and finalised block and peers of every recorded node (node engine)."""
+    out = []
+    for n in chain.get("nodes") or []:
+        entry: dict[str, Any] = {"name": n["name"], "url": n["url"], "pid": n["pid"],
+                                 "running": alive(int(n["pid"]))}
+        if entry["running"]:
+            try:
+                best = rpc(n["url"], "chain_getHeader")
+                fin_hash = rpc(n["url"], "chain_getFinalizedHead")
+                fin = rpc(n["url"], "chain_getHeader", [fin_hash])
+                health = rpc(n["url"], "system_health")
+                entry.update(best=int(best["number"], 16), finalized=int(fin["number"], 16),
+                             finalized_hash=fin_hash, peers=int(health["peers"]))
+            except Exception as exc:  # report, don't fail: status is for diagnosing
+                entry["error"] = str(exc)
+        out.append(entry)
+    return out
 
 
 def status(state_dir: Path) -> StackStatus:
@@ -81,7 +148,8 @@ def down(state_dir: Path) -> StackStatus:
     before = status(state_dir)
     stop_detached(state_dir)
     if before.ipfs:
-        terminate([int(before.ipfs["pid"])], steps=((signal.SIGINT, 15.0),), group=False)
+        pids = [int(d["pid"]) for d in before.ipfs.get("daemons", [])] or [int(before.ipfs["pid"])]
+        terminate(pids, steps=((signal.SIGINT, 15.0),), group=False)
         _kubo_state_file(state_dir).unlink(missing_ok=True)
     return before
 
@@ -89,8 +157,10 @@ def down(state_dir: Path) -> StackStatus:
 class BlockTicker:
     """Builds an empty block every ``interval`` seconds, as a real chain's block time would.
 
-    Chopsticks builds blocks only when transactions arrive; deadlines counted in blocks
-    (a silent validator, a missed reveal) need time to pass on chain too.
+    Chopsticks and our dev node (instant seal) build blocks only when transactions arrive;
+    deadlines counted in blocks (a silent validator, a missed reveal) need time to pass on
+    chain too. Chopsticks takes ``dev_newBlock``; our node ``engine_createBlock`` (empty,
+    finalised). On a network of authorities (Aura) neither exists and blocks come anyway.
     """
 
     def __init__(self, url: str, interval: float) -> None:

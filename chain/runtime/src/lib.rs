@@ -1,10 +1,14 @@
 //! The DecentralML development runtime.
 //!
-//! A no-consensus (instant/manual seal) runtime in the style of polkadot-sdk's minimal template:
-//! System, Timestamp, Balances, Sudo, TransactionPayment and the `DecentralMl` pallet. Accounts
-//! are `AccountId32` verified by `MultiSignature`, so sr25519 and ed25519 keys both sign.
-//! It runs under Chopsticks (raw chain spec) or `polkadot-omni-node --dev` (plain chain spec);
-//! there is no native node in this repository.
+//! System, Timestamp, Aura, GRANDPA, Balances, Sudo, TransactionPayment and the `DecentralMl`
+//! pallet. Accounts are `AccountId32` verified by `MultiSignature`, so sr25519 and ed25519 keys
+//! both sign.
+//!
+//! It runs on our node (`chain/node`): Aura block production (sr25519 authority keys, 6 s
+//! slots) and GRANDPA finality (ed25519 keys) on a network, or instant seal with `--dev`. It
+//! still runs under Chopsticks (raw chain spec): Chopsticks builds blocks without an Aura
+//! digest, which this runtime accepts because the timestamp is not tied to the Aura slot
+//! (`OnTimestampSet = ()`); the node checks slots and timestamps when it imports blocks.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -27,6 +31,26 @@ use frame_support::{
 	PalletId,
 };
 use pallet_transaction_payment::{FeeDetails, RuntimeDispatchInfo};
+use frame::deps::sp_runtime::traits::{Block as BlockT, NumberFor};
+use frame_support::traits::{ConstBool, ConstU64};
+use sp_consensus_aura::sr25519::AuthorityId as AuraId;
+use sp_consensus_grandpa::AuthorityId as GrandpaId;
+
+/// Milliseconds per Aura slot (one block per slot on a network of authorities).
+pub const SLOT_DURATION_MS: u64 = 6_000;
+
+/// The session keys of an authority: its Aura (sr25519) and GRANDPA (ed25519) keys. Nodes put
+/// them in their keystore (`author_rotateKeys`, `key insert`, or `--alice`/`--bob`/… in tests).
+pub mod opaque {
+	use super::*;
+
+	frame::deps::sp_runtime::impl_opaque_keys! {
+		pub struct SessionKeys {
+			pub aura: super::Aura,
+			pub grandpa: super::Grandpa,
+		}
+	}
+}
 
 /// Balance of an account, in plancks (10^-12 UNIT).
 pub type Balance = u128;
@@ -43,7 +67,7 @@ pub const DEV_ENDOWMENT: Balance = 1_000_000 * UNIT;
 /// Genesis configuration presets.
 pub mod genesis_config_presets {
 	use super::*;
-	use crate::{BalancesConfig, RuntimeGenesisConfig, SudoConfig};
+	use crate::{AuraConfig, BalancesConfig, GrandpaConfig, RuntimeGenesisConfig, SudoConfig};
 	use alloc::vec;
 	use serde_json::Value;
 	use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
@@ -75,21 +99,56 @@ pub mod genesis_config_presets {
 			.collect()
 	}
 
-	/// Development genesis: the dev accounts funded with 1 000 000 UNIT each, sudo sr25519 Alice.
-	pub fn development_config_genesis() -> Value {
+	/// Genesis with these authorities (each one's Aura key is the sr25519 key and its GRANDPA
+	/// key the ed25519 key of the same dev seed), the dev accounts funded with 1 000 000 UNIT
+	/// each, sudo sr25519 Alice.
+	pub fn genesis_with_authorities(authorities: &[Sr25519Keyring]) -> Value {
+		let aura: Vec<AuraId> = authorities.iter().map(|k| AuraId::from(k.public())).collect();
+		let grandpa: Vec<(GrandpaId, u64)> = authorities
+			.iter()
+			.map(|k| (GrandpaId::from(ed25519_twin(*k).public()), 1))
+			.collect();
 		frame_support::build_struct_json_patch!(RuntimeGenesisConfig {
 			balances: BalancesConfig {
 				balances: dev_accounts().into_iter().map(|a| (a, DEV_ENDOWMENT)).collect::<Vec<_>>(),
 			},
+			aura: AuraConfig { authorities: aura },
+			grandpa: GrandpaConfig { authorities: grandpa },
 			sudo: SudoConfig { key: Some(Sr25519Keyring::Alice.to_account_id()) },
 		})
+	}
+
+	/// The ed25519 key of the same dev seed as this sr25519 key.
+	fn ed25519_twin(k: Sr25519Keyring) -> Ed25519Keyring {
+		match k {
+			Sr25519Keyring::Alice => Ed25519Keyring::Alice,
+			Sr25519Keyring::Bob => Ed25519Keyring::Bob,
+			Sr25519Keyring::Charlie => Ed25519Keyring::Charlie,
+			Sr25519Keyring::Dave => Ed25519Keyring::Dave,
+			Sr25519Keyring::Eve => Ed25519Keyring::Eve,
+			_ => Ed25519Keyring::Ferdie,
+		}
+	}
+
+	/// Development genesis: one authority, Alice.
+	pub fn development_config_genesis() -> Value {
+		genesis_with_authorities(&[Sr25519Keyring::Alice])
+	}
+
+	/// Local testnet genesis: three authorities, Alice, Bob and Charlie.
+	pub fn local_testnet_genesis() -> Value {
+		genesis_with_authorities(&[
+			Sr25519Keyring::Alice,
+			Sr25519Keyring::Bob,
+			Sr25519Keyring::Charlie,
+		])
 	}
 
 	/// The preset with this name, as JSON bytes.
 	pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 		let patch = match id.as_ref() {
-			sp_genesis_builder::DEV_RUNTIME_PRESET | sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET =>
-				development_config_genesis(),
+			sp_genesis_builder::DEV_RUNTIME_PRESET => development_config_genesis(),
+			sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET => local_testnet_genesis(),
 			_ => return None,
 		};
 		Some(
@@ -178,6 +237,14 @@ mod runtime {
 	#[runtime::pallet_index(4)]
 	pub type TransactionPayment = pallet_transaction_payment::Pallet<Runtime>;
 
+	/// Block authorship by slot (the authority set's sr25519 keys).
+	#[runtime::pallet_index(5)]
+	pub type Aura = pallet_aura::Pallet<Runtime>;
+
+	/// Finality (the authority set's ed25519 keys).
+	#[runtime::pallet_index(6)]
+	pub type Grandpa = pallet_grandpa::Pallet<Runtime>;
+
 	/// Federated-learning tasks: registry, rounds, votes, aggregates, escrowed rewards.
 	#[runtime::pallet_index(10)]
 	pub type DecentralMl = pallet_decentralml::Pallet<Runtime>;
@@ -226,8 +293,28 @@ impl pallet_balances::Config for Runtime {
 #[derive_impl(pallet_sudo::config_preludes::TestDefaultConfig)]
 impl pallet_sudo::Config for Runtime {}
 
+/// `OnTimestampSet = ()` (the prelude's): the timestamp is not asserted against the Aura slot,
+/// so Chopsticks and instant seal, which build blocks without an Aura digest, run this runtime.
 #[derive_impl(pallet_timestamp::config_preludes::TestDefaultConfig)]
 impl pallet_timestamp::Config for Runtime {}
+
+impl pallet_aura::Config for Runtime {
+	type AuthorityId = AuraId;
+	type DisabledValidators = ();
+	type MaxAuthorities = ConstU32<32>;
+	type AllowMultipleBlocksPerSlot = ConstBool<false>;
+	type SlotDuration = ConstU64<SLOT_DURATION_MS>;
+}
+
+impl pallet_grandpa::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type WeightInfo = ();
+	type MaxAuthorities = ConstU32<32>;
+	type MaxNominators = ConstU32<0>;
+	type MaxSetIdSessionEntries = ConstU64<0>;
+	type KeyOwnerProof = frame::deps::sp_core::Void;
+	type EquivocationReportSystem = ();
+}
 
 parameter_types! {
 	/// Fee per byte of an extrinsic: 10^-6 UNIT.
@@ -359,12 +446,50 @@ impl_runtime_apis! {
 	}
 
 	impl apis::SessionKeys<Block> for Runtime {
-		fn generate_session_keys(_seed: Option<Vec<u8>>) -> Vec<u8> {
-			Default::default()
+		fn generate_session_keys(seed: Option<Vec<u8>>) -> Vec<u8> {
+			opaque::SessionKeys::generate(seed)
 		}
 
-		fn decode_session_keys(_encoded: Vec<u8>) -> Option<Vec<(Vec<u8>, apis::KeyTypeId)>> {
-			Default::default()
+		fn decode_session_keys(encoded: Vec<u8>) -> Option<Vec<(Vec<u8>, apis::KeyTypeId)>> {
+			opaque::SessionKeys::decode_into_raw_public_keys(&encoded)
+		}
+	}
+
+	impl sp_consensus_aura::AuraApi<Block, AuraId> for Runtime {
+		fn slot_duration() -> sp_consensus_aura::SlotDuration {
+			sp_consensus_aura::SlotDuration::from_millis(Aura::slot_duration())
+		}
+
+		fn authorities() -> Vec<AuraId> {
+			pallet_aura::Authorities::<Runtime>::get().into_inner()
+		}
+	}
+
+	impl sp_consensus_grandpa::GrandpaApi<Block> for Runtime {
+		fn grandpa_authorities() -> sp_consensus_grandpa::AuthorityList {
+			Grandpa::grandpa_authorities()
+		}
+
+		fn current_set_id() -> sp_consensus_grandpa::SetId {
+			Grandpa::current_set_id()
+		}
+
+		fn submit_report_equivocation_unsigned_extrinsic(
+			_equivocation_proof: sp_consensus_grandpa::EquivocationProof<
+				<Block as BlockT>::Hash,
+				NumberFor<Block>,
+			>,
+			_key_owner_proof: sp_consensus_grandpa::OpaqueKeyOwnershipProof,
+		) -> Option<()> {
+			None
+		}
+
+		fn generate_key_ownership_proof(
+			_set_id: sp_consensus_grandpa::SetId,
+			_authority_id: GrandpaId,
+		) -> Option<sp_consensus_grandpa::OpaqueKeyOwnershipProof> {
+			// No sessions, so no ownership proofs: equivocations are not reported on chain.
+			None
 		}
 	}
 
