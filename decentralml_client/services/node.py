@@ -26,6 +26,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from typing import Any
 import httpx
 
 from decentralml_client.config import CHAIN_ARTIFACTS
+from decentralml_client.services.ports import free_port, port_in_use
+from decentralml_client.services.processes import terminate
 
 DEFAULT_NODE_BINARY = Path.home() / ".cache" / "decentralml" / "bin" / "decentralml-node"
 DEV_CHAIN_SPEC = CHAIN_ARTIFACTS / "chain-spec-dev.raw.json"
@@ -60,8 +63,6 @@ def find_node_binary() -> Path:
 
 
 def _free_port() -> int:
-    from decentralml_client.services.devnet import free_port
-
     return free_port()
 
 
@@ -139,7 +140,6 @@ class NodeProcess:
         return cmd
 
     def start(self, binary: Path) -> None:
-        from decentralml_client.services.devnet import port_in_use
 
         for port in (self.rpc_port, self.p2p_port):
             if port_in_use(port):
@@ -177,9 +177,7 @@ class NodeProcess:
         """SIGTERM (the node flushes its database), then SIGKILL after ``timeout``."""
         if self.proc is None:
             return
-        from decentralml_client.services.devnet import _terminate_group
-
-        _terminate_group(self.proc.pid, timeout)
+        terminate([self.proc.pid], steps=((signal.SIGTERM, timeout),))
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout)
         self.proc = None

@@ -28,8 +28,8 @@ from decentralml_client.services.devnet import (
     stop_detached,
     write_node_state,
 )
-from decentralml_client.services.processes import alive, terminate
 from decentralml_client.services.node import NodeNetwork, rpc
+from decentralml_client.services.processes import alive, terminate
 
 
 @dataclass
