@@ -1,10 +1,11 @@
 """Per-round cost of coordination, split by component, for 4, 16 and 64 contributors.
 
 Every component is measured for real on this machine — TFF local training, Kubo add/fetch,
-extrinsic submit → inclusion on the dev chain (Chopsticks, our runtime), a validator's
+extrinsic submit → inclusion on the dev chain (our node in dev mode, instant seal), a validator's
 decode + evaluate of one update, FedAvg over N updates — and combined into a round the way
 the roles run it: contributors train in parallel (one training time), their 2N commit/reveal
-transactions and the validators' votes and attestations are included one block each, each
+transactions and the validators' sealed votes (commit + reveal) and attestations are included
+one block each, each
 validator checks all N updates, one aggregator aggregates N updates.
 
     uv run python bench/bench_roles.py [--out bench/results/roles.json]
@@ -33,8 +34,9 @@ from decentralml_client.ml.data import load_digits_split, partition_iid  # noqa:
 from decentralml_client.ml.evaluate import apply_delta, evaluate  # noqa: E402
 from decentralml_client.ml.manifest import default_digits_manifest, make_initial_weights  # noqa: E402
 from decentralml_client.ml.train import train_local  # noqa: E402
-from decentralml_client.services.devnet import Devnet, free_port  # noqa: E402
+from decentralml_client.services.devnet import free_port  # noqa: E402
 from decentralml_client.services.kubo import KuboDaemon  # noqa: E402
+from decentralml_client.services.node import NodeNetwork  # noqa: E402
 from decentralml_client.storage import IpfsStore  # noqa: E402
 
 VALIDATORS = 3
@@ -60,7 +62,7 @@ def main() -> int:
     w0 = make_initial_weights(m, 0)
     x_tr, y_tr, x_te, y_te = load_digits_split(seed=0)
     results: dict[str, object] = {"machine": f"{os.cpu_count()} cores", "validators": VALIDATORS}
-    with tempfile.TemporaryDirectory() as tmp, Devnet(Path(tmp) / "chain", port=free_port()) as dev, \
+    with tempfile.TemporaryDirectory() as tmp, NodeNetwork(Path(tmp) / "chain", nodes=1, port=free_port()) as dev, \
             KuboDaemon(Path(tmp) / "ipfs") as kubo, Chain(dev.url) as chain:
         store = IpfsStore(kubo.api_multiaddr)
         per_size = {}
@@ -91,7 +93,8 @@ def main() -> int:
                 chain.submit(alice.keypair, "transfer_keep_alive",
                              {"dest": acct.ss58_address, "value": UNIT}, pallet="Balances")
             inclusion = (time.perf_counter() - t) / k
-            txs = 2 * n + 2 * VALIDATORS + 2  # commits, reveals, votes, attests, propose, finalize
+            # commits, reveals, vote commits, vote reveals, attests, propose, finalize
+            txs = 2 * n + 3 * VALIDATORS + 2
             round_parts = {
                 "training_s": train,
                 # contributors upload update + manifest in parallel; each validator then

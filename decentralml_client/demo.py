@@ -68,10 +68,12 @@ class DemoRun:
 
 @contextmanager
 def dev_services(settings: Settings, workdir: Path) -> Iterator[tuple[str, str]]:
-    """Reuse a running `devnet up` stack, or start a private one for the demo's duration."""
+    """Reuse a running `devnet up` stack, or start a private one for the demo's duration: our
+    node in dev mode (instant seal) and an offline Kubo."""
     from decentralml_client.services import stack
-    from decentralml_client.services.devnet import Devnet, free_port
+    from decentralml_client.services.devnet import free_port
     from decentralml_client.services.kubo import KuboDaemon
+    from decentralml_client.services.node import NodeNetwork
 
     running = stack.status(settings.devnet_dir)
     if running.chain and running.ipfs:
@@ -81,7 +83,7 @@ def dev_services(settings: Settings, workdir: Path) -> Iterator[tuple[str, str]]
         if running.chain:
             url = running.chain["url"]
         else:
-            url = es.enter_context(Devnet(workdir / "chain", port=free_port())).url
+            url = es.enter_context(NodeNetwork(workdir / "chain", nodes=1, port=free_port())).url
         if running.ipfs:
             api = running.ipfs["api"]
         else:
