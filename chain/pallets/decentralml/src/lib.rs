@@ -1651,7 +1651,9 @@ pub mod pallet {
 					let result = <$map>::clear_prefix($key, budget, None);
 					removed = removed.saturating_add(result.unique);
 					budget = budget.saturating_sub(result.unique);
-					if result.maybe_cursor.is_some() && budget == 0 {
+					// Any cursor means keys may remain (also when keys removed earlier in the
+					// same block were counted against the budget): not done yet.
+					if result.maybe_cursor.is_some() {
 						return (removed, false);
 					}
 				}};
