@@ -14,12 +14,14 @@ from decentralml_client.cli.main import app
 HEADER = """# CLI reference
 
 Generated from the command definitions by `scripts/gen_cli_doc.py`; `decentralml COMMAND
---help` shows the same. Global options go before the command
-(`decentralml --json --node ws://... task list`).
+--help` shows the same. Global options go before or after the command
+(`decentralml --json task list` or `decentralml task list --json`).
 
 Exit codes: `0` success, `1` failure, `2` bad usage, `3` chain or IPFS unreachable,
-`4` refused by the chain (a named pallet error, with what to do), `5` unknown key or wrong
-password. With `--json`, results go to stdout as JSON and progress to stderr.
+`4` refused by the chain (a named pallet error), `5` unknown key or wrong password, `130`
+stopped by Ctrl-C (a role stops cleanly, its journal intact). Every error prints `error: …`
+and `what to do: …`, never a traceback. With `--json`, results go to stdout as JSON and
+progress to stderr.
 
 Settings come from defaults, then the config file (`--config`, `$DML_CONFIG` or
 `~/.config/decentralml/config.toml`), then the environment (`DML_NODE_URL`, `DML_IPFS_API`,
