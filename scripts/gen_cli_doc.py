@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-
 import typer.main
 
 from decentralml_client.cli.main import app
