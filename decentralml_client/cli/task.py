@@ -26,7 +26,7 @@ from decentralml_client.cli._common import (
 )
 
 if TYPE_CHECKING:
-    from decentralml_client.chain import Role
+    from decentralml_client.chain import DecentralMl, Role
 
 app = typer.Typer(help="Training tasks: create, list, show, join, leave, cancel, allow, purge.",
                   no_args_is_help=True)
@@ -250,11 +250,10 @@ def purge(ctx: typer.Context, task_id: int = typer.Argument(...),
                                                   "partly purged: run again")))
 
 
-def task_bond(dml: object, task_id: int, role: object) -> int:
+def task_bond(dml: DecentralMl, task_id: int, role: Role) -> int:
     """The bond a task asks of ``role``."""
-    from decentralml_client.chain import DecentralMl, Role
+    from decentralml_client.chain import Role
 
-    assert isinstance(dml, DecentralMl)
     task = dml.task(task_id)
     if task is None:
         fail(f"task {task_id} does not exist")
