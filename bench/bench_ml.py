@@ -45,15 +45,15 @@ def timeit(fn: Callable[[], Any], repeat: int) -> float:
 def bench_training(quick: bool) -> dict[str, Any]:
     from decentralml_client.ml._tf import tf
     from decentralml_client.ml.data import load_digits_split, partition_iid
-    from decentralml_client.ml.manifest import (
+    from decentralml_client.ml.model_spec import (
         build_model,
-        default_digits_manifest,
+        default_digits_spec,
         make_initial_weights,
     )
     from decentralml_client.ml.tff_runtime import tff_session
     from decentralml_client.ml.train import train_local
 
-    m = default_digits_manifest()
+    m = default_digits_spec()
     xtr, ytr, _, _ = load_digits_split(seed=0)
     w0 = make_initial_weights(m, 0)
     repeat = 5 if quick else 15
@@ -150,12 +150,12 @@ def bench_fedavg(quick: bool) -> dict[str, Any]:
 
 def bench_encodings(quick: bool, curve: dict[str, Any]) -> dict[str, Any]:
     from decentralml_client.ml.codec import decode_tensors, encode_update
-    from decentralml_client.ml.manifest import default_digits_manifest, mlp_manifest
+    from decentralml_client.ml.model_spec import default_digits_spec, mlp_spec
     from decentralml_client.ml.simulate import run_simulation
 
     rounds = 10 if quick else 20
-    m = default_digits_manifest()
-    big = mlp_manifest(784, (256, 128), 10)
+    m = default_digits_spec()
+    big = mlp_spec(784, (256, 128), 10)
     rng = np.random.default_rng(0)
     out: dict[str, Any] = {"rounds": rounds}
     ref = None
@@ -227,12 +227,12 @@ def bench_tff_reference(quick: bool) -> dict[str, Any]:
     split, shards, initial weights and per-round batches), evaluated with our ``evaluate``."""
     from decentralml_client.ml.data import load_digits_split, partition_iid
     from decentralml_client.ml.evaluate import evaluate
-    from decentralml_client.ml.manifest import default_digits_manifest, make_initial_weights
+    from decentralml_client.ml.model_spec import default_digits_spec, make_initial_weights
     from decentralml_client.ml.tff_runtime import tff, tff_session
     from decentralml_client.ml.train import client_optimizer, keras_model_fn, make_client_dataset
 
     seed, rounds = 0, 20
-    m = default_digits_manifest(seed)
+    m = default_digits_spec(seed)
     xtr, ytr, xte, yte = load_digits_split(0.25, seed=seed)
     shards = partition_iid(xtr, ytr, 10, seed=seed)
     w0 = make_initial_weights(m, seed)

@@ -32,7 +32,7 @@ from decentralml_client.ml.aggregate import aggregate  # noqa: E402
 from decentralml_client.ml.codec import decode_tensors, encode_update, file_hash  # noqa: E402
 from decentralml_client.ml.data import load_digits_split, partition_iid  # noqa: E402
 from decentralml_client.ml.evaluate import apply_delta, evaluate  # noqa: E402
-from decentralml_client.ml.manifest import default_digits_manifest, make_initial_weights  # noqa: E402
+from decentralml_client.ml.model_spec import default_digits_spec, make_initial_weights  # noqa: E402
 from decentralml_client.ml.train import train_local  # noqa: E402
 from decentralml_client.services.devnet import free_port  # noqa: E402
 from decentralml_client.services.kubo import KuboDaemon  # noqa: E402
@@ -58,7 +58,7 @@ def main() -> int:
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    m = default_digits_manifest()
+    m = default_digits_spec()
     w0 = make_initial_weights(m, 0)
     x_tr, y_tr, x_te, y_te = load_digits_split(seed=0)
     results: dict[str, object] = {"machine": f"{os.cpu_count()} cores", "validators": VALIDATORS}

@@ -154,7 +154,7 @@ def _tmp_root(settings: Settings) -> Path:
 
 def _run(run: DemoRun, opts: DemoOptions,
          progress: Callable[[str, dict[str, Any]], None]) -> dict[str, Any]:
-    from decentralml_client.ml.manifest import default_digits_manifest
+    from decentralml_client.ml.model_spec import default_digits_spec
     from decentralml_client.ml.validators import expand_strategies
     from decentralml_client.roles.common import RoleContext
     from decentralml_client.roles.creator import create_task
@@ -214,8 +214,8 @@ def _run(run: DemoRun, opts: DemoOptions,
             reveal_blocks=opts.phase_blocks, vote_blocks=opts.phase_blocks,
             vote_reveal_blocks=opts.phase_blocks, attest_blocks=opts.phase_blocks, max_retries=2)
         balances_before = {p.name: chain.account(p.account.ss58_address) for p in run.participants}
-        manifest = replace(default_digits_manifest(opts.seed), local_epochs=opts.local_epochs)
-        task_id = create_task(rc, manifest, spec, seed=opts.seed)
+        model_spec = replace(default_digits_spec(opts.seed), local_epochs=opts.local_epochs)
+        task_id = create_task(rc, model_spec, spec, seed=opts.seed)
         first_block, _ = chain.head()
         progress("task_created", {"task_id": task_id})
         for p in run.participants:
@@ -291,7 +291,7 @@ def _summarise(chain: Chain, dml: DecentralMl, store: Any, rc: Any, task_id: int
 
     task = dml.task(task_id)
     assert task is not None
-    manifest = rc.manifest(task)
+    model_spec = rc.model_spec(task)
     malicious = {p.account.ss58_address for p in run.participants if p.malicious}
     rounds, mal_total, mal_rejected = [], 0, 0
     for r in range(int(task["spec"]["rounds"]) + 1):
@@ -313,10 +313,10 @@ def _summarise(chain: Chain, dml: DecentralMl, store: Any, rc: Any, task_id: int
     from decentralml_client.ml.data import load_digits_split
 
     x_tr, y_tr, x_te, y_te = load_digits_split(seed=0)
-    weights = decode_tensors(store.fetch(task["model_cid"], task["model_hash"]), manifest,
+    weights = decode_tensors(store.fetch(task["model_cid"], task["model_hash"]), model_spec,
                              kind="weights").tensors
-    final = evaluate(manifest, weights, x_te, y_te)["accuracy"]
-    baseline = centralised_baseline(manifest, x_tr, y_tr, x_te, y_te, epochs=opts.rounds,
+    final = evaluate(model_spec, weights, x_te, y_te)["accuracy"]
+    baseline = centralised_baseline(model_spec, x_tr, y_tr, x_te, y_te, epochs=opts.rounds,
                                      seed=opts.seed)
     paid = {p.name: chain.account(p.account.ss58_address)["free"] - before[p.name]["free"]
             for p in run.participants if p.role != "aggregator"}
@@ -329,23 +329,23 @@ def _summarise(chain: Chain, dml: DecentralMl, store: Any, rc: Any, task_id: int
     }
 
 
-def centralised_baseline(manifest: Any, x_tr: Any, y_tr: Any, x_te: Any, y_te: Any, *,
+def centralised_baseline(model_spec: Any, x_tr: Any, y_tr: Any, x_te: Any, y_te: Any, *,
                          epochs: int, seed: int) -> float:
     """Accuracy of the same model trained on all the data in one place, same epoch budget."""
     import tensorflow as tf
 
     from decentralml_client.ml.evaluate import evaluate
-    from decentralml_client.ml.manifest import build_model, make_initial_weights
+    from decentralml_client.ml.model_spec import build_model, make_initial_weights
 
     tf.keras.utils.set_random_seed(seed)
-    model = build_model(manifest)
-    model.set_weights(make_initial_weights(manifest, seed))
-    opt = (tf.keras.optimizers.SGD(manifest.learning_rate) if manifest.optimizer == "sgd"
-           else tf.keras.optimizers.Adam(manifest.learning_rate))
+    model = build_model(model_spec)
+    model.set_weights(make_initial_weights(model_spec, seed))
+    opt = (tf.keras.optimizers.SGD(model_spec.learning_rate) if model_spec.optimizer == "sgd"
+           else tf.keras.optimizers.Adam(model_spec.learning_rate))
     model.compile(optimizer=opt, loss=tf.keras.losses.SparseCategoricalCrossentropy())
-    model.fit(x_tr, y_tr, epochs=epochs * manifest.local_epochs, batch_size=manifest.batch_size,
+    model.fit(x_tr, y_tr, epochs=epochs * model_spec.local_epochs, batch_size=model_spec.batch_size,
               shuffle=True, verbose=0)
-    return float(evaluate(manifest, model.get_weights(), x_te, y_te)["accuracy"])
+    return float(evaluate(model_spec, model.get_weights(), x_te, y_te)["accuracy"])
 
 
 def plot_rounds(summary: dict[str, Any], path: Path) -> None:

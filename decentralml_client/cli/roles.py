@@ -74,16 +74,16 @@ def deregister(ctx: typer.Context, role: str = typer.Argument(...),
          lambda: out.print(f"{signer.ss58_address} deregistered as {r.value}"))
 
 
-def _load_data(manifest: Any, data: Path | None, digits: str | None, part: str,
+def _load_data(model_spec: Any, data: Path | None, digits: str | None, part: str,
                seed: int) -> tuple[NDArray[Any], NDArray[Any]]:
     """Local data: a user's npz/csv file, or a shard of the bundled digits (``I/N``)."""
     from decentralml_client.ml import data as mldata
 
     if data is not None:
         if data.suffix == ".npz":
-            return mldata.load_npz(data, manifest)
+            return mldata.load_npz(data, model_spec)
         if data.suffix == ".csv":
-            return mldata.load_csv(data, manifest)
+            return mldata.load_csv(data, model_spec)
         fail(f"{data}: use a .npz (x, y arrays) or .csv (features..., label) file", Exit.USAGE)
     if digits is None:
         fail("give your data with --data FILE (or --digits-shard I/N for the example)", Exit.USAGE)
@@ -168,7 +168,7 @@ def contribute(
     if encoding not in ("f32", "f16", "int8"):
         fail("--encoding must be f32, f16 or int8", Exit.USAGE)
     with _role_session(st, key, dev, password_file) as (signer, chain, rc):
-        x, y = _load_data(rc.manifest(rc.task(task_id)), data, digits_shard, "train", 0)
+        x, y = _load_data(rc.model_spec(rc.task(task_id)), data, digits_shard, "train", 0)
         _ensure_member(chain, signer, task_id, Role.CONTRIBUTOR)
         summary = run_contributor(rc, task_id, x, y, ContributorOptions(
             encoding=encoding, topk=topk, attack=attack, seed=seed, max_rounds=rounds))
@@ -198,7 +198,7 @@ def validate(
     if strategy not in STRATEGIES:
         fail(f"--strategy must be one of {STRATEGIES}", Exit.USAGE)
     with _role_session(st, key, dev, password_file) as (signer, chain, rc):
-        x, y = _load_data(rc.manifest(rc.task(task_id)), data, digits_holdout, "test", 0)
+        x, y = _load_data(rc.model_spec(rc.task(task_id)), data, digits_holdout, "test", 0)
         _ensure_member(chain, signer, task_id, Role.VALIDATOR)
         summary = run_validator(rc, task_id, x, y, ValidatorOptions(
             propose=propose, strategy=strategy, max_rounds=rounds))

@@ -36,7 +36,7 @@ app = typer.Typer(help="Training tasks: create, list, show, join, leave, cancel,
 def create(
     ctx: typer.Context,
     model: Path = typer.Option(None, "--model", exists=True, dir_okay=False,
-                               help="Model manifest JSON (architecture only, no code)."),
+                               help="Model spec JSON (architecture only, no code)."),
     example: str = typer.Option("digits", help="Built-in example model when --model is not given."),
     rounds: int = typer.Option(3, min=1),
     min_contributors: int = typer.Option(1, min=1),
@@ -71,7 +71,7 @@ def create(
 ) -> None:
     """Publish a model and create a task; the whole reward moves to the task's escrow."""
     from decentralml_client.chain import TaskSpec, admission_param, permill, rule_param
-    from decentralml_client.ml.manifest import ModelManifest, default_digits_manifest
+    from decentralml_client.ml.model_spec import ModelSpec, default_digits_spec
     from decentralml_client.roles.common import RoleContext
     from decentralml_client.roles.creator import create_task
 
@@ -85,9 +85,9 @@ def create(
     except ValueError as exc:
         fail(str(exc), Exit.USAGE)
     if model is not None:
-        manifest = ModelManifest.from_bytes(model.read_bytes())
+        model_spec = ModelSpec.from_bytes(model.read_bytes())
     elif example == "digits":
-        manifest = default_digits_manifest(seed)
+        model_spec = default_digits_spec(seed)
     else:
         fail(f"unknown example {example!r}; the built-in example is 'digits'", Exit.USAGE)
     with errors_to_exit():
@@ -109,7 +109,7 @@ def create(
                 max_retries=max_retries, private=private)
             rc = RoleContext(chain=chain, store=open_store(st), account=signer,
                              data_dir=st.settings.data_dir)
-            task_id = create_task(rc, manifest, spec, seed=seed)
+            task_id = create_task(rc, model_spec, spec, seed=seed)
     emit(st, {"task_id": task_id}, lambda: out.print(f"created task [bold]{task_id}[/]"))
 
 

@@ -24,8 +24,8 @@ from .errors import (
     WrongPassword,
 )
 from .keystore import KdfLimits, KeyInfo, Keystore
-from .manifest import sign_manifest, signing_payload, verify_manifest
 from .sealing import envelope_recipients, is_sealed, open_sealed, seal_for_validators
+from .signed import sign_document, signing_payload, verify_document
 
 __all__ = [
     "DEV_ACCOUNT_NAMES",
@@ -50,9 +50,9 @@ __all__ = [
     "mnemonic_to_seed",
     "open_sealed",
     "seal_for_validators",
-    "sign_manifest",
+    "sign_document",
     "signing_payload",
     "ss58_to_public_key",
-    "verify_manifest",
+    "verify_document",
     "verify_signature",
 ]

@@ -1,8 +1,8 @@
-"""The learning engine: manifests, the update codec, TFF local training, evaluation,
+"""The learning engine: model specs, the update codec, TFF local training, evaluation,
 aggregation rules, data sets and the off-chain simulator. Pure computation; no chain.
 
 Attributes are imported lazily so that ``import decentralml_client.ml`` (and the codec,
-aggregation and manifest modules) do not pull in TensorFlow.
+aggregation and model-spec modules) do not pull in TensorFlow.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 _EXPORTS = {
     # errors
     "MLError": "errors",
-    "ManifestError": "errors",
+    "ModelSpecError": "errors",
     "CodecError": "errors",
     "OversizeError": "errors",
     "MalformedFileError": "errors",
@@ -22,15 +22,15 @@ _EXPORTS = {
     "AggregationError": "errors",
     "DataError": "errors",
     "TrainingError": "errors",
-    # manifest
-    "ModelManifest": "manifest",
-    "WeightSpec": "manifest",
-    "manifest_from_keras": "manifest",
-    "build_model": "manifest",
-    "default_digits_manifest": "manifest",
-    "mlp_manifest": "manifest",
-    "make_initial_weights": "manifest",
-    "initial_weights_file": "manifest",
+    # model spec
+    "ModelSpec": "model_spec",
+    "WeightSpec": "model_spec",
+    "spec_from_keras": "model_spec",
+    "build_model": "model_spec",
+    "default_digits_spec": "model_spec",
+    "mlp_spec": "model_spec",
+    "make_initial_weights": "model_spec",
+    "initial_weights_file": "model_spec",
     # codec
     "encode_tensors": "codec",
     "decode_tensors": "codec",

@@ -40,7 +40,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from decentralml_client.ml.evaluate import apply_delta, evaluate
-from decentralml_client.ml.manifest import ModelManifest
+from decentralml_client.ml.model_spec import ModelSpec
 
 MAX_SCORE = 10_000
 
@@ -102,7 +102,7 @@ def score_of(gain: float) -> int:
 
 
 def judge_updates(
-    manifest: ModelManifest,
+    model_spec: ModelSpec,
     base: Sequence[NDArray[Any]],
     candidates: Mapping[int, Sequence[NDArray[Any]] | BaseException],
     x: NDArray[Any],
@@ -115,7 +115,7 @@ def judge_updates(
     """Judge every candidate update of a round (index → delta, or the error that made it
     unreadable) on the validator's data ``(x, y)``."""
     if base_loss is None:
-        base_loss = evaluate(manifest, base, x, y)["loss"]
+        base_loss = evaluate(model_spec, base, x, y)["loss"]
     flats: dict[int, tuple[NDArray[Any], float]] = {}
     out: dict[int, Judgement] = {}
     for i in sorted(candidates):
@@ -162,7 +162,7 @@ def judge_updates(
         delta = candidates[i]
         assert not isinstance(delta, BaseException)
         step = [np.asarray(d, np.float64) / share for d in delta]
-        loss = evaluate(manifest, apply_delta(base, step), x, y)["loss"]
+        loss = evaluate(model_spec, apply_delta(base, step), x, y)["loss"]
         gains[i] = (whole_step_gain(base_loss, loss, share), loss)
     finite = [g for g, _ in gains.values() if math.isfinite(g)]
     margin = max(float(policy.margin_floor), policy.margin_mads * spread(finite))

@@ -3,7 +3,7 @@
 File layout (the safetensors format: ``u64`` little-endian header length, JSON header padded
 with spaces to a multiple of 8, then the raw little-endian tensor bytes):
 
-* one tensor per model variable, in the manifest's variable order, named as in the manifest;
+* one tensor per model variable, in the model spec's variable order, named as in the model spec;
 * ``__metadata__`` (all values strings): ``format``, ``kind`` (``weights``/``delta``),
   ``encoding`` (``f32``/``f16``/``int8``), ``task``, ``round``, ``base_model_hash``,
   ``num_examples``, and when used ``topk`` (fraction of entries kept per tensor) and
@@ -65,7 +65,7 @@ ShapeSpec = Sequence[tuple[str, Sequence[int]]]
 
 @dataclass(frozen=True)
 class DecodedUpdate:
-    """A checked file: dense float32 tensors in manifest order and the parsed metadata."""
+    """A checked file: dense float32 tensors in model spec order and the parsed metadata."""
 
     tensors: list[NDArray[Any]]
     meta: dict[str, Any]
@@ -194,18 +194,18 @@ def topk_count(size: int, topk: float) -> int:
 
 def encode_weights(
     weights: Sequence[NDArray[Any]],
-    manifest: Any,
+    model_spec: Any,
     *,
     task: str,
     round: int,
     base_model_hash: str,
     encoding: str = "f32",
 ) -> bytes:
-    """A global-model file (``kind=weights``) in the manifest's variable order."""
-    _check_against(weights, _expected(manifest))
+    """A global-model file (``kind=weights``) in the model spec's variable order."""
+    _check_against(weights, _expected(model_spec))
     return encode_tensors(
         weights,
-        names=_expected_names(manifest),
+        names=_expected_names(model_spec),
         kind="weights",
         encoding=encoding,
         meta={"task": task, "round": round, "base_model_hash": base_model_hash, "num_examples": 0},
@@ -214,7 +214,7 @@ def encode_weights(
 
 def encode_update(
     delta: Sequence[NDArray[Any]],
-    manifest: Any,
+    model_spec: Any,
     *,
     task: str,
     round: int,
@@ -224,11 +224,11 @@ def encode_update(
     topk: float | None = None,
     allow_nonfinite: bool = False,
 ) -> bytes:
-    """A contributor's update file (``kind=delta``) in the manifest's variable order."""
-    _check_against(delta, _expected(manifest))
+    """A contributor's update file (``kind=delta``) in the model spec's variable order."""
+    _check_against(delta, _expected(model_spec))
     return encode_tensors(
         delta,
-        names=_expected_names(manifest),
+        names=_expected_names(model_spec),
         kind="delta",
         encoding=encoding,
         topk=topk,
@@ -255,7 +255,7 @@ def decode_tensors(
     kind: str | None = None,
     encodings: Sequence[str] = ENCODINGS,
 ) -> DecodedUpdate:
-    """Check and decode a file against a manifest (or ``[(name, shape), ...]``).
+    """Check and decode a file against a model spec (or ``[(name, shape), ...]``).
 
     Refuses, with a :class:`CodecError` subclass saying what is wrong: files over
     ``max_bytes``; malformed headers; missing, unexpected or misnamed tensors; wrong shapes or
@@ -299,7 +299,7 @@ def decode_tensors(
     extra = sorted(n for n in header if n not in want)
     if missing or extra:
         raise SchemaMismatchError(
-            f"tensor names do not match the manifest: missing {missing}, unexpected {extra}"
+            f"tensor names do not match the model spec: missing {missing}, unexpected {extra}"
         )
     spans: list[tuple[int, int, str]] = []
     for name, (dtype, want_shape) in want.items():
@@ -448,14 +448,14 @@ def _expected(expected: Any) -> list[tuple[str, tuple[int, ...]]]:
         ) from None
 
 
-def _expected_names(manifest: Any) -> list[str]:
-    return [n for n, _ in _expected(manifest)]
+def _expected_names(model_spec: Any) -> list[str]:
+    return [n for n, _ in _expected(model_spec)]
 
 
 def _check_against(tensors: Sequence[NDArray[Any]],
                    spec: list[tuple[str, tuple[int, ...]]]) -> None:
     if len(tensors) != len(spec):
-        raise SchemaMismatchError(f"{len(tensors)} tensors given; the manifest has {len(spec)}")
+        raise SchemaMismatchError(f"{len(tensors)} tensors given; the model spec has {len(spec)}")
     for t, (name, shape) in zip(tensors, spec, strict=False):
         if tuple(np.shape(t)) != shape:
             raise SchemaMismatchError(

@@ -1,6 +1,6 @@
 """Data sets: scikit-learn's bundled digits, IID / Dirichlet partitions, and user loaders.
 
-Features are float32 arrays shaped ``(n, *manifest.input_shape)``; labels are int32 in
+Features are float32 arrays shaped ``(n, *model_spec.input_shape)``; labels are int32 in
 ``0 .. num_classes-1``. Nothing here downloads anything.
 """
 
@@ -79,19 +79,19 @@ def _check_xy(x: NDArray[Any], y: NDArray[Any]) -> None:
         raise DataError(f"{len(x)} feature rows but {len(y)} labels")
 
 
-def check_dataset(x: Any, y: Any, manifest: Any) -> tuple[NDArray[Any], NDArray[Any]]:
-    """Validate and convert ``(x, y)`` against the manifest's input shape and label set."""
+def check_dataset(x: Any, y: Any, model_spec: Any) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Validate and convert ``(x, y)`` against the model spec's input shape and label set."""
     try:
         xa = np.asarray(x, dtype=np.float32)
         ya_raw = np.asarray(y)
     except (TypeError, ValueError) as e:
         raise DataError(f"features/labels are not numeric arrays: {e}") from None
-    want = tuple(manifest.input_shape)
+    want = tuple(model_spec.input_shape)
     if xa.ndim == 2 and len(want) > 1 and xa.shape[1] == int(np.prod(want)):
         xa = xa.reshape((len(xa), *want))
     if xa.shape[1:] != want:
         raise DataError(
-            f"features have shape {xa.shape[1:]} per example; the manifest expects {want}"
+            f"features have shape {xa.shape[1:]} per example; the model spec expects {want}"
         )
     if ya_raw.ndim != 1 or len(ya_raw) != len(xa):
         raise DataError(f"labels must be a vector of {len(xa)} entries, got shape {ya_raw.shape}")
@@ -103,17 +103,17 @@ def check_dataset(x: Any, y: Any, manifest: Any) -> tuple[NDArray[Any], NDArray[
     elif ya_raw.dtype.kind not in "iu":
         raise DataError(f"labels must be integers, got dtype {ya_raw.dtype}")
     ya = ya_raw.astype(np.int64)
-    bad = sorted(set(np.unique(ya).tolist()) - set(range(manifest.num_classes)))
+    bad = sorted(set(np.unique(ya).tolist()) - set(range(model_spec.num_classes)))
     if bad:
         raise DataError(
-            f"labels {bad[:10]} are outside the label set 0..{manifest.num_classes - 1}"
+            f"labels {bad[:10]} are outside the label set 0..{model_spec.num_classes - 1}"
         )
     if not np.isfinite(xa).all():
         raise DataError("features hold NaN or Inf")
     return np.ascontiguousarray(xa), ya.astype(np.int32)
 
 
-def load_npz(path: str | Path, manifest: Any) -> tuple[NDArray[Any], NDArray[Any]]:
+def load_npz(path: str | Path, model_spec: Any) -> tuple[NDArray[Any], NDArray[Any]]:
     """Load ``x`` and ``y`` arrays from an ``.npz`` (pickle disabled) and check them."""
     try:
         with np.load(Path(path), allow_pickle=False) as z:
@@ -122,14 +122,14 @@ def load_npz(path: str | Path, manifest: Any) -> tuple[NDArray[Any], NDArray[Any
             x, y = z["x"], z["y"]
     except (OSError, ValueError) as e:
         raise DataError(f"{path}: cannot read npz: {e}") from None
-    return check_dataset(x, y, manifest)
+    return check_dataset(x, y, model_spec)
 
 
 def load_csv(
-    path: str | Path, manifest: Any, *, label_column: str = "label"
+    path: str | Path, model_spec: Any, *, label_column: str = "label"
 ) -> tuple[NDArray[Any], NDArray[Any]]:
     """Load a CSV with a header row: one ``label`` column, the rest are features in order."""
-    n_features = int(np.prod(manifest.input_shape))
+    n_features = int(np.prod(model_spec.input_shape))
     try:
         with open(path, newline="") as f:
             rows = list(csv.reader(f))
@@ -143,7 +143,7 @@ def load_csv(
     li = header.index(label_column)
     if len(header) - 1 != n_features:
         raise DataError(
-            f"{path}: {len(header) - 1} feature columns; the manifest expects {n_features}"
+            f"{path}: {len(header) - 1} feature columns; the model spec expects {n_features}"
         )
     xs, ys = [], []
     for lineno, row in enumerate(body, start=2):
@@ -155,5 +155,5 @@ def load_csv(
         except ValueError as e:
             raise DataError(f"{path}:{lineno}: not a number: {e}") from None
     return check_dataset(
-        np.array(xs, np.float32).reshape(len(xs), n_features), np.array(ys), manifest
+        np.array(xs, np.float32).reshape(len(xs), n_features), np.array(ys), model_spec
     )

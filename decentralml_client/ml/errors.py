@@ -8,11 +8,11 @@ from decentralml_client.errors import DecentralMLError
 class MLError(DecentralMLError, ValueError):
     """Base class of every error the learning engine raises on bad input."""
 
-    hint = "check the model manifest, the data and the update files named in the message."
+    hint = "check the model spec, the data and the update files named in the message."
 
 
-class ManifestError(MLError):
-    """A model manifest is malformed or describes something we refuse to build."""
+class ModelSpecError(MLError):
+    """A model spec is malformed or describes something we refuse to build."""
 
 
 class CodecError(MLError):
@@ -28,7 +28,7 @@ class MalformedFileError(CodecError):
 
 
 class SchemaMismatchError(CodecError):
-    """Tensor names, shapes, dtypes or metadata do not match what the manifest expects."""
+    """Tensor names, shapes, dtypes or metadata do not match what the model spec expects."""
 
 
 class NonFiniteError(CodecError):
@@ -40,7 +40,7 @@ class AggregationError(MLError):
 
 
 class DataError(MLError):
-    """A data set does not match the manifest's data description."""
+    """A data set does not match the model spec's data description."""
 
 
 class TrainingError(MLError):

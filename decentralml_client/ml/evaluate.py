@@ -1,6 +1,6 @@
 """Evaluation of a model (or a model with an update applied) on held-out data.
 
-Runs the Keras model built from the manifest (no TFF, no helper process) and computes the
+Runs the Keras model built from the model spec (no TFF, no helper process) and computes the
 mean sparse categorical cross-entropy (probabilities clipped to [1e-7, 1 − 1e-7], as Keras
 does) and the accuracy in numpy.
 """
@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from decentralml_client.ml.codec import DEFAULT_MAX_BYTES, decode_tensors
 from decentralml_client.ml.data import check_dataset
 from decentralml_client.ml.errors import CodecError, MLError
-from decentralml_client.ml.manifest import ModelManifest, build_model
+from decentralml_client.ml.model_spec import ModelSpec, build_model
 
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
@@ -40,31 +40,31 @@ def apply_delta(weights: Sequence[NDArray[Any]],
     return out
 
 
-def _model(manifest: ModelManifest) -> Any:
-    key = manifest.hash()
+def _model(model_spec: ModelSpec) -> Any:
+    key = model_spec.hash()
     with _LOCK:
         m = _MODELS.get(key)
         if m is None:
             if len(_MODELS) >= 8:
                 _MODELS.pop(next(iter(_MODELS)))
-            m = _MODELS[key] = build_model(manifest)
+            m = _MODELS[key] = build_model(model_spec)
         return m
 
 
 def predict_proba(
-    manifest: ModelManifest, weights: Sequence[NDArray[Any]], x: NDArray[Any]
+    model_spec: ModelSpec, weights: Sequence[NDArray[Any]], x: NDArray[Any]
 ) -> NDArray[Any]:
     """Class probabilities of the model with ``weights`` on features ``x``."""
     try:
-        return _predict(_model(manifest), weights, x)
+        return _predict(_model(model_spec), weights, x)
     except ValueError as e:
         # Keras invalidates eager models when another model is built inside a v1 graph (as
         # TFF does when it builds its computations): rebuild once and retry.
         if "invalid state" not in str(e):
             raise
         with _LOCK:
-            _MODELS.pop(manifest.hash(), None)
-        return _predict(_model(manifest), weights, x)
+            _MODELS.pop(model_spec.hash(), None)
+        return _predict(_model(model_spec), weights, x)
 
 
 def _predict(model: Any, weights: Sequence[NDArray[Any]], x: NDArray[Any]) -> NDArray[Any]:
@@ -83,15 +83,15 @@ def _predict(model: Any, weights: Sequence[NDArray[Any]], x: NDArray[Any]) -> ND
 
 
 def evaluate(
-    manifest: ModelManifest, weights: Sequence[NDArray[Any]], x: Any, y: Any
+    model_spec: ModelSpec, weights: Sequence[NDArray[Any]], x: Any, y: Any
 ) -> dict[str, float]:
     """``{"loss", "accuracy", "num_examples"}`` of the model with ``weights`` on ``(x, y)``."""
-    xa, ya = check_dataset(x, y, manifest)
-    if len(weights) != len(manifest.weights):
+    xa, ya = check_dataset(x, y, model_spec)
+    if len(weights) != len(model_spec.weights):
         raise MLError(
-            f"{len(weights)} weight tensors given; the manifest has {len(manifest.weights)}"
+            f"{len(weights)} weight tensors given; the model spec has {len(model_spec.weights)}"
         )
-    p = predict_proba(manifest, weights, xa)
+    p = predict_proba(model_spec, weights, xa)
     if not np.isfinite(p).all():
         return {"loss": float("inf"), "accuracy": 0.0, "num_examples": len(ya)}
     eps = 1e-7
@@ -115,7 +115,7 @@ class UpdateVerdict:
 
 
 def score_update(
-    manifest: ModelManifest,
+    model_spec: ModelSpec,
     base_weights: Sequence[NDArray[Any]],
     update: bytes,
     x: Any,
@@ -131,7 +131,7 @@ def score_update(
     apply it to ``base_weights`` and evaluate on ``(x, y)``. Any refusal becomes a reject
     verdict with the reason; ``min_accuracy`` (0–1) optionally rejects poor updates."""
     try:
-        dec = decode_tensors(update, manifest, kind="delta", max_bytes=max_bytes)
+        dec = decode_tensors(update, model_spec, kind="delta", max_bytes=max_bytes)
     except CodecError as e:
         return UpdateVerdict(False, f"{type(e).__name__}: {e}", None, None, None)
     meta = dec.meta
@@ -141,7 +141,7 @@ def score_update(
     if meta["round"] != round or (task is not None and meta["task"] != str(task)):
         why = f"update is for task {meta['task']} round {meta['round']}, not {task} round {round}"
         return UpdateVerdict(False, why, None, dec.num_examples, dec.hash)
-    metrics = evaluate(manifest, apply_delta(base_weights, dec.tensors), x, y)
+    metrics = evaluate(model_spec, apply_delta(base_weights, dec.tensors), x, y)
     if not np.isfinite(metrics["loss"]):
         return UpdateVerdict(
             False,

@@ -39,9 +39,9 @@ from decentralml_client.ml.attacks import (
     claimed_examples,
 )
 from decentralml_client.ml.errors import AggregationError, CodecError, MLError
-from decentralml_client.ml.manifest import (
-    ModelManifest,
-    default_digits_manifest,
+from decentralml_client.ml.model_spec import (
+    ModelSpec,
+    default_digits_spec,
     make_initial_weights,
 )
 from decentralml_client.ml.validators import Economics, ValidatorPanel, expand_strategies
@@ -86,7 +86,7 @@ def run_simulation(
     keep: int | None = None,
     dp: Any = None,
     test_size: float = 0.25,
-    manifest: ModelManifest | None = None,
+    model_spec: ModelSpec | None = None,
     dataset: tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]] | None = None,
     max_update_bytes: int = codec.DEFAULT_MAX_BYTES,
     target_accuracy: float = 0.94,
@@ -126,7 +126,7 @@ def run_simulation(
     agg.parse_rule(chain)
     scale = DEFAULT_ATTACK_SCALE[attack] if attack_scale is None else float(attack_scale)
 
-    manifest = manifest or default_digits_manifest(seed)
+    model_spec = model_spec or default_digits_spec(seed)
     xtr, ytr, xte, yte = dataset or data.load_digits_split(test_size=test_size, seed=seed)
     if partition == "iid":
         shards = data.partition_iid(xtr, ytr, contributors, seed=seed)
@@ -143,14 +143,14 @@ def run_simulation(
                            econ, np.random.default_rng([seed, 0x5EA1]))
     contributor_pay = [0] * contributors
 
-    weights = make_initial_weights(manifest, seed)
+    weights = make_initial_weights(model_spec, seed)
     model_hash = codec.file_hash(
         codec.encode_weights(
-            weights, manifest, task="sim", round=0, base_model_hash=manifest.hash()
+            weights, model_spec, task="sim", round=0, base_model_hash=model_spec.hash()
         )
     )
     start = time.perf_counter()
-    first = evaluate(manifest, weights, xte, yte)
+    first = evaluate(model_spec, weights, xte, yte)
     history: list[dict[str, Any]] = [
         {
             "round": 0,
@@ -174,7 +174,7 @@ def run_simulation(
             for i, (x, y) in enumerate(shards):
                 mode = attack if i in bad else None
                 res = train_local(
-                    manifest, weights, x, attack_labels(y, mode, manifest.num_classes),
+                    model_spec, weights, x, attack_labels(y, mode, model_spec.num_classes),
                     seed=seed * 1_000_003 + r * 1009 + i, dp=dp
                 )
                 train_losses.append(res.metrics["loss"])
@@ -184,7 +184,7 @@ def run_simulation(
                 files.append(
                     codec.encode_update(
                         delta,
-                        manifest,
+                        model_spec,
                         task="sim",
                         round=r,
                         base_model_hash=model_hash,
@@ -201,7 +201,8 @@ def run_simulation(
             claims: dict[int, int] = {}
             for i, f in enumerate(files):  # what every validator fetches and decodes
                 try:
-                    d = codec.decode_tensors(f, manifest, kind="delta", max_bytes=max_update_bytes)
+                    d = codec.decode_tensors(f, model_spec, kind="delta",
+                                            max_bytes=max_update_bytes)
                 except CodecError as e:
                     candidates[i] = e
                     continue
@@ -210,7 +211,7 @@ def run_simulation(
                     continue
                 candidates[i] = d.tensors
                 claims[i] = d.num_examples
-            verdict = panel.play_round(manifest, weights, candidates, previous_step)
+            verdict = panel.play_round(model_spec, weights, candidates, previous_step)
             accepted_ids = [i for i in range(contributors) if verdict.accepted.get(i)]
             rejected_total += contributors - len(accepted_ids)
             false_rejections += sum(1 for i in range(contributors)
@@ -233,10 +234,10 @@ def run_simulation(
                     reasons.append(f"round failed: {e}")
             model_hash = codec.file_hash(
                 codec.encode_weights(
-                    weights, manifest, task="sim", round=r, base_model_hash=model_hash
+                    weights, model_spec, task="sim", round=r, base_model_hash=model_hash
                 )
             )
-            ev = evaluate(manifest, weights, xte, yte)
+            ev = evaluate(model_spec, weights, xte, yte)
             item: dict[str, Any] = {
                 "round": r,
                 "accuracy": ev["accuracy"],
@@ -263,8 +264,8 @@ def run_simulation(
         "initial_accuracy": accs[0],
         "rounds": history,
         "bytes_per_update": float(np.mean(sizes)) if sizes else 0.0,
-        "bytes_per_param": float(np.mean(sizes)) / manifest.num_params if sizes else 0.0,
-        "num_params": manifest.num_params,
+        "bytes_per_param": float(np.mean(sizes)) / model_spec.num_params if sizes else 0.0,
+        "num_params": model_spec.num_params,
         "rejected_updates": rejected_total,
         "false_rejections": false_rejections,
         "validators": panel.report(),
@@ -292,7 +293,7 @@ def run_simulation(
             "test_size": test_size,
             "train_examples": len(xtr),
             "test_examples": len(xte),
-            "manifest_hash": manifest.hash(),
+            "model_spec_hash": model_spec.hash(),
             "validators": validators,
             "validator_strategies": strategies,
             "economics": asdict(econ),

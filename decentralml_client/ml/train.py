@@ -5,7 +5,7 @@ A contributor trains the task's model from the global weights ``M_r`` on its own
 ``tff.learning.algorithms.build_weighted_fed_avg`` runs — and gets back the weight delta
 ``Δ = trained − M_r``, ``num_examples`` and its local metrics.
 
-The TFF computation is built once per manifest and cached; each call only runs it. The TFF
+The TFF computation is built once per model spec and cached; each call only runs it. The TFF
 helper process is stopped at the end of every call unless the caller holds an outer
 :func:`~decentralml_client.ml.tff_runtime.tff_session` (the simulator does, for speed).
 
@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from decentralml_client.ml.data import check_dataset
 from decentralml_client.ml.errors import TrainingError
-from decentralml_client.ml.manifest import ModelManifest, build_model
+from decentralml_client.ml.model_spec import ModelSpec, build_model
 from decentralml_client.ml.tff_runtime import tf, tff, tff_session, worker_safe_streams
 
 
@@ -55,16 +55,16 @@ class TrainResult:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
-def keras_model_fn(manifest: ModelManifest) -> Any:
-    """A no-argument function building a fresh ``tff.learning`` model of the manifest."""
+def keras_model_fn(model_spec: ModelSpec) -> Any:
+    """A no-argument function building a fresh ``tff.learning`` model of the model spec."""
     input_spec = (
-        tf.TensorSpec([None, *manifest.input_shape], tf.float32),
+        tf.TensorSpec([None, *model_spec.input_shape], tf.float32),
         tf.TensorSpec([None], tf.int32),
     )
 
     def model_fn() -> Any:
         return tff.learning.models.from_keras_model(
-            build_model(manifest),
+            build_model(model_spec),
             loss=tf.keras.losses.SparseCategoricalCrossentropy(),
             input_spec=input_spec,
             metrics=[tf.keras.metrics.SparseCategoricalAccuracy()],
@@ -73,36 +73,36 @@ def keras_model_fn(manifest: ModelManifest) -> Any:
     return model_fn
 
 
-def client_optimizer(manifest: ModelManifest) -> Any:
-    """The TFF optimizer named by the manifest."""
-    if manifest.optimizer == "sgd":
+def client_optimizer(model_spec: ModelSpec) -> Any:
+    """The TFF optimizer named by the model spec."""
+    if model_spec.optimizer == "sgd":
         return tff.learning.optimizers.build_sgdm(
-            learning_rate=manifest.learning_rate, momentum=manifest.momentum or None
+            learning_rate=model_spec.learning_rate, momentum=model_spec.momentum or None
         )
-    return tff.learning.optimizers.build_adam(learning_rate=manifest.learning_rate)
+    return tff.learning.optimizers.build_adam(learning_rate=model_spec.learning_rate)
 
 
-def make_client_dataset(manifest: ModelManifest, x: NDArray[Any], y: NDArray[Any],
+def make_client_dataset(model_spec: ModelSpec, x: NDArray[Any], y: NDArray[Any],
                         seed: int) -> Any:
     """The local ``tf.data`` pipeline: for each of ``local_epochs`` a fresh seeded numpy
     permutation, batched by ``batch_size`` (last batch of an epoch may be short)."""
     rng = np.random.default_rng(seed)
     ds = None
-    for _ in range(manifest.local_epochs):
+    for _ in range(model_spec.local_epochs):
         p = rng.permutation(len(x))
-        e = tf.data.Dataset.from_tensor_slices((x[p], y[p])).batch(manifest.batch_size)
+        e = tf.data.Dataset.from_tensor_slices((x[p], y[p])).batch(model_spec.batch_size)
         ds = e if ds is None else ds.concatenate(e)
     return ds
 
 
 class _Engine:
-    """The TFF client work of one manifest, built once."""
+    """The TFF client work of one model spec, built once."""
 
-    def __init__(self, manifest: ModelManifest) -> None:
-        self.manifest = manifest
+    def __init__(self, model_spec: ModelSpec) -> None:
+        self.model_spec = model_spec
         self.process = tff.learning.templates.build_model_delta_client_work(
-            keras_model_fn(manifest),
-            client_optimizer(manifest),
+            keras_model_fn(model_spec),
+            client_optimizer(model_spec),
             tff.learning.ClientWeighting.NUM_EXAMPLES,
         )
         self._state: Any = None
@@ -118,26 +118,26 @@ _ENGINES_LOCK = threading.Lock()
 _MAX_ENGINES = 8
 
 
-def _engine(manifest: ModelManifest) -> _Engine:
+def _engine(model_spec: ModelSpec) -> _Engine:
     # The computation depends on the architecture and hyperparameters only, not on which
-    # initial weights or data description the manifest names.
-    key = replace(manifest, initial_weights_cid=None, initial_weights_hash=None, data={}).hash()
+    # initial weights or data description the model spec names.
+    key = replace(model_spec, initial_weights_cid=None, initial_weights_hash=None, data={}).hash()
     with _ENGINES_LOCK:
         eng = _ENGINES.get(key)
         if eng is None:
             if len(_ENGINES) >= _MAX_ENGINES:
                 _ENGINES.pop(next(iter(_ENGINES)))
-            eng = _ENGINES[key] = _Engine(manifest)
+            eng = _ENGINES[key] = _Engine(model_spec)
         return eng
 
 
-def _check_weights(manifest: ModelManifest, weights: Sequence[NDArray[Any]]) -> list[NDArray[Any]]:
-    if len(weights) != len(manifest.weights):
+def _check_weights(model_spec: ModelSpec, weights: Sequence[NDArray[Any]]) -> list[NDArray[Any]]:
+    if len(weights) != len(model_spec.weights):
         raise TrainingError(
-            f"{len(weights)} weight tensors given; the manifest has {len(manifest.weights)}"
+            f"{len(weights)} weight tensors given; the model spec has {len(model_spec.weights)}"
         )
     out = []
-    for w, spec in zip(weights, manifest.weights, strict=False):
+    for w, spec in zip(weights, model_spec.weights, strict=False):
         a = np.asarray(w, np.float32)
         if a.shape != spec.shape:
             raise TrainingError(f"weight {spec.name!r} has shape {a.shape}; expected {spec.shape}")
@@ -148,7 +148,7 @@ def _check_weights(manifest: ModelManifest, weights: Sequence[NDArray[Any]]) -> 
 
 
 def train_local(
-    manifest: ModelManifest,
+    model_spec: ModelSpec,
     global_weights: Sequence[NDArray[Any]],
     x: Any,
     y: Any,
@@ -157,10 +157,10 @@ def train_local(
     dp: DPConfig | None = None,
 ) -> TrainResult:
     """Train from ``global_weights`` on ``(x, y)`` with TFF client work; return the delta."""
-    weights = _check_weights(manifest, global_weights)
-    xa, ya = check_dataset(x, y, manifest)
-    eng = _engine(manifest)
-    ds = make_client_dataset(manifest, xa, ya, seed)
+    weights = _check_weights(model_spec, global_weights)
+    xa, ya = check_dataset(x, y, model_spec)
+    eng = _engine(model_spec)
+    ds = make_client_dataset(model_spec, xa, ya, seed)
     mw = tff.learning.models.ModelWeights(trainable=tuple(weights), non_trainable=())
     with tff_session(), worker_safe_streams():
         out = eng.process.next(eng.state(), [mw], [ds])

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from decentralml_client.ml.acceptance import AcceptancePolicy, judge_updates
 from decentralml_client.ml.errors import MLError
-from decentralml_client.ml.manifest import ModelManifest
+from decentralml_client.ml.model_spec import ModelSpec
 from decentralml_client.protocol.consensus import (
     Constants,
     VoteRecord,
@@ -120,7 +120,7 @@ class ValidatorPanel:
         self._last_accepted: dict[int, bool] = {}
         self._last_scores: dict[int, int] = {}
 
-    def _vote(self, k: int, manifest: ModelManifest, base: Sequence[NDArray[Any]],
+    def _vote(self, k: int, model_spec: ModelSpec, base: Sequence[NDArray[Any]],
               candidates: Mapping[int, Any], previous_step: Sequence[NDArray[Any]] | None,
               ) -> tuple[list[tuple[int, bool, int]] | None, list[str]]:
         reasons: list[str] = []
@@ -128,7 +128,7 @@ class ValidatorPanel:
         def honest() -> list[tuple[int, bool, int]]:
             x, y = self.data[k]
             policy = AcceptancePolicy(min_improvement=self.econ.min_improvement)
-            judged = judge_updates(manifest, base, candidates, x, y, policy=policy,
+            judged = judge_updates(model_spec, base, candidates, x, y, policy=policy,
                                    previous_step=previous_step)
             reasons.extend(f"validator {k}: update {i}: {j.reason}"
                            for i, j in judged.items() if j.reason)
@@ -138,13 +138,13 @@ class ValidatorPanel:
                                      self._last_accepted, self._last_scores)
         return verdicts, reasons
 
-    def play_round(self, manifest: ModelManifest, base: Sequence[NDArray[Any]],
+    def play_round(self, model_spec: ModelSpec, base: Sequence[NDArray[Any]],
                    candidates: Mapping[int, Any],
                    previous_step: Sequence[NDArray[Any]] | None) -> RoundVerdict:
         econ = self.econ
         votes, reasons = {}, []
         for k in range(len(self.strategies)):
-            v, why = self._vote(k, manifest, base, candidates, previous_step)
+            v, why = self._vote(k, model_spec, base, candidates, previous_step)
             votes[k] = v
             reasons += why
         revealed = sorted(candidates)

@@ -16,10 +16,10 @@ from numpy.typing import NDArray
 from decentralml_client.canonical import canonical_json
 from decentralml_client.chain import Chain, DecentralMl
 from decentralml_client.errors import DecentralMLError
-from decentralml_client.keys import Account, sign_manifest, verify_manifest
+from decentralml_client.keys import Account, sign_document, verify_document
 from decentralml_client.keys.account import ss58_to_public_key
 from decentralml_client.ml.codec import decode_tensors, file_hash
-from decentralml_client.ml.manifest import ModelManifest
+from decentralml_client.ml.model_spec import ModelSpec
 from decentralml_client.roles.journal import Journal, attempt_key
 from decentralml_client.storage import IpfsStore
 
@@ -52,7 +52,7 @@ class RoleContext:
     poll: float = 0.2
     stop: Callable[[], bool] = field(default=lambda: False)
     on_event: Callable[[str, dict[str, Any]], None] = field(default=lambda kind, info: None)
-    _manifests: dict[str, ModelManifest] = field(default_factory=dict)
+    _model_specs: dict[str, ModelSpec] = field(default_factory=dict)
     _weights: dict[str, list[NDArray[Any]]] = field(default_factory=dict)
 
     @property
@@ -89,37 +89,37 @@ class RoleContext:
 
     # -- the task's model -------------------------------------------------------------------
 
-    def manifest(self, task: dict[str, Any]) -> ModelManifest:
+    def model_spec(self, task: dict[str, Any]) -> ModelSpec:
         spec = task["spec"]
         key = spec["model_hash"]
-        if key not in self._manifests:
+        if key not in self._model_specs:
             data = self.store.fetch(spec["model_cid"], spec["model_hash"])
-            self._manifests[key] = ModelManifest.from_bytes(data)
-        return self._manifests[key]
+            self._model_specs[key] = ModelSpec.from_bytes(data)
+        return self._model_specs[key]
 
     def global_model(self, task: dict[str, Any]) -> tuple[list[NDArray[Any]], str]:
         """The round's starting model M_r as float32 tensors, and its hash (``0x`` hex).
 
-        Round 0 starts from the initial weights named by the model manifest; later rounds
+        Round 0 starts from the initial weights named by the model spec; later rounds
         from the adopted aggregate recorded on chain.
         """
-        manifest = self.manifest(task)
+        model_spec = self.model_spec(task)
         if task["model_hash"] == task["spec"]["model_hash"]:
-            cid, digest = manifest.initial_weights_cid, manifest.initial_weights_hash
+            cid, digest = model_spec.initial_weights_cid, model_spec.initial_weights_hash
         else:
             cid, digest = task["model_cid"], task["model_hash"]
         if digest not in self._weights:
             data = self.store.fetch(cid, digest)
-            decoded = decode_tensors(data, manifest, kind="weights")
+            decoded = decode_tensors(data, model_spec, kind="weights")
             self._weights[digest] = decoded.tensors
         return self._weights[digest], digest
 
 
     def _round_start(self, task_id: int, task: dict[str, Any], round_: int) -> list[NDArray[Any]]:
         """The global model a past round ``round_`` started from."""
-        manifest = self.manifest(task)
+        model_spec = self.model_spec(task)
         if round_ == 0:
-            cid, digest = manifest.initial_weights_cid, manifest.initial_weights_hash
+            cid, digest = model_spec.initial_weights_cid, model_spec.initial_weights_hash
         else:
             summary = self.dml.round_summary(task_id, round_ - 1)
             if summary is None:
@@ -127,7 +127,7 @@ class RoleContext:
             cid, digest = summary["model_cid"], summary["model_hash"]
         if digest not in self._weights:
             data = self.store.fetch(cid, digest)
-            self._weights[digest] = decode_tensors(data, manifest, kind="weights").tensors
+            self._weights[digest] = decode_tensors(data, model_spec, kind="weights").tensors
         return self._weights[digest]
 
     def previous_step(self, task_id: int, task: dict[str, Any]) -> list[NDArray[Any]] | None:
@@ -199,7 +199,7 @@ def build_update_manifest(account: Account, *, task_id: int, round_: int, base_m
         "metrics": {k: round(float(v), 6) for k, v in sorted(metrics.items())},
         "sealed": sealed,
     }
-    signed = sign_manifest(account, body)
+    signed = sign_document(account, body)
     return canonical_json(signed, ensure_ascii=True)
 
 
@@ -211,4 +211,4 @@ def read_update_manifest(data: bytes, contributor: str) -> dict[str, Any]:
     signed = json.loads(data.decode("utf-8"))
     if not isinstance(signed, dict):
         raise ValueError("update manifest is not a JSON object")
-    return verify_manifest(signed, ss58_to_public_key(contributor))
+    return verify_document(signed, ss58_to_public_key(contributor))

@@ -57,12 +57,12 @@ def run_contributor(ctx: RoleContext, task_id: int, x: NDArray[Any], y: NDArray[
 
         if phase == "Commit" and "committed" not in entry:
             if "prepared" not in entry:
-                manifest = ctx.manifest(task)
+                model_spec = ctx.model_spec(task)
                 weights, base_hash = ctx.global_model(task)
                 ctx.emit("training", task=task_id, round=r, examples=len(y))
                 if trains(opts.attack):
-                    result = train_local(manifest, weights, x,
-                                         attack_labels(y, opts.attack, manifest.num_classes),
+                    result = train_local(model_spec, weights, x,
+                                         attack_labels(y, opts.attack, model_spec.num_classes),
                                          seed=opts.seed + r * 1000 + retries)
                 else:  # a free-rider sends a zero delta without training
                     result = TrainResult([np.zeros_like(w) for w in weights], len(y))
@@ -75,7 +75,7 @@ def run_contributor(ctx: RoleContext, task_id: int, x: NDArray[Any], y: NDArray[
                                            int(task["spec"]["max_examples"]))
                 result = TrainResult(delta, claimed, result.metrics)
                 update = encode_update(
-                    delta, manifest, task=str(task_id), round=r, base_model_hash=base_hash,
+                    delta, model_spec, task=str(task_id), round=r, base_model_hash=base_hash,
                     num_examples=claimed, encoding=opts.encoding, topk=opts.topk,
                     allow_nonfinite=opts.attack == "nan",
                 )

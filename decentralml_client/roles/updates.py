@@ -39,7 +39,7 @@ def load_update(ctx: RoleContext, task_id: int, task: dict[str, Any], index: int
     Raises on anything wrong: unavailable or swapped content, bad signature, a manifest for
     another task/round/base model, a malformed or non-finite tensor file.
     """
-    manifest = ctx.manifest(task)
+    model_spec = ctx.model_spec(task)
     _, base_hash = ctx.global_model(task)
     raw = ctx.store.fetch(sub["cid"], sub["update_hash"])
     body = read_update_manifest(raw, sub["contributor"])
@@ -51,7 +51,7 @@ def load_update(ctx: RoleContext, task_id: int, task: dict[str, Any], index: int
     data = ctx.store.fetch(body["update_cid"], body["update_hash"])
     if body.get("sealed") or is_sealed(data):
         data = open_sealed(data, ctx.account)
-    decoded = decode_tensors(data, manifest, kind="delta")
+    decoded = decode_tensors(data, model_spec, kind="delta")
     if decoded.meta.get("base_model_hash") != base_hash:
         raise RoleError(f"submission {index}: update built on another model")
     return decoded.tensors, int(sub["num_examples"])
@@ -76,6 +76,6 @@ def compute_aggregate(ctx: RoleContext, task_id: int, task: dict[str, Any],
     counts = effective_examples(claims, int(task["spec"]["max_examples"]))
     base, base_hash = ctx.global_model(task)
     weights = aggregate(task["spec"]["rule"], base, deltas, counts)
-    data = encode_weights(weights, ctx.manifest(task), task=str(task_id), round=r + 1,
+    data = encode_weights(weights, ctx.model_spec(task), task=str(task_id), round=r + 1,
                           base_model_hash=base_hash)
     return Aggregate(data, file_hash(data), weights, accepted)

@@ -69,7 +69,7 @@ def _judge(ctx: RoleContext, task_id: int, task: dict[str, Any], x_val: NDArray[
             except Exception as exc:  # any defect in an update is a reject, with a reason
                 candidates[index] = exc
         policy = AcceptancePolicy(min_improvement=int(task["spec"].get("min_improvement", 0)))
-        judged = judge_updates(ctx.manifest(task), ctx.global_model(task)[0], candidates,
+        judged = judge_updates(ctx.model_spec(task), ctx.global_model(task)[0], candidates,
                                x_val, y_val, policy=policy,
                                previous_step=ctx.previous_step(task_id, task))
         for index, j in judged.items():
@@ -156,7 +156,7 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: ND
                     journal.update(key, attested=False, reason=f"proposal CID: {exc}")
                     continue
                 score = basis_points(
-                    evaluate(ctx.manifest(task), agg.weights, x_val, y_val)["accuracy"])
+                    evaluate(ctx.model_spec(task), agg.weights, x_val, y_val)["accuracy"])
                 try:
                     ctx.dml.attest_aggregate(ctx.account.keypair, task_id, r, match["cid"],
                                              bytes.fromhex(agg.hash[2:]), score)

@@ -6,10 +6,10 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def manifest():
-    from decentralml_client.ml.manifest import default_digits_manifest
+def model_spec():
+    from decentralml_client.ml.model_spec import default_digits_spec
 
-    return default_digits_manifest()
+    return default_digits_spec()
 
 
 @pytest.fixture(scope="session")

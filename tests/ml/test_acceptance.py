@@ -10,9 +10,9 @@ from decentralml_client.ml.acceptance import AcceptancePolicy, judge_updates, wh
 from decentralml_client.ml.attacks import attack_delta, attack_labels
 from decentralml_client.ml.data import partition_iid
 from decentralml_client.ml.errors import NonFiniteError
-from decentralml_client.ml.manifest import DIGITS_DATA, make_initial_weights, mlp_manifest
+from decentralml_client.ml.model_spec import DIGITS_DATA, make_initial_weights, mlp_spec
 
-FAST = mlp_manifest(64, (32,), 10, data=DIGITS_DATA, learning_rate=0.5)
+FAST = mlp_spec(64, (32,), 10, data=DIGITS_DATA, learning_rate=0.5)
 
 
 @pytest.fixture(scope="module")

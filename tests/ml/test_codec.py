@@ -27,9 +27,9 @@ from decentralml_client.ml.errors import (
     OversizeError,
     SchemaMismatchError,
 )
-from decentralml_client.ml.manifest import default_digits_manifest, make_initial_weights
+from decentralml_client.ml.model_spec import default_digits_spec, make_initial_weights
 
-M = default_digits_manifest()
+M = default_digits_spec()
 META = {"task": "7", "round": 3, "base_model_hash": "0x" + "ab" * 32, "num_examples": 135}
 
 
@@ -100,8 +100,8 @@ def test_same_input_same_bytes_in_process() -> None:
 _SCRIPT = textwrap.dedent("""
     import sys, numpy as np
     from decentralml_client.ml.codec import encode_update, file_hash
-    from decentralml_client.ml.manifest import default_digits_manifest
-    m = default_digits_manifest()
+    from decentralml_client.ml.model_spec import default_digits_spec
+    m = default_digits_spec()
     rng = np.random.default_rng(0)
     d = [rng.normal(0, 0.05, w.shape).astype(np.float32) for w in m.weights]
     for e in ("f32", "f16", "int8"):

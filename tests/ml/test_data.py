@@ -13,9 +13,9 @@ from decentralml_client.ml.data import (
     partition_iid,
 )
 from decentralml_client.ml.errors import DataError
-from decentralml_client.ml.manifest import default_digits_manifest
+from decentralml_client.ml.model_spec import default_digits_spec
 
-M = default_digits_manifest()
+M = default_digits_spec()
 
 
 def test_digits_split_75_25() -> None:
@@ -68,7 +68,7 @@ def test_loaders_refuse_bad_schemas(tmp_path) -> None:
     p = tmp_path / "bad.npz"
     np.savez(p, x=np.zeros((3, 63)), y=np.zeros(3))
     with pytest.raises(
-        DataError, match="shape \\(63,\\) per example; the manifest expects \\(64,\\)"
+        DataError, match="shape \\(63,\\) per example; the model spec expects \\(64,\\)"
     ):
         load_npz(p, M)
     np.savez(p, x=np.zeros((3, 64)), y=np.array([0, 1, 12]))
@@ -82,7 +82,7 @@ def test_loaders_refuse_bad_schemas(tmp_path) -> None:
         load_npz(p, M)
     c = tmp_path / "bad.csv"
     c.write_text("a,b,label\n1,2,3\n")
-    with pytest.raises(DataError, match="2 feature columns; the manifest expects 64"):
+    with pytest.raises(DataError, match="2 feature columns; the model spec expects 64"):
         load_csv(c, M)
     c.write_text(",".join([f"p{i}" for i in range(64)]) + "\n")
     with pytest.raises(DataError, match="no 'label' column"):

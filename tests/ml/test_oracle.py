@@ -13,7 +13,7 @@ import numpy as np
 from decentralml_client.ml.aggregate import fedavg
 from decentralml_client.ml.codec import decode_tensors, encode_update
 from decentralml_client.ml.data import partition_iid
-from decentralml_client.ml.manifest import make_initial_weights
+from decentralml_client.ml.model_spec import make_initial_weights
 from decentralml_client.ml.tff_runtime import tff, tff_session, worker_pids
 from decentralml_client.ml.train import (
     client_optimizer,
@@ -25,16 +25,16 @@ from decentralml_client.ml.train import (
 TOL = 1e-6
 
 
-def test_fedavg_matches_tff_build_weighted_fed_avg(manifest, digits) -> None:
+def test_fedavg_matches_tff_build_weighted_fed_avg(model_spec, digits) -> None:
     xtr, ytr, _, _ = digits
     shards = partition_iid(xtr[:300], ytr[:300], 3, seed=0)
     shards[2] = (shards[2][0][:60], shards[2][1][:60])  # unequal sizes exercise the weighting
-    w0 = make_initial_weights(manifest, 0)
+    w0 = make_initial_weights(model_spec, 0)
 
     with tff_session():
         proc = tff.learning.algorithms.build_weighted_fed_avg(
-            keras_model_fn(manifest),
-            client_optimizer_fn=client_optimizer(manifest),
+            keras_model_fn(model_spec),
+            client_optimizer_fn=client_optimizer(model_spec),
             server_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=1.0),
         )
         state = proc.initialize()
@@ -44,22 +44,22 @@ def test_fedavg_matches_tff_build_weighted_fed_avg(manifest, digits) -> None:
         ours = w0
         for rnd in range(3):
             seeds = [100 * rnd + i for i in range(len(shards))]
-            data = [make_client_dataset(manifest, x, y, s) for (x, y), s in zip(shards, seeds)]
+            data = [make_client_dataset(model_spec, x, y, s) for (x, y), s in zip(shards, seeds)]
             state = proc.next(state, data).state
             theirs = [np.asarray(t) for t in proc.get_model_weights(state).trainable]
 
             deltas, ns = [], []
             for (x, y), s in zip(shards, seeds):
-                res = train_local(manifest, ours, x, y, seed=s)
+                res = train_local(model_spec, ours, x, y, seed=s)
                 f = encode_update(
                     res.delta,
-                    manifest,
+                    model_spec,
                     task="t",
                     round=rnd,
                     base_model_hash="",
                     num_examples=res.num_examples,
                 )
-                d = decode_tensors(f, manifest, kind="delta")
+                d = decode_tensors(f, model_spec, kind="delta")
                 deltas.append(d.tensors)
                 ns.append(d.num_examples)
             assert ns == [len(s[1]) for s in shards]

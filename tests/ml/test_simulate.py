@@ -12,17 +12,17 @@ import json
 
 import pytest
 
-from decentralml_client.ml.manifest import DIGITS_DATA, mlp_manifest
+from decentralml_client.ml.model_spec import DIGITS_DATA, mlp_spec
 from decentralml_client.ml.simulate import run_simulation
 from decentralml_client.ml.tff_runtime import worker_pids
 
 ROUNDS = 10
-FAST = mlp_manifest(64, (32,), 10, data=DIGITS_DATA, learning_rate=0.5)
+FAST = mlp_spec(64, (32,), 10, data=DIGITS_DATA, learning_rate=0.5)
 
 
 @pytest.fixture(scope="module")
 def clean() -> dict:
-    return run_simulation(contributors=10, rounds=ROUNDS, rule="fedavg", seed=0, manifest=FAST)
+    return run_simulation(contributors=10, rounds=ROUNDS, rule="fedavg", seed=0, model_spec=FAST)
 
 
 def test_clean_fedavg_learns(clean) -> None:
@@ -35,7 +35,7 @@ def test_clean_fedavg_learns(clean) -> None:
 
 def test_validators_screen_thirty_percent_sign_flip(clean) -> None:
     s = run_simulation(contributors=10, rounds=ROUNDS, rule="fedavg", malicious=3,
-                       attack="sign-flip", seed=0, manifest=FAST)
+                       attack="sign-flip", seed=0, model_spec=FAST)
     assert s["rejected_updates"] == 3 * ROUNDS and s["false_rejections"] == 0
     assert s["final_accuracy"] >= clean["final_accuracy"] - 0.05
     assert all(c["reward"] == 0 for c in s["contributors"] if c["malicious"])
@@ -43,7 +43,7 @@ def test_validators_screen_thirty_percent_sign_flip(clean) -> None:
 
 def test_free_riders_are_refused_and_unpaid(clean) -> None:
     s = run_simulation(contributors=6, rounds=3, malicious=2, attack="free-rider", seed=0,
-                       manifest=FAST)
+                       model_spec=FAST)
     assert s["false_rejections"] == 0 and s["rejected_updates"] == 2 * 3
     paid = [c["reward"] for c in s["contributors"]]
     assert all(c["reward"] == 0 for c in s["contributors"] if c["malicious"]), paid
@@ -54,7 +54,7 @@ def test_free_riders_are_refused_and_unpaid(clean) -> None:
 def test_honest_validators_earn_the_most(seed: int) -> None:
     deviants = ["accept-all", "reject-all", "random", "copy", "silent"]
     s = run_simulation(contributors=5, rounds=3, malicious=1, attack="sign-flip", seed=seed,
-                       manifest=FAST, validators=9,
+                       model_spec=FAST, validators=9,
                        validator_strategies=["honest"] * 4 + deviants)
     by = s["validators"]
     honest = [v for v in by if v["strategy"] == "honest"]
@@ -77,7 +77,7 @@ def test_without_screening_sign_flip_breaks_fedavg_not_robust_rules(clean) -> No
             malicious=3,
             attack="sign-flip",
             seed=0,
-            manifest=FAST,
+            model_spec=FAST,
             validator_strategies=["accept-all"],
         )["final_accuracy"]
         for rule in ("fedavg", "trimmed-mean", "median", "krum")
@@ -97,7 +97,7 @@ def test_nan_updates_are_refused_by_decoding() -> None:
         attack="nan",
         encoding="int8",
         seed=0,
-        manifest=FAST,
+        model_spec=FAST,
     )
     assert s["rejected_updates"] == 2
     assert all(r["accepted"] == 3 and r["rejected"] == 1 for r in s["rounds"][1:])

@@ -9,57 +9,57 @@ import pytest
 
 from decentralml_client.ml.errors import DataError, TrainingError
 from decentralml_client.ml.evaluate import apply_delta, evaluate
-from decentralml_client.ml.manifest import make_initial_weights
+from decentralml_client.ml.model_spec import make_initial_weights
 from decentralml_client.ml.tff_runtime import tff_session, worker_pids
 from decentralml_client.ml.train import DPConfig, dp_epsilon, train_local
 
 
-def test_train_local_gives_delta_metrics_and_stops_the_worker(manifest, digits) -> None:
+def test_train_local_gives_delta_metrics_and_stops_the_worker(model_spec, digits) -> None:
     xtr, ytr, xte, yte = digits
-    w0 = make_initial_weights(manifest, 0)
-    res = train_local(manifest, w0, xtr[:200], ytr[:200], seed=1)
+    w0 = make_initial_weights(model_spec, 0)
+    res = train_local(model_spec, w0, xtr[:200], ytr[:200], seed=1)
     assert worker_pids() == []  # TFF's helper process is gone after the call
     assert res.num_examples == 200 and res.metrics["num_examples"] == 200
-    assert [d.shape for d in res.delta] == list(manifest.weight_shapes)
+    assert [d.shape for d in res.delta] == list(model_spec.weight_shapes)
     assert all(d.dtype == np.float32 and np.isfinite(d).all() for d in res.delta)
     assert 0.0 <= res.metrics["accuracy"] <= 1.0 and res.metrics["loss"] > 0
-    before = evaluate(manifest, w0, xte, yte)
-    after = evaluate(manifest, apply_delta(w0, res.delta), xte, yte)
+    before = evaluate(model_spec, w0, xte, yte)
+    after = evaluate(model_spec, apply_delta(w0, res.delta), xte, yte)
     assert after["loss"] < before["loss"]
     assert before["num_examples"] == len(yte)
 
 
-def test_session_keeps_one_worker_then_stops_it(manifest, digits) -> None:
+def test_session_keeps_one_worker_then_stops_it(model_spec, digits) -> None:
     xtr, ytr, _, _ = digits
-    w0 = make_initial_weights(manifest, 0)
+    w0 = make_initial_weights(model_spec, 0)
     with tff_session():
-        a = train_local(manifest, w0, xtr[:64], ytr[:64], seed=5)
+        a = train_local(model_spec, w0, xtr[:64], ytr[:64], seed=5)
         pids = worker_pids()
-        b = train_local(manifest, w0, xtr[:64], ytr[:64], seed=5)
+        b = train_local(model_spec, w0, xtr[:64], ytr[:64], seed=5)
         assert worker_pids() == pids and len(pids) == 1
     assert worker_pids() == []
     for x, y in zip(a.delta, b.delta):  # same data, same seed: same delta
         np.testing.assert_allclose(x, y, atol=1e-6)
 
 
-def test_train_local_refuses_bad_inputs(manifest, digits) -> None:
+def test_train_local_refuses_bad_inputs(model_spec, digits) -> None:
     xtr, ytr, _, _ = digits
-    w0 = make_initial_weights(manifest, 0)
+    w0 = make_initial_weights(model_spec, 0)
     with pytest.raises(TrainingError, match="shape"):
-        train_local(manifest, [w0[0].T, *w0[1:]], xtr[:10], ytr[:10])
+        train_local(model_spec, [w0[0].T, *w0[1:]], xtr[:10], ytr[:10])
     with pytest.raises(DataError, match="per example"):
-        train_local(manifest, w0, xtr[:10, :60], ytr[:10])
+        train_local(model_spec, w0, xtr[:10, :60], ytr[:10])
     with pytest.raises(TrainingError, match="NaN"):
-        train_local(manifest, [np.full_like(w0[0], np.nan), *w0[1:]], xtr[:10], ytr[:10])
+        train_local(model_spec, [np.full_like(w0[0], np.nan), *w0[1:]], xtr[:10], ytr[:10])
 
 
-def test_dp_clips_and_noises(manifest, digits) -> None:
+def test_dp_clips_and_noises(model_spec, digits) -> None:
     xtr, ytr, _, _ = digits
-    w0 = make_initial_weights(manifest, 0)
-    clipped = train_local(manifest, w0, xtr[:100], ytr[:100], seed=2, dp=DPConfig(0.01, 0.0))
+    w0 = make_initial_weights(model_spec, 0)
+    clipped = train_local(model_spec, w0, xtr[:100], ytr[:100], seed=2, dp=DPConfig(0.01, 0.0))
     norm = math.sqrt(sum(float(np.sum(d.astype(np.float64) ** 2)) for d in clipped.delta))
     assert norm == pytest.approx(0.01, rel=1e-4)
-    noisy = train_local(manifest, w0, xtr[:100], ytr[:100], seed=2, dp=DPConfig(0.01, 1.0))
+    noisy = train_local(model_spec, w0, xtr[:100], ytr[:100], seed=2, dp=DPConfig(0.01, 1.0))
     diff = np.concatenate([(n - c).reshape(-1) for n, c in zip(noisy.delta, clipped.delta)])
     assert np.std(diff) == pytest.approx(0.01, rel=0.1)
 
@@ -73,33 +73,33 @@ def test_dp_epsilon_accounting() -> None:
     assert 4.0 < e1 < 6.0
 
 
-def test_score_update_is_what_a_validator_runs(manifest, digits) -> None:
+def test_score_update_is_what_a_validator_runs(model_spec, digits) -> None:
     from decentralml_client.ml.codec import encode_update
     from decentralml_client.ml.evaluate import score_update
 
     xtr, ytr, xte, yte = digits
-    w0 = make_initial_weights(manifest, 0)
-    res = train_local(manifest, w0, xtr[:200], ytr[:200], seed=3)
+    w0 = make_initial_weights(model_spec, 0)
+    res = train_local(model_spec, w0, xtr[:200], ytr[:200], seed=3)
     h = "0x" + "11" * 32
 
     def f(delta, **kw):
         args = {"task": "1", "round": 2, "base_model_hash": h, "num_examples": 200, **kw}
-        return encode_update(delta, manifest, **args)
+        return encode_update(delta, model_spec, **args)
 
-    ok = score_update(manifest, w0, f(res.delta), xte, yte, base_model_hash=h, round=2, task="1")
+    ok = score_update(model_spec, w0, f(res.delta), xte, yte, base_model_hash=h, round=2, task="1")
     assert ok.accept and ok.num_examples == 200 and ok.metrics["num_examples"] == len(yte)
     assert ok.update_hash is not None and ok.update_hash.startswith("0x")
     stale = score_update(
-        manifest, w0, f(res.delta), xte, yte, base_model_hash="0x" + "22" * 32, round=2
+        model_spec, w0, f(res.delta), xte, yte, base_model_hash="0x" + "22" * 32, round=2
     )
     assert not stale.accept and "base model" in stale.reason
     poisoned = [d.copy() for d in res.delta]
     poisoned[0][0, 0] = np.nan
     bad = score_update(
-        manifest, w0, f(poisoned, allow_nonfinite=True), xte, yte, base_model_hash=h, round=2
+        model_spec, w0, f(poisoned, allow_nonfinite=True), xte, yte, base_model_hash=h, round=2
     )
     assert not bad.accept and bad.reason.startswith("NonFiniteError")
     picky = score_update(
-        manifest, w0, f(res.delta), xte, yte, base_model_hash=h, round=2, min_accuracy=0.999
+        model_spec, w0, f(res.delta), xte, yte, base_model_hash=h, round=2, min_accuracy=0.999
     )
     assert not picky.accept and "below the threshold" in picky.reason

@@ -17,10 +17,10 @@ import pytest
 from decentralml_client.chain import UNIT, Chain, DecentralMl, PalletError, Role, TaskSpec
 from decentralml_client.chain.api import account_id
 from decentralml_client.protocol import update_commitment, vote_commitment
-from decentralml_client.keys import Account, BadSignature, dev_account, sign_manifest
+from decentralml_client.keys import Account, BadSignature, dev_account, sign_document
 from decentralml_client.ml.codec import encode_tensors, encode_update, file_hash
 from decentralml_client.ml.errors import CodecError, NonFiniteError
-from decentralml_client.ml.manifest import default_digits_manifest
+from decentralml_client.ml.model_spec import default_digits_spec
 from decentralml_client.roles.common import RoleContext, RoleError, build_update_manifest
 from decentralml_client.roles.creator import create_task
 from decentralml_client.roles.updates import load_update
@@ -50,7 +50,7 @@ def world(devnet, kubo, tmp_path_factory):  # noqa: ANN001, ANN201
                     max_validators=1, min_validators=1, enrol_blocks=1000, commit_blocks=1000,
                     reveal_blocks=1000, vote_blocks=1000, vote_reveal_blocks=1000,
                     attest_blocks=1000)
-    task_id = create_task(ctx, default_digits_manifest(), spec)
+    task_id = create_task(ctx, default_digits_spec(), spec)
     for a, role in ((c1, Role.CONTRIBUTOR), (c2, Role.CONTRIBUTOR), (val, Role.VALIDATOR)):
         dml.join_task(a.keypair, task_id, role, spec.validator_bond if role == Role.VALIDATOR
                       else spec.contributor_bond)
@@ -149,10 +149,10 @@ def test_validators_refuse_unsigned_forged_swapped_malformed_and_nan_updates(wor
                       data_dir=world["tmp"] / "val")
     t = world["task"]
     task = world["dml"].task(t)
-    manifest = ctx.manifest(task)
+    model_spec = ctx.model_spec(task)
     base, base_hash = ctx.global_model(task)
     c1 = world["c1"]
-    good = encode_update([np.zeros_like(w) for w in base], manifest, task=str(t), round=0,
+    good = encode_update([np.zeros_like(w) for w in base], model_spec, task=str(t), round=0,
                          base_model_hash=base_hash, num_examples=100)
 
     def check(raw: bytes, exc: type[Exception], update_hash: str | None = None) -> None:
@@ -171,12 +171,12 @@ def test_validators_refuse_unsigned_forged_swapped_malformed_and_nan_updates(wor
     check(_signed(world, c1, good, base=base_hash, tamper={"num_examples": 10_000}), BadSignature)
     check(_signed(world, c1, good, base=base_hash), IntegrityError, update_hash="0x" + "00" * 32)
     check(_signed(world, c1, good, base="0x" + "11" * 32), RoleError)
-    nan = encode_update([np.full_like(w, np.nan) for w in base], manifest, task=str(t), round=0,
+    nan = encode_update([np.full_like(w, np.nan) for w in base], model_spec, task=str(t), round=0,
                         base_model_hash=base_hash, num_examples=100, allow_nonfinite=True)
     check(_signed(world, c1, nan, base=base_hash), NonFiniteError)
     check(_signed(world, c1, b"not a safetensors file at all", base=base_hash), CodecError)
     wrong_shape = encode_tensors(
-        [np.zeros((3, 3), np.float32) for _ in base], names=list(manifest.weight_names),
+        [np.zeros((3, 3), np.float32) for _ in base], names=list(model_spec.weight_names),
         kind="delta", meta={"task": str(t), "round": 0, "base_model_hash": base_hash,
                             "num_examples": 100})
     check(_signed(world, c1, wrong_shape, base=base_hash), CodecError)
@@ -190,10 +190,10 @@ def test_private_updates_open_for_the_tasks_validators_only(world) -> None:  # n
     ctx = RoleContext(chain=world["chain"], store=world["store"], account=val,
                       data_dir=world["tmp"] / "val-private")
     task = world["dml"].task(t)
-    manifest = ctx.manifest(task)
+    model_spec = ctx.model_spec(task)
     base, base_hash = ctx.global_model(task)
     delta = [np.full_like(w, 0.01) for w in base]
-    update = encode_update(delta, manifest, task=str(t), round=0, base_model_hash=base_hash,
+    update = encode_update(delta, model_spec, task=str(t), round=0, base_model_hash=base_hash,
                            num_examples=100)
     sealed = seal_for_validators(update, [val.x25519_public])
     assert update not in sealed

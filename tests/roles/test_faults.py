@@ -15,7 +15,7 @@ import pytest
 from decentralml_client.chain import UNIT, Chain, DecentralMl, Role, TaskSpec, permill
 from decentralml_client.demo import DemoRun, Participant, spawn_role, stop_roles
 from decentralml_client.keys import KdfLimits, Keystore, dev_account
-from decentralml_client.ml.manifest import default_digits_manifest
+from decentralml_client.ml.model_spec import default_digits_spec
 from decentralml_client.roles.common import RoleContext
 from decentralml_client.roles.creator import create_task
 from decentralml_client.storage import IpfsStore
@@ -74,7 +74,7 @@ def test_killing_a_contributor_and_kubo_mid_round_loses_nothing(devnet, kubo_fac
                             min_validators=1, reward_per_round=50 * UNIT, enrol_blocks=500,
                             commit_blocks=500, reveal_blocks=500, vote_blocks=500,
                             vote_reveal_blocks=500, attest_blocks=500)
-            task_id = create_task(ctx, default_digits_manifest(), spec)
+            task_id = create_task(ctx, default_digits_spec(), spec)
             for p in people.values():
                 dml.join_task(p.account.keypair, task_id, Role(p.role.capitalize()),
                               spec.contributor_bond if p.role == "contributor"

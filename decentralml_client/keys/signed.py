@@ -23,18 +23,18 @@ _WRAP_PREFIX = b"<Bytes>"
 _WRAP_SUFFIX = b"</Bytes>"
 
 
-def signing_payload(manifest: Mapping[str, Any]) -> bytes:
+def signing_payload(document: Mapping[str, Any]) -> bytes:
     """The exact bytes a manifest's signature covers (its ``signature`` field left out)."""
-    body = {k: v for k, v in manifest.items() if k != SIGNATURE_FIELD}
+    body = {k: v for k, v in document.items() if k != SIGNATURE_FIELD}
     return _WRAP_PREFIX + canonical_json(body) + _WRAP_SUFFIX
 
 
-def sign_manifest(account: Account, manifest: Mapping[str, Any]) -> dict[str, Any]:
+def sign_document(account: Account, document: Mapping[str, Any]) -> dict[str, Any]:
     """Return a copy of ``manifest`` with ``signer`` (SS58) and ``signature`` (0x-hex) added.
 
     Any existing ``signature`` is replaced; an existing ``signer`` must be this account.
     """
-    body = {k: v for k, v in manifest.items() if k != SIGNATURE_FIELD}
+    body = {k: v for k, v in document.items() if k != SIGNATURE_FIELD}
     signer = body.get(SIGNER_FIELD)
     if signer is not None and signer != account.ss58_address:
         raise ValueError(
@@ -45,7 +45,7 @@ def sign_manifest(account: Account, manifest: Mapping[str, Any]) -> dict[str, An
     return {**body, SIGNATURE_FIELD: "0x" + signature.hex()}
 
 
-def verify_manifest(signed: Mapping[str, Any], expected_public_key: bytes | str) -> dict[str, Any]:
+def verify_document(signed: Mapping[str, Any], expected_public_key: bytes | str) -> dict[str, Any]:
     """Check ``signed`` was signed by ``expected_public_key``; return it without the signature.
 
     ``expected_public_key`` is the 32-byte account id (or its hex / SS58 form), normally read

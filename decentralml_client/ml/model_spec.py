@@ -1,15 +1,15 @@
-"""Model manifest (PROTOCOL §4): what a task trains, as canonical JSON that carries no code.
+"""Model spec (PROTOCOL §4): what a task trains, as canonical JSON that carries no code.
 
-A manifest holds the Keras *architecture* (``model.get_config()``), the input and label
+A model spec holds the Keras *architecture* (``model.get_config()``), the input and label
 description, the loss/metrics and the client hyperparameters, the ordered list of trainable
 variables (name and shape, which fixes the tensor order of every weights/update file) and the
 CID + blake2-256 hash of the initial weights.
 
-Loading a manifest never executes code: the Keras config is checked against an allow-list of
+Loading a model spec never executes code: the Keras config is checked against an allow-list of
 built-in layer, initializer, regularizer and constraint classes and of activation names before
 Keras sees it. ``Lambda`` layers, custom objects and unknown classes are refused with
 :class:`ManifestError`. TensorFlow is imported only by :func:`build_model` and
-:func:`manifest_from_keras`; parsing and hashing a manifest need only the standard library.
+:func:`spec_from_keras`; parsing and hashing a model spec need only the standard library.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from numpy.typing import NDArray
 
 from decentralml_client.canonical import canonical_json as _canonical_json
 from decentralml_client.hashing import blake2_256_hex
-from decentralml_client.ml.errors import ManifestError
+from decentralml_client.ml.errors import ModelSpecError
 
-MANIFEST_FORMAT = "decentralml-manifest/1"
+MODEL_SPEC_FORMAT = "decentralml-manifest/1"
 
-#: Built-in Keras layer classes a manifest may use. Every one of them has only trainable
+#: Built-in Keras layer classes a model spec may use. Every one of them has only trainable
 #: variables, so a model's state is exactly what TFF's model-delta client work federates.
 #: (BatchNormalization is left out on purpose: its moving statistics are non-trainable
 #: variables that FedAvg's model delta does not carry.)
@@ -188,7 +188,7 @@ class WeightSpec:
 
 
 @dataclass(frozen=True)
-class ModelManifest:
+class ModelSpec:
     """Everything a contributor, validator or aggregator needs to work on a task's model."""
 
     model_config: Mapping[str, Any]
@@ -207,7 +207,7 @@ class ModelManifest:
     initial_weights_hash: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
     framework: str = "keras"
-    format: str = MANIFEST_FORMAT
+    format: str = MODEL_SPEC_FORMAT
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -241,7 +241,7 @@ class ModelManifest:
         return d
 
     def to_bytes(self) -> bytes:
-        """Canonical JSON: sorted keys, no whitespace, UTF-8. Equal manifests give equal bytes."""
+        """Canonical JSON: sorted keys, no whitespace, UTF-8. Equal model specs give equal bytes."""
         return canonical_json(self.to_dict())
 
     def hash(self) -> str:
@@ -249,17 +249,17 @@ class ModelManifest:
         return blake2_256_hex(self.to_bytes())
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ModelManifest:
+    def from_dict(cls, d: Mapping[str, Any]) -> ModelSpec:
         if not isinstance(d, Mapping):
-            raise ManifestError("a manifest must be a JSON object")
+            raise ModelSpecError("a model spec must be a JSON object")
         unknown = sorted(set(d) - set(_FIELDS))
         missing = sorted(
             k for k in ("model_config", "input_shape", "num_classes", "weights") if k not in d
         )
         if unknown:
-            raise ManifestError(f"unknown manifest field(s): {unknown}")
+            raise ModelSpecError(f"unknown model spec field(s): {unknown}")
         if missing:
-            raise ManifestError(f"manifest is missing required field(s): {missing}")
+            raise ModelSpecError(f"model spec is missing required field(s): {missing}")
         kw = dict(d)
         try:
             kw["input_shape"] = tuple(_int_list(d["input_shape"], "input_shape"))
@@ -270,21 +270,21 @@ class ModelManifest:
             if "metrics" in d:
                 kw["metrics"] = tuple(d["metrics"])
         except (TypeError, KeyError) as e:
-            raise ManifestError(f"malformed manifest field: {e!r}") from None
+            raise ModelSpecError(f"malformed model spec field: {e!r}") from None
         return cls(**kw)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> ModelManifest:
-        """Parse a manifest; refuses malformed JSON, unknown fields and disallowed Keras classes."""
+    def from_bytes(cls, data: bytes) -> ModelSpec:
+        """Parse a model spec; refuse malformed JSON, unknown fields, disallowed Keras classes."""
         if len(data) > 1 << 20:
-            raise ManifestError(f"manifest is {len(data)} bytes; the limit is 1 MiB")
+            raise ModelSpecError(f"model spec is {len(data)} bytes; the limit is 1 MiB")
         try:
             d = json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ManifestError(f"manifest is not UTF-8 JSON: {e}") from None
+            raise ModelSpecError(f"model spec is not UTF-8 JSON: {e}") from None
         return cls.from_dict(d)
 
-    def with_initial_weights(self, *, cid: str | None, hash_hex: str) -> ModelManifest:
+    def with_initial_weights(self, *, cid: str | None, hash_hex: str) -> ModelSpec:
         """A copy naming the initial weights file (its CID once uploaded, and its hash)."""
         return replace(self, initial_weights_cid=cid, initial_weights_hash=hash_hex)
 
@@ -294,7 +294,7 @@ def canonical_json(obj: Any) -> bytes:
     try:
         return _canonical_json(obj)
     except ValueError as e:
-        raise ManifestError(f"value cannot be written as canonical JSON: {e}") from None
+        raise ModelSpecError(f"value cannot be written as canonical JSON: {e}") from None
 
 
 def _plain(obj: Any) -> Any:
@@ -306,81 +306,81 @@ def _int_list(v: Any, what: str) -> list[int]:
     if not isinstance(v, (list, tuple)) or not all(
         isinstance(i, (int, np.integer)) and not isinstance(i, bool) and i > 0 for i in v
     ):
-        raise ManifestError(f"{what} must be a list of positive integers, got {v!r}")
+        raise ModelSpecError(f"{what} must be a list of positive integers, got {v!r}")
     return [int(i) for i in v]
 
 
-def _validate(m: ModelManifest) -> None:
-    if m.format != MANIFEST_FORMAT:
-        raise ManifestError(
-            f"unsupported manifest format {m.format!r}; expected {MANIFEST_FORMAT!r}"
+def _validate(m: ModelSpec) -> None:
+    if m.format != MODEL_SPEC_FORMAT:
+        raise ModelSpecError(
+            f"unsupported model spec format {m.format!r}; expected {MODEL_SPEC_FORMAT!r}"
         )
     if m.framework != "keras":
-        raise ManifestError(f"unsupported framework {m.framework!r}; only 'keras' is supported")
+        raise ModelSpecError(f"unsupported framework {m.framework!r}; only 'keras' is supported")
     check_keras_config(m.model_config)
     _int_list(list(m.input_shape), "input_shape")
     if m.input_dtype not in ALLOWED_DTYPES:
-        raise ManifestError(f"input_dtype {m.input_dtype!r} not in {sorted(ALLOWED_DTYPES)}")
+        raise ModelSpecError(f"input_dtype {m.input_dtype!r} not in {sorted(ALLOWED_DTYPES)}")
     if not isinstance(m.num_classes, int) or isinstance(m.num_classes, bool) or m.num_classes < 2:
-        raise ManifestError(f"num_classes must be an integer >= 2, got {m.num_classes!r}")
+        raise ModelSpecError(f"num_classes must be an integer >= 2, got {m.num_classes!r}")
     if m.loss not in ALLOWED_LOSSES:
-        raise ManifestError(f"loss {m.loss!r} not in {sorted(ALLOWED_LOSSES)}")
+        raise ModelSpecError(f"loss {m.loss!r} not in {sorted(ALLOWED_LOSSES)}")
     if not set(m.metrics) <= ALLOWED_METRICS:
-        raise ManifestError(f"metrics {list(m.metrics)} not within {sorted(ALLOWED_METRICS)}")
+        raise ModelSpecError(f"metrics {list(m.metrics)} not within {sorted(ALLOWED_METRICS)}")
     if m.optimizer not in ALLOWED_OPTIMIZERS:
-        raise ManifestError(f"optimizer {m.optimizer!r} not in {sorted(ALLOWED_OPTIMIZERS)}")
+        raise ModelSpecError(f"optimizer {m.optimizer!r} not in {sorted(ALLOWED_OPTIMIZERS)}")
     for name in ("learning_rate", "momentum"):
         v = getattr(m, name)
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0:
-            raise ManifestError(f"{name} must be a finite number >= 0, got {v!r}")
+            raise ModelSpecError(f"{name} must be a finite number >= 0, got {v!r}")
     if m.learning_rate <= 0:
-        raise ManifestError("learning_rate must be > 0")
+        raise ModelSpecError("learning_rate must be > 0")
     for name in ("local_epochs", "batch_size"):
         v = getattr(m, name)
         if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 100_000:
-            raise ManifestError(f"{name} must be an integer in 1..100000, got {v!r}")
+            raise ModelSpecError(f"{name} must be an integer in 1..100000, got {v!r}")
     if not m.weights:
-        raise ManifestError("weights: the model must have at least one trainable variable")
+        raise ModelSpecError("weights: the model must have at least one trainable variable")
     names = [w.name for w in m.weights]
     if len(set(names)) != len(names):
-        raise ManifestError(f"weights: duplicate variable names in {names}")
+        raise ModelSpecError(f"weights: duplicate variable names in {names}")
     for w in m.weights:
         if not w.name or ":" in w.name or len(w.name) > 200:
-            raise ManifestError(f"weights: bad variable name {w.name!r} (no ':' , 1..200 chars)")
+            raise ModelSpecError(f"weights: bad variable name {w.name!r} (no ':' , 1..200 chars)")
     for name in ("initial_weights_cid", "initial_weights_hash"):
         v = getattr(m, name)
         if v is not None and not isinstance(v, str):
-            raise ManifestError(f"{name} must be a string or null")
+            raise ModelSpecError(f"{name} must be a string or null")
     h = m.initial_weights_hash
     if h is not None and not (
         h.startswith("0x") and len(h) == 66 and all(c in "0123456789abcdef" for c in h[2:])
     ):
-        raise ManifestError(f"initial_weights_hash must be 0x + 64 lowercase hex, got {h!r}")
+        raise ModelSpecError(f"initial_weights_hash must be 0x + 64 lowercase hex, got {h!r}")
     if not isinstance(m.data, Mapping):
-        raise ManifestError("data must be a JSON object describing the expected data")
+        raise ModelSpecError("data must be a JSON object describing the expected data")
     _plain(m.data)
 
 
 def check_keras_config(config: Any) -> None:
     """Refuse any Keras config that names a class, module or function outside the allow-lists."""
     if not isinstance(config, Mapping) or set(config) - {"class_name", "config"}:
-        raise ManifestError(
+        raise ModelSpecError(
             "model_config must be {'class_name': ..., 'config': ...} as from model.to_json()"
         )
     if config.get("class_name") not in ALLOWED_MODELS:
-        raise ManifestError(
+        raise ModelSpecError(
             f"model class {config.get('class_name')!r} refused; allowed: {sorted(ALLOWED_MODELS)}"
         )
     inner = config.get("config")
     if not isinstance(inner, Mapping) or not isinstance(inner.get("layers"), list):
-        raise ManifestError("model_config.config.layers must be a list of layer configs")
+        raise ModelSpecError("model_config.config.layers must be a list of layer configs")
     for i, layer in enumerate(inner["layers"]):
         if not isinstance(layer, Mapping):
-            raise ManifestError(f"layer {i} is not an object")
+            raise ModelSpecError(f"layer {i} is not an object")
         cls = layer.get("class_name")
         if cls not in ALLOWED_LAYERS:
             hint = " (Lambda layers carry Python code)" if cls == "Lambda" else ""
-            raise ManifestError(
+            raise ModelSpecError(
                 f"layer {i} has class {cls!r}, which is not an allowed built-in Keras layer{hint}; "
                 f"allowed: {sorted(ALLOWED_LAYERS)}"
             )
@@ -391,43 +391,43 @@ def _walk(obj: Any, path: str) -> None:
     if isinstance(obj, Mapping):
         for k, v in obj.items():
             if not isinstance(k, str):
-                raise ManifestError(f"{path}: non-string key {k!r}")
+                raise ModelSpecError(f"{path}: non-string key {k!r}")
             if k in _CODE_KEYS:
-                raise ManifestError(f"{path}.{k}: configs that carry code are refused")
+                raise ModelSpecError(f"{path}.{k}: configs that carry code are refused")
             if k == "registered_name" and v is not None and v != obj.get("class_name"):
-                raise ManifestError(f"{path}: custom registered object {v!r} refused")
+                raise ModelSpecError(f"{path}: custom registered object {v!r} refused")
             if k == "module" and v not in ALLOWED_MODULES:
-                raise ManifestError(
+                raise ModelSpecError(
                     f"{path}: module {v!r} refused; allowed {sorted(ALLOWED_MODULES)}"
                 )
             if k == "class_name" and v not in ALLOWED_LAYERS | ALLOWED_MODELS | ALLOWED_HELPERS:
-                raise ManifestError(f"{path}: class {v!r} is not an allowed built-in Keras class")
+                raise ModelSpecError(f"{path}: class {v!r} is not an allowed built-in Keras class")
             if k == "activation" and (
                 not (isinstance(v, str) or v is None) or v not in ALLOWED_ACTIVATIONS
             ):
-                raise ManifestError(
+                raise ModelSpecError(
                     f"{path}.activation {v!r} refused; allowed: "
                     f"{sorted(a for a in ALLOWED_ACTIVATIONS if a)}"
                 )
             if k in _STRING_HELPER_KEYS and isinstance(v, str) and v not in _ALLOWED_HELPER_STRINGS:
-                raise ManifestError(f"{path}.{k} {v!r} is not a built-in Keras name")
+                raise ModelSpecError(f"{path}.{k} {v!r} is not a built-in Keras name")
             _walk(v, f"{path}.{k}")
     elif isinstance(obj, list):
         for i, v in enumerate(obj):
             _walk(v, f"{path}[{i}]")
     elif not (obj is None or isinstance(obj, (str, int, float, bool))):
-        raise ManifestError(f"{path}: value of type {type(obj).__name__} is not JSON")
+        raise ModelSpecError(f"{path}: value of type {type(obj).__name__} is not JSON")
 
 
 # -- Keras bridge (imports TensorFlow lazily) ---------------------------------------------
 
 
-def manifest_from_keras(model: Any, **hyper: Any) -> ModelManifest:
+def spec_from_keras(model: Any, **hyper: Any) -> ModelSpec:
     """Describe a built Keras model. ``hyper`` sets any other :class:`ModelManifest` field."""
     cfg = json.loads(model.to_json())
     model_config = {"class_name": cfg["class_name"], "config": cfg["config"]}
     if model.non_trainable_weights:
-        raise ManifestError(
+        raise ModelSpecError(
             "the model has non-trainable variables "
             f"{[v.name for v in model.non_trainable_weights]}; only fully trainable models "
             "can be federated with model deltas"
@@ -437,7 +437,7 @@ def manifest_from_keras(model: Any, **hyper: Any) -> ModelManifest:
     )
     input_shape = tuple(int(d) for d in model.input_shape[1:])
     num_classes = hyper.pop("num_classes", None) or int(model.output_shape[-1])
-    return ModelManifest(
+    return ModelSpec(
         model_config=model_config,
         input_shape=input_shape,
         num_classes=num_classes,
@@ -451,36 +451,36 @@ def _var_name(v: Any) -> str:
     return name[:-2] if name.endswith(":0") else name.replace(":", "_")
 
 
-def build_model(manifest: ModelManifest) -> Any:
-    """Build the (uncompiled) Keras model from the manifest's allow-listed config."""
-    check_keras_config(manifest.model_config)
+def build_model(model_spec: ModelSpec) -> Any:
+    """Build the (uncompiled) Keras model from the model spec's allow-listed config."""
+    check_keras_config(model_spec.model_config)
     from decentralml_client.ml._tf import tf
 
-    text = json.dumps(_plain(manifest.model_config))
+    text = json.dumps(_plain(model_spec.model_config))
     try:
         model = tf.keras.models.model_from_json(text, custom_objects={})
     except Exception as e:  # Keras raises many types for bad configs
-        raise ManifestError(f"Keras could not build the model from its config: {e}") from None
+        raise ModelSpecError(f"Keras could not build the model from its config: {e}") from None
     if not model.built:
-        model.build((None, *manifest.input_shape))
+        model.build((None, *model_spec.input_shape))
     got = [(_var_name(v), tuple(int(d) for d in v.shape)) for v in model.trainable_weights]
-    want = [(w.name, w.shape) for w in manifest.weights]
+    want = [(w.name, w.shape) for w in model_spec.weights]
     if got != want:
-        raise ManifestError(f"the built model's variables {got} differ from the manifest's {want}")
+        raise ModelSpecError(f"the built model's variables {got} differ from the spec's {want}")
     if model.non_trainable_weights:
-        raise ManifestError("the model has non-trainable variables; refused")
+        raise ModelSpecError("the model has non-trainable variables; refused")
     return model
 
 
 # -- initial weights and the default task ----------------------------------------------------
 
 
-def make_initial_weights(manifest: ModelManifest, seed: int = 0) -> list[NDArray[Any]]:
+def make_initial_weights(model_spec: ModelSpec, seed: int = 0) -> list[NDArray[Any]]:
     """Deterministic initial weights from numpy only: Glorot-uniform for rank >= 2 variables
     (fan-in/fan-out as Keras computes them), ones for normalisation gains, zeros otherwise."""
     rng = np.random.default_rng(seed)
     out: list[NDArray[Any]] = []
-    for w in manifest.weights:
+    for w in model_spec.weights:
         if len(w.shape) >= 2:
             receptive = int(math.prod(w.shape[:-2])) if len(w.shape) > 2 else 1
             fan_in, fan_out = w.shape[-2] * receptive, w.shape[-1] * receptive
@@ -527,14 +527,14 @@ def _dense(name: str, units: int, activation: str, input_dim: int) -> dict[str, 
     }
 
 
-def mlp_manifest(
+def mlp_spec(
     input_dim: int = 64,
     hidden: Sequence[int] = (32,),
     num_classes: int = 10,
     *,
     data: Mapping[str, Any] | None = None,
     **hyper: Any,
-) -> ModelManifest:
+) -> ModelSpec:
     """A dense ReLU MLP ``input_dim → hidden… → num_classes`` (softmax), built without TF."""
     layers: list[dict[str, Any]] = [
         {
@@ -562,7 +562,7 @@ def mlp_manifest(
             WeightSpec(f"{name}/bias", (units,)),
         ]
         prev = units
-    return ModelManifest(
+    return ModelSpec(
         model_config={"class_name": "Sequential", "config": {"name": "mlp", "layers": layers}},
         input_shape=(input_dim,),
         num_classes=num_classes,
@@ -582,15 +582,15 @@ DIGITS_DATA = {
 }
 
 
-def default_digits_manifest(
+def default_digits_spec(
     seed: int = 0, *, initial_weights_cid: str | None = None
-) -> ModelManifest:
+) -> ModelSpec:
     """The default task: MLP 64→32→10, SGD lr 0.1, batch 32, one local epoch, on digits.
 
-    The manifest names the hash of the f32 weights file of :func:`make_initial_weights`
+    The model spec names the hash of the f32 weights file of :func:`make_initial_weights`
     with ``seed`` (see :func:`initial_weights_file`).
     """
-    m = mlp_manifest(
+    m = mlp_spec(
         64,
         (32,),
         10,
@@ -607,10 +607,10 @@ def default_digits_manifest(
     )
 
 
-def initial_weights_file(manifest: ModelManifest, seed: int = 0) -> bytes:
+def initial_weights_file(model_spec: ModelSpec, seed: int = 0) -> bytes:
     """The f32 safetensors weights file of :func:`make_initial_weights` (round 0, task '')."""
     from decentralml_client.ml.codec import encode_weights
 
     return encode_weights(
-        make_initial_weights(manifest, seed), manifest, task="", round=0, base_model_hash=""
+        make_initial_weights(model_spec, seed), model_spec, task="", round=0, base_model_hash=""
     )

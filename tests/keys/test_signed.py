@@ -8,9 +8,9 @@ from decentralml_client.keys import (
     BadSignature,
     canonical_json,
     dev_account,
-    sign_manifest,
+    sign_document,
     signing_payload,
-    verify_manifest,
+    verify_document,
 )
 
 MANIFEST = {
@@ -33,10 +33,10 @@ def test_canonical_json_is_sorted_and_compact():
 
 def test_sign_then_verify():
     alice = dev_account("alice")
-    signed = sign_manifest(alice, MANIFEST)
+    signed = sign_document(alice, MANIFEST)
     assert signed["signer"] == alice.ss58_address
     assert signed["signature"].startswith("0x") and len(signed["signature"]) == 2 + 128
-    body = verify_manifest(signed, alice.public_key)
+    body = verify_document(signed, alice.public_key)
     assert "signature" not in body
     assert body == {**MANIFEST, "signer": alice.ss58_address}
     assert MANIFEST.get("signer") is None  # input not mutated
@@ -44,14 +44,14 @@ def test_sign_then_verify():
 
 def test_key_order_does_not_matter():
     alice = dev_account("alice")
-    signed = sign_manifest(alice, MANIFEST)
+    signed = sign_document(alice, MANIFEST)
     reordered = dict(reversed(list(signed.items())))
-    verify_manifest(reordered, alice.ss58_address)
+    verify_document(reordered, alice.ss58_address)
 
 
 def test_signature_is_over_wrapped_canonical_bytes():
     alice = dev_account("alice")
-    signed = sign_manifest(alice, MANIFEST)
+    signed = sign_document(alice, MANIFEST)
     payload = signing_payload(signed)
     assert payload.startswith(b"<Bytes>{") and payload.endswith(b"}</Bytes>")
     assert alice.keypair.verify(payload, bytes.fromhex(signed["signature"][2:]))
@@ -62,34 +62,34 @@ def test_signature_is_over_wrapped_canonical_bytes():
 )
 def test_tampered_manifest_is_refused(field, value):
     alice = dev_account("alice")
-    signed = sign_manifest(alice, MANIFEST)
+    signed = sign_document(alice, MANIFEST)
     signed[field] = value
     with pytest.raises(BadSignature, match="does not verify"):
-        verify_manifest(signed, alice.public_key)
+        verify_document(signed, alice.public_key)
 
 
 def test_wrong_signer_unsigned_and_malformed_refused():
     alice, bob = dev_account("alice"), dev_account("bob")
-    signed = sign_manifest(alice, MANIFEST)
+    signed = sign_document(alice, MANIFEST)
     with pytest.raises(BadSignature, match="not by the expected account"):
-        verify_manifest(signed, bob.public_key)
+        verify_document(signed, bob.public_key)
     # Bob re-labels Alice's signature as his own: refused.
     with pytest.raises(BadSignature):
-        verify_manifest({**signed, "signer": bob.ss58_address}, bob.public_key)
+        verify_document({**signed, "signer": bob.ss58_address}, bob.public_key)
     with pytest.raises(BadSignature, match="unsigned"):
-        verify_manifest(MANIFEST, alice.public_key)
+        verify_document(MANIFEST, alice.public_key)
     with pytest.raises(BadSignature, match="not hex"):
-        verify_manifest({**signed, "signature": "zz"}, alice.public_key)
+        verify_document({**signed, "signature": "zz"}, alice.public_key)
     with pytest.raises(BadSignature, match="64"):
-        verify_manifest({**signed, "signature": "0x00"}, alice.public_key)
+        verify_document({**signed, "signature": "0x00"}, alice.public_key)
     with pytest.raises(BadSignature):
-        verify_manifest({**signed, "signer": "nonsense"}, alice.public_key)
+        verify_document({**signed, "signer": "nonsense"}, alice.public_key)
     with pytest.raises(ValueError, match="names signer"):
-        sign_manifest(alice, {**MANIFEST, "signer": bob.ss58_address})
+        sign_document(alice, {**MANIFEST, "signer": bob.ss58_address})
 
 
 def test_resigning_replaces_signature():
     alice = dev_account("alice")
-    once = sign_manifest(alice, MANIFEST)
-    twice = sign_manifest(alice, once)
+    once = sign_document(alice, MANIFEST)
+    twice = sign_document(alice, once)
     assert once == twice  # ed25519 is deterministic

@@ -1,4 +1,4 @@
-"""Model manifests: canonical bytes, hash, and refusal of anything that carries code."""
+"""Model specs: canonical bytes, hash, and refusal of anything that carries code."""
 
 from __future__ import annotations
 
@@ -8,26 +8,26 @@ import json
 import numpy as np
 import pytest
 
-from decentralml_client.ml.errors import ManifestError
-from decentralml_client.ml.manifest import (
-    ModelManifest,
+from decentralml_client.ml.errors import ModelSpecError
+from decentralml_client.ml.model_spec import (
+    ModelSpec,
     build_model,
     check_keras_config,
-    default_digits_manifest,
+    default_digits_spec,
     make_initial_weights,
-    manifest_from_keras,
+    spec_from_keras,
 )
 
-M = default_digits_manifest()
+M = default_digits_spec()
 
 
-def test_default_digits_manifest() -> None:
+def test_default_digits_spec() -> None:
     assert M.input_shape == (64,) and M.num_classes == 10 and M.label_set == tuple(range(10))
     assert M.weight_shapes == ((64, 32), (32,), (32, 10), (10,))
     assert M.num_params == 64 * 32 + 32 + 32 * 10 + 10
     assert (M.optimizer, M.learning_rate, M.batch_size, M.local_epochs) == ("sgd", 0.1, 32, 1)
     assert M.initial_weights_hash is not None and M.initial_weights_hash.startswith("0x")
-    assert default_digits_manifest(seed=1).initial_weights_hash != M.initial_weights_hash
+    assert default_digits_spec(seed=1).initial_weights_hash != M.initial_weights_hash
 
 
 def test_canonical_bytes_round_trip_and_hash() -> None:
@@ -38,20 +38,20 @@ def test_canonical_bytes_round_trip_and_hash() -> None:
             json.loads(b), sort_keys=True, separators=(",", ":"), ensure_ascii=False
         ).encode()
     )
-    again = ModelManifest.from_bytes(b)
+    again = ModelSpec.from_bytes(b)
     assert again == M and again.to_bytes() == b and again.hash() == M.hash()
     assert len(M.hash()) == 66
 
 
 def test_from_bytes_refuses_unknown_and_missing_fields() -> None:
     d = json.loads(M.to_bytes())
-    with pytest.raises(ManifestError, match="unknown manifest field"):
-        ModelManifest.from_dict({**d, "code": "print(1)"})
+    with pytest.raises(ModelSpecError, match="unknown model spec field"):
+        ModelSpec.from_dict({**d, "code": "print(1)"})
     d.pop("weights")
-    with pytest.raises(ManifestError, match="missing required field"):
-        ModelManifest.from_dict(d)
-    with pytest.raises(ManifestError, match="not UTF-8 JSON"):
-        ModelManifest.from_bytes(b"\xff{")
+    with pytest.raises(ModelSpecError, match="missing required field"):
+        ModelSpec.from_dict(d)
+    with pytest.raises(ModelSpecError, match="not UTF-8 JSON"):
+        ModelSpec.from_bytes(b"\xff{")
 
 
 def _with_layer(layer: dict) -> dict:
@@ -144,15 +144,15 @@ LAMBDA = {
 )
 def test_code_carrying_or_unknown_classes_are_refused(layer: dict, match: str) -> None:
     cfg = _with_layer(layer)
-    with pytest.raises(ManifestError, match=match):
+    with pytest.raises(ModelSpecError, match=match):
         check_keras_config(cfg)
     d = json.loads(M.to_bytes())
     d["model_config"] = cfg
-    with pytest.raises(ManifestError, match=match):
-        ModelManifest.from_bytes(json.dumps(d).encode())
+    with pytest.raises(ModelSpecError, match=match):
+        ModelSpec.from_bytes(json.dumps(d).encode())
 
 
-def test_build_model_matches_manifest_and_refuses_mismatch() -> None:
+def test_build_model_matches_spec_and_refuses_mismatch() -> None:
     model = build_model(M)
     assert [tuple(v.shape) for v in model.trainable_weights] == list(M.weight_shapes)
     w = make_initial_weights(M, 0)
@@ -161,14 +161,14 @@ def test_build_model_matches_manifest_and_refuses_mismatch() -> None:
     np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
     from dataclasses import replace
 
-    from decentralml_client.ml.manifest import WeightSpec
+    from decentralml_client.ml.model_spec import WeightSpec
 
     wrong = replace(M, weights=(WeightSpec("hidden0/kernel", (64, 33)), *M.weights[1:]))
-    with pytest.raises(ManifestError, match="differ"):
+    with pytest.raises(ModelSpecError, match="differ"):
         build_model(wrong)
 
 
-def test_manifest_from_keras_round_trip_and_lambda_refused() -> None:
+def test_spec_from_keras_round_trip_and_lambda_refused() -> None:
     from decentralml_client.ml._tf import tf
 
     model = tf.keras.Sequential(
@@ -181,9 +181,9 @@ def test_manifest_from_keras_round_trip_and_lambda_refused() -> None:
             tf.keras.layers.Dense(10, activation="softmax"),
         ]
     )
-    m = manifest_from_keras(model, learning_rate=0.05, batch_size=16)
+    m = spec_from_keras(model, learning_rate=0.05, batch_size=16)
     assert m.input_shape == (8, 8, 1) and m.num_classes == 10 and len(m.weights) == 4
-    m2 = ModelManifest.from_bytes(m.to_bytes())
+    m2 = ModelSpec.from_bytes(m.to_bytes())
     rebuilt = build_model(m2)
     assert [v.shape for v in rebuilt.trainable_weights] == [
         v.shape for v in model.trainable_weights
@@ -196,8 +196,8 @@ def test_manifest_from_keras_round_trip_and_lambda_refused() -> None:
             tf.keras.layers.Dense(2, activation="softmax"),
         ]
     )
-    with pytest.raises(ManifestError, match="Lambda"):
-        manifest_from_keras(lam)
+    with pytest.raises(ModelSpecError, match="Lambda"):
+        spec_from_keras(lam)
     bn = tf.keras.Sequential(
         [
             tf.keras.layers.InputLayer(input_shape=(4,)),
@@ -205,8 +205,8 @@ def test_manifest_from_keras_round_trip_and_lambda_refused() -> None:
             tf.keras.layers.Dense(2, activation="softmax"),
         ]
     )
-    with pytest.raises(ManifestError):
-        manifest_from_keras(bn)
+    with pytest.raises(ModelSpecError):
+        spec_from_keras(bn)
 
 
 def test_hyperparameters_are_validated() -> None:
@@ -219,5 +219,5 @@ def test_hyperparameters_are_validated() -> None:
         ({"loss": "mse"}, "loss"),
         ({"initial_weights_hash": "abc"}, "initial_weights_hash"),
     ):
-        with pytest.raises(ManifestError, match=match):
+        with pytest.raises(ModelSpecError, match=match):
             replace(M, **kw)
