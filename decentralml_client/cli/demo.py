@@ -31,7 +31,7 @@ def demo(
     timeout: float = typer.Option(1800, help="Give up after this many seconds."),
 ) -> None:
     """Run a federated task end to end: chain, IPFS, and every role as its own process."""
-    from decentralml_client.demo import DemoOptions, run_demo
+    from decentralml_client.demo_run import DemoOptions, run_demo
     from decentralml_client.ml.attacks import ATTACKS
 
     st = state(ctx)

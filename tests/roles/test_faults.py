@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from decentralml_client.chain import UNIT, Chain, DecentralMl, Role, TaskSpec, permill
-from decentralml_client.demo import DemoRun, Participant, spawn_role, stop_roles
+from decentralml_client.demo_run import DemoRun, Participant, spawn_role, stop_roles
 from decentralml_client.keys import KdfLimits, Keystore, dev_account
 from decentralml_client.ml.model_spec import default_digits_spec
 from decentralml_client.roles.common import RoleContext
