@@ -19,6 +19,7 @@ from substrateinterface import ExtrinsicReceipt, Keypair, SubstrateInterface
 from substrateinterface.exceptions import SubstrateRequestException
 
 from decentralml_client.chain.abi import check_compatible
+from decentralml_client.hashing import blake2_256
 from decentralml_client.chain.errors import (
     ChainUnreachable,
     InclusionTimeout,
@@ -176,60 +177,83 @@ class Chain:
     def submit_many(self, signer: Keypair, calls: Iterable[tuple[str, str, dict[str, Any]]], *,
                     wait: bool = True, timeout: float | None = None) -> list[Receipt]:
         """Submit several calls from one account at once (consecutive nonces), then wait."""
+        return self.submit_all([(signer, pallet, call, params) for pallet, call, params in calls],
+                               wait=wait, timeout=timeout)
+
+    def submit_all(self, items: Iterable[tuple[Keypair, str, str, dict[str, Any]]], *,
+                   wait: bool = True, timeout: float | None = None) -> list[Receipt]:
+        """Submit calls from one or many accounts at once, then wait until all are included.
+
+        Nothing waits for a block between submissions, so transactions sent together share
+        blocks; each new block is read once. Raises on the first refused or failed call.
+        """
         deadline = time.monotonic() + (timeout or self.timeout)
-        pending: list[tuple[str, str]] = []
         with self._lock:
             start_block, _ = self.head()
-            for pallet, call, params in calls:
-                composed = self.substrate.compose_call(pallet, call, params)
-                for attempt in range(3):
-                    nonce = self._nonce(signer)
-                    ext = self.substrate.create_signed_extrinsic(composed, signer, nonce=nonce)
-                    try:
-                        result = self.substrate.rpc_request(
-                            "author_submitExtrinsic", [str(ext.data)]
-                        )
-                    except SubstrateRequestException as exc:
-                        msg = str(exc)
-                        if attempt < 2 and ("outdated" in msg or "Priority is too low" in msg):
-                            self._next_nonce.pop(signer.ss58_address, None)
-                            continue
-                        raise TransactionRejected(
-                            _rejection_message(f"{pallet}.{call}", msg)) from exc
-                    if "error" in result:
-                        raise TransactionRejected(
-                            _rejection_message(f"{pallet}.{call}", str(result["error"]))
-                        )
-                    self._next_nonce[signer.ss58_address] = nonce + 1
-                    pending.append((f"{pallet}.{call}", result["result"]))
-                    break
+            pending = [self._send(signer, pallet, call, params)
+                       for signer, pallet, call, params in items]
             if not wait:
                 return [Receipt(h, "", -1) for _, h in pending]
-            return [self._wait_included(label, h, start_block, deadline) for label, h in pending]
+            return self._wait_all(pending, start_block, deadline)
 
-    def _wait_included(self, label: str, ext_hash: str, from_block: int,
-                       deadline: float) -> Receipt:
+    def _send(self, signer: Keypair, pallet: str, call: str,
+              params: dict[str, Any]) -> tuple[str, str]:
+        """Sign and hand one call to the node's pool; returns (label, extrinsic hash)."""
+        label = f"{pallet}.{call}"
+        composed = self.substrate.compose_call(pallet, call, params)
+        for attempt in range(3):
+            nonce = self._nonce(signer)
+            ext = self.substrate.create_signed_extrinsic(composed, signer, nonce=nonce)
+            try:
+                result = self.substrate.rpc_request("author_submitExtrinsic", [str(ext.data)])
+            except SubstrateRequestException as exc:
+                msg = str(exc)
+                if attempt < 2 and ("outdated" in msg or "Priority is too low" in msg):
+                    self._next_nonce.pop(signer.ss58_address, None)
+                    continue
+                raise TransactionRejected(_rejection_message(label, msg)) from exc
+            if "error" in result:
+                raise TransactionRejected(_rejection_message(label, str(result["error"])))
+            self._next_nonce[signer.ss58_address] = nonce + 1
+            return label, str(result["result"])
+        raise TransactionRejected(_rejection_message(label, "the nonce kept changing"))
+
+    def _wait_all(self, pending: list[tuple[str, str]], from_block: int,
+                  deadline: float) -> list[Receipt]:
+        """Follow new blocks (each read once, as raw bytes) until every hash is included."""
+        wanted = {h for _, h in pending}
+        where: dict[str, tuple[str, int, int]] = {}  # hash -> (block hash, number, index)
         seen = from_block
-        while True:
+        while len(where) < len(wanted):
             head, _ = self.head()
             while seen < head:
                 seen += 1
-                block_hash = self.substrate.get_block_hash(seen)
-                block = self.substrate.get_block(block_hash)
-                hashes = [
-                    ("0x" + e.extrinsic_hash.hex()) if isinstance(e.extrinsic_hash, bytes)
-                    else str(e.extrinsic_hash)
-                    for e in block["extrinsics"]
-                    if getattr(e, "extrinsic_hash", None) is not None
-                ]
-                if ext_hash in hashes:
-                    return self._receipt(label, ext_hash, block_hash, seen)
-            if time.monotonic() > deadline:
-                raise InclusionTimeout(
-                    f"{label}: not included within the deadline (transaction {ext_hash}); "
-                    "the node may be stalled — check `decentralml devnet status`."
-                )
-            time.sleep(0.05)
+                block_hash = str(self.substrate.get_block_hash(seen))
+                raw = self.substrate.rpc_request("chain_getBlock", [block_hash])["result"]
+                for index, ext in enumerate(raw["block"]["extrinsics"]):
+                    h = "0x" + blake2_256(bytes.fromhex(ext[2:])).hex()
+                    if h in wanted:
+                        where[h] = (block_hash, seen, index)
+            if len(where) < len(wanted):
+                if time.monotonic() > deadline:
+                    label, h = next((lb, h) for lb, h in pending if h not in where)
+                    raise InclusionTimeout(
+                        f"{label}: not included within the deadline (transaction {h}); "
+                        "the node may be stalled — check `decentralml devnet status`."
+                    )
+                time.sleep(0.05)
+        events: dict[str, list[Event]] = {}
+        receipts = []
+        for label, h in pending:
+            block_hash, number, index = where[h]
+            if block_hash not in events:
+                events[block_hash] = [_event_from_record(r)
+                                      for r in self.substrate.get_events(block_hash)]
+            mine = [e for e in events[block_hash] if e.extrinsic_idx == index]
+            if any(e.qualname == "System.ExtrinsicFailed" for e in mine):
+                self._receipt(label, h, block_hash, number)  # raises the decoded error
+            receipts.append(Receipt(h, block_hash, number, mine))
+        return receipts
 
     def _receipt(self, label: str, ext_hash: str, block_hash: str, number: int) -> Receipt:
         r = ExtrinsicReceipt(self.substrate, extrinsic_hash=ext_hash, block_hash=block_hash)

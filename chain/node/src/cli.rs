@@ -5,7 +5,8 @@
 pub enum Sealing {
 	/// Aura slots and GRANDPA finality: a network of authorities.
 	Aura,
-	/// A block, at once finalised, whenever the pool imports a transaction; and blocks on
+	/// A block, at once finalised, as soon as the pool has imported transactions (those
+	/// arriving within `--seal-batch-ms` of the first go in the same block); and blocks on
 	/// request (`engine_createBlock`), e.g. empty ones for time to pass (single node).
 	Instant,
 	/// Blocks only on request: `engine_createBlock` / `engine_finalizeBlock` (single node).
@@ -20,6 +21,12 @@ pub struct Cli {
 	/// How blocks are made; default `instant` with `--dev`, `aura` otherwise.
 	#[arg(long, value_enum)]
 	pub sealing: Option<Sealing>,
+
+	/// Instant seal: how long (ms) to collect transactions after the first one before sealing
+	/// them into one block, so that transactions sent together share a block (0: a block per
+	/// transaction as it arrives).
+	#[arg(long, default_value_t = 150)]
+	pub seal_batch_ms: u64,
 
 	#[clap(flatten)]
 	pub run: sc_cli::RunCmd,

@@ -5,7 +5,7 @@ use crate::{
 	cli::Sealing,
 	runtime_api::{Block, RuntimeApi},
 };
-use futures::{FutureExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use sc_consensus_manual_seal::EngineCommand;
 use sp_runtime::traits::Block as BlockT;
 use sc_client_api::{Backend, BlockBackend};
@@ -144,6 +144,7 @@ pub fn new_partial(config: &Configuration, sealing: Sealing) -> Result<Service, 
 pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>>(
 	config: Configuration,
 	sealing: Sealing,
+	seal_batch: std::time::Duration,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -273,20 +274,44 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
 
 	match (sealing, grandpa) {
 		(Sealing::Instant | Sealing::Manual, _) => {
-			// Manual seal's commands come over RPC; with instant seal, every transaction the
-			// pool imports also asks for a block, finalised at once.
+			// Manual seal's commands come over RPC. With instant seal, the first transaction the
+			// pool imports starts a short batching window; everything imported by its end is
+			// sealed into one block, finalised at once. Clients that send a phase's
+			// transactions together thus get them in one block, not one block each.
 			let commands_stream: std::pin::Pin<
 				Box<dyn futures::Stream<Item = EngineCommand<<Block as BlockT>::Hash>> + Send>,
 			> = if sealing == Sealing::Instant {
-				let on_import = transaction_pool.import_notification_stream().map(|_| {
-					EngineCommand::SealNewBlock {
-						create_empty: false,
-						finalize: true,
-						parent_hash: None,
-						sender: None,
+				let (batch_tx, batch_rx) = futures::channel::mpsc::channel(16);
+				let mut imports = transaction_pool.import_notification_stream();
+				let pool = transaction_pool.clone();
+				task_manager.spawn_handle().spawn("seal-batcher", None, async move {
+					let mut batch_tx = batch_tx;
+					'batches: while imports.next().await.is_some() {
+						if !seal_batch.is_zero() {
+							futures_timer::Delay::new(seal_batch).await;
+						}
+						// Whatever arrived meanwhile goes in this block; a full block leaves
+						// the rest ready in the pool, sealed in the next one.
+						loop {
+							while let Some(Some(_)) = imports.next().now_or_never() {}
+							let (done_tx, done_rx) = futures::channel::oneshot::channel();
+							let seal = EngineCommand::SealNewBlock {
+								create_empty: false,
+								finalize: true,
+								parent_hash: None,
+								sender: Some(done_tx),
+							};
+							if batch_tx.send(seal).await.is_err() {
+								break 'batches;
+							}
+							let sealed = matches!(done_rx.await, Ok(Ok(_)));
+							if !sealed || pool.status().ready == 0 {
+								break;
+							}
+						}
 					}
 				});
-				Box::pin(futures::stream::select(on_import, seal_rx))
+				Box::pin(futures::stream::select(batch_rx, seal_rx))
 			} else {
 				Box::pin(seal_rx)
 			};
