@@ -19,13 +19,13 @@ from substrateinterface import ExtrinsicReceipt, Keypair, SubstrateInterface
 from substrateinterface.exceptions import SubstrateRequestException
 
 from decentralml_client.chain.abi import check_compatible
-from decentralml_client.hashing import blake2_256
 from decentralml_client.chain.errors import (
     ChainUnreachable,
     InclusionTimeout,
     PalletError,
     TransactionRejected,
 )
+from decentralml_client.hashing import blake2_256
 
 PALLET = "DecentralMl"
 
