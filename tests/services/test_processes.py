@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 
-from decentralml_client.services.ports import free_port, port_in_use
 from decentralml_client.services.processes import alive, terminate
 
 IGNORES_SIGTERM = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
@@ -31,8 +30,3 @@ def test_a_stubborn_process_is_killed_after_the_timeout() -> None:
     terminate([proc.pid], steps=((signal.SIGTERM, 0.3),))
     proc.wait(5)
     assert proc.returncode == -signal.SIGKILL and not alive(proc.pid)
-
-
-def test_a_free_port_is_not_in_use() -> None:
-    port = free_port()
-    assert not port_in_use(port)

@@ -9,10 +9,10 @@ import pytest
 from decentralml_client.config import Settings
 from decentralml_client.dashboard import create_app
 from decentralml_client.services.devnet import Devnet
-from tests.dashboard.conftest import ARTIFACTS, WAIT_MS, serve
+from tests.scenarios.conftest import ARTIFACTS, WAIT_MS, serve
 
 if TYPE_CHECKING:  # the driver needs the chain's transaction API: imported when used
-    from tests.dashboard._drive import TaskDriver
+    from tests.scenarios._drive import TaskDriver
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 

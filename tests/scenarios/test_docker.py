@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker" / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 
@@ -53,7 +53,8 @@ def test_client_services_build_our_image_and_reach_chain_and_ipfs_by_service_nam
         assert "ipfs" in svc["environment"]["DML_IPFS_API"]
         assert svc["depends_on"]["chain"]["condition"] == "service_healthy"
     copies = " ".join(line for line in dockerfile.splitlines() if line.startswith("COPY "))
-    for copied in ("pyproject.toml", "uv.lock", "decentralml_client", "pallet-abi", "chain/artifacts"):
+    for copied in ("pyproject.toml", "uv.lock", "decentralml_client", "pallet-abi",
+                   "chain/artifacts"):
         assert copied in copies and (ROOT / copied).exists(), copied
 
 

@@ -19,7 +19,7 @@ import pytest
 from decentralml_client.chain import Chain
 from decentralml_client.config import Settings
 from decentralml_client.demo_run import DemoOptions, run_demo
-from tests.roles.ledger import fees_between, ledger
+from tests.scenarios.ledger import fees_between, ledger
 
 pytestmark = pytest.mark.integration
 

@@ -15,10 +15,10 @@ from decentralml_client.config import Settings
 from decentralml_client.dashboard import create_app
 from decentralml_client.keys import dev_account
 from decentralml_client.services.devnet import Devnet
-from tests.dashboard.conftest import serve
+from tests.scenarios.conftest import serve
 
 if TYPE_CHECKING:  # the driver needs the chain's transaction API: imported when used
-    from tests.dashboard._drive import TaskDriver
+    from tests.scenarios._drive import TaskDriver
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +61,7 @@ def test_task_detail_rounds_votes_rewards_lineage(client: TestClient,
     rounds = client.get(f"/api/tasks/{tid}/rounds").json()
     assert rounds == d["rounds"]
     assert [r["state"] for r in rounds] == ["finalized", "finalized", "current", "pending"]
-    from tests.dashboard._drive import TaskDriver
+    from tests.scenarios._drive import TaskDriver
 
     assert [r["attested_score"] for r in rounds[:2]] == [TaskDriver.score(0), TaskDriver.score(1)]
     assert all(r["accepted"] == 1 and r["rejected"] == 1 for r in rounds[:2])
@@ -125,7 +125,7 @@ def test_pages_render_from_chain_data(client: TestClient, driven: TaskDriver) ->
 
 
 def test_events_stream_pushes_new_blocks(devnet: Devnet, driven: TaskDriver) -> None:
-    from tests.dashboard._drive import locked_chain
+    from tests.scenarios._drive import locked_chain
 
     app = create_app(Settings(node_url=devnet.url), poll=0.2)
     with serve(app) as base, locked_chain(devnet.url) as chain:

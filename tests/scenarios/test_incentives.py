@@ -19,7 +19,7 @@ from decentralml_client.chain import UNIT, Chain, DecentralMl, PalletError, Role
 from decentralml_client.chain.api import account_id
 from decentralml_client.keys import Account, dev_account
 from decentralml_client.protocol import update_commitment, vote_commitment
-from tests.roles.ledger import fees_between, ledger
+from tests.scenarios.ledger import fees_between, ledger
 
 pytestmark = pytest.mark.integration
 

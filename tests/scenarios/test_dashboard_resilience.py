@@ -12,7 +12,7 @@ import pytest
 from decentralml_client.config import Settings
 from decentralml_client.dashboard import create_app
 from decentralml_client.services.devnet import Devnet
-from tests.dashboard.conftest import ARTIFACTS, WAIT_MS, serve
+from tests.scenarios.conftest import ARTIFACTS, WAIT_MS, serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 

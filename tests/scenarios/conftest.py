@@ -1,4 +1,4 @@
-"""Dashboard fixtures: a task driven through rounds on the dev chain, and a real uvicorn."""
+"""Scenario fixtures: a task driven through rounds on the dev chain, a real uvicorn, Chromium."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from decentralml_client.config import REPO_ROOT
 from decentralml_client.services.devnet import Devnet, free_port
 
 if TYPE_CHECKING:
-    from tests.dashboard._drive import TaskDriver
+    from tests.scenarios._drive import TaskDriver
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +30,7 @@ def driven(devnet: Devnet) -> TaskDriver:
     """
     # Imported here: the driver uses the chain's transaction API, which the view tests
     # (in-memory chain) do not need.
-    from tests.dashboard._drive import TaskDriver
+    from tests.scenarios._drive import TaskDriver
 
     return TaskDriver.create(devnet.url, rounds=4, drive=2)
 

@@ -39,7 +39,8 @@ def _wait(what: str, cond, timeout: float = 300.0, procs: list[Participant] = ()
 
 
 def _journal(run: DemoRun, p: Participant, task_id: int) -> dict:
-    path = run.workdir / p.name / "journal" / f"contributor-{p.account.ss58_address}-task{task_id}.json"
+    name = f"contributor-{p.account.ss58_address}-task{task_id}.json"
+    path = run.workdir / p.name / "journal" / name
     return json.loads(path.read_text())["rounds"] if path.is_file() else {}
 
 

@@ -163,7 +163,7 @@ class TaskDriver:
     The dashboard under test reads the chain from threads of the test process, and
     substrate-interface connections share scalecodec's decoder classes across a process; so
     that the dashboard's connections are the only ones decoding there, every transaction is
-    sent by a child ``python -m tests.dashboard._drive``, as a real contributor would from
+    sent by a child ``python -m tests.scenarios._drive``, as a real contributor would from
     its own process.
     """
 
@@ -185,7 +185,7 @@ class TaskDriver:
 
         from decentralml_client.config import REPO_ROOT
 
-        done = subprocess.run([sys.executable, "-m", "tests.dashboard._drive", *args],
+        done = subprocess.run([sys.executable, "-m", "tests.scenarios._drive", *args],
                               cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
                               check=False)
         if done.returncode != 0:

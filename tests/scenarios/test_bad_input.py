@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from decentralml_client.chain import UNIT, Chain, DecentralMl, PalletError, Role, TaskSpec
 from decentralml_client.chain.api import account_id
-from decentralml_client.protocol import update_commitment, vote_commitment
-from decentralml_client.keys import Account, BadSignature, dev_account, sign_document
+from decentralml_client.keys import Account, BadSignature, dev_account
 from decentralml_client.ml.codec import encode_tensors, encode_update, file_hash
 from decentralml_client.ml.errors import CodecError, NonFiniteError
 from decentralml_client.ml.model_spec import default_digits_spec
+from decentralml_client.protocol import update_commitment, vote_commitment
 from decentralml_client.roles.common import RoleContext, RoleError, build_update_manifest
 from decentralml_client.roles.creator import create_task
 from decentralml_client.roles.updates import load_update
@@ -162,7 +161,8 @@ def test_validators_refuse_unsigned_forged_swapped_malformed_and_nan_updates(wor
         with pytest.raises(exc):
             load_update(ctx, t, task, 0, sub)
 
-    delta, n = load_update(ctx, t, task, 0, _submission(world, good, _signed(world, c1, good, base=base_hash), c1))
+    signed = _signed(world, c1, good, base=base_hash)
+    delta, n = load_update(ctx, t, task, 0, _submission(world, good, signed, c1))
     assert n == 100 and all(not d.any() for d in delta)
 
     unsigned = json.dumps({"task": t}).encode()
