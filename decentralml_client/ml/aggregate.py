@@ -81,13 +81,14 @@ class FedAvgAccumulator:
         self._pending: list[tuple[list[NDArray[Any]], float]] = []
         self._group = max(1, int(group))
         self._result: list[NDArray[Any]] | None = None
+        self._delta_taken = False
         self.total_examples = 0
         self.count = 0
 
     def add(self, delta: Tensors, num_examples: int) -> None:
         if isinstance(num_examples, bool) or int(num_examples) != num_examples or num_examples <= 0:
             raise AggregationError(f"num_examples must be a positive integer, got {num_examples!r}")
-        if self._result is not None:
+        if self._result is not None or self._delta_taken:
             raise AggregationError("result() was already taken; start a new accumulator")
         _check_delta(self._shapes, delta, self.count)
         flat = [np.asarray(d).reshape(-1) for d in delta]
@@ -112,8 +113,27 @@ class FedAvgAccumulator:
                     tmp *= n  # exact: a float32 times an integer < 2**29 fits in float64
                     chunk += tmp
 
+    def mean_delta(self) -> list[NDArray[Any]]:
+        """``acc / Σn`` in float64 (the FedAvg delta a server optimiser takes). Ends the
+        accumulation, like :meth:`result`; call one of the two."""
+        if self._result is not None or self._delta_taken:
+            raise AggregationError("the result was already taken; start a new accumulator")
+        self._flush()
+        if self.count == 0:
+            raise AggregationError("no updates to aggregate (all rejected?)")
+        total = float(self.total_examples)
+        out = []
+        for acc in self._acc:
+            np.divide(acc, total, out=acc)
+            out.append(acc)
+        self._acc = []
+        self._delta_taken = True
+        return out
+
     def result(self) -> list[NDArray[Any]]:
         """``M_r + acc / Σn`` cast to float32. Ends the accumulation (later calls repeat it)."""
+        if self._delta_taken:
+            raise AggregationError("mean_delta() was already taken; start a new accumulator")
         if self._result is None:
             self._flush()
             if self.count == 0:
@@ -149,6 +169,13 @@ def _stacked(deltas: Sequence[Tensors], j: int) -> NDArray[Any]:
 
 def trimmed_mean(base: Tensors, deltas: Sequence[Tensors], beta: float) -> list[NDArray[Any]]:
     """Coordinate-wise mean after dropping the ``floor(beta·n)`` lowest and highest values."""
+    return _finish(base, trimmed_mean_delta(base, deltas, beta))
+
+
+def trimmed_mean_delta(
+    base: Tensors, deltas: Sequence[Tensors], beta: float
+) -> list[NDArray[Any]]:
+    """The float64 delta of :func:`trimmed_mean`."""
     if not (0.0 <= beta < 0.5):
         raise AggregationError(f"beta must be in [0, 0.5), got {beta!r}")
     _check_all(base, deltas)
@@ -160,13 +187,18 @@ def trimmed_mean(base: Tensors, deltas: Sequence[Tensors], beta: float) -> list[
     for j in range(len(base)):
         s = np.sort(_stacked(deltas, j), axis=0, kind="stable")
         out.append(np.mean(s[k : n - k], axis=0))
-    return _finish(base, out)
+    return out
 
 
 def median(base: Tensors, deltas: Sequence[Tensors]) -> list[NDArray[Any]]:
     """Coordinate-wise median of the updates."""
+    return _finish(base, median_delta(base, deltas))
+
+
+def median_delta(base: Tensors, deltas: Sequence[Tensors]) -> list[NDArray[Any]]:
+    """The float64 delta of :func:`median`."""
     _check_all(base, deltas)
-    return _finish(base, [np.median(_stacked(deltas, j), axis=0) for j in range(len(base))])
+    return [np.median(_stacked(deltas, j), axis=0) for j in range(len(base))]
 
 
 def krum_scores(deltas: Sequence[Tensors], byzantine: int) -> NDArray[Any]:
@@ -204,6 +236,13 @@ def multi_krum(
     base: Tensors, deltas: Sequence[Tensors], byzantine: int, keep: int
 ) -> list[NDArray[Any]]:
     """Average (unweighted) of the ``keep`` updates Krum trusts most, assuming ``byzantine`` bad."""
+    return _finish(base, multi_krum_delta(base, deltas, byzantine, keep))
+
+
+def multi_krum_delta(
+    base: Tensors, deltas: Sequence[Tensors], byzantine: int, keep: int
+) -> list[NDArray[Any]]:
+    """The float64 delta of :func:`multi_krum`."""
     _check_all(base, deltas)
     chosen = krum_select(deltas, byzantine, keep)
     out = []
@@ -212,7 +251,7 @@ def multi_krum(
         for i in chosen:
             acc += np.asarray(deltas[i][j], np.float64)
         out.append(acc / len(chosen))
-    return _finish(base, out)
+    return out
 
 
 def parse_rule(rule: str | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -267,6 +306,31 @@ def effective_examples(claims: Sequence[int], cap: int) -> list[int]:
     return [min(n, median_claim) for n in capped]
 
 
+def aggregate_delta(
+    rule: str | Mapping[str, Any],
+    base: Tensors,
+    deltas: Sequence[Tensors],
+    num_examples: Sequence[int],
+) -> list[NDArray[Any]]:
+    """The rule's combined delta of the accepted updates, in float64 (ascending submission
+    index). ``M_r`` plus this delta, cast to float32, is :func:`aggregate`; a server optimiser
+    (:mod:`~decentralml_client.ml.server_opt`) takes it as its pseudo-gradient instead."""
+    name, p = parse_rule(rule)
+    if len(deltas) != len(num_examples):
+        raise AggregationError(f"{len(deltas)} updates but {len(num_examples)} num_examples")
+    if name == "FedAvg":
+        _check_all(base, deltas)
+        acc = FedAvgAccumulator(base)
+        for d, n in zip(deltas, num_examples, strict=False):
+            acc.add(d, n)
+        return acc.mean_delta()
+    if name == "TrimmedMean":
+        return trimmed_mean_delta(base, deltas, p["beta"] / PERMILL)
+    if name == "Median":
+        return median_delta(base, deltas)
+    return multi_krum_delta(base, deltas, p["byzantine"], min(p["keep"], len(deltas)))
+
+
 def aggregate(
     rule: str | Mapping[str, Any],
     base: Tensors,
@@ -274,13 +338,25 @@ def aggregate(
     num_examples: Sequence[int],
 ) -> list[NDArray[Any]]:
     """Apply the chain's aggregation rule to the accepted updates (ascending submission index)."""
-    name, p = parse_rule(rule)
-    if len(deltas) != len(num_examples):
-        raise AggregationError(f"{len(deltas)} updates but {len(num_examples)} num_examples")
-    if name == "FedAvg":
-        return fedavg(base, deltas, num_examples)
-    if name == "TrimmedMean":
-        return trimmed_mean(base, deltas, p["beta"] / PERMILL)
-    if name == "Median":
-        return median(base, deltas)
-    return multi_krum(base, deltas, p["byzantine"], min(p["keep"], len(deltas)))
+    return _finish(base, aggregate_delta(rule, base, deltas, num_examples))
+
+
+def next_model(
+    rule: str | Mapping[str, Any],
+    server_optimizer: Any,
+    base: Tensors,
+    state: Any,
+    deltas: Sequence[Tensors],
+    num_examples: Sequence[int],
+) -> tuple[list[NDArray[Any]], Any]:
+    """``(M_{r+1}, server state)``: the rule's delta, then one step of the server optimiser
+    (a :class:`~decentralml_client.ml.server_opt.ServerOptimizer` or its chain value).
+    ``state`` is the :class:`~decentralml_client.ml.server_opt.ServerState` carried by ``M_r``
+    (``None`` for the initial model). The one function the simulator, the aggregator and the
+    validators call."""
+    from decentralml_client.ml import server_opt
+
+    opt = (server_optimizer if isinstance(server_optimizer, server_opt.ServerOptimizer)
+           else server_opt.ServerOptimizer.from_chain(server_optimizer))
+    delta = aggregate_delta(rule, base, deltas, num_examples)
+    return server_opt.apply(opt, base, delta, state)

@@ -14,6 +14,10 @@ with spaces to a multiple of 8, then the raw little-endian tensor bytes):
 * top-k (deltas only): per tensor the ``k = ceil(topk · size)`` entries of largest magnitude
   (ties: lower flat index first) are kept; the tensor holds the ``k`` values and a companion
   tensor ``<name>:idx`` (``I32``) their ascending flat indices.
+* server optimiser state (weights files only, :mod:`~decentralml_client.ml.server_opt`):
+  metadata ``server_step`` (steps taken) and ``server_slots`` (comma-separated slot names,
+  e.g. ``m,v``), and per slot and variable a companion ``F32`` tensor ``<name>:<slot>`` of the
+  variable's shape. The state is bound by the file's hash like the weights it travels with.
 
 We write the header ourselves (sorted keys, compact JSON) so that the same tensors and
 metadata always give the same bytes, in any process and on any machine; safetensors' own
@@ -42,6 +46,7 @@ from decentralml_client.ml.errors import (
     OversizeError,
     SchemaMismatchError,
 )
+from decentralml_client.ml.server_opt import ServerState
 
 FILE_FORMAT = "decentralml-tensors/1"
 KINDS = ("weights", "delta")
@@ -59,6 +64,8 @@ _NP_DTYPE: dict[str, np.dtype[Any]] = {
 }
 _REQUIRED_META = ("format", "kind", "encoding", "task", "round", "base_model_hash", "num_examples")
 _F16_MAX = float(np.finfo(np.float16).max)
+#: Server optimiser state slots a weights file may carry (see ``server_opt``).
+_SLOT_NAMES = frozenset({"m", "v"})
 
 ShapeSpec = Sequence[tuple[str, Sequence[int]]]
 
@@ -71,6 +78,8 @@ class DecodedUpdate:
     meta: dict[str, Any]
     nbytes: int
     hash: str
+    #: The server optimiser state a weights file carries (``None``: none).
+    server_state: ServerState | None = None
 
     @property
     def kind(self) -> str:
@@ -90,6 +99,7 @@ def encode_tensors(
     topk: float | None = None,
     meta: Mapping[str, Any],
     allow_nonfinite: bool = False,
+    server_state: ServerState | None = None,
 ) -> bytes:
     """Encode tensors (in the given order) into deterministic safetensors bytes.
 
@@ -127,6 +137,16 @@ def encode_tensors(
     }
     if topk is not None:
         header_meta["topk"] = repr(topk)
+    slot_names: list[str] = []
+    if server_state is not None:
+        if kind != "weights":
+            raise CodecError("server optimiser state travels in weights files only")
+        slot_names = sorted(server_state.slots)
+        for slot in slot_names:
+            if slot not in _SLOT_NAMES or len(server_state.slots[slot]) != len(names):
+                raise CodecError(f"server state slot {slot!r} is unknown or incomplete")
+        header_meta["server_step"] = str(_nonneg_int(server_state.step, "server_step", CodecError))
+        header_meta["server_slots"] = ",".join(slot_names)
 
     entries: list[tuple[str, str, list[int], bytes]] = []  # name, dtype tag, shape, bytes
     scales: list[float] = []
@@ -160,6 +180,16 @@ def encode_tensors(
         entries.append((name, _DTYPE_TAG[encoding], shape, data))
         if idx is not None:
             entries.append((name + _IDX, "I32", [int(idx.size)], idx.astype("<i4").tobytes()))
+    for slot in slot_names:
+        assert server_state is not None
+        for name, t, st in zip(names, tensors, server_state.slots[slot], strict=False):
+            sa = np.asarray(st, np.float32)
+            if sa.shape != np.shape(t):
+                raise CodecError(f"server state {name}:{slot} has shape {sa.shape}")
+            if not np.isfinite(sa).all():
+                raise NonFiniteError(f"server state {name}:{slot} holds NaN or Inf")
+            entries.append((f"{name}:{slot}", "F32", [int(d) for d in sa.shape],
+                            sa.astype("<f4").tobytes()))
     if encoding == "int8":
         header_meta["int8_scales"] = json.dumps([float(s) for s in scales], separators=(",", ":"))
 
@@ -200,15 +230,20 @@ def encode_weights(
     round: int,
     base_model_hash: str,
     encoding: str = "f32",
+    server_state: ServerState | None = None,
 ) -> bytes:
-    """A global-model file (``kind=weights``) in the model spec's variable order."""
+    """A global-model file (``kind=weights``) in the model spec's variable order, with the
+    server optimiser's state when the task uses one (``None`` or an empty state: none)."""
     _check_against(weights, _expected(model_spec))
+    if server_state is not None and not server_state.slots and server_state.step == 0:
+        server_state = None
     return encode_tensors(
         weights,
         names=_expected_names(model_spec),
         kind="weights",
         encoding=encoding,
         meta={"task": task, "round": round, "base_model_hash": base_model_hash, "num_examples": 0},
+        server_state=server_state,
     )
 
 
@@ -287,6 +322,7 @@ def decode_tensors(
 
     spec = _expected(expected)
     enc, topk = meta["encoding"], meta["topk"]
+    slots: list[str] = meta.pop("server_slots")
     want: dict[str, tuple[str, list[int]]] = {}
     for name, shape in spec:
         if topk is None:
@@ -295,6 +331,8 @@ def decode_tensors(
             k = topk_count(int(math.prod(shape)), topk)
             want[name] = (_DTYPE_TAG[enc], [k])
             want[name + _IDX] = ("I32", [k])
+        for slot in slots:
+            want[f"{name}:{slot}"] = ("F32", list(shape))
     missing = [n for n in want if n not in header]
     extra = sorted(n for n in header if n not in want)
     if missing or extra:
@@ -369,7 +407,19 @@ def decode_tensors(
             dense[idx] = v
             v = dense.reshape(shape)
         out.append(np.ascontiguousarray(v.reshape(tuple(shape)), dtype=np.float32))
-    return DecodedUpdate(tensors=out, meta=meta, nbytes=len(data), hash=blake2_256_hex(data))
+    state = None
+    if slots:
+        state = ServerState(step=int(meta["server_step"]), slots={})
+        for slot in slots:
+            ts = []
+            for name, shape in spec:
+                t = np.ascontiguousarray(arrays[f"{name}:{slot}"], dtype=np.float32)
+                if not np.isfinite(t).all():
+                    raise NonFiniteError(f"server state {name}:{slot} holds NaN or Inf")
+                ts.append(t.reshape(tuple(shape)))
+            state.slots[slot] = ts
+    return DecodedUpdate(tensors=out, meta=meta, nbytes=len(data), hash=blake2_256_hex(data),
+                         server_state=state)
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -398,7 +448,8 @@ def _parse_meta(raw: Any, encodings: Sequence[str]) -> dict[str, Any]:
     if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
         raise MalformedFileError("__metadata__ is missing or its values are not all strings")
     missing = [k for k in _REQUIRED_META if k not in raw]
-    extra = sorted(set(raw) - set(_REQUIRED_META) - {"topk", "int8_scales"})
+    extra = sorted(set(raw) - set(_REQUIRED_META)
+                   - {"topk", "int8_scales", "server_step", "server_slots"})
     if missing or extra:
         raise SchemaMismatchError(f"metadata: missing {missing}, unexpected {extra}")
     if raw["format"] != FILE_FORMAT:
@@ -434,6 +485,21 @@ def _parse_meta(raw: Any, encodings: Sequence[str]) -> dict[str, Any]:
         if not (isinstance(scales, list) and all(isinstance(s, (int, float)) for s in scales)):
             raise SchemaMismatchError("metadata.int8_scales must be a JSON list of numbers")
     meta["int8_scales"] = scales
+    slots: list[str] = []
+    if ("server_step" in raw) != ("server_slots" in raw):
+        raise SchemaMismatchError("metadata: server_step and server_slots go together")
+    if "server_step" in raw:
+        if raw["kind"] != "weights":
+            raise SchemaMismatchError("metadata: server optimiser state in a delta file")
+        meta["server_step"] = _nonneg_int(raw["server_step"], "metadata.server_step",
+                                          SchemaMismatchError)
+        slots = raw["server_slots"].split(",") if raw["server_slots"] else []
+        if slots != sorted(set(slots)) or not set(slots) <= _SLOT_NAMES:
+            raise SchemaMismatchError(
+                f"metadata.server_slots {raw['server_slots']!r} must be sorted names from "
+                f"{sorted(_SLOT_NAMES)}"
+            )
+    meta["server_slots"] = slots
     return meta
 
 

@@ -167,6 +167,8 @@ _FIELDS = (
     "learning_rate",
     "momentum",
     "local_epochs",
+    "local_steps",
+    "prox_mu",
     "batch_size",
     "weights",
     "initial_weights_cid",
@@ -201,6 +203,10 @@ class ModelSpec:
     learning_rate: float = 0.1
     momentum: float = 0.0
     local_epochs: int = 1
+    #: FedProx proximal strength μ: the local objective adds ``μ/2·‖w − M_r‖²`` (0: FedAvg).
+    prox_mu: float = 0.0
+    #: Cap on local optimiser steps (batches) per round (``None``: all ``local_epochs``).
+    local_steps: int | None = None
     batch_size: int = 32
     input_dtype: str = "float32"
     initial_weights_cid: str | None = None
@@ -238,6 +244,11 @@ class ModelSpec:
         d["input_shape"] = list(self.input_shape)
         d["metrics"] = list(self.metrics)
         d["weights"] = [{"name": w.name, "shape": list(w.shape)} for w in self.weights]
+        # Written only when set, so model specs that do not use them keep their bytes and hash.
+        if self.prox_mu == 0:
+            del d["prox_mu"]
+        if self.local_steps is None:
+            del d["local_steps"]
         return d
 
     def to_bytes(self) -> bytes:
@@ -329,7 +340,7 @@ def _validate(m: ModelSpec) -> None:
         raise ModelSpecError(f"metrics {list(m.metrics)} not within {sorted(ALLOWED_METRICS)}")
     if m.optimizer not in ALLOWED_OPTIMIZERS:
         raise ModelSpecError(f"optimizer {m.optimizer!r} not in {sorted(ALLOWED_OPTIMIZERS)}")
-    for name in ("learning_rate", "momentum"):
+    for name in ("learning_rate", "momentum", "prox_mu"):
         v = getattr(m, name)
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0:
             raise ModelSpecError(f"{name} must be a finite number >= 0, got {v!r}")
@@ -339,6 +350,10 @@ def _validate(m: ModelSpec) -> None:
         v = getattr(m, name)
         if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 100_000:
             raise ModelSpecError(f"{name} must be an integer in 1..100000, got {v!r}")
+    ls = m.local_steps
+    if ls is not None and (not isinstance(ls, int) or isinstance(ls, bool)
+                           or not 1 <= ls <= 1_000_000):
+        raise ModelSpecError(f"local_steps must be null or an integer in 1..1000000, got {ls!r}")
     if not m.weights:
         raise ModelSpecError("weights: the model must have at least one trainable variable")
     names = [w.name for w in m.weights]

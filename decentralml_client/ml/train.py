@@ -5,6 +5,11 @@ A contributor trains the task's model from the global weights ``M_r`` on its own
 ``tff.learning.algorithms.build_weighted_fed_avg`` runs — and gets back the weight delta
 ``Δ = trained − M_r``, ``num_examples`` and its local metrics.
 
+FedProx (``model_spec.prox_mu > 0``): the client work is the one of TFF's
+``tff.learning.algorithms.build_weighted_fed_prox`` (the gradient of every step gets
+``μ·(w − M_r)`` added: the local objective is ``loss + μ/2·‖w − M_r‖²``). ``local_steps``
+caps the number of local batches per round (after ``local_epochs`` epochs of data).
+
 The TFF computation is built once per model spec and cached; each call only runs it. The TFF
 helper process is stopped at the end of every call unless the caller holds an outer
 :func:`~decentralml_client.ml.tff_runtime.tff_session` (the simulator does, for speed).
@@ -85,14 +90,39 @@ def client_optimizer(model_spec: ModelSpec) -> Any:
 def make_client_dataset(model_spec: ModelSpec, x: NDArray[Any], y: NDArray[Any],
                         seed: int) -> Any:
     """The local ``tf.data`` pipeline: for each of ``local_epochs`` a fresh seeded numpy
-    permutation, batched by ``batch_size`` (last batch of an epoch may be short)."""
+    permutation, batched by ``batch_size`` (last batch of an epoch may be short); at most
+    ``local_steps`` batches when the model spec sets it."""
     rng = np.random.default_rng(seed)
     ds = None
     for _ in range(model_spec.local_epochs):
         p = rng.permutation(len(x))
         e = tf.data.Dataset.from_tensor_slices((x[p], y[p])).batch(model_spec.batch_size)
         ds = e if ds is None else ds.concatenate(e)
+    if model_spec.local_steps is not None and ds is not None:
+        ds = ds.take(model_spec.local_steps)
     return ds
+
+
+def build_client_work(model_spec: ModelSpec) -> Any:
+    """TFF's client work for the model spec: FedAvg's model-delta client work, or FedProx's
+    when ``prox_mu > 0`` (the same ones ``build_weighted_fed_avg`` / ``build_weighted_fed_prox``
+    run)."""
+    if model_spec.prox_mu > 0:
+        from tensorflow_federated.python.learning import loop_builder
+        from tensorflow_federated.python.learning.templates import proximal_client_work
+
+        return proximal_client_work.build_model_delta_client_work(
+            keras_model_fn(model_spec),
+            client_optimizer(model_spec),
+            tff.learning.ClientWeighting.NUM_EXAMPLES,
+            delta_l2_regularizer=float(model_spec.prox_mu),
+            loop_implementation=loop_builder.LoopImplementation.DATASET_REDUCE,
+        )
+    return tff.learning.templates.build_model_delta_client_work(
+        keras_model_fn(model_spec),
+        client_optimizer(model_spec),
+        tff.learning.ClientWeighting.NUM_EXAMPLES,
+    )
 
 
 class _Engine:
@@ -100,11 +130,7 @@ class _Engine:
 
     def __init__(self, model_spec: ModelSpec) -> None:
         self.model_spec = model_spec
-        self.process = tff.learning.templates.build_model_delta_client_work(
-            keras_model_fn(model_spec),
-            client_optimizer(model_spec),
-            tff.learning.ClientWeighting.NUM_EXAMPLES,
-        )
+        self.process = build_client_work(model_spec)
         self._state: Any = None
 
     def state(self) -> Any:
