@@ -9,6 +9,7 @@ attempt it already prepared, so its commitment always matches what it reveals.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,18 @@ class ContributorOptions:
     max_rounds: int | None = None
 
 
+def next_step(phase: str, entry: Mapping[str, Any]) -> str:
+    """What a contributor does next in a round attempt's ``phase``, given what it journalled
+    for the attempt: ``"prepare"`` (train and upload, then commit), ``"commit"`` (prepared
+    before a restart: commit what was prepared, never train again), ``"reveal"`` or
+    ``"wait"`` (nothing to do until the phase or round changes)."""
+    if phase == "Commit" and "committed" not in entry:
+        return "commit" if "prepared" in entry else "prepare"
+    if phase == "Reveal" and "committed" in entry and "revealed" not in entry:
+        return "reveal"
+    return "wait"
+
+
 def run_contributor(ctx: RoleContext, task_id: int, x: NDArray[Any], y: NDArray[Any],
                     opts: ContributorOptions = ContributorOptions()) -> dict[str, Any]:
     """Take part in every round of ``task_id`` until it ends; returns a short summary."""
@@ -55,8 +68,9 @@ def run_contributor(ctx: RoleContext, task_id: int, x: NDArray[Any], y: NDArray[
         if opts.max_rounds is not None and rounds_done >= opts.max_rounds:
             break
 
-        if phase == "Commit" and "committed" not in entry:
-            if "prepared" not in entry:
+        step = next_step(phase, entry)
+        if step in ("prepare", "commit"):
+            if step == "prepare":
                 model_spec = ctx.model_spec(task)
                 weights, base_hash = ctx.global_model(task)
                 ctx.emit("training", task=task_id, round=r, examples=len(y))
@@ -115,7 +129,7 @@ def run_contributor(ctx: RoleContext, task_id: int, x: NDArray[Any], y: NDArray[
             ctx.emit("committed", task=task_id, round=r)
             continue
 
-        if phase == "Reveal" and "committed" in entry and "revealed" not in entry:
+        if step == "reveal":
             try:
                 dml.reveal_update(
                     ctx.account.keypair, task_id, r, entry["manifest_cid"],

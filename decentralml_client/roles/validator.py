@@ -21,6 +21,7 @@ incentives), with the same strategy function as ``decentralml simulate``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +87,21 @@ def _judge(ctx: RoleContext, task_id: int, task: dict[str, Any], x_val: NDArray[
                              last_scores), reasons
 
 
+def next_step(phase: str, entry: Mapping[str, Any]) -> str:
+    """What a validator does next in a round attempt's ``phase``, given what it journalled
+    for the attempt: ``"judge"`` (judge the updates, then commit the vote), ``"commit_vote"``
+    (judged before a restart: commit those verdicts), ``"reveal_vote"``, ``"attest"`` or
+    ``"wait"``. An attempt journalled as missed (not in the electorate, too late, silent) is
+    sat out: the validator neither votes nor reveals in it."""
+    if phase == "VoteCommit" and "vote_committed" not in entry and "missed" not in entry:
+        return "commit_vote" if "verdicts" in entry else "judge"
+    if phase == "VoteReveal" and "vote_committed" in entry and "vote_revealed" not in entry:
+        return "reveal_vote"
+    if phase == "Aggregate" and "attested" not in entry and "vote_revealed" in entry:
+        return "attest"
+    return "wait"
+
+
 def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: NDArray[Any],
                   opts: ValidatorOptions = ValidatorOptions()) -> dict[str, Any]:
     from decentralml_client.ml.evaluate import evaluate
@@ -101,8 +117,9 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: ND
             break
         updates = cache.setdefault(key, {})
 
-        if phase == "VoteCommit" and "vote_committed" not in entry and "missed" not in entry:
-            if "verdicts" not in entry:
+        step = next_step(phase, entry)
+        if step in ("judge", "commit_vote"):
+            if step == "judge":
                 verdicts, reasons = _judge(ctx, task_id, task, x_val, y_val, updates, opts)
                 if verdicts is None or not verdicts:  # silent (or nothing to judge)
                     entry = journal.update(key, missed="silent" if verdicts is None else "empty")
@@ -126,7 +143,7 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: ND
                      reasons=entry.get("reasons", {}))
             continue
 
-        if phase == "VoteReveal" and "vote_committed" in entry and "vote_revealed" not in entry:
+        if step == "reveal_vote":
             verdicts = [(int(i), bool(a), int(s)) for i, a, s in entry["verdicts"]]
             try:
                 ctx.dml.reveal_vote(ctx.account.keypair, task_id, r, verdicts,
@@ -138,7 +155,7 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: ND
             ctx.emit("vote_revealed", task=task_id, round=r, verdicts=verdicts)
             continue
 
-        if phase == "Aggregate" and "attested" not in entry and "vote_revealed" in entry:
+        if step == "attest":
             if not any(is_accepted(task, s) for s in ctx.dml.submissions(task_id, r).values()):
                 journal.update(key, attested=False, reason="nothing accepted")
                 continue
