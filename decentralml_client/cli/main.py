@@ -59,12 +59,23 @@ def _global(
 
 
 def _register_commands() -> None:
-    from decentralml_client.cli import account, dashboard, demo, devnet, keys, roles, simulate, task
+    from decentralml_client.cli import (
+        account,
+        dashboard,
+        demo,
+        devnet,
+        keys,
+        model,
+        roles,
+        simulate,
+        task,
+    )
 
     app.add_typer(devnet.app, name="devnet")
     app.add_typer(keys.app, name="keys")
     app.add_typer(account.app, name="account")
     app.add_typer(task.app, name="task")
+    app.add_typer(model.app, name="model")
     app.command("register")(roles.register)
     app.command("deregister")(roles.deregister)
     app.command("contribute")(roles.contribute)

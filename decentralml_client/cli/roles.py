@@ -80,11 +80,7 @@ def _load_data(model_spec: Any, data: Path | None, digits: str | None, part: str
     from decentralml_client.ml import data as mldata
 
     if data is not None:
-        if data.suffix == ".npz":
-            return mldata.load_npz(data, model_spec)
-        if data.suffix == ".csv":
-            return mldata.load_csv(data, model_spec)
-        fail(f"{data}: use a .npz (x, y arrays) or .csv (features..., label) file", Exit.USAGE)
+        return mldata.load_file(data, model_spec)
     if digits is None:
         fail("give your data with --data FILE (or --digits-shard I/N for the example)", Exit.USAGE)
     try:

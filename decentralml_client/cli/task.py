@@ -27,6 +27,7 @@ from decentralml_client.cli._common import (
 
 if TYPE_CHECKING:
     from decentralml_client.chain import DecentralMl, Role
+    from decentralml_client.ml.model_spec import ModelSpec
 
 app = typer.Typer(help="Training tasks: create, list, show, join, leave, cancel, allow, purge.",
                   no_args_is_help=True)
@@ -36,8 +37,13 @@ app = typer.Typer(help="Training tasks: create, list, show, join, leave, cancel,
 def create(
     ctx: typer.Context,
     model: Path = typer.Option(None, "--model", exists=True, dir_okay=False,
-                               help="Model spec JSON (architecture only, no code)."),
-    example: str = typer.Option("digits", help="Built-in example model when --model is not given."),
+                               help="Model spec JSON (architecture only, no code), e.g. from "
+                                    "`decentralml model init`."),
+    weights: Path = typer.Option(None, "--weights", exists=True, dir_okay=False,
+                                 help="Initial weights file the spec names (default: "
+                                      "NAME.weights.safetensors beside the spec, if present)."),
+    example: str = typer.Option("digits", help="Built-in example model when --model is not "
+                                               "given: digits or breast-cancer."),
     rounds: int = typer.Option(3, min=1),
     min_contributors: int = typer.Option(1, min=1),
     max_contributors: int = typer.Option(16, min=1),
@@ -71,7 +77,9 @@ def create(
 ) -> None:
     """Publish a model and create a task; the whole reward moves to the task's escrow."""
     from decentralml_client.chain import TaskSpec, admission_param, permill, rule_param
-    from decentralml_client.ml.model_spec import ModelSpec, default_digits_spec
+    from decentralml_client.ml.errors import DataError
+    from decentralml_client.ml.examples import get_example
+    from decentralml_client.ml.model_spec import ModelSpec
     from decentralml_client.roles.common import RoleContext
     from decentralml_client.roles.creator import create_task
 
@@ -84,12 +92,15 @@ def create(
         admission_value = admission_param(admission)
     except ValueError as exc:
         fail(str(exc), Exit.USAGE)
+    initial: bytes | None = None
     if model is not None:
         model_spec = ModelSpec.from_bytes(model.read_bytes())
-    elif example == "digits":
-        model_spec = default_digits_spec(seed)
+        initial = _initial_weights(model, weights, model_spec, seed)
     else:
-        fail(f"unknown example {example!r}; the built-in example is 'digits'", Exit.USAGE)
+        try:
+            model_spec = get_example(example).spec(seed)
+        except DataError as exc:
+            fail(str(exc), Exit.USAGE)
     with errors_to_exit():
         signer = load_signer(st, key, dev, password_file)
         with connect(st) as chain:
@@ -109,7 +120,7 @@ def create(
                 max_retries=max_retries, private=private)
             rc = RoleContext(chain=chain, store=open_store(st), account=signer,
                              data_dir=st.settings.data_dir)
-            task_id = create_task(rc, model_spec, spec, seed=seed)
+            task_id = create_task(rc, model_spec, spec, seed=seed, initial_weights=initial)
     emit(st, {"task_id": task_id}, lambda: out.print(f"created task [bold]{task_id}[/]"))
 
 
@@ -248,6 +259,24 @@ def purge(ctx: typer.Context, task_id: int = typer.Argument(...),
     emit(st, {"task_id": task_id, "done": done},
          lambda: out.print(f"task {task_id}: " + ("purged, deposit returned" if done else
                                                   "partly purged: run again")))
+
+
+def _initial_weights(model: Path, weights: Path | None, model_spec: ModelSpec,
+                     seed: int) -> bytes | None:
+    """The weights file beside a spec (``model init`` writes both); None when the spec's
+    initial weights are the ones drawn from ``seed``."""
+    from decentralml_client.ml.codec import file_hash
+    from decentralml_client.ml.keras_io import weights_file_for
+    from decentralml_client.ml.model_spec import initial_weights_file
+
+    path = weights or weights_file_for(model)
+    if path.is_file():
+        return path.read_bytes()
+    named = model_spec.initial_weights_hash
+    if named is not None and named != file_hash(initial_weights_file(model_spec, seed)):
+        fail(f"the model spec names initial weights {named}, but {path} does not exist",
+             Exit.USAGE, "pass the weights file written with the spec with --weights.")
+    return None
 
 
 def task_bond(dml: DecentralMl, task_id: int, role: Role) -> int:

@@ -22,6 +22,7 @@ _EXPORTS = {
     "AggregationError": "errors",
     "DataError": "errors",
     "TrainingError": "errors",
+    "ModelFileError": "errors",
     # model spec
     "ModelSpec": "model_spec",
     "WeightSpec": "model_spec",
@@ -31,6 +32,13 @@ _EXPORTS = {
     "mlp_spec": "model_spec",
     "make_initial_weights": "model_spec",
     "initial_weights_file": "model_spec",
+    # Keras models in and out (import TensorFlow)
+    "import_keras": "keras_io",
+    "write_model": "keras_io",
+    "describe_spec": "keras_io",
+    # built-in examples
+    "get_example": "examples",
+    "EXAMPLES": "examples",
     # codec
     "encode_tensors": "codec",
     "decode_tensors": "codec",

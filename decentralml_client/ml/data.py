@@ -157,3 +157,13 @@ def load_csv(
     return check_dataset(
         np.array(xs, np.float32).reshape(len(xs), n_features), np.array(ys), model_spec
     )
+
+
+def load_file(path: str | Path, model_spec: Any) -> tuple[NDArray[Any], NDArray[Any]]:
+    """A user's data file by its suffix: ``.npz`` (arrays ``x``, ``y``) or ``.csv``."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".npz":
+        return load_npz(path, model_spec)
+    if suffix == ".csv":
+        return load_csv(path, model_spec)
+    raise DataError(f"{path}: use a .npz (x, y arrays) or .csv (features..., label) file")

@@ -45,3 +45,10 @@ class DataError(MLError):
 
 class TrainingError(MLError):
     """Local training could not run on the given inputs."""
+
+
+class ModelFileError(MLError):
+    """A Keras model file cannot be read, or a model cannot be written in the asked format."""
+
+    hint = ("save the model with `model.save('model.keras')` (or as a SavedModel, or as "
+            "`model.to_json()` plus `model.save_weights('model.weights.h5')`) and try again.")

@@ -394,12 +394,35 @@ def check_keras_config(config: Any) -> None:
             raise ModelSpecError(f"layer {i} is not an object")
         cls = layer.get("class_name")
         if cls not in ALLOWED_LAYERS:
-            hint = " (Lambda layers carry Python code)" if cls == "Lambda" else ""
+            inner_cfg = layer.get("config")
+            name = inner_cfg.get("name") if isinstance(inner_cfg, Mapping) else None
             raise ModelSpecError(
-                f"layer {i} has class {cls!r}, which is not an allowed built-in Keras layer{hint}; "
-                f"allowed: {sorted(ALLOWED_LAYERS)}"
+                f"layer {i} {name!r} ({cls}) is refused: {refusal_reason(cls)}; "
+                f"allowed layers: {', '.join(sorted(ALLOWED_LAYERS))}",
+                hint="rewrite the model with built-in Keras layers from the allow-list "
+                "(docs/ml.md, Model spec), then run the command again.",
             )
     _walk(config, path="model_config")
+
+
+#: Why a well-known layer class is refused (the default reason covers everything else).
+_REFUSAL_REASONS = {
+    "Lambda": "a Lambda layer carries Python code, which would run on every participant's "
+    "machine",
+    "BatchNormalization": "its moving statistics are non-trainable variables that federated "
+    "averaging of model deltas does not carry",
+    "Normalization": "its mean and variance are non-trainable variables that federated "
+    "averaging of model deltas does not carry",
+    "TFOpLambda": "it wraps a TensorFlow operation called from Python code",
+}
+
+
+def refusal_reason(class_name: Any) -> str:
+    """Why a layer class is not allowed in a model spec, in one phrase."""
+    return _REFUSAL_REASONS.get(
+        str(class_name),
+        "it is not a built-in Keras layer on the allow-list (custom layers carry code)",
+    )
 
 
 def _walk(obj: Any, path: str) -> None:

@@ -304,8 +304,10 @@ def run_simulation(
     }
 
 
-def plot_accuracy(summary: Mapping[str, Any], path: str) -> None:
-    """Write a PNG of test accuracy per round (matplotlib, Agg backend)."""
+def plot_accuracy(summary: Mapping[str, Any], path: str, *, title: str | None = None) -> None:
+    """Write a PNG of test accuracy (and the loss on a second axis, when the rows carry
+    one) per round (matplotlib, Agg backend). ``summary["rounds"]``
+    holds ``{"round", "accuracy", "loss"?}`` rows; ``round`` counts rounds completed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -313,10 +315,11 @@ def plot_accuracy(summary: Mapping[str, Any], path: str) -> None:
 
     rs = summary["rounds"]
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    ax.plot([h["round"] for h in rs], [h["accuracy"] for h in rs], marker="o", markersize=3)
+    ax.plot([h["round"] for h in rs], [h["accuracy"] for h in rs], marker="o", markersize=3,
+            label="accuracy")
     cfg = summary.get("config", {})
     ax.set_title(
-        f"{cfg.get('contributors')} contributors, rule {cfg.get('rule')}, "
+        title or f"{cfg.get('contributors')} contributors, rule {cfg.get('rule')}, "
         f"{cfg.get('malicious', 0)} malicious",
         fontsize=9,
     )
@@ -324,6 +327,14 @@ def plot_accuracy(summary: Mapping[str, Any], path: str) -> None:
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
+    losses = [(h["round"], h["loss"]) for h in rs if h.get("loss") is not None]
+    if losses:
+        ax2 = ax.twinx()
+        ax2.plot(*zip(*losses, strict=True), color="C1", marker="s", markersize=3,
+                 linestyle="--", label="loss")
+        ax2.set_ylabel("loss")
+        ax2.set_ylim(bottom=0)
+        fig.legend(loc="lower left", bbox_to_anchor=(0.1, 0.12), fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -1,0 +1,212 @@
+"""Where a task's models come from: the lineage from the initial model to round R.
+
+Every finalised round ``r`` turned the global model ``M_r`` into ``M_{r+1}`` (its *adopted
+model*): the contributors' accepted updates, accepted by the stake of the validators' votes,
+aggregated, and the aggregate's hash attested by a quorum of the round's electorate. All of it
+is on chain until the task is purged; :func:`read_lineage` reads it (chain only, no IPFS, no
+TensorFlow) for ``decentralml model lineage``, ``model pull`` and the dashboard, and
+:func:`check_lineage` checks the chain's own records against the protocol's rules:
+
+* the adopted hash was attested by electorate stake reaching the task's quorum;
+* every update the round counts as accepted has accept votes reaching the quorum, and the
+  number of accepted updates is the round summary's.
+
+``decentralml model pull`` also recomputes the aggregate from the accepted updates (see
+:mod:`decentralml_client.roles.models`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from decentralml_client.chain import DecentralMl
+from decentralml_client.errors import DecentralMLError
+from decentralml_client.protocol.consensus import quorum_stake
+
+
+class LineageError(DecentralMLError):
+    """A round's records on chain do not support its adopted model, or do not exist."""
+
+    hint = ("do not use this model; check the task with `decentralml task show` and "
+            "`decentralml model lineage`.")
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One validator's revealed verdict on one update."""
+
+    validator: str
+    accept: bool
+    score: int  # basis points
+    bond: int  # the validator's stake in the round's electorate
+
+
+@dataclass(frozen=True)
+class Update:
+    """A revealed update of a round and the votes on it."""
+
+    index: int
+    contributor: str
+    cid: str | None
+    update_hash: str | None
+    num_examples: int
+    status: str
+    accept_stake: int
+    reject_stake: int
+    votes: list[Vote] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """A validator's attestation of an aggregate's hash, with the score it measured."""
+
+    validator: str
+    hash: str
+    score: int  # basis points
+    bond: int
+
+
+@dataclass(frozen=True)
+class RoundLineage:
+    """How round ``round`` turned ``base_model_hash`` into ``model_hash``."""
+
+    round: int
+    base_model_hash: str  # M_r (for round 0: the initial weights named by the model spec)
+    model_cid: str
+    model_hash: str  # M_{r+1}, the adopted model
+    attested_score: int  # mean of the adopted model's attestations, basis points
+    accepted: int
+    rejected: int
+    void: int
+    retries: int
+    finalized_at: int
+    electorate_stake: int
+    quorum: int  # Permill of the electorate stake
+    rule: Any
+    proposer: str | None
+    updates: list[Update]  # revealed updates, accepted and rejected, by submission index
+    attestations: list[Attestation]  # of the adopted hash
+
+    @property
+    def accepted_updates(self) -> list[Update]:
+        return [u for u in self.updates if u.status == "Accepted"]
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """The tree from a task's initial model to round ``rounds[-1].round``."""
+
+    task_id: int
+    status: str
+    model_spec_cid: str
+    model_spec_hash: str
+    rounds: list[RoundLineage]
+
+    @property
+    def last(self) -> RoundLineage:
+        return self.rounds[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def finished_rounds(dml: DecentralMl, task_id: int) -> list[int]:
+    """The task's finalised rounds, in order."""
+    task = _task(dml, task_id)
+    return [r for r in range(int(task["round"]) + 1) if dml.round_summary(task_id, r)]
+
+
+def read_lineage(dml: DecentralMl, task_id: int, upto: int | None = None) -> Lineage:
+    """The lineage from the initial model to round ``upto`` (default: the last finalised)."""
+    task = _task(dml, task_id)
+    done = finished_rounds(dml, task_id)
+    if not done:
+        raise LineageError(f"task {task_id} has no finalised round yet: no model was adopted",
+                           hint="wait for the first round to end (`decentralml task show`).")
+    if upto is None:
+        upto = done[-1]
+    if upto not in done:
+        raise LineageError(f"task {task_id} round {upto} is not finalised; finalised rounds: "
+                           f"{', '.join(map(str, done))}",
+                           hint="pick one of the finalised rounds with --round.")
+    spec = task["spec"]
+    rounds: list[RoundLineage] = []
+    base = "initial"  # replaced by each adopted model in turn
+    for r in range(upto + 1):
+        summary = dml.round_summary(task_id, r)
+        if summary is None:
+            raise LineageError(f"task {task_id}: round {r} has no summary on chain")
+        rounds.append(_round(dml, task_id, r, summary, base, spec))
+        base = str(summary["model_hash"])
+    return Lineage(task_id=task_id, status=str(task["status"]), model_spec_cid=spec["model_cid"],
+                   model_spec_hash=spec["model_hash"], rounds=rounds)
+
+
+def _round(dml: DecentralMl, task_id: int, r: int, summary: dict[str, Any], base: str,
+           spec: dict[str, Any]) -> RoundLineage:
+    bonds = dml.electorate(task_id, r)
+    votes = dml.votes(task_id, r)
+    by_submission: dict[int, list[Vote]] = {}
+    for validator, verdicts in sorted(votes.items()):
+        for v in verdicts:
+            by_submission.setdefault(int(v["submission"]), []).append(
+                Vote(validator, bool(v["accept"]), int(v["score"]), bonds.get(validator, 0)))
+    updates = [
+        Update(index=i, contributor=str(s["contributor"]), cid=s.get("cid"),
+               update_hash=s.get("update_hash"), num_examples=int(s["num_examples"]),
+               status=str(s["status"]), accept_stake=int(s["accept_stake"]),
+               reject_stake=int(s["reject_stake"]), votes=by_submission.get(i, []))
+        for i, s in sorted(dml.submissions(task_id, r).items())
+        if s["status"] in ("Accepted", "Rejected")
+    ]
+    model_hash = str(summary["model_hash"])
+    attestations = []
+    for validator, value in sorted(dml.attestations(task_id, r).items()):
+        digest, score = _attestation(value)
+        if digest == model_hash:
+            attestations.append(Attestation(validator, digest, score, bonds.get(validator, 0)))
+    proposer = next((str(p["proposer"]) for p in dml.proposals(task_id, r)
+                     if str(p["hash"]) == model_hash), None)
+    return RoundLineage(
+        round=r, base_model_hash=base, model_cid=str(summary["model_cid"]),
+        model_hash=model_hash, attested_score=int(summary["attested_score"]),
+        accepted=int(summary["accepted"]), rejected=int(summary["rejected"]),
+        void=int(summary["void"]), retries=int(summary["retries"]),
+        finalized_at=int(summary["finalized_at"]), electorate_stake=sum(bonds.values()),
+        quorum=int(spec["quorum"]), rule=spec["rule"], proposer=proposer, updates=updates,
+        attestations=attestations)
+
+
+def _attestation(value: Any) -> tuple[str, int]:
+    if isinstance(value, dict):
+        return str(value["hash"]), int(value["score"])
+    return str(value[0]), int(value[1])
+
+
+def check_lineage(lineage: Lineage) -> None:
+    """Check every round's records against the protocol's rules; raise :class:`LineageError`."""
+    for rl in lineage.rounds:
+        where = f"task {lineage.task_id} round {rl.round}"
+        need = quorum_stake(rl.quorum, rl.electorate_stake)
+        attested = sum(a.bond for a in rl.attestations)
+        if rl.electorate_stake <= 0 or attested < need:
+            raise LineageError(f"{where}: the adopted model {rl.model_hash} is attested by "
+                               f"{attested} of the {need} stake the quorum needs")
+        accepted = rl.accepted_updates
+        if len(accepted) != rl.accepted:
+            raise LineageError(f"{where}: {len(accepted)} accepted updates on chain, the round "
+                               f"summary counts {rl.accepted}")
+        for u in accepted:
+            stake = sum(v.bond for v in u.votes if v.accept)
+            if stake < need:
+                raise LineageError(f"{where}: update {u.index} counts as accepted with accept "
+                                   f"votes of {stake} stake, below the quorum's {need}")
+
+
+def _task(dml: DecentralMl, task_id: int) -> dict[str, Any]:
+    task = dml.task(task_id)
+    if task is None:
+        raise LineageError(f"task {task_id} does not exist on this chain",
+                           hint="see `decentralml task list`.")
+    return task
