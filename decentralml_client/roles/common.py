@@ -105,7 +105,7 @@ class RoleContext:
         """
         model_spec = self.model_spec(task)
         if task["model_hash"] == task["spec"]["model_hash"]:
-            cid, digest = model_spec.initial_weights_cid, model_spec.initial_weights_hash
+            cid, digest = initial_weights(model_spec)
         else:
             cid, digest = task["model_cid"], task["model_hash"]
         if digest not in self._weights:
@@ -119,7 +119,7 @@ class RoleContext:
         """The global model a past round ``round_`` started from."""
         model_spec = self.model_spec(task)
         if round_ == 0:
-            cid, digest = model_spec.initial_weights_cid, model_spec.initial_weights_hash
+            cid, digest = initial_weights(model_spec)
         else:
             summary = self.dml.round_summary(task_id, round_ - 1)
             if summary is None:
@@ -159,6 +159,16 @@ class RoleContext:
         revealed = sorted(i for i, s in subs.items() if s["status"] in ("Accepted", "Rejected"))
         _, medians, _ = consensus(revealed, records, int(task["spec"]["quorum"]))
         return accepted, {i: m for i, m in medians.items() if accepted.get(i)}
+
+
+def initial_weights(model_spec: ModelSpec) -> tuple[str, str]:
+    """The CID and hash of the round-0 weights a task's model spec names."""
+    cid, digest = model_spec.initial_weights_cid, model_spec.initial_weights_hash
+    if cid is None or digest is None:
+        raise RoleError("the task's model spec names no initial weights (CID and hash)",
+                        hint="create tasks with `decentralml task create`, which uploads the "
+                        "initial weights and names them in the model spec.")
+    return cid, digest
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from decentralml_client.chain import DecentralMl
 from decentralml_client.chain.api import account_id, h256
 from decentralml_client.protocol import update_commitment
 from decentralml_client.roles.common import Stopped
@@ -48,13 +47,13 @@ def _expected_commit(address: str) -> dict[str, object]:
     commitment = update_commitment(TASK_ID, 0, 0, account_id(address),
                                    bytes.fromhex(PREPARED["manifest_hash"][2:]), 100,
                                    bytes.fromhex(PREPARED["salt"][2:]))
-    return DecentralMl.commit_update_call(TASK_ID, 0, commitment)[1]
+    return {"task_id": TASK_ID, "round": 0, "commitment": h256(commitment)}
 
 
 def _expected_reveal() -> dict[str, object]:
-    return DecentralMl.reveal_update_call(
-        TASK_ID, 0, "bafyprepared", bytes.fromhex(PREPARED["manifest_hash"][2:]), 100,
-        bytes.fromhex(PREPARED["salt"][2:]))[1]
+    return {"task_id": TASK_ID, "round": 0, "cid": "0x" + b"bafyprepared".hex(),
+            "update_hash": PREPARED["manifest_hash"], "num_examples": 100,
+            "salt": PREPARED["salt"]}
 
 
 def test_a_prepared_update_is_committed_then_revealed_once_each(tmp_path: Path) -> None:

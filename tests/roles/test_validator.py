@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from decentralml_client.chain import DecentralMl
-from decentralml_client.chain.api import account_id
+from decentralml_client.chain.api import account_id, h256
 from decentralml_client.protocol import vote_commitment
 from decentralml_client.roles import validator
 from decentralml_client.roles.common import Stopped
@@ -64,8 +63,10 @@ def test_judged_verdicts_are_sealed_revealed_and_then_attested_or_not(tmp_path: 
     salt = bytes.fromhex(JUDGED["salt"][2:])
     sealed = vote_commitment(TASK_ID, 0, 0, account_id(ctx.address), VERDICTS, salt)
     assert chain.calls == [
-        ("commit_vote", DecentralMl.commit_vote_call(TASK_ID, 0, sealed)[1]),
-        ("reveal_vote", DecentralMl.reveal_vote_call(TASK_ID, 0, VERDICTS, salt)[1]),
+        ("commit_vote", {"task_id": TASK_ID, "round": 0, "commitment": h256(sealed)}),
+        ("reveal_vote", {"task_id": TASK_ID, "round": 0, "salt": JUDGED["salt"], "verdicts": [
+            {"submission": 0, "accept": True, "score": 9_100},
+            {"submission": 1, "accept": False, "score": 0}]}),
     ]
     entry = _journal(tmp_path, ctx.address).entry("0.0")
     assert entry["vote_committed"] and entry["vote_revealed"]
