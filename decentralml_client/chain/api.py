@@ -13,15 +13,24 @@ from __future__ import annotations
 
 import enum
 import struct
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from substrateinterface import Keypair
+from substrateinterface.exceptions import StorageFunctionNotFound, SubstrateRequestException
 from substrateinterface.utils.ss58 import ss58_decode, ss58_encode
+from websocket import WebSocketException
 
-from decentralml_client.chain.client import Chain, Receipt
+from decentralml_client.chain.client import PALLET, Chain, Receipt
+from decentralml_client.chain.errors import ChainError
 from decentralml_client.protocol import consensus
 from decentralml_client.protocol.rules import rule_value
+
+Call = tuple[str, dict[str, Any]]
+"""An extrinsic of the pallet, by name and parameters, ready to sign and send."""
+
+T = TypeVar("T")
 
 UNIT = 10**12
 ESCROW_PALLET_ID = b"dml/escr"
@@ -57,6 +66,7 @@ class TaskSpec:
     reward_per_round: int = 100 * UNIT
     validator_share: int = permill(0.2)
     rule: Any = "FedAvg"
+    server_optimizer: Any = "None"  # "None" | {"Adam": {lr, beta1, beta2, tau}} | ...
     max_examples: int = 10_000
     min_improvement: int = 0  # basis points (validators' acceptance threshold)
     contributor_bond: int = 1 * UNIT
@@ -114,10 +124,19 @@ def account_id(address: str) -> bytes:
     return bytes.fromhex(ss58_decode(address))
 
 
+def is_ss58_address(address: str) -> bool:
+    """Whether ``address`` is a valid SS58 address."""
+    try:
+        ss58_decode(address)
+    except Exception:  # ss58_decode raises bare ValueErrors and others
+        return False
+    return True
+
+
 def escrow_account(task_id: int, ss58_format: int = 42) -> str:
     """The task's escrow account: the pallet's ``PalletId`` sub-account for ``task_id``."""
     raw = b"modl" + ESCROW_PALLET_ID + struct.pack("<I", task_id)
-    return ss58_encode(raw.ljust(32, b"\0"), ss58_format=ss58_format)
+    return str(ss58_encode(raw.ljust(32, b"\0"), ss58_format=ss58_format))
 
 
 def h256(value: bytes | str) -> str:
@@ -143,6 +162,21 @@ def _cid_param(cid: str) -> str:
     return "0x" + cid.encode().hex()
 
 
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, WebSocketException, ChainError, SubstrateRequestException, TimeoutError,
+)
+"""Errors that mean "the node is gone or unusable", as opposed to a bug in our own code."""
+
+
+def if_present(read: Callable[[], T], default: T) -> T:
+    """``read()``, or ``default`` when the connected runtime lacks the storage item it reads
+    (protocol v2 items such as ``VoteCommits`` and ``Electorate`` on a v1 runtime)."""
+    try:
+        return read()
+    except StorageFunctionNotFound:
+        return default
+
+
 class DecentralMl:
     """The pallet's calls and reads over a :class:`Chain`."""
 
@@ -151,9 +185,20 @@ class DecentralMl:
 
     # -- calls ------------------------------------------------------------------------------
 
+    def submit_all(self, items: list[tuple[Keypair, Call]]) -> list[Receipt]:
+        """Send several accounts' calls together, so that they share blocks (a phase's
+        transactions cost one block, not one each); e.g.
+        ``dml.submit_all([(kp, DecentralMl.join_task_call(t, Role.VALIDATOR, b)), ...])``."""
+        return self.chain.submit_all([(signer, PALLET, name, params)
+                                      for signer, (name, params) in items])
+
+    @staticmethod
+    def register_call(role: Role, stake: int, x25519_key: bytes) -> Call:
+        return "register", {"role": Role(role).value, "stake": stake,
+                            "x25519_key": h256(x25519_key)}
+
     def register(self, signer: Keypair, role: Role, stake: int, x25519_key: bytes) -> Receipt:
-        return self.chain.submit(signer, "register", {
-            "role": Role(role).value, "stake": stake, "x25519_key": h256(x25519_key)})
+        return self.chain.submit(signer, *self.register_call(role, stake, x25519_key))
 
     def deregister(self, signer: Keypair, role: Role) -> Receipt:
         return self.chain.submit(signer, "deregister", {"role": Role(role).value})
@@ -163,10 +208,13 @@ class DecentralMl:
         (event,) = receipt.find("TaskCreated")
         return int(_field(event.attributes, "task_id"))
 
+    @staticmethod
+    def join_task_call(task_id: int, role: Role, bond: int) -> Call:
+        return "join_task", {"task_id": task_id, "role": Role(role).value, "bond": bond}
+
     def join_task(self, signer: Keypair, task_id: int, role: Role, bond: int) -> Receipt:
         """Join ``task_id`` in ``role``, bonding ``bond`` (at least the task's bond)."""
-        return self.chain.submit(signer, "join_task", {"task_id": task_id,
-                                                       "role": Role(role).value, "bond": bond})
+        return self.chain.submit(signer, *self.join_task_call(task_id, role, bond))
 
     def leave_task(self, signer: Keypair, task_id: int) -> Receipt:
         return self.chain.submit(signer, "leave_task", {"task_id": task_id})
@@ -182,43 +230,66 @@ class DecentralMl:
     def cancel_task(self, signer: Keypair, task_id: int) -> Receipt:
         return self.chain.submit(signer, "cancel_task", {"task_id": task_id})
 
+    @staticmethod
+    def commit_update_call(task_id: int, round_: int, commitment_: bytes) -> Call:
+        return "commit_update", {"task_id": task_id, "round": round_,
+                                 "commitment": h256(commitment_)}
+
     def commit_update(self, signer: Keypair, task_id: int, round_: int,
                       commitment_: bytes) -> Receipt:
-        return self.chain.submit(signer, "commit_update", {
-            "task_id": task_id, "round": round_, "commitment": h256(commitment_)})
+        return self.chain.submit(signer, *self.commit_update_call(task_id, round_, commitment_))
+
+    @staticmethod
+    def reveal_update_call(task_id: int, round_: int, cid: str, update_hash: bytes,
+                           num_examples: int, salt: bytes) -> Call:
+        return "reveal_update", {
+            "task_id": task_id, "round": round_, "cid": _cid_param(cid),
+            "update_hash": h256(update_hash), "num_examples": num_examples, "salt": h256(salt)}
 
     def reveal_update(self, signer: Keypair, task_id: int, round_: int, cid: str,
                       update_hash: bytes, num_examples: int, salt: bytes) -> Receipt:
-        return self.chain.submit(signer, "reveal_update", {
-            "task_id": task_id, "round": round_, "cid": _cid_param(cid),
-            "update_hash": h256(update_hash), "num_examples": num_examples,
-            "salt": h256(salt)})
+        return self.chain.submit(signer, *self.reveal_update_call(
+            task_id, round_, cid, update_hash, num_examples, salt))
+
+    @staticmethod
+    def commit_vote_call(task_id: int, round_: int, commitment_: bytes) -> Call:
+        return "commit_vote", {"task_id": task_id, "round": round_,
+                               "commitment": h256(commitment_)}
 
     def commit_vote(self, signer: Keypair, task_id: int, round_: int,
                     commitment_: bytes) -> Receipt:
         """Seal a vote: commit to the hash of all verdicts and scores (see
         :func:`decentralml_client.protocol.vote_commitment`)."""
-        return self.chain.submit(signer, "commit_vote", {
-            "task_id": task_id, "round": round_, "commitment": h256(commitment_)})
+        return self.chain.submit(signer, *self.commit_vote_call(task_id, round_, commitment_))
+
+    @staticmethod
+    def reveal_vote_call(task_id: int, round_: int, verdicts: list[tuple[int, bool, int]],
+                         salt: bytes) -> Call:
+        return "reveal_vote", {
+            "task_id": task_id, "round": round_,
+            "verdicts": [{"submission": s, "accept": a, "score": sc} for s, a, sc in verdicts],
+            "salt": h256(salt)}
 
     def reveal_vote(self, signer: Keypair, task_id: int, round_: int,
                     verdicts: list[tuple[int, bool, int]], salt: bytes) -> Receipt:
         """Open a sealed vote: every (submission, accept, score bp), ascending, and the salt."""
-        return self.chain.submit(signer, "reveal_vote", {
-            "task_id": task_id, "round": round_,
-            "verdicts": [{"submission": s, "accept": a, "score": sc} for s, a, sc in verdicts],
-            "salt": h256(salt)})
+        return self.chain.submit(signer, *self.reveal_vote_call(task_id, round_, verdicts, salt))
 
     def propose_aggregate(self, signer: Keypair, task_id: int, round_: int, cid: str,
                           hash_: bytes) -> Receipt:
         return self.chain.submit(signer, "propose_aggregate", {
             "task_id": task_id, "round": round_, "cid": _cid_param(cid), "hash": h256(hash_)})
 
+    @staticmethod
+    def attest_aggregate_call(task_id: int, round_: int, cid: str, hash_: bytes,
+                              score: int) -> Call:
+        return "attest_aggregate", {"task_id": task_id, "round": round_, "cid": _cid_param(cid),
+                                    "hash": h256(hash_), "score": score}
+
     def attest_aggregate(self, signer: Keypair, task_id: int, round_: int, cid: str,
                          hash_: bytes, score: int) -> Receipt:
-        return self.chain.submit(signer, "attest_aggregate", {
-            "task_id": task_id, "round": round_, "cid": _cid_param(cid), "hash": h256(hash_),
-            "score": score})
+        return self.chain.submit(signer, *self.attest_aggregate_call(
+            task_id, round_, cid, hash_, score))
 
     def finalize_round(self, signer: Keypair, task_id: int, round_: int) -> Receipt:
         return self.chain.submit(signer, "finalize_round", {"task_id": task_id,
@@ -227,13 +298,13 @@ class DecentralMl:
     # -- reads ------------------------------------------------------------------------------
 
     def task(self, task_id: int) -> dict[str, Any] | None:
-        return _normalise(self.chain.query("Tasks", [task_id]))
+        return _record(self.chain.query("Tasks", [task_id]))
 
     def tasks(self) -> dict[int, dict[str, Any]]:
         return {int(k): _normalise(v) for k, v in self.chain.query_map("Tasks")}
 
     def participant(self, address: str) -> dict[str, Any] | None:
-        return _normalise(self.chain.query("Participants", [address]))
+        return _record(self.chain.query("Participants", [address]))
 
     def participants(self) -> dict[str, dict[str, Any]]:
         return {str(k): _normalise(v) for k, v in self.chain.query_map("Participants")}
@@ -266,7 +337,7 @@ class DecentralMl:
         return {str(k): v for k, v in self.chain.query_map("Attestations", [[task_id, round_]])}
 
     def round_summary(self, task_id: int, round_: int) -> dict[str, Any] | None:
-        return _normalise(self.chain.query("RoundSummaries", [[task_id, round_]]))
+        return _record(self.chain.query("RoundSummaries", [[task_id, round_]]))
 
     def payments(self, task_id: int, first_block: int, last_block: int | None = None
                  ) -> dict[str, dict[str, int]]:
@@ -281,9 +352,6 @@ class DecentralMl:
                     who = str(_field(e.attributes, "who"))
                     out[kind][who] = out[kind].get(who, 0) + int(_field(e.attributes, "amount"))
         return out
-
-    def escrow_balance(self, task_id: int) -> int:
-        return self.chain.free_balance(escrow_account(task_id))
 
 
 def _field(attributes: Any, name: str) -> Any:
@@ -303,3 +371,13 @@ def _normalise(value: Any) -> Any:
     if isinstance(value, list):
         return [_normalise(v) for v in value]
     return value
+
+
+def _record(value: Any) -> dict[str, Any] | None:
+    """A struct read from storage with its CIDs as text; None when the entry is absent."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ChainError(f"the chain returned {value!r} where a record was expected")
+    record: dict[str, Any] = _normalise(value)
+    return record

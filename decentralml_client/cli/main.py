@@ -82,6 +82,7 @@ def _register_commands() -> None:
     app.command("validate")(roles.validate)
     app.command("aggregate")(roles.aggregate)
     app.command("finalize")(roles.finalize)
+    app.command("host", hidden=True)(roles.host)
     app.command("simulate")(simulate.simulate)
     app.command("demo")(demo.demo)
     app.command("dashboard")(dashboard.dashboard)

@@ -120,11 +120,57 @@ def _role_session(st: State, key: str | None, dev: str | None, password_file: Pa
             yield signer, chain, _context(st, signer, chain, stop, False)
 
 
+_STOP = threading.Event()
+
+
 def _stop_on_signals() -> threading.Event:
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    return stop
+    """The process's stop flag, set by SIGINT/SIGTERM. The main thread installs the handlers
+    (and clears the flag); role loops hosted in threads (``host``) share the flag."""
+    if threading.current_thread() is threading.main_thread():
+        _STOP.clear()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: _STOP.set())
+    return _STOP
+
+
+def host(plan: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                     help="JSON list of role commands.")) -> None:
+    """Run several role commands in one process, a thread each (one TensorFlow start-up for
+    all). ``PLAN`` lists ``{"name": ..., "args": [global options..., command, options...]}``;
+    each entry's ``--config`` gives it its own data directory (journal, cache). When one role
+    fails or a signal arrives, all stop; the exit code is the first non-zero one."""
+    import json
+
+    from decentralml_client.cli.main import app
+
+    entries = json.loads(plan.read_text())
+    stop = _stop_on_signals()
+    command = typer.main.get_command(app)
+    codes: dict[str, int] = {}
+
+    def run(entry: dict[str, Any]) -> None:
+        try:
+            code = command.main(list(entry["args"]), prog_name="decentralml",
+                                standalone_mode=False)
+        except SystemExit as exc:
+            code = exc.code
+        except Exception as exc:  # reported like the CLI would, then everyone stops
+            console.print(f"[red]{entry['name']}: {exc}[/]")
+            code = Exit.FAILED
+        codes[entry["name"]] = int(code) if isinstance(code, int) else 0
+        if codes[entry["name"]]:
+            stop.set()
+
+    threads = [threading.Thread(target=run, args=(e,), name=e["name"], daemon=True)
+               for e in entries]
+    for t in threads:
+        t.start()
+    for t in threads:
+        while t.is_alive():
+            t.join(0.5)
+    failed = [c for c in codes.values() if c]
+    if failed:
+        raise typer.Exit(failed[0])
 
 
 def _ensure_member(chain: Any, signer: Any, task_id: int, role: Any) -> None:

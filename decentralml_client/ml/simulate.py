@@ -5,8 +5,10 @@ with :func:`~decentralml_client.ml.train.train_local` from the current global mo
 its update with the task's encoding (:func:`~decentralml_client.ml.codec.encode_update`);
 validators decode every file strictly (:func:`~decentralml_client.ml.codec.decode_tensors`:
 a NaN/Inf, oversize or malformed update is rejected); the accepted updates, in ascending
-contributor index, are aggregated with the chosen rule
-(:func:`~decentralml_client.ml.aggregate.aggregate`); the new global model is evaluated on
+contributor index, are aggregated with the chosen rule and then moved by the task's server
+optimiser (:func:`~decentralml_client.ml.aggregate.next_model`, the function the aggregator and
+the validators call; its state travels in each round's weights file, whose hash is the round's
+``model_hash``); the new global model is evaluated on
 held-out test data. If no update survives, or the rule cannot run on what survived, the round
 fails and the model stays.
 
@@ -44,6 +46,7 @@ from decentralml_client.ml.model_spec import (
     default_digits_spec,
     make_initial_weights,
 )
+from decentralml_client.ml.server_opt import ServerOptimizer, ServerState
 from decentralml_client.ml.validators import Economics, ValidatorPanel, expand_strategies
 from decentralml_client.protocol.rules import rule_value
 
@@ -95,13 +98,16 @@ def run_simulation(
     economics: Economics | None = None,
     on_round: Callable[[dict[str, Any]], None] | None = None,
     on_update: Callable[[int, int], None] | None = None,
+    server_optimizer: Any = None,
 ) -> dict[str, Any]:
     """Run the simulation and return its summary (JSON-serialisable).
 
     ``dataset`` is ``(x_train, y_train, x_test, y_test)``; by default digits split with
     ``test_size`` and ``seed``. ``rule`` is a CLI name (see :data:`RULES`) or a chain rule.
     Validator ``k`` holds every ``validators``-th example of the test split from ``k`` on and
-    plays ``validator_strategies[k]`` (one value applies to all).
+    plays ``validator_strategies[k]`` (one value applies to all). ``server_optimizer`` is a
+    :class:`~decentralml_client.ml.server_opt.ServerOptimizer` or its chain value (``None``:
+    plain FedAvg steps). FedProx and local epochs/steps come with ``model_spec``.
     """
     from decentralml_client.ml.evaluate import evaluate
     from decentralml_client.ml.tff_runtime import tff_session
@@ -124,6 +130,9 @@ def run_simulation(
         else chain_rule(rule, contributors, malicious, beta=beta, byzantine=byzantine, keep=keep)
     )
     agg.parse_rule(chain)
+    opt = (server_optimizer if isinstance(server_optimizer, ServerOptimizer)
+           else ServerOptimizer.from_chain(server_optimizer))
+    server_state: ServerState | None = None
     scale = DEFAULT_ATTACK_SCALE[attack] if attack_scale is None else float(attack_scale)
 
     model_spec = model_spec or default_digits_spec(seed)
@@ -223,7 +232,9 @@ def run_simulation(
                 counts = agg.effective_examples([claims[i] for i in accepted_ids],
                                                 econ.max_examples)
                 try:
-                    new = agg.aggregate(chain, weights, deltas, counts)  # type: ignore[arg-type]
+                    new, server_state = agg.next_model(
+                        chain, opt, weights, server_state, deltas, counts  # type: ignore[arg-type]
+                    )
                     previous_step = [n.astype(np.float64) - w
                                      for n, w in zip(new, weights, strict=False)]
                     weights = new
@@ -234,7 +245,8 @@ def run_simulation(
                     reasons.append(f"round failed: {e}")
             model_hash = codec.file_hash(
                 codec.encode_weights(
-                    weights, model_spec, task="sim", round=r, base_model_hash=model_hash
+                    weights, model_spec, task="sim", round=r, base_model_hash=model_hash,
+                    server_state=server_state,
                 )
             )
             ev = evaluate(model_spec, weights, xte, yte)
@@ -281,6 +293,10 @@ def run_simulation(
             "contributors": contributors,
             "rounds": rounds,
             "rule": chain,
+            "server_optimizer": opt.to_chain(),
+            "prox_mu": model_spec.prox_mu,
+            "local_epochs": model_spec.local_epochs,
+            "local_steps": model_spec.local_steps,
             "malicious": malicious,
             "malicious_ids": sorted(bad),
             "attack": attack if malicious else None,
@@ -335,6 +351,38 @@ def plot_accuracy(summary: Mapping[str, Any], path: str, *, title: str | None = 
         ax2.set_ylabel("loss")
         ax2.set_ylim(bottom=0)
         fig.legend(loc="lower left", bbox_to_anchor=(0.1, 0.12), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def rounds_to(summary: Mapping[str, Any], target: float) -> int | None:
+    """The first round whose global model reaches ``target`` test accuracy (None: never)."""
+    return next((h["round"] for h in summary["rounds"] if h["accuracy"] >= target), None)
+
+
+def plot_comparison(runs: Mapping[str, Mapping[str, Any]], path: str, *,
+                    title: str | None = None) -> None:
+    """Write a PNG with the test accuracy per round of several runs (one line per label,
+    e.g. one per rule, server optimiser or Dirichlet α) on one chart (matplotlib, Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
+    for label, summary in runs.items():
+        rs = summary["rounds"]
+        ax.plot([h["round"] for h in rs], [h["accuracy"] for h in rs], marker="o",
+                markersize=2, linewidth=1.2, label=label)
+    for target in (0.90, 0.94):
+        ax.axhline(target, color="grey", linewidth=0.6, linestyle=":")
+    ax.set_title(title or "test accuracy per round", fontsize=9)
+    ax.set_xlabel("round")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -141,6 +141,7 @@ class _Engine:
 
 _ENGINES: dict[str, _Engine] = {}
 _ENGINES_LOCK = threading.Lock()
+_TRAIN_LOCK = threading.Lock()
 _MAX_ENGINES = 8
 
 
@@ -188,7 +189,8 @@ def train_local(
     eng = _engine(model_spec)
     ds = make_client_dataset(model_spec, xa, ya, seed)
     mw = tff.learning.models.ModelWeights(trainable=tuple(weights), non_trainable=())
-    with tff_session(), worker_safe_streams():
+    # One TFF call at a time per process (roles hosted as threads share the TFF worker).
+    with _TRAIN_LOCK, tff_session(), worker_safe_streams():
         out = eng.process.next(eng.state(), [mw], [ds])
     client = out.result[0]
     if float(client.update_weight) == 0.0:
