@@ -124,6 +124,10 @@ HINTS: dict[str, str] = {
     "ProposalMismatch": "attest the proposal's own CID and hash (fetch both from the chain).",
     "CancelPending": "the task already ends after its current round.",
     "RetriesTooHigh": "ask for fewer retries (at most the runtime's MaxRetries).",
+    "ServerLearningRateInvalid": "give the server optimiser a learning rate above 0 and at "
+    "most 100 (--server-lr).",
+    "ServerDecayInvalid": "keep --server-momentum, --beta1 and --beta2 below 1.",
+    "ServerTauZero": "give Adam/Yogi an adaptivity --tau above 0 (e.g. 0.001).",
     "TaskStillActive": "purge a task only after it finished or was cancelled.",
     "AlreadyLeaving": "the account already asked to leave: run `decentralml task leave` again "
     "once the current round is over to get the bond back.",

@@ -18,7 +18,29 @@ def simulate(
         10, "--contributors", "-n", min=1, help="Number of contributors."
     ),
     rounds: int = typer.Option(20, "--rounds", "-r", min=0, help="Number of federated rounds."),
-    rule: str = typer.Option("fedavg", "--rule", help="fedavg | trimmed-mean | median | krum"),
+    example: str = typer.Option("digits", "--example",
+                                help="Built-in example: digits | breast-cancer (tabular, CSV)."),
+    rule: str = typer.Option("fedavg", "--rule",
+                             help="fedavg | trimmed-mean | median | krum (comma-separated: "
+                                  "compare several)"),
+    server_opt: str = typer.Option(
+        "none", "--server-opt",
+        help="Server optimiser after the rule: none | momentum | adam | yogi (comma-separated: "
+             "compare several)."),
+    server_lr: float | None = typer.Option(
+        None, "--server-lr", help="Server learning rate (momentum 1.0, adam/yogi 0.01)."),
+    server_momentum: float | None = typer.Option(
+        None, "--server-momentum", help="Server momentum (0.9)."),
+    beta1: float | None = typer.Option(None, "--beta1", help="Adam/Yogi beta1 (0.9)."),
+    beta2: float | None = typer.Option(None, "--beta2", help="Adam/Yogi beta2 (0.99)."),
+    tau: float | None = typer.Option(None, "--tau", help="Adam/Yogi adaptivity tau (0.001)."),
+    prox_mu: str = typer.Option(
+        "0", "--prox-mu",
+        help="FedProx proximal strength mu of the local objective (comma-separated: compare)."),
+    local_epochs: int | None = typer.Option(
+        None, "--local-epochs", min=1, help="Local epochs per round (default 1)."),
+    local_steps: int | None = typer.Option(
+        None, "--local-steps", min=1, help="Cap on local batches per round."),
     malicious: int = typer.Option(0, "--malicious", min=0, help="How many contributors attack."),
     attack: str = typer.Option(
         "sign-flip", "--attack",
@@ -34,8 +56,9 @@ def simulate(
         None, "--topk", help="Keep this fraction of each delta (0-1]."
     ),
     partition: str = typer.Option("iid", "--partition", help="iid | dirichlet"),
-    alpha: float = typer.Option(
-        0.5, "--alpha", help="Dirichlet concentration (smaller = more skew)."
+    alpha: str = typer.Option(
+        "0.5", "--alpha",
+        help="Dirichlet concentration (smaller = more skew); comma-separated: a sweep."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the split, partition, init and training."),
     beta: float | None = typer.Option(
@@ -59,9 +82,12 @@ def simulate(
              "in order (one value applies to all).",
     ),
     json_out: bool = typer.Option(False, "--json", help="Print only the summary JSON on stdout."),
-    plot: Path | None = typer.Option(None, "--plot", help="Write a PNG of accuracy per round."),
+    plot: Path | None = typer.Option(
+        None, "--plot",
+        help="Write a PNG of accuracy per round (one line per compared run on one chart)."),
 ) -> None:
-    """Simulate N contributors x R rounds of federated learning on digits, in-process,
+    """Simulate N contributors x R rounds of federated learning on a built-in example
+    (digits by default), in-process,
     with the same training, codec and aggregation the real roles use."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -75,8 +101,27 @@ def simulate(
 
     with err.status("loading TensorFlow Federated…"):
         from decentralml_client.ml.errors import MLError
-        from decentralml_client.ml.simulate import plot_accuracy, run_simulation
+        from decentralml_client.ml.examples import get_example
+        from decentralml_client.ml.simulate import (
+            plot_accuracy,
+            plot_comparison,
+            rounds_to,
+            run_simulation,
+        )
         from decentralml_client.ml.train import DPConfig, dp_epsilon
+        from decentralml_client.protocol.rules import server_optimizer, with_client_options
+
+    try:
+        runs = _variants(rule, server_opt, prox_mu, alpha if partition == "dirichlet" else "")
+        opts = {name: server_optimizer(name, lr=server_lr, momentum=server_momentum,
+                                       beta1=beta1, beta2=beta2, tau=tau)
+                for name in {v["server_opt"] for v in runs}}
+        specs = {mu: with_client_options(get_example(example).spec(seed),
+                                         prox_mu=mu if mu > 0 else None,
+                                         local_epochs=local_epochs, local_steps=local_steps)
+                 for mu in {v["prox_mu"] for v in runs}}
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
 
     dp = None
     if dp_clip is not None:
@@ -96,7 +141,7 @@ def simulate(
     table = Table(title="decentralml simulate")
     for col in ("round", "accuracy", "loss", "accepted", "rejected", "seconds"):
         table.add_column(col, justify="right")
-    total = contributors * rounds
+    total = contributors * rounds * len(runs)
     task = progress.add_task("train", total=total, round=0, acc="-")
 
     def on_update(r: int, i: int) -> None:
@@ -118,29 +163,40 @@ def simulate(
     # to stderr, so that stdout carries only the table or the JSON.
     try:
         with contextlib.redirect_stdout(sys.__stderr__ or sys.stderr), progress:
-            summary = run_simulation(
-                contributors=contributors,
-                rounds=rounds,
-                rule=rule,
-                malicious=malicious,
-                attack=attack,
-                encoding=encoding,
-                topk=topk,
-                partition=partition,
-                alpha=alpha,
-                seed=seed,
-                attack_scale=attack_scale,
-                beta=beta,
-                byzantine=byzantine,
-                dp=dp,
-                validators=validators,
-                validator_strategies=strategies,
-                on_round=on_round,
-                on_update=on_update,
-            )
+            dataset = get_example(example).split(seed)
+            results: dict[str, dict[str, Any]] = {}
+            for v in runs:
+                summary = run_simulation(
+                    contributors=contributors,
+                    rounds=rounds,
+                    rule=v["rule"],
+                    server_optimizer=opts[v["server_opt"]],
+                    model_spec=specs[v["prox_mu"]],
+                    dataset=dataset,
+                    malicious=malicious,
+                    attack=attack,
+                    encoding=encoding,
+                    topk=topk,
+                    partition=partition,
+                    alpha=v["alpha"],
+                    seed=seed,
+                    attack_scale=attack_scale,
+                    beta=beta,
+                    byzantine=byzantine,
+                    dp=dp,
+                    validators=validators,
+                    validator_strategies=strategies,
+                    on_round=on_round if len(runs) == 1 else None,
+                    on_update=on_update,
+                )
+                results[v["label"]] = summary
     except MLError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(code=2) from None
+    if len(runs) > 1:
+        _report_comparison(results, plot, json_out, out, rounds_to, plot_comparison,
+                           f"{contributors} contributors, {partition}, seed {seed}")
+        return
     if dp is not None:
         summary["dp_epsilon"] = dp_epsilon(dp_noise, rounds, 1e-5) if dp_noise > 0 else None
         summary["dp_delta"] = 1e-5
@@ -167,5 +223,59 @@ def simulate(
         f"rejected updates: {summary['rejected_updates']} "
         f"(honest ones: {summary['false_rejections']})"
     )
+    if plot is not None:
+        out.print(f"plot written to {plot}")
+
+
+def _variants(rule: str, server_opt: str, prox_mu: str, alpha: str) -> list[dict[str, Any]]:
+    """The runs to compare: every combination of the comma-separated values, labelled."""
+    def split(text: str) -> list[str]:
+        return [t.strip() for t in text.split(",") if t.strip()]
+
+    rules, opt_names, mus = split(rule), split(server_opt), split(prox_mu)
+    alphas = split(alpha) or ["0.5"]
+    try:
+        mu_values = [float(m) for m in mus]
+        alpha_values = [float(a) for a in alphas]
+    except ValueError:
+        raise ValueError("--prox-mu and --alpha take numbers (comma-separated)") from None
+    if not rules or not opt_names or not mu_values:
+        raise ValueError("--rule, --server-opt and --prox-mu need at least one value")
+    runs = []
+    for a in alpha_values:
+        for r in rules:
+            for o in opt_names:
+                for mu in mu_values:
+                    label = r + ("" if o == "none" else f"+{o}")
+                    label += f" prox {mu:g}" if mu > 0 else ""
+                    label += f" α={a:g}" if len(alpha_values) > 1 or alpha else ""
+                    runs.append({"rule": r, "server_opt": o, "prox_mu": mu, "alpha": a,
+                                 "label": label})
+    return runs
+
+
+def _report_comparison(results: dict[str, dict[str, Any]], plot: Path | None, json_out: bool,
+                       out: Any, rounds_to: Any, plot_comparison: Any, title: str) -> None:
+    from rich.table import Table
+
+    rows = [{"label": label, "final_accuracy": s["final_accuracy"],
+             "best_accuracy": s["best_accuracy"], "rounds_to_90": rounds_to(s, 0.90),
+             "rounds_to_94": rounds_to(s, 0.94), "config": s["config"]}
+            for label, s in results.items()]
+    if plot is not None:
+        plot_comparison(results, str(plot), title=title)
+    if json_out:
+        sys.stdout.write(json.dumps({"runs": rows, "plot": str(plot) if plot else None,
+                                     "histories": {k: s["rounds"] for k, s in results.items()}},
+                                    sort_keys=True) + "\n")
+        sys.stdout.flush()
+        return
+    table = Table(title=f"decentralml simulate: {title}")
+    for col in ("run", "final", "best", "rounds to 90%", "rounds to 94%"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(r["label"], f"{r['final_accuracy']:.4f}", f"{r['best_accuracy']:.4f}",
+                      str(r["rounds_to_90"] or "-"), str(r["rounds_to_94"] or "-"))
+    out.print(table)
     if plot is not None:
         out.print(f"plot written to {plot}")

@@ -59,6 +59,24 @@ def create(
     byzantine: int = typer.Option(1, help="Assumed attackers for krum."),
     keep: int = typer.Option(None, help="Updates krum averages (default max-contributors - "
                                         "byzantine)."),
+    server_opt: str = typer.Option("none", "--server-opt",
+                                   help="Server optimiser after the rule: none, momentum "
+                                        "(FedAvgM), adam (FedAdam) or yogi (FedYogi)."),
+    server_lr: float = typer.Option(None, "--server-lr",
+                                    help="Server learning rate (default per optimiser: "
+                                         "momentum 1.0, adam/yogi 0.01)."),
+    server_momentum: float = typer.Option(None, "--server-momentum",
+                                          help="Momentum of --server-opt momentum (0.9)."),
+    beta1: float = typer.Option(None, "--beta1", help="Adam/Yogi first-moment decay (0.9)."),
+    beta2: float = typer.Option(None, "--beta2", help="Adam/Yogi second-moment decay (0.99)."),
+    tau: float = typer.Option(None, "--tau", help="Adam/Yogi adaptivity epsilon (0.001)."),
+    prox_mu: float = typer.Option(None, "--prox-mu", min=0.0,
+                                  help="FedProx proximal strength mu in the contributors' "
+                                       "local objective (default: the model spec's, 0)."),
+    local_epochs: int = typer.Option(None, "--local-epochs", min=1,
+                                     help="Local epochs per round (default: the model spec's)."),
+    local_steps: int = typer.Option(None, "--local-steps", min=1,
+                                    help="Cap on local batches per round (default: none)."),
     max_examples: int = typer.Option(10_000, help="Cap on an update's num_examples."),
     min_improvement: int = typer.Option(0, min=0, max=10_000,
                                         help="Validators' acceptance threshold (basis points of "
@@ -80,6 +98,7 @@ def create(
     from decentralml_client.ml.errors import DataError
     from decentralml_client.ml.examples import get_example
     from decentralml_client.ml.model_spec import ModelSpec
+    from decentralml_client.protocol.rules import server_optimizer_value, with_client_options
     from decentralml_client.roles.common import RoleContext
     from decentralml_client.roles.creator import create_task
 
@@ -90,6 +109,9 @@ def create(
         rule_value = rule_param(rule, max_contributors=max_contributors, beta=beta,
                                 byzantine=byzantine, keep=keep)
         admission_value = admission_param(admission)
+        server_value = server_optimizer_value(server_opt, lr=server_lr,
+                                              momentum=server_momentum, beta1=beta1,
+                                              beta2=beta2, tau=tau)
     except ValueError as exc:
         fail(str(exc), Exit.USAGE)
     initial: bytes | None = None
@@ -101,6 +123,11 @@ def create(
             model_spec = get_example(example).spec(seed)
         except DataError as exc:
             fail(str(exc), Exit.USAGE)
+    try:
+        model_spec = with_client_options(model_spec, prox_mu=prox_mu,
+                                         local_epochs=local_epochs, local_steps=local_steps)
+    except ValueError as exc:
+        fail(str(exc), Exit.USAGE)
     with errors_to_exit():
         signer = load_signer(st, key, dev, password_file)
         with connect(st) as chain:
@@ -109,7 +136,8 @@ def create(
                 max_contributors=max_contributors, max_validators=max_validators,
                 quorum=permill(quorum), min_validators=min_validators,
                 reward_per_round=parse_units(reward), validator_share=permill(validator_share),
-                rule=rule_value, max_examples=max_examples, min_improvement=min_improvement,
+                rule=rule_value, server_optimizer=server_value,
+                max_examples=max_examples, min_improvement=min_improvement,
                 contributor_bond=(parse_units(contributor_bond) if contributor_bond
                                   else int(chain.constant("MinContributorBond"))),
                 validator_bond=(parse_units(validator_bond) if validator_bond

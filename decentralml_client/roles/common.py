@@ -20,6 +20,7 @@ from decentralml_client.keys import Account, sign_document, verify_document
 from decentralml_client.keys.account import ss58_to_public_key
 from decentralml_client.ml.codec import decode_tensors, file_hash
 from decentralml_client.ml.model_spec import ModelSpec
+from decentralml_client.ml.server_opt import ServerState
 from decentralml_client.roles.journal import Journal, attempt_key
 from decentralml_client.storage import IpfsStore
 
@@ -54,6 +55,7 @@ class RoleContext:
     on_event: Callable[[str, dict[str, Any]], None] = field(default=lambda kind, info: None)
     _model_specs: dict[str, ModelSpec] = field(default_factory=dict)
     _weights: dict[str, list[NDArray[Any]]] = field(default_factory=dict)
+    _server_states: dict[str, ServerState | None] = field(default_factory=dict)
 
     @property
     def dml(self) -> DecentralMl:
@@ -112,7 +114,22 @@ class RoleContext:
             data = self.store.fetch(cid, digest)
             decoded = decode_tensors(data, model_spec, kind="weights")
             self._weights[digest] = decoded.tensors
+            self._server_states[digest] = decoded.server_state
         return self._weights[digest], digest
+
+    def server_state(self, task: dict[str, Any]) -> ServerState | None:
+        """The server optimiser state the round's starting model M_r carries (``None`` for
+        the initial weights or a task without a server optimiser); it is part of M_r's
+        hashed weights file, so every party starts the next step from the same state."""
+        _, digest = self.global_model(task)
+        if digest not in self._server_states:
+            model_spec = self.model_spec(task)
+            cid = (initial_weights(model_spec)[0] if digest == model_spec.initial_weights_hash
+                   else task["model_cid"])
+            data = self.store.fetch(cid, digest)
+            self._server_states[digest] = decode_tensors(data, model_spec,
+                                                         kind="weights").server_state
+        return self._server_states[digest]
 
 
     def _round_start(self, task_id: int, task: dict[str, Any], round_: int) -> list[NDArray[Any]]:

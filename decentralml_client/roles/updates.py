@@ -5,7 +5,9 @@ aggregator share (one copy).
 the contributor's signature and that it names this task, round, base model and the committed
 ``num_examples``, fetches the tensor file (hash in the manifest), opens it if sealed, and
 decodes it strictly. ``compute_aggregate`` recomputes the round's aggregate over the updates
-the chain accepted, exactly as every honest party does (PROTOCOL §5).
+the chain accepted, exactly as every honest party does (PROTOCOL §5): the task's rule, then
+its server optimiser started from the state ``M_r``'s weights file carries; the new weights
+file carries the new state.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from numpy.typing import NDArray
 
 from decentralml_client.chain.api import is_accepted
 from decentralml_client.keys import is_sealed, open_sealed
-from decentralml_client.ml.aggregate import aggregate, effective_examples
+from decentralml_client.ml.aggregate import effective_examples, next_model
 from decentralml_client.ml.codec import decode_tensors, encode_weights, file_hash
 from decentralml_client.roles.common import RoleContext, RoleError, read_update_manifest
 
@@ -75,7 +77,8 @@ def compute_aggregate(ctx: RoleContext, task_id: int, task: dict[str, Any],
         claims.append(n)
     counts = effective_examples(claims, int(task["spec"]["max_examples"]))
     base, base_hash = ctx.global_model(task)
-    weights = aggregate(task["spec"]["rule"], base, deltas, counts)
+    weights, state = next_model(task["spec"]["rule"], task["spec"].get("server_optimizer"),
+                                base, ctx.server_state(task), deltas, counts)
     data = encode_weights(weights, ctx.model_spec(task), task=str(task_id), round=r + 1,
-                          base_model_hash=base_hash)
+                          base_model_hash=base_hash, server_state=state)
     return Aggregate(data, file_hash(data), weights, accepted)

@@ -67,6 +67,7 @@ fn bench_spec<T: Config>(max_contributors: u32, max_validators: u32) -> TaskSpec
 		reward_per_round: T::MinRewardPerRound::get().max(T::Currency::minimum_balance()),
 		validator_share: Permill::from_percent(20),
 		rule: AggregationRule::FedAvg,
+		server_optimizer: ServerOptimizer::None,
 		max_examples: 1_000,
 		min_improvement: 0,
 		contributor_bond: bond::<T>(Role::Contributor),

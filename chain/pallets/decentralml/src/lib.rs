@@ -480,6 +480,14 @@ pub mod pallet {
 		InvalidSpec,
 		/// The task asks for more retries than the runtime's `MaxRetries`.
 		RetriesTooHigh,
+		/// The server optimiser's learning rate must be above zero and at most 100.0
+		/// (100 000 000 millionths).
+		ServerLearningRateInvalid,
+		/// The server optimiser's momentum and decay rates (`momentum`, `beta1`, `beta2`) must be
+		/// below 100 %.
+		ServerDecayInvalid,
+		/// Adam and Yogi need an adaptivity `tau` above zero (it keeps their step finite).
+		ServerTauZero,
 		/// Only the task's creator may do this.
 		NotTaskCreator,
 		/// The task's cancellation is already scheduled for the end of the round.
@@ -1314,6 +1322,7 @@ pub mod pallet {
 			]
 			.iter()
 			.all(|b| *b >= 1 && *b <= max_phase);
+			Self::check_server_optimizer(&spec.server_optimizer)?;
 			let rule_ok = match spec.rule {
 				AggregationRule::FedAvg | AggregationRule::Median => true,
 				AggregationRule::TrimmedMean { beta } => beta < Permill::from_percent(50),
@@ -1336,6 +1345,25 @@ pub mod pallet {
 					phases_ok && rule_ok,
 				Error::<T>::InvalidSpec
 			);
+			Ok(())
+		}
+
+		fn check_server_optimizer(opt: &ServerOptimizer) -> DispatchResult {
+			let lr_ok = |lr: u32| lr >= 1 && lr <= MAX_SERVER_LR;
+			let below_one = |p: Permill| p < Permill::one();
+			match *opt {
+				ServerOptimizer::None => {},
+				ServerOptimizer::Momentum { lr, momentum } => {
+					ensure!(lr_ok(lr), Error::<T>::ServerLearningRateInvalid);
+					ensure!(below_one(momentum), Error::<T>::ServerDecayInvalid);
+				},
+				ServerOptimizer::Adam { lr, beta1, beta2, tau } |
+				ServerOptimizer::Yogi { lr, beta1, beta2, tau } => {
+					ensure!(lr_ok(lr), Error::<T>::ServerLearningRateInvalid);
+					ensure!(below_one(beta1) && below_one(beta2), Error::<T>::ServerDecayInvalid);
+					ensure!(!tau.is_zero(), Error::<T>::ServerTauZero);
+				},
+			}
 			Ok(())
 		}
 

@@ -12,7 +12,7 @@ use frame_support::{
 	},
 	BoundedVec,
 };
-use sp_arithmetic::Permill;
+use sp_arithmetic::{Perbill, Permill};
 
 type E = crate::Event<Test>;
 type Err = crate::Error<Test>;
@@ -52,6 +52,7 @@ fn spec() -> TaskSpec<Balance> {
 		reward_per_round: REWARD,
 		validator_share: Permill::from_percent(30),
 		rule: AggregationRule::FedAvg,
+		server_optimizer: ServerOptimizer::None,
 		max_examples: 1_000,
 		min_improvement: 0,
 		contributor_bond: C_BOND,
@@ -314,6 +315,54 @@ fn create_task_escrows_the_rewards_holds_the_deposit_and_opens_enrolment() {
 		assert_eq!(escrow_balance(0), 2 * REWARD + ED);
 		assert_eq!(Balances::balance_on_hold(&HoldReason::TaskDeposit.into(), &acc(CREATOR)), TASK_DEPOSIT);
 		assert_eq!((task(0).phase, task(0).deposit), (Phase::Enrol, TASK_DEPOSIT));
+	});
+}
+
+#[test]
+fn create_task_checks_the_server_optimizer_hyper_parameters() {
+	new_test_ext().execute_with(|| {
+		let adam = |lr: u32, beta1: u32, beta2: u32, tau: u32| ServerOptimizer::Adam {
+			lr,
+			beta1: Permill::from_parts(beta1),
+			beta2: Permill::from_parts(beta2),
+			tau: Perbill::from_parts(tau),
+		};
+		let with = |server_optimizer| TaskSpec { server_optimizer, ..spec() };
+		for (bad, err) in [
+			(adam(0, 900_000, 990_000, 1_000_000), Err::ServerLearningRateInvalid),
+			(adam(MAX_SERVER_LR + 1, 900_000, 990_000, 1_000_000), Err::ServerLearningRateInvalid),
+			(adam(10_000, 1_000_000, 990_000, 1_000_000), Err::ServerDecayInvalid),
+			(adam(10_000, 900_000, 1_000_000, 1_000_000), Err::ServerDecayInvalid),
+			(adam(10_000, 900_000, 990_000, 0), Err::ServerTauZero),
+			(
+				ServerOptimizer::Yogi {
+					lr: 10_000,
+					beta1: Permill::from_percent(90),
+					beta2: Permill::from_percent(99),
+					tau: Perbill::zero(),
+				},
+				Err::ServerTauZero,
+			),
+			(ServerOptimizer::Momentum { lr: 0, momentum: Permill::from_percent(90) }, Err::ServerLearningRateInvalid),
+			(ServerOptimizer::Momentum { lr: LR_UNIT, momentum: Permill::one() }, Err::ServerDecayInvalid),
+		] {
+			assert_noop!(DecentralMl::create_task(origin(CREATOR), with(bad)), err);
+		}
+		for good in [
+			ServerOptimizer::None,
+			ServerOptimizer::Momentum { lr: LR_UNIT, momentum: Permill::from_percent(90) },
+			adam(MAX_SERVER_LR, 900_000, 999_000, 1),
+			ServerOptimizer::Yogi {
+				lr: 10_000,
+				beta1: Permill::zero(),
+				beta2: Permill::from_percent(99),
+				tau: Perbill::from_parts(1_000_000),
+			},
+		] {
+			assert_ok!(DecentralMl::create_task(origin(CREATOR), with(good)));
+			let id = NextTaskId::<Test>::get() - 1;
+			assert_eq!(Tasks::<Test>::get(id).unwrap().spec.server_optimizer, good);
+		}
 	});
 }
 

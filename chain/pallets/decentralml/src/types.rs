@@ -6,7 +6,7 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{traits::ConstU32, BoundedVec};
 use sp_runtime::RuntimeDebug;
 use scale_info::TypeInfo;
-use sp_arithmetic::Permill;
+use sp_arithmetic::{Perbill, Permill};
 pub use sp_core::H256;
 
 /// Identifies a task; tasks are numbered from 0 in creation order.
@@ -64,6 +64,53 @@ pub enum AggregationRule {
 	},
 }
 
+/// Server learning rate unit: a `lr` of `LR_UNIT` means 1.0 (the rate is in millionths).
+pub const LR_UNIT: u32 = 1_000_000;
+/// Largest server learning rate a task may set: 100.0.
+pub const MAX_SERVER_LR: u32 = 100 * LR_UNIT;
+
+/// How the aggregate of the accepted updates moves the global model (done off chain, in float64
+/// with a fixed operation order, so every validator recomputes the same bytes). The optimiser's
+/// state (momentum, moment estimates, step) travels inside each round's global weights file.
+/// Any [`AggregationRule`] composes with any optimiser: the rule combines the updates into one
+/// delta `Δ`, the optimiser applies it with the pseudo-gradient `g = −Δ`.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, RuntimeDebug,
+)]
+pub enum ServerOptimizer {
+	/// The next model is the current one plus the aggregate delta (plain FedAvg).
+	None,
+	/// Server momentum (FedAvgM): `m ← momentum·m + g`, `w ← w − lr·m`.
+	Momentum {
+		/// Server learning rate in millionths (1 000 000 = 1.0), 1 ..= 100 000 000.
+		lr: u32,
+		/// Momentum factor, below 100 %.
+		momentum: Permill,
+	},
+	/// FedAdam: Adam with bias correction on the pseudo-gradient; `tau` is its ε.
+	Adam {
+		/// Server learning rate in millionths (1 000 000 = 1.0), 1 ..= 100 000 000.
+		lr: u32,
+		/// Decay of the first moment, below 100 %.
+		beta1: Permill,
+		/// Decay of the second moment, below 100 %.
+		beta2: Permill,
+		/// Adaptivity ε added to the root of the second moment, above zero.
+		tau: Perbill,
+	},
+	/// FedYogi: like Adam, with Yogi's additive second-moment update, started at `tau²`.
+	Yogi {
+		/// Server learning rate in millionths (1 000 000 = 1.0), 1 ..= 100 000 000.
+		lr: u32,
+		/// Decay of the first moment, below 100 %.
+		beta1: Permill,
+		/// Decay of the second moment, below 100 %.
+		beta2: Permill,
+		/// Adaptivity ε added to the root of the second moment, above zero.
+		tau: Perbill,
+	},
+}
+
 /// Who may join a task, as the task creator chose.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, RuntimeDebug,
@@ -106,6 +153,8 @@ pub struct TaskSpec<Balance> {
 	pub validator_share: Permill,
 	/// How accepted updates are aggregated.
 	pub rule: AggregationRule,
+	/// How the aggregate moves the global model (server optimiser and its hyper-parameters).
+	pub server_optimizer: ServerOptimizer,
 	/// Cap on the `num_examples` a contributor may claim for FedAvg weighting.
 	pub max_examples: u64,
 	/// Smallest improvement (basis points, 0..=10 000) validators require from an update.
