@@ -133,6 +133,16 @@ class Chain:
         with self._lock:
             return int(self.substrate.get_block_number(block_hash))
 
+    def block_hash(self, number: int) -> str:
+        """The hash of block ``number``.
+
+        Not ``System.BlockHash``: it holds zeros for the head block, and asking Chopsticks for
+        events at 0x00… corrupts its state (other clients' transactions then fail with
+        badProof).
+        """
+        with self._lock:
+            return str(self.substrate.get_block_hash(number))
+
     def head(self) -> tuple[int, str]:
         with self._lock:
             h = self.substrate.get_chain_head()
@@ -149,9 +159,7 @@ class Chain:
         if last is None:
             last, _ = self.head()
         for n in range(max(first, 0), last + 1):
-            with self._lock:
-                h = self.substrate.get_block_hash(n)
-            yield n, self.events(h)
+            yield n, self.events(self.block_hash(n))
 
     def free_balance(self, address: str) -> int:
         acct = self.query("Account", [address], pallet="System")
@@ -228,7 +236,7 @@ class Chain:
             head, _ = self.head()
             while seen < head:
                 seen += 1
-                block_hash = str(self.substrate.get_block_hash(seen))
+                block_hash = self.block_hash(seen)
                 raw = self.substrate.rpc_request("chain_getBlock", [block_hash])["result"]
                 for index, ext in enumerate(raw["block"]["extrinsics"]):
                     h = "0x" + blake2_256(bytes.fromhex(ext[2:])).hex()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from decentralml_client.chain.api import if_present, is_ss58_address
 from decentralml_client.dashboard import _views as views
-from decentralml_client.dashboard._chain import if_present, is_ss58_address
 from decentralml_client.dashboard._reader import Reader
 from decentralml_client.errors import DecentralMLError
 

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 from decentralml_client.chain import Chain, Event
-from decentralml_client.dashboard._chain import (
-    PALLET,
-    block_hash,
+from decentralml_client.chain.client import PALLET
+from decentralml_client.dashboard._reader import (
+    SUBSTRATE_LOCK,
+    Reader,
     default_factory,
     describe_failure,
 )
-from decentralml_client.dashboard._reader import SUBSTRATE_LOCK, Reader
 
 Message = tuple[str, dict[str, Any]]  # (SSE event name, JSON payload)
 
@@ -117,7 +117,7 @@ class Follower(threading.Thread):
                     while last < head and not self._halt.is_set():
                         last += 1
                         with SUBSTRATE_LOCK:
-                            hash_ = block_hash(chain, last)
+                            hash_ = chain.block_hash(last)
                             events = chain.events(hash_)
                         self._publish_block(last, hash_, events)
                     self._halt.wait(self.poll)

@@ -18,14 +18,25 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from decentralml_client.chain import Chain, ChainUnreachable, DecentralMl
-from decentralml_client.dashboard._chain import (
-    CONNECTION_ERRORS,
-    ChainFactory,
-    default_factory,
-    describe_failure,
-)
+from decentralml_client.chain.api import CONNECTION_ERRORS
 
 T = TypeVar("T")
+
+ChainFactory = Callable[[str], Chain]
+
+
+def default_factory(url: str) -> Chain:
+    """A connection checked against ``pallet-abi/`` with a short timeout."""
+    return Chain(url, check_abi=True, timeout=5.0)
+
+
+def describe_failure(exc: BaseException, url: str) -> str:
+    """One sentence for people: what failed and that the dashboard retries by itself."""
+    if isinstance(exc, ChainUnreachable):
+        return str(exc)
+    text = str(exc) or exc.__class__.__name__
+    return (f"the DecentralML node at {url} does not answer ({exc.__class__.__name__}: {text}); "
+            "the dashboard retries by itself.")
 
 # substrate-interface is not safe across connections used from several threads: scalecodec
 # attaches the decoding runtime to shared decoder classes (``cls.runtime_config = self``), so

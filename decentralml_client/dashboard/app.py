@@ -18,10 +18,9 @@ from fastapi import FastAPI
 from decentralml_client.chain import Chain
 from decentralml_client.config import Settings
 from decentralml_client.dashboard import _api, _errors, _pages
-from decentralml_client.dashboard._chain import default_factory
 from decentralml_client.dashboard._data import DashboardData
 from decentralml_client.dashboard._live import Broadcaster, Follower
-from decentralml_client.dashboard._reader import Reader
+from decentralml_client.dashboard._reader import Reader, default_factory
 from decentralml_client.dashboard._state import DashboardState
 
 Lifespan = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]

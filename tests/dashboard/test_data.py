@@ -9,12 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from substrateinterface.exceptions import StorageFunctionNotFound
 
 from decentralml_client import protocol
-from decentralml_client.chain import DecentralMl
 from decentralml_client.dashboard import _views as views
-from decentralml_client.dashboard._chain import if_present
 from tests.dashboard.fakes import (
     ALICE,
     BOB,
@@ -199,18 +196,3 @@ def test_api_sends_every_field_the_data_layer_builds_on_v1() -> None:
         assert d == data.task_detail(0)
         assert "slashed" not in d["rewards"] and "bond" not in d["members"][0]
 
-
-class _V1Runtime:
-    """A chain whose runtime has no v2 storage items (substrate-interface's error)."""
-
-    def query_map(self, storage: str, params: list[Any]) -> list[tuple[Any, Any]]:
-        raise StorageFunctionNotFound(f'Storage function "DecentralMl.{storage}" not found')
-
-    def query(self, storage: str, params: list[Any]) -> Any:
-        raise StorageFunctionNotFound(f'Storage function "DecentralMl.{storage}" not found')
-
-
-def test_v2_storage_missing_on_the_runtime_reads_as_empty() -> None:
-    dml = DecentralMl(_V1Runtime())  # type: ignore[arg-type]
-    assert if_present(lambda: dml.vote_commits(0, 0), {}) == {}
-    assert if_present(lambda: dml.electorate(0, 0), {}) == {}
