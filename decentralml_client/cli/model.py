@@ -218,17 +218,12 @@ def lineage(
     """The tree from the initial model to a round's model: every accepted update's CID,
     contributor and votes, and the attestations of each adopted model."""
     from decentralml_client.chain import DecentralMl
-    from decentralml_client.roles.lineage import check_lineage, read_lineage
+    from decentralml_client.roles.lineage import lineage_report
 
     st = state(ctx)
     with errors_to_exit(), connect(st) as chain:
-        lin = read_lineage(DecentralMl(chain), task_id, round_)
-    problem = None
-    try:
-        check_lineage(lin)
-    except Exception as exc:  # shown, not raised: the point is to look at the records
-        problem = str(exc)
-    data = {**lin.to_dict(), "checked": problem is None, "problem": problem}
+        lin, data = lineage_report(DecentralMl(chain), task_id, round_)
+    problem = data["problem"]
 
     def human() -> None:
         root = Tree(f"[bold]task {task_id}[/] ({lin.status}) — model spec {lin.model_spec_cid}")

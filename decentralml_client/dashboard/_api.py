@@ -82,6 +82,17 @@ def round_detail(data: Data, task_id: int, round_: int) -> dict[str, Any]:
     return data.round_detail(task_id, round_)
 
 
+@router.get("/tasks/{task_id}/lineage", tags=["tasks"], responses=_NOT_FOUND)
+def lineage(data: Data, task_id: int, round_: int = Query(
+        ..., ge=0, alias="round", description="the finalised round whose adopted model to trace")
+            ) -> dict[str, Any]:
+    """Where a round's adopted model comes from: for every round from the initial model on,
+    the accepted updates (CID, contributor, votes), the attestations of the adopted hash, and
+    whether the records meet the quorums (``checked``, ``problem``). The same JSON as
+    ``decentralml model lineage --json``."""
+    return data.lineage(task_id, round_)
+
+
 @router.get("/participants", tags=["participants"], response_model=list[m.Participant],
             response_model_exclude_unset=True)
 def participants(data: Data) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from decentralml_client.chain.api import if_present, is_ss58_address
 from decentralml_client.dashboard import _views as views
 from decentralml_client.dashboard._reader import Reader
 from decentralml_client.errors import DecentralMLError
+from decentralml_client.roles.lineage import LineageError, lineage_report
 
 # How many of the most recent tasks a participant's history looks through.
 HISTORY_TASKS = 200
@@ -193,6 +194,19 @@ class DashboardData:
             "members": self.member_views(task_id, task),
             "rewards": views.rewards(task, rounds),
         }
+
+    def lineage(self, task_id: int, r: int) -> dict[str, Any]:
+        """Where round ``r``'s model comes from, checked (``roles/lineage.py``, one copy for
+        the CLI and the dashboard). A finalised round's lineage never changes."""
+        self.task(task_id)
+
+        def read(dml: Any) -> dict[str, Any]:
+            try:
+                return lineage_report(dml, task_id, r)[1]
+            except LineageError as exc:
+                raise NotFound(str(exc)) from None
+
+        return self.reader.read(("lineage", task_id, r), read, final=lambda v: True)
 
     def participants(self) -> list[dict[str, Any]]:
         raw = self.reader.read(("participants",), lambda d: d.participants())

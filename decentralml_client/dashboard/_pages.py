@@ -40,6 +40,14 @@ def task(request: Request, data: Data, task_id: int,
     return html_page(request, f"Task #{task_id}", body, active="overview")
 
 
+@router.get("/tasks/{task_id}/lineage", response_class=HTMLResponse)
+def lineage(request: Request, data: Data, task_id: int,
+            round_: int = Query(..., ge=0, alias="round")) -> HTMLResponse:
+    body = render.lineage_page(data.lineage(task_id, round_))
+    return html_page(request, f"Task #{task_id}: lineage of M{round_ + 1}", body,
+                     active="overview")
+
+
 @router.get("/participants", response_class=HTMLResponse)
 def participants(request: Request, data: Data) -> HTMLResponse:
     body = render.participants_page(data.participants())

@@ -153,6 +153,10 @@ def task_page(d: dict[str, Any]) -> Markup:
                    subs={s["index"]: s for s in sel["submissions"]})
 
 
+def lineage_page(d: dict[str, Any]) -> Markup:
+    return _render("lineage.html", d=d)
+
+
 def participants_page(items: list[dict[str, Any]]) -> Markup:
     return _render("participants.html", items=items)
 

@@ -204,6 +204,19 @@ def check_lineage(lineage: Lineage) -> None:
                                    f"votes of {stake} stake, below the quorum's {need}")
 
 
+def lineage_report(dml: DecentralMl, task_id: int, upto: int | None = None
+                   ) -> tuple[Lineage, dict[str, Any]]:
+    """The lineage and its JSON form with the outcome of :func:`check_lineage` (``checked``,
+    ``problem``): what ``model lineage --json`` prints and the dashboard shows."""
+    lineage = read_lineage(dml, task_id, upto)
+    try:
+        check_lineage(lineage)
+        problem = None
+    except LineageError as exc:
+        problem = str(exc)
+    return lineage, {**lineage.to_dict(), "checked": problem is None, "problem": problem}
+
+
 def _task(dml: DecentralMl, task_id: int) -> dict[str, Any]:
     task = dml.task(task_id)
     if task is None:

@@ -64,6 +64,8 @@ class FakeChain:
         # protocol v2 storage
         self.vote_commits: dict[tuple[int, int], dict[str, str]] = {}
         self.electorate: dict[tuple[int, int], list[tuple[str, int]]] = {}
+        self.attestations: dict[tuple[int, int], dict[str, tuple[str, int]]] = {}
+        self.proposals: dict[tuple[int, int], list[dict[str, Any]]] = {}
         self.down = False
         self.calls = 0
         self.closed = False
@@ -88,7 +90,7 @@ class FakeChain:
         if storage == "RoundSummaries":
             return self.summaries.get(tuple(p[0]))
         if storage == "Proposals":
-            return []
+            return self.proposals.get(tuple(p[0]), [])
         if storage == "Participants":
             return self.participants.get(p[0])
         if storage == "Electorate":
@@ -109,6 +111,8 @@ class FakeChain:
             return list(self.participants.items())
         if storage == "VoteCommits":
             return list(self.vote_commits.get(tuple(p[0]), {}).items())
+        if storage == "Attestations":
+            return list(self.attestations.get(tuple(p[0]), {}).items())
         raise KeyError(storage)
 
     def account(self, address: str) -> dict[str, int]:
