@@ -18,7 +18,7 @@ from decentralml_client.config import ConfigError, Settings, load_settings
 from decentralml_client.errors import DecentralMLError
 
 if TYPE_CHECKING:  # imported where used: the CLI starts fast
-    from decentralml_client.chain import Chain
+    from decentralml_client.chain import Chain, Role
     from decentralml_client.keys import Account
     from decentralml_client.storage import IpfsStore
 
@@ -249,3 +249,15 @@ def parse_units(text: str) -> int:
     if value < 0:
         fail("amounts cannot be negative", Exit.USAGE)
     return int(value * UNIT)
+
+
+def parse_role(text: str) -> Role:
+    """``contributor`` or ``validator`` (any prefix of at least ``contrib``/``valid``)."""
+    from decentralml_client.chain import Role
+
+    t = text.strip().lower()
+    if t.startswith("contrib"):
+        return Role.CONTRIBUTOR
+    if t.startswith("valid"):
+        return Role.VALIDATOR
+    fail(f"role must be contributor or validator, not {text!r}", Exit.USAGE)

@@ -26,6 +26,7 @@ from decentralml_client.cli._common import (
     load_signer,
     open_store,
     out,
+    parse_role,
     parse_units,
     state,
 )
@@ -34,7 +35,7 @@ if TYPE_CHECKING:  # imported where used: the CLI starts fast
     from numpy.typing import NDArray
 
     from decentralml_client.roles.common import RoleContext
-from decentralml_client.cli.task import _role, task_bond
+from decentralml_client.cli.task import task_bond
 
 
 def register(ctx: typer.Context, role: str = typer.Argument(..., help="contributor or validator"),
@@ -44,7 +45,7 @@ def register(ctx: typer.Context, role: str = typer.Argument(..., help="contribut
     from decentralml_client.chain import DecentralMl, Role
 
     st = state(ctx)
-    r = _role(role)
+    r = parse_role(role)
     with errors_to_exit():
         signer = load_signer(st, key, dev, password_file)
         with connect(st) as chain:
@@ -65,7 +66,7 @@ def deregister(ctx: typer.Context, role: str = typer.Argument(...),
     from decentralml_client.chain import DecentralMl
 
     st = state(ctx)
-    r = _role(role)
+    r = parse_role(role)
     with errors_to_exit():
         signer = load_signer(st, key, dev, password_file)
         with connect(st) as chain:

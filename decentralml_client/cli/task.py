@@ -21,6 +21,7 @@ from decentralml_client.cli._common import (
     load_signer,
     open_store,
     out,
+    parse_role,
     parse_units,
     state,
 )
@@ -223,7 +224,7 @@ def join(ctx: typer.Context, task_id: int = typer.Argument(...),
     from decentralml_client.chain import DecentralMl
 
     st = state(ctx)
-    r = _role(role)
+    r = parse_role(role)
     with errors_to_exit():
         signer = load_signer(st, key, dev, password_file)
         with connect(st) as chain:
@@ -332,14 +333,3 @@ def cancel(ctx: typer.Context, task_id: int = typer.Argument(...),
     ev = receipt.find("TaskCancelled")
     emit(st, {"task_id": task_id, "event": ev[0].attributes if ev else None},
          lambda: out.print(f"cancelled task {task_id}"))
-
-
-def _role(text: str) -> Role:
-    from decentralml_client.chain import Role
-
-    t = text.strip().lower()
-    if t.startswith("contrib"):
-        return Role.CONTRIBUTOR
-    if t.startswith("valid"):
-        return Role.VALIDATOR
-    fail(f"role must be contributor or validator, not {text!r}", Exit.USAGE)

@@ -98,8 +98,8 @@ class Account:
         secret = nacl.bindings.crypto_sign_ed25519_sk_to_curve25519(self._seed + self.public_key)
         return nacl.public.PrivateKey(secret)
 
-    def _export_seed(self) -> bytes:
-        """Internal: the raw seed, for the keystore to encrypt. Never log it."""
+    def export_seed(self) -> bytes:
+        """The raw seed, for the keystore to encrypt. Never log it."""
         return self._seed
 
     # -- hygiene -------------------------------------------------------------------------------

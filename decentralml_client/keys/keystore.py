@@ -286,7 +286,7 @@ class Keystore:
             opslimit=limits.opslimit,
             memlimit=limits.memlimit,
         )
-        ciphertext = bytes(nacl.secret.SecretBox(box_key).encrypt(account._export_seed()))
+        ciphertext = bytes(nacl.secret.SecretBox(box_key).encrypt(account.export_seed()))
         doc = {
             "version": FILE_VERSION,
             "name": name,
