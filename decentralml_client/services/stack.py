@@ -6,8 +6,8 @@ several nodes, each gets its own Kubo daemon, all swarm-connected on 127.0.0.1 (
 no mDNS: still cut off from the public IPFS network).
 
 ``decentralml devnet up`` starts them detached and records them in ``<data_dir>/devnet``;
-``status`` and ``down`` find them there. ``DevStack`` is the in-process form used by the
-demo and the tests (stopped when the ``with`` block ends).
+``status`` and ``down`` find them there. The demo and the tests start the same pieces in
+process (``NodeNetwork``, ``KuboDaemon``, :func:`start_kubos`) and stop them when done.
 """
 
 from __future__ import annotations
