@@ -9,8 +9,11 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # 1. System packages. rustc-web/cargo-web/rust-web-src give a rustc that builds wasm32
 #    (rustup cannot download a wasm std here); lld-22 is its linker; protobuf-compiler gives
-#    the node's networking crates protoc; chromium drives the browser tests.
-apt_pkgs=(rustc-web cargo-web rust-web-src lld-22 protobuf-compiler chromium)
+#    the node's networking crates protoc; chromium drives the browser tests; docker.io,
+#    docker-compose and debootstrap build and run the compose stack's images locally
+#    (docker/build-images.sh; the tests run `docker-compose config`).
+apt_pkgs=(rustc-web cargo-web rust-web-src lld-22 protobuf-compiler chromium
+          docker.io docker-compose debootstrap)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -1,0 +1,24 @@
+# Our node (chain/node, binary decentralml-node) with the chain specs, on a Debian 12 base.
+# Built by docker/build-images.sh, which stages the cached binary into its build context:
+#   bash docker/build-images.sh node      ->  decentralml/node:local
+# Nothing is compiled here: the binary is the one chain/scripts/build-node.sh built and the
+# Python launcher (decentralml_client/services/node.py) runs.
+FROM debian:bookworm
+
+RUN useradd --system --uid 10002 --home-dir /chain --no-create-home dml \
+    && mkdir -p /chain && chown dml /chain
+COPY bin/decentralml-node /usr/local/bin/decentralml-node
+COPY docker/node-health.sh /usr/local/bin/node-health
+COPY chain/artifacts/chain-spec-dev.raw.json chain/artifacts/chain-spec-local.raw.json /specs/
+USER dml
+VOLUME ["/chain"]
+EXPOSE 9944
+# A dev node as `decentralml devnet up` starts one: instant seal (a block, at once final, per
+# batch of transactions), ParityDB under /chain, every listener on loopback, no telemetry,
+# no Prometheus, no mDNS, no boot nodes. The compose file gives the same flags explicitly.
+HEALTHCHECK --interval=5s --timeout=6s --retries=24 CMD ["node-health", "9944"]
+ENTRYPOINT ["decentralml-node"]
+CMD ["--chain=/specs/chain-spec-dev.raw.json", "--dev", "--sealing=instant", \
+     "--base-path=/chain", "--database=paritydb", "--name=alice", \
+     "--rpc-port=9944", "--rpc-cors=all", "--listen-addr=/ip4/127.0.0.1/tcp/30333", \
+     "--no-mdns", "--no-prometheus", "--no-telemetry"]
