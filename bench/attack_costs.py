@@ -38,7 +38,6 @@ from decentralml_client.protocol.consensus import (  # noqa: E402
     RoundSettlement,
     VoteRecord,
     consensus,
-    mul_floor,
     settle_round,
 )
 
@@ -269,8 +268,8 @@ def compute(k: Mapping[str, int], sybils: int = 3) -> list[Row]:
         "aggregate is adopted", slash))
 
     # Free-rider / copier contributor: a fifth update, evaluated at 0 and rejected by all.
-    revealed = REVEALED + [4]
-    electorate = {who: VoteRecord(vb, list(v) + [(4, False, 0)], attested=ADOPTED)
+    revealed = [*REVEALED, 4]
+    electorate = {who: VoteRecord(vb, [*v, (4, False, 0)], attested=ADOPTED)
                   for who, v in HONEST.items()}
     s = settle(electorate, k, revealed=revealed)
     weights = effective_examples([500, 600, 550, 10_000], 10_000)

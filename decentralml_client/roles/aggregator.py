@@ -9,6 +9,7 @@ weights file and calls ``propose_aggregate``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from decentralml_client.chain import PalletError
@@ -40,6 +41,12 @@ def round_finalizable(ctx: RoleContext, task: dict[str, Any]) -> bool:
     return head >= int(task["phase_ends_at"])
 
 
+def _changed_or_finalizable(ctx: RoleContext, task: dict[str, Any],
+                            finalize: bool) -> Callable[[dict[str, Any]], bool]:
+    """A wait condition: the task changed, or (with ``finalize``) its round can be finalised."""
+    return lambda t: t != task or (finalize and round_finalizable(ctx, t))
+
+
 def run_aggregator(ctx: RoleContext, task_id: int, *, finalize: bool = True) -> dict[str, Any]:
     """Propose the aggregate of every round of ``task_id`` and finalise rounds until it ends."""
     journal = Journal.for_role(ctx.data_dir, "aggregator", ctx.address, task_id)
@@ -68,5 +75,5 @@ def run_aggregator(ctx: RoleContext, task_id: int, *, finalize: bool = True) -> 
             continue
         if finalize and round_finalizable(ctx, task) and try_finalize(ctx, task_id, r):
             continue
-        ctx.wait(task_id, lambda t: t != task or (finalize and round_finalizable(ctx, t)))
+        ctx.wait(task_id, _changed_or_finalizable(ctx, task, finalize))
     return {"task": task_id, "proposed": proposed}

@@ -188,6 +188,16 @@ def initial_weights(model_spec: ModelSpec) -> tuple[str, str]:
     return cid, digest
 
 
+def attempt_changed(round_: int, retries: int) -> Callable[[dict[str, Any]], bool]:
+    """A :meth:`RoleContext.wait` condition: the task has moved on to another round attempt."""
+    return lambda t: (t["round"], t["retries"]) != (round_, retries)
+
+
+def phase_changed(round_: int, retries: int, phase: str) -> Callable[[dict[str, Any]], bool]:
+    """A :meth:`RoleContext.wait` condition: the task has left this attempt's ``phase``."""
+    return lambda t: (t["round"], t["retries"], t["phase"]) != (round_, retries, phase)
+
+
 @dataclass(frozen=True)
 class Attempt:
     """Where a task stands when a role looks at it: one attempt of one round, in one phase."""

@@ -28,7 +28,13 @@ from decentralml_client.ml.attacks import (
 )
 from decentralml_client.ml.codec import encode_update, file_hash
 from decentralml_client.protocol import update_commitment
-from decentralml_client.roles.common import RoleContext, attempts, build_update_manifest
+from decentralml_client.roles.common import (
+    RoleContext,
+    attempt_changed,
+    attempts,
+    build_update_manifest,
+    phase_changed,
+)
 from decentralml_client.roles.journal import Journal
 
 
@@ -122,7 +128,7 @@ def run_contributor(ctx: RoleContext, task_id: int, x: NDArray[Any], y: NDArray[
                     if exc.name in ("WrongPhase", "CommitDeadlinePassed", "TaskFull",
                                     "NotYetEligible", "WrongRound"):
                         journal.update(key, missed=exc.name)
-                        ctx.wait(task_id, lambda t: (t["round"], t["retries"]) != (r, retries))
+                        ctx.wait(task_id, attempt_changed(r, retries))
                         continue
                     raise
             journal.update(key, committed=True)
@@ -148,7 +154,7 @@ def run_contributor(ctx: RoleContext, task_id: int, x: NDArray[Any], y: NDArray[
             continue
 
         # Nothing to do in this phase: wait for the next phase or round.
-        ctx.wait(task_id, lambda t: (t["round"], t["retries"], t["phase"]) != (r, retries, phase))
+        ctx.wait(task_id, phase_changed(r, retries, phase))
     return {"task": task_id, "rounds": rounds_done}
 
 

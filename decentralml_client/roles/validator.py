@@ -21,7 +21,7 @@ incentives), with the same strategy function as ``decentralml simulate``.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from decentralml_client.chain import PalletError
 from decentralml_client.chain.api import account_id, is_accepted
 from decentralml_client.protocol import vote_commitment
-from decentralml_client.roles.common import RoleContext, RoleError, attempts
+from decentralml_client.roles.common import RoleContext, RoleError, attempts, phase_changed
 from decentralml_client.roles.journal import Journal
 from decentralml_client.roles.updates import UpdateCache, compute_aggregate, load_update
 
@@ -100,6 +100,13 @@ def next_step(phase: str, entry: Mapping[str, Any]) -> str:
     if phase == "Aggregate" and "attested" not in entry and "vote_revealed" in entry:
         return "attest"
     return "wait"
+
+
+def _proposed_or_changed(ctx: RoleContext, task_id: int, task: dict[str, Any],
+                         seen: int) -> Callable[[dict[str, Any]], bool]:
+    """A wait condition: the task changed, or the round has other than ``seen`` proposals."""
+    r = int(task["round"])
+    return lambda t: t != task or len(ctx.dml.proposals(task_id, r)) != seen
 
 
 def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: NDArray[Any],
@@ -194,9 +201,8 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: ND
                 ctx.emit("proposed", task=task_id, round=r, cid=cid, hash=agg.hash)
                 continue
             # Wait for a proposal (or a change of phase).
-            ctx.wait(task_id, lambda t: t != task
-                     or len(ctx.dml.proposals(task_id, r)) != len(proposals))
+            ctx.wait(task_id, _proposed_or_changed(ctx, task_id, task, len(proposals)))
             continue
 
-        ctx.wait(task_id, lambda t: (t["round"], t["retries"], t["phase"]) != (r, retries, phase))
+        ctx.wait(task_id, phase_changed(r, retries, phase))
     return {"task": task_id, "rounds": voted_rounds}

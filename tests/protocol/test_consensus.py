@@ -39,7 +39,8 @@ def test_splitting_a_bond_over_many_accounts_changes_nothing() -> None:
     """Sybil: one 3000 bond against k accounts sharing 3000 accept/reject the same."""
     verdicts_honest = [(0, True, 3000), (1, False, 0)]
     verdicts_sybil = [(0, False, 0), (1, True, 9000)]
-    one = {"honest": VoteRecord(3000, verdicts_honest), "attacker": VoteRecord(3000, verdicts_sybil)}
+    one = {"honest": VoteRecord(3000, verdicts_honest),
+           "attacker": VoteRecord(3000, verdicts_sybil)}
     many = {"honest": VoteRecord(3000, verdicts_honest)}
     many.update({f"sybil{k}": VoteRecord(1000, verdicts_sybil) for k in range(3)})
     for electorate in (one, many):
@@ -75,7 +76,10 @@ SCENARIO = {
 }
 
 
-def _settle(adopted: str | None = "agg", constants: Constants = Constants()):
+DEFAULTS = Constants()
+
+
+def _settle(adopted: str | None = "agg", constants: Constants = DEFAULTS):
     electorate = {who: VoteRecord(1000, v, attested=adopted) for who, v in SCENARIO.items()}
     return settle_round(revealed=[0, 1, 2, 3], unrevealed={}, electorate=electorate,
                         quorum_ppm=TWO_THIRDS, min_contributors=1, reward=10_000,
