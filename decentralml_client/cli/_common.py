@@ -215,6 +215,17 @@ def connect(st: State) -> Chain:
     return Chain(st.settings.node_url)
 
 
+@contextmanager
+def signed_connection(st: State, key: str | None, dev: str | None,
+                      password_file: Path | None) -> Iterator[tuple[Account, Chain]]:
+    """The signing account and a connection to the node, for a command that sends
+    transactions; a project error inside ends the command with its message and exit code."""
+    with errors_to_exit():
+        signer = load_signer(st, key, dev, password_file)
+        with connect(st) as chain:
+            yield signer, chain
+
+
 def open_store(st: State) -> IpfsStore:
     """IPFS at the configured API, with the local content cache under the data dir."""
     from decentralml_client.storage import IpfsStore

@@ -17,17 +17,15 @@ from decentralml_client.cli._common import (
     KeyOpt,
     PasswordFileOpt,
     State,
-    connect,
     console,
     emit,
-    errors_to_exit,
     fail,
     fmt_units,
-    load_signer,
     open_store,
     out,
     parse_role,
     parse_units,
+    signed_connection,
     state,
 )
 
@@ -46,15 +44,13 @@ def register(ctx: typer.Context, role: str = typer.Argument(..., help="contribut
 
     st = state(ctx)
     r = parse_role(role)
-    with errors_to_exit():
-        signer = load_signer(st, key, dev, password_file)
-        with connect(st) as chain:
-            minimum = int(chain.constant("MinContributorStake" if r == Role.CONTRIBUTOR
-                                         else "MinValidatorStake") or 0)
-            amount = parse_units(stake) if stake else minimum
-            if amount < minimum:
-                fail(f"the {r.value} stake is at least {fmt_units(minimum)}", Exit.USAGE)
-            DecentralMl(chain).register(signer.keypair, r, amount, signer.x25519_public)
+    with signed_connection(st, key, dev, password_file) as (signer, chain):
+        minimum = int(chain.constant("MinContributorStake" if r == Role.CONTRIBUTOR
+                                     else "MinValidatorStake") or 0)
+        amount = parse_units(stake) if stake else minimum
+        if amount < minimum:
+            fail(f"the {r.value} stake is at least {fmt_units(minimum)}", Exit.USAGE)
+        DecentralMl(chain).register(signer.keypair, r, amount, signer.x25519_public)
     emit(st, {"address": signer.ss58_address, "role": r.value, "stake": amount},
          lambda: out.print(f"{signer.ss58_address} registered as {r.value}, "
                            f"stake {fmt_units(amount)}"))
@@ -67,10 +63,8 @@ def deregister(ctx: typer.Context, role: str = typer.Argument(...),
 
     st = state(ctx)
     r = parse_role(role)
-    with errors_to_exit():
-        signer = load_signer(st, key, dev, password_file)
-        with connect(st) as chain:
-            DecentralMl(chain).deregister(signer.keypair, r)
+    with signed_connection(st, key, dev, password_file) as (signer, chain):
+        DecentralMl(chain).deregister(signer.keypair, r)
     emit(st, {"address": signer.ss58_address, "role": r.value},
          lambda: out.print(f"{signer.ss58_address} deregistered as {r.value}"))
 
@@ -115,10 +109,8 @@ def _role_session(st: State, key: str | None, dev: str | None, password_file: Pa
                   ) -> Iterator[tuple[Any, Any, Any]]:
     """(signer, chain, role context) for a long-running role, stopped by SIGINT/SIGTERM."""
     stop = _stop_on_signals()
-    with errors_to_exit():
-        signer = load_signer(st, key, dev, password_file)
-        with connect(st) as chain:
-            yield signer, chain, _context(st, signer, chain, stop, False)
+    with signed_connection(st, key, dev, password_file) as (signer, chain):
+        yield signer, chain, _context(st, signer, chain, stop, False)
 
 
 _STOP = threading.Event()
@@ -273,15 +265,13 @@ def finalize(
     from decentralml_client.chain import DecentralMl
 
     st = state(ctx)
-    with errors_to_exit():
-        signer = load_signer(st, key, dev, password_file)
-        with connect(st) as chain:
-            dml = DecentralMl(chain)
-            task = dml.task(task_id)
-            if task is None:
-                fail(f"task {task_id} does not exist")
-            r = int(task["round"]) if round_ is None else round_
-            receipt = dml.finalize_round(signer.keypair, task_id, r)
+    with signed_connection(st, key, dev, password_file) as (signer, chain):
+        dml = DecentralMl(chain)
+        task = dml.task(task_id)
+        if task is None:
+            fail(f"task {task_id} does not exist")
+        r = int(task["round"]) if round_ is None else round_
+        receipt = dml.finalize_round(signer.keypair, task_id, r)
     events = [e.qualname for e in receipt.events if e.pallet == "DecentralMl"]
     emit(st, {"task_id": task_id, "round": r, "events": events},
          lambda: out.print(f"finalised round {r} of task {task_id}: {', '.join(events)}"))

@@ -18,11 +18,11 @@ from decentralml_client.cli._common import (
     errors_to_exit,
     fail,
     fmt_units,
-    load_signer,
     open_store,
     out,
     parse_role,
     parse_units,
+    signed_connection,
     state,
 )
 
@@ -129,27 +129,25 @@ def create(
                                          local_epochs=local_epochs, local_steps=local_steps)
     except ValueError as exc:
         fail(str(exc), Exit.USAGE)
-    with errors_to_exit():
-        signer = load_signer(st, key, dev, password_file)
-        with connect(st) as chain:
-            spec = TaskSpec(
-                model_cid="", model_hash="", rounds=rounds, min_contributors=min_contributors,
-                max_contributors=max_contributors, max_validators=max_validators,
-                quorum=permill(quorum), min_validators=min_validators,
-                reward_per_round=parse_units(reward), validator_share=permill(validator_share),
-                rule=rule_value, server_optimizer=server_value,
-                max_examples=max_examples, min_improvement=min_improvement,
-                contributor_bond=(parse_units(contributor_bond) if contributor_bond
-                                  else int(chain.constant("MinContributorBond"))),
-                validator_bond=(parse_units(validator_bond) if validator_bond
-                                else int(chain.constant("MinValidatorBond"))),
-                admission=admission_value, enrol_blocks=enrol_blocks,
-                commit_blocks=phase_blocks, reveal_blocks=phase_blocks, vote_blocks=phase_blocks,
-                vote_reveal_blocks=phase_blocks, attest_blocks=phase_blocks,
-                max_retries=max_retries, private=private)
-            rc = RoleContext(chain=chain, store=open_store(st), account=signer,
-                             data_dir=st.settings.data_dir)
-            task_id = create_task(rc, model_spec, spec, seed=seed, initial_weights=initial)
+    with signed_connection(st, key, dev, password_file) as (signer, chain):
+        spec = TaskSpec(
+            model_cid="", model_hash="", rounds=rounds, min_contributors=min_contributors,
+            max_contributors=max_contributors, max_validators=max_validators,
+            quorum=permill(quorum), min_validators=min_validators,
+            reward_per_round=parse_units(reward), validator_share=permill(validator_share),
+            rule=rule_value, server_optimizer=server_value,
+            max_examples=max_examples, min_improvement=min_improvement,
+            contributor_bond=(parse_units(contributor_bond) if contributor_bond
+                              else int(chain.constant("MinContributorBond"))),
+            validator_bond=(parse_units(validator_bond) if validator_bond
+                            else int(chain.constant("MinValidatorBond"))),
+            admission=admission_value, enrol_blocks=enrol_blocks,
+            commit_blocks=phase_blocks, reveal_blocks=phase_blocks, vote_blocks=phase_blocks,
+            vote_reveal_blocks=phase_blocks, attest_blocks=phase_blocks,
+            max_retries=max_retries, private=private)
+        rc = RoleContext(chain=chain, store=open_store(st), account=signer,
+                         data_dir=st.settings.data_dir)
+        task_id = create_task(rc, model_spec, spec, seed=seed, initial_weights=initial)
     emit(st, {"task_id": task_id}, lambda: out.print(f"created task [bold]{task_id}[/]"))
 
 
@@ -225,12 +223,10 @@ def join(ctx: typer.Context, task_id: int = typer.Argument(...),
 
     st = state(ctx)
     r = parse_role(role)
-    with errors_to_exit():
-        signer = load_signer(st, key, dev, password_file)
-        with connect(st) as chain:
-            dml = DecentralMl(chain)
-            amount = parse_units(bond) if bond else task_bond(dml, task_id, r)
-            dml.join_task(signer.keypair, task_id, r, amount)
+    with signed_connection(st, key, dev, password_file) as (signer, chain):
+        dml = DecentralMl(chain)
+        amount = parse_units(bond) if bond else task_bond(dml, task_id, r)
+        dml.join_task(signer.keypair, task_id, r, amount)
     emit(st, {"task_id": task_id, "role": r.value, "bond": amount},
          lambda: out.print(f"joined task {task_id} as {r.value}, bond {fmt_units(amount)}"))
 
@@ -243,10 +239,8 @@ def leave(ctx: typer.Context, task_id: int = typer.Argument(...),
     from decentralml_client.chain import DecentralMl
 
     st = state(ctx)
-    with errors_to_exit():
-        signer = load_signer(st, key, dev, password_file)
-        with connect(st) as chain:
-            receipt = DecentralMl(chain).leave_task(signer.keypair, task_id)
+    with signed_connection(st, key, dev, password_file) as (signer, chain):
+        receipt = DecentralMl(chain).leave_task(signer.keypair, task_id)
     left = bool(receipt.find("TaskLeft"))
     emit(st, {"task_id": task_id, "left": left},
          lambda: out.print(f"left task {task_id}, bond released" if left else
@@ -263,10 +257,8 @@ def allow(ctx: typer.Context, task_id: int = typer.Argument(...),
     from decentralml_client.chain import DecentralMl
 
     st = state(ctx)
-    with errors_to_exit():
-        signer = load_signer(st, key, dev, password_file)
-        with connect(st) as chain:
-            DecentralMl(chain).set_allowed(signer.keypair, task_id, accounts, not revoke)
+    with signed_connection(st, key, dev, password_file) as (signer, chain):
+        DecentralMl(chain).set_allowed(signer.keypair, task_id, accounts, not revoke)
     emit(st, {"task_id": task_id, "accounts": accounts, "allowed": not revoke},
          lambda: out.print(f"{'revoked' if revoke else 'allowed'} {len(accounts)} account(s)"))
 
@@ -280,10 +272,8 @@ def purge(ctx: typer.Context, task_id: int = typer.Argument(...),
     from decentralml_client.chain import DecentralMl
 
     st = state(ctx)
-    with errors_to_exit():
-        signer = load_signer(st, key, dev, password_file)
-        with connect(st) as chain:
-            receipt = DecentralMl(chain).purge_task(signer.keypair, task_id, limit)
+    with signed_connection(st, key, dev, password_file) as (signer, chain):
+        receipt = DecentralMl(chain).purge_task(signer.keypair, task_id, limit)
     done = bool(receipt.find("TaskPurged"))
     emit(st, {"task_id": task_id, "done": done},
          lambda: out.print(f"task {task_id}: " + ("purged, deposit returned" if done else
@@ -326,10 +316,8 @@ def cancel(ctx: typer.Context, task_id: int = typer.Argument(...),
     from decentralml_client.chain import DecentralMl
 
     st = state(ctx)
-    with errors_to_exit():
-        signer = load_signer(st, key, dev, password_file)
-        with connect(st) as chain:
-            receipt = DecentralMl(chain).cancel_task(signer.keypair, task_id)
+    with signed_connection(st, key, dev, password_file) as (signer, chain):
+        receipt = DecentralMl(chain).cancel_task(signer.keypair, task_id)
     ev = receipt.find("TaskCancelled")
     emit(st, {"task_id": task_id, "event": ev[0].attributes if ev else None},
          lambda: out.print(f"cancelled task {task_id}"))
