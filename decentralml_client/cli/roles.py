@@ -205,8 +205,11 @@ def contribute(
     with _role_session(st, key, dev, password_file) as (signer, chain, rc):
         x, y = _load_data(rc.model_spec(rc.task(task_id)), data, digits_shard, "train", 0)
         _ensure_member(chain, signer, task_id, Role.CONTRIBUTOR)
-        summary = run_contributor(rc, task_id, x, y, ContributorOptions(
-            encoding=encoding, topk=topk, attack=attack, seed=seed, max_rounds=rounds))
+        from decentralml_client.ml.tff_runtime import tff_session
+
+        with tff_session():  # one TFF worker for the role's lifetime, not one per round
+            summary = run_contributor(rc, task_id, x, y, ContributorOptions(
+                encoding=encoding, topk=topk, attack=attack, seed=seed, max_rounds=rounds))
     emit(st, summary)
 
 

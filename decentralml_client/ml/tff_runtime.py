@@ -137,10 +137,21 @@ def worker_safe_streams() -> Iterator[None]:
         sys.stdout, sys.stderr = saved
 
 
+def _share_context() -> None:
+    """TFF's context stack is thread-local: a thread other than the one that imported TFF
+    starts with an error-raising context. Give it the execution context TFF installed."""
+    from tensorflow_federated.python.core.impl.context_stack import context_stack_impl
+
+    stack = context_stack_impl.context_stack
+    if stack.current is not _CONTEXT and len(getattr(stack, "_stack", ())) == 1:
+        stack.set_default_context(_CONTEXT)
+
+
 @contextlib.contextmanager
 def tff_session() -> Iterator[None]:
     """Bracket TFF work; the worker is stopped when the outermost session exits."""
     global _depth
+    _share_context()
     with _lock:
         _depth += 1
     try:
@@ -152,6 +163,7 @@ def tff_session() -> Iterator[None]:
                 stop_workers()
 
 
+_CONTEXT = _current_context()  # the execution context TFF installed when imported
 atexit.register(stop_workers)
 
 __all__ = ["stop_workers", "tff", "tff_session", "worker_pids", "worker_safe_streams"]
