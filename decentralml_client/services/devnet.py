@@ -27,13 +27,12 @@ import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 from decentralml_client.config import CHAIN_NODE_TOOLS, RAW_CHAIN_SPEC
 from decentralml_client.errors import DecentralMLError
 from decentralml_client.services.ports import free_port as free_port  # re-exported
 from decentralml_client.services.ports import port_in_use
-from decentralml_client.services.processes import alive, terminate
+from decentralml_client.services.processes import Service, alive, terminate
 
 MIN_NODE_MAJOR = 20
 _SETUP_HINT = "run `make setup` (it installs Chopsticks into chain/node/node_modules)"
@@ -110,7 +109,7 @@ def wait_for_rpc(url: str, deadline_s: float, proc: subprocess.Popen[bytes] | No
     raise DevnetError(f"the dev chain at {url} did not answer within {deadline_s:.0f} s ({last})")
 
 
-class Devnet:
+class Devnet(Service):
     """One Chopsticks process serving the DecentralML runtime on 127.0.0.1."""
 
     def __init__(
@@ -200,18 +199,6 @@ class Devnet:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(timeout)
         self._proc = None
-
-    def __enter__(self) -> Devnet:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- detached instances (`devnet up` / `status` / `down`) --------------------------------
 

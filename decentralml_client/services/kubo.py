@@ -24,7 +24,6 @@ import subprocess
 import time
 import weakref
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 import httpx
@@ -33,7 +32,7 @@ from decentralml_client.errors import DecentralMLError
 from decentralml_client.files import write_atomic
 from decentralml_client.services.ports import free_port as free_port  # re-exported
 from decentralml_client.services.ports import port_in_use
-from decentralml_client.services.processes import terminate
+from decentralml_client.services.processes import Service, terminate
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +83,7 @@ def find_kubo_binary(binary: str | os.PathLike[str] | None = None) -> Path:
     raise KuboNotInstalled(f"Kubo ('ipfs') is not installed: {_INSTALL_HINT}")
 
 
-class KuboDaemon:
+class KuboDaemon(Service):
     """One Kubo daemon process with its own repository (``IPFS_PATH``).
 
     ``api_port=None`` picks a free port. ``gateway=True`` serves the HTTP gateway on a free
@@ -248,18 +247,6 @@ class KuboDaemon:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             proc.wait()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- internals ----------------------------------------------------------------------------
     def _init_repo(self, binary: Path, env: dict[str, str]) -> None:

@@ -31,14 +31,14 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx
 
 from decentralml_client.config import CHAIN_ARTIFACTS
+from decentralml_client.errors import DecentralMLError
 from decentralml_client.services.ports import free_port, port_in_use
-from decentralml_client.services.processes import terminate
+from decentralml_client.services.processes import Service, terminate
 
 DEFAULT_NODE_BINARY = Path.home() / ".cache" / "decentralml" / "bin" / "decentralml-node"
 DEV_CHAIN_SPEC = CHAIN_ARTIFACTS / "chain-spec-dev.raw.json"
@@ -49,8 +49,10 @@ _BUILD_HINT = ("run `make setup` (or `bash chain/scripts/build-node.sh`), or poi
                "$DML_NODE_BINARY at a decentralml-node binary")
 
 
-class NodeError(RuntimeError):
+class NodeError(DecentralMLError, RuntimeError):
     """A node could not be found, started, or did not reach the expected state."""
+
+    hint = "see the node's log in the dev network's directory; `decentralml devnet down` stops it."
 
 
 def find_node_binary() -> Path:
@@ -221,7 +223,7 @@ def _hash_of(url: str, header: dict[str, Any]) -> str:
     return str(rpc(url, "chain_getBlockHash", [int(header["number"], 16)]))
 
 
-class NodeNetwork:
+class NodeNetwork(Service):
     """``nodes=1``: a dev node (instant seal); ``nodes=3``: Alice, Bob and Charlie (Aura +
     GRANDPA). ``persist=False`` starts from genesis (the base paths are wiped first)."""
 
@@ -317,17 +319,6 @@ class NodeNetwork:
         """Wait until every (given) node has finalised block ``number`` or later."""
         return self.wait_until(lambda ss: all(s["finalized"] >= number for s in ss),
                                f"finalised block #{number}", timeout, nodes)
-
-    def __enter__(self) -> NodeNetwork:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def describe(self) -> list[dict[str, Any]]:
         """What ``devnet up`` records per node."""

@@ -9,6 +9,8 @@ import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 #: The usual way to stop a daemon: SIGTERM, and SIGKILL after 10 s.
 DEFAULT_STEPS: tuple[tuple[int, float], ...] = ((signal.SIGTERM, 10.0),)
@@ -70,3 +72,26 @@ def terminate(targets: Sequence[subprocess.Popen[bytes] | int], *,
         if isinstance(t, subprocess.Popen):
             with contextlib.suppress(subprocess.TimeoutExpired):
                 t.wait(5)
+
+
+class Service:
+    """Something this process starts and stops (a dev chain, a node network, a Kubo daemon):
+    ``with service:`` starts it and stops it when the block ends, however it ends."""
+
+    def start(self) -> object:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
