@@ -26,6 +26,7 @@ from typing import Any
 from decentralml_client.chain import UNIT, Chain, DecentralMl, Role, TaskSpec, permill, rule_param
 from decentralml_client.config import Settings
 from decentralml_client.keys import Account, KdfLimits, Keystore, dev_account
+from decentralml_client.protocol.rules import server_optimizer_value
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class DemoOptions:
     attack: str = "sign-flip"  # comma-separated: one per malicious contributor, in order
     validator_strategies: tuple[str, ...] = ("honest",)  # one per validator, or one for all
     rule: str = "fedavg"
+    server_opt: str = "none"  # server optimiser after the rule: none, momentum, adam, yogi
     reward: int = 100 * UNIT
     seed: int = 0
     local_epochs: int = 5
@@ -209,6 +211,7 @@ def _run(run: DemoRun, opts: DemoOptions,
             quorum=permill(2 / 3), min_validators=max(1, (2 * opts.validators + 2) // 3),
             reward_per_round=opts.reward, validator_share=permill(0.2),
             rule=rule_param(opts.rule, max_contributors=opts.contributors), max_examples=10_000,
+            server_optimizer=server_optimizer_value(opts.server_opt),
             contributor_bond=bond["contributor"], validator_bond=bond["validator"],
             enrol_blocks=opts.phase_blocks, commit_blocks=opts.phase_blocks,
             reveal_blocks=opts.phase_blocks, vote_blocks=opts.phase_blocks,

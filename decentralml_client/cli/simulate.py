@@ -28,7 +28,7 @@ def simulate(
         help="Server optimiser after the rule: none | momentum | adam | yogi (comma-separated: "
              "compare several)."),
     server_lr: float | None = typer.Option(
-        None, "--server-lr", help="Server learning rate (momentum 1.0, adam/yogi 0.01)."),
+        None, "--server-lr", help="Server learning rate (momentum 1.0, adam/yogi 0.1)."),
     server_momentum: float | None = typer.Option(
         None, "--server-momentum", help="Server momentum (0.9)."),
     beta1: float | None = typer.Option(None, "--beta1", help="Adam/Yogi beta1 (0.9)."),

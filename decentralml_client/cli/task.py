@@ -65,7 +65,7 @@ def create(
                                         "(FedAvgM), adam (FedAdam) or yogi (FedYogi)."),
     server_lr: float = typer.Option(None, "--server-lr",
                                     help="Server learning rate (default per optimiser: "
-                                         "momentum 1.0, adam/yogi 0.01)."),
+                                         "momentum 1.0, adam/yogi 0.1)."),
     server_momentum: float = typer.Option(None, "--server-momentum",
                                           help="Momentum of --server-opt momentum (0.9)."),
     beta1: float = typer.Option(None, "--beta1", help="Adam/Yogi first-moment decay (0.9)."),

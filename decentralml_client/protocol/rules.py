@@ -47,8 +47,8 @@ SERVER_OPTIMIZERS = ("none", "momentum", "adam", "yogi")
 SERVER_DEFAULTS: dict[str, dict[str, float]] = {
     "none": {},
     "momentum": {"lr": 1.0, "momentum": 0.9},
-    "adam": {"lr": 0.01, "beta1": 0.9, "beta2": 0.99, "tau": 1e-3},
-    "yogi": {"lr": 0.01, "beta1": 0.9, "beta2": 0.99, "tau": 1e-3},
+    "adam": {"lr": 0.1, "beta1": 0.9, "beta2": 0.99, "tau": 1e-3},
+    "yogi": {"lr": 0.1, "beta1": 0.9, "beta2": 0.99, "tau": 1e-3},
 }
 
 
