@@ -6,7 +6,6 @@ from decentralml_client.chain.api import (
     Role,
     TaskSpec,
     admission_param,
-    escrow_account,
     permill,
     rule_param,
 )
@@ -23,5 +22,5 @@ from decentralml_client.chain.errors import (
 __all__ = [
     "UNIT", "Chain", "ChainError", "ChainUnreachable", "DecentralMl", "Event",
     "InclusionTimeout", "IncompatibleChain", "PalletError", "Receipt", "Role", "TaskSpec",
-    "TransactionRejected", "admission_param", "escrow_account", "permill", "rule_param",
+    "TransactionRejected", "admission_param", "permill", "rule_param",
 ]

@@ -12,14 +12,13 @@ runtime refuses it. Reads return plain Python values: hashes as ``0x`` hex, CIDs
 from __future__ import annotations
 
 import enum
-import struct
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
 from substrateinterface import Keypair
 from substrateinterface.exceptions import StorageFunctionNotFound, SubstrateRequestException
-from substrateinterface.utils.ss58 import ss58_decode, ss58_encode
+from substrateinterface.utils.ss58 import ss58_decode
 from websocket import WebSocketException
 
 from decentralml_client.chain.client import PALLET, Chain, Receipt
@@ -33,7 +32,6 @@ Call = tuple[str, dict[str, Any]]
 T = TypeVar("T")
 
 UNIT = 10**12
-ESCROW_PALLET_ID = b"dml/escr"
 PERMILL = 1_000_000
 
 
@@ -131,12 +129,6 @@ def is_ss58_address(address: str) -> bool:
     except Exception:  # ss58_decode raises bare ValueErrors and others
         return False
     return True
-
-
-def escrow_account(task_id: int, ss58_format: int = 42) -> str:
-    """The task's escrow account: the pallet's ``PalletId`` sub-account for ``task_id``."""
-    raw = b"modl" + ESCROW_PALLET_ID + struct.pack("<I", task_id)
-    return str(ss58_encode(raw.ljust(32, b"\0"), ss58_format=ss58_format))
 
 
 def h256(value: bytes | str) -> str:

@@ -16,7 +16,6 @@ from decentralml_client.chain import (
     Role,
     TaskSpec,
     admission_param,
-    escrow_account,
     permill,
     rule_param,
 )
@@ -102,11 +101,6 @@ def test_addresses_hashes_and_cids() -> None:
     raw = CID.encode()
     assert cid_text("0x" + raw.hex()) == cid_text(raw) == cid_text(list(raw)) == CID
     assert cid_text(CID) == CID and cid_text(None) is None
-
-
-def test_escrow_accounts_are_distinct_per_task() -> None:
-    first, second = escrow_account(0), escrow_account(1)
-    assert is_ss58_address(first) and first != second and escrow_account(0) == first
 
 
 class _Storage:
