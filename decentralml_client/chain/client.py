@@ -9,6 +9,7 @@ block/event subscriptions. The typed pallet calls and reads are in :mod:`.api`.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -98,6 +99,28 @@ class Chain:
         self._next_nonce: dict[str, int] = {}
         if check_abi:
             check_compatible(self)
+
+    def reconnect(self, timeout: float = 300.0) -> None:
+        """Open a fresh connection to the same node (e.g. after it restarted), retrying until
+        it answers or ``timeout`` seconds pass (then ``ChainUnreachable``)."""
+        end = time.monotonic() + timeout
+        with self._lock:
+            with contextlib.suppress(Exception):
+                self.substrate.close()
+            while True:
+                try:
+                    self.substrate = SubstrateInterface(url=self.url,
+                                                        ws_options={"timeout": self.timeout})
+                    self._next_nonce.clear()
+                    return
+                except Exception as exc:  # websocket library errors have no common base
+                    if time.monotonic() > end:
+                        raise ChainUnreachable(
+                            f"the node at {self.url} did not come back within {timeout:.0f} s "
+                            f"({exc.__class__.__name__}: {exc}); check `decentralml devnet "
+                            "status` or the node's log."
+                        ) from exc
+                    time.sleep(0.5)
 
     # -- metadata ---------------------------------------------------------------------------
 

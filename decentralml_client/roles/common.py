@@ -8,13 +8,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
+from websocket import WebSocketException
 
 from decentralml_client.canonical import canonical_json
-from decentralml_client.chain import Chain, DecentralMl
+from decentralml_client.chain import Chain, ChainUnreachable, DecentralMl
 from decentralml_client.errors import DecentralMLError
 from decentralml_client.keys import Account, sign_document, verify_document
 from decentralml_client.keys.account import ss58_to_public_key
@@ -40,6 +41,25 @@ class Stopped(DecentralMLError):
     """The role was asked to stop."""
 
     hint = "run the same command again to resume from the journal."
+
+
+T = TypeVar("T")
+
+NODE_LOST: tuple[type[BaseException], ...] = (ConnectionError, WebSocketException,
+                                              ChainUnreachable)
+"""What a role sees when its node goes away (a crash or restart): not a refusal."""
+
+
+def reconnecting(ctx: RoleContext, loop: Callable[[], T], *, timeout: float = 300.0) -> T:
+    """Run a role loop; when the connection to the node drops, reconnect (waiting up to
+    ``timeout`` s for the node to come back) and run the loop again. Every step of a loop is
+    journalled before the next, so it resumes where it was, as after a restart."""
+    while True:
+        try:
+            return loop()
+        except NODE_LOST as exc:
+            ctx.emit("reconnecting", node=ctx.chain.url, error=f"{exc.__class__.__name__}")
+            ctx.chain.reconnect(timeout)
 
 
 @dataclass
