@@ -2,12 +2,17 @@
 
 It answers the storage reads :class:`~decentralml_client.chain.DecentralMl` makes, from
 plain dicts shaped like the decoded pallet storage, and counts them; ``down`` makes every
-read fail as a dead websocket would.
+read fail as a dead websocket would. :func:`app_for` serves the dashboard over one.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from fastapi.testclient import TestClient
+
+from decentralml_client.config import Settings
+from decentralml_client.dashboard.app import create_app
 
 ALICE = "5FA9nQDVg267DEd8m1ZypXLBnvN7SFxYwV7ndqSYGiN9TTpu"
 BOB = "5GoNkf6WdbxCFnPdAnYYQyCjAKPJgLNxXwPjwTh6DGg6gN3E"
@@ -121,3 +126,36 @@ class FakeChain:
 
     def close(self) -> None:
         self.closed = True
+
+
+def app_for(fake: FakeChain, **kw: object) -> TestClient:
+    def factory(url: str) -> FakeChain:
+        if fake.down:
+            raise ConnectionRefusedError(111, "Connection refused")
+        return fake
+
+    app = create_app(Settings(node_url="ws://fake:9944"), follow=False, retry_every=0.0,
+                     factory=factory, **kw)  # type: ignore[arg-type]
+    return TestClient(app)
+
+
+def finished_round(fake: FakeChain, tid: int, r: int, score: int) -> None:
+    """Round ``r`` of task ``tid``: BOB's update accepted, DAVE's... rejected by both."""
+    fake.submissions[(tid, r)] = {
+        0: {"contributor": BOB, "commitment": "0x00", "cid": f"bafy-u-{r}-0",
+            "update_hash": "0x" + "aa" * 32, "num_examples": 100, "accepts": 2, "rejects": 0,
+            "status": "Accepted"},
+        1: {"contributor": ALICE, "commitment": "0x00", "cid": f"bafy-u-{r}-1",
+            "update_hash": "0x" + "bb" * 32, "num_examples": 50, "accepts": 0, "rejects": 2,
+            "status": "Rejected"},
+    }
+    fake.votes[(tid, r)] = {
+        CHARLIE: [{"submission": 0, "accept": True, "score": score},
+                  {"submission": 1, "accept": False, "score": 1200}],
+        DAVE: [{"submission": 0, "accept": True, "score": score + 10}],
+    }
+    fake.summaries[(tid, r)] = {
+        "model_cid": f"bafy-m{r + 1}", "model_hash": "0x" + f"{r + 1:02x}" * 32,
+        "accepted": 1, "rejected": 1, "void": 0, "attested_score": score,
+        "contributor_rewards": 80 * 10**12, "validator_rewards": 20 * 10**12,
+        "retries": 0, "finalized_at": 10 * (r + 1)}

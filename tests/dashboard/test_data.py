@@ -18,11 +18,11 @@ from tests.dashboard.fakes import (
     CHARLIE,
     DAVE,
     FakeChain,
+    app_for,
     make_task,
     make_task_v2,
     member_v2,
 )
-from tests.dashboard.test_views import app_for
 
 DML = 10**12
 E = 40 * DML  # electorate stake: CHARLIE 30 + DAVE 10

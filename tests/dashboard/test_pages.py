@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tests.dashboard.fakes import BOB, CHARLIE
-from tests.dashboard.test_views import app_for
+from tests.dashboard.fakes import BOB, CHARLIE, app_for
 from tests.roles.test_lineage import M2, chain
 
 
