@@ -1,7 +1,8 @@
 """The one-command demo: a whole federated task on the dev chain, each role its own process.
 
 It starts (or reuses) the dev chain and Kubo, funds fresh ed25519 accounts from //Alice,
-registers them, creates a task on the bundled digits, joins everyone, then runs every
+registers them, creates a task (a built-in example, digits by default, or a model spec
+from `decentralml model init`), joins everyone, then runs every
 contributor, validator and the aggregator as separate ``decentralml`` processes with their
 own keys and journals. It follows the chain until the task finishes, evaluates the final
 model against a centralised baseline, writes a plot, and stops everything it started.
@@ -46,6 +47,8 @@ class DemoOptions:
     block_time: float = 2.0  # empty blocks so deadlines pass even if a role stays silent
     phase_blocks: int = 300
     timeout: float = 1800.0
+    example: str = "digits"  # built-in example (ml/examples): its data, and its model
+    model: Path | None = None  # a model spec from `model init` (weights beside it) instead
 
 
 @dataclass
@@ -156,7 +159,6 @@ def _tmp_root(settings: Settings) -> Path:
 
 def _run(run: DemoRun, opts: DemoOptions,
          progress: Callable[[str, dict[str, Any]], None]) -> dict[str, Any]:
-    from decentralml_client.ml.model_spec import default_digits_spec
     from decentralml_client.ml.validators import expand_strategies
     from decentralml_client.roles.common import RoleContext
     from decentralml_client.roles.creator import create_task
@@ -217,8 +219,8 @@ def _run(run: DemoRun, opts: DemoOptions,
             reveal_blocks=opts.phase_blocks, vote_blocks=opts.phase_blocks,
             vote_reveal_blocks=opts.phase_blocks, attest_blocks=opts.phase_blocks, max_retries=2)
         balances_before = {p.name: chain.account(p.account.ss58_address) for p in run.participants}
-        model_spec = replace(default_digits_spec(opts.seed), local_epochs=opts.local_epochs)
-        task_id = create_task(rc, model_spec, spec, seed=opts.seed)
+        model_spec, initial = demo_model(opts)
+        task_id = create_task(rc, model_spec, spec, seed=opts.seed, initial_weights=initial)
         first_block, _ = chain.head()
         progress("task_created", {"task_id": task_id})
         for p in run.participants:
@@ -230,14 +232,14 @@ def _run(run: DemoRun, opts: DemoOptions,
         for p in run.participants:
             if p.role == "contributor":
                 args = ["contribute", "--task", str(task_id),
-                        "--digits-shard", f"{ci}/{opts.contributors}",
+                        *_data_args(run, opts, p, "train", ci, opts.contributors),
                         "--seed", str(opts.seed + ci)]
                 if p.attack:
                     args += ["--attack", p.attack]
                 ci += 1
             elif p.role == "validator":
-                args = ["validate", "--task", str(task_id), "--digits-holdout", f"{vi}/{n_val}",
-                        "--strategy", p.strategy]
+                args = ["validate", "--task", str(task_id),
+                        *_data_args(run, opts, p, "test", vi, n_val), "--strategy", p.strategy]
                 vi += 1
             else:
                 args = ["aggregate", "--task", str(task_id)]
@@ -266,7 +268,7 @@ def _run(run: DemoRun, opts: DemoOptions,
         money = dml.payments(task_id, first_block)
         paid, slashed = money["paid"], money["slashed"]
         summary["validators"] = [
-            {"name": p.name, "strategy": p.strategy,
+            {"name": p.name, "strategy": p.strategy, "address": p.account.ss58_address,
              "reward": paid.get(p.account.ss58_address, 0),
              "slashed": slashed.get(p.account.ss58_address, 0),
              "bond": bond["validator"] - slashed.get(p.account.ss58_address, 0)}
@@ -280,6 +282,39 @@ def _run(run: DemoRun, opts: DemoOptions,
         summary["plot"] = str(opts.plot)
     summary["workdir"] = str(run.workdir)
     return summary
+
+
+def demo_model(opts: DemoOptions) -> tuple[Any, bytes | None]:
+    """The task's model spec (the example's, or ``opts.model`` from `model init`) with the
+    demo's local epochs, and the initial weights file that goes with it (None: from the seed)."""
+    from decentralml_client.ml.examples import get_example
+    from decentralml_client.ml.keras_io import weights_file_for
+    from decentralml_client.ml.model_spec import ModelSpec
+
+    if opts.model is None:
+        spec, initial = get_example(opts.example).spec(opts.seed), None
+    else:
+        spec = ModelSpec.from_bytes(opts.model.read_bytes())
+        path = weights_file_for(opts.model)
+        initial = path.read_bytes() if path.is_file() else None
+    return replace(spec, local_epochs=opts.local_epochs), initial
+
+
+def _data_args(run: DemoRun, opts: DemoOptions, p: Participant, part: str, index: int,
+               count: int) -> list[str]:
+    """A role's data: a shard of the bundled digits, or of another example written to a file
+    in the demo's directory (as a user's own data would be)."""
+    if opts.example == "digits":
+        flag = "--digits-shard" if part == "train" else "--digits-holdout"
+        return [flag, f"{index}/{count}"]
+    import numpy as np
+
+    from decentralml_client.ml.examples import get_example
+
+    x, y = get_example(opts.example).shard(part, index, count)
+    path = run.workdir / f"{p.name}-{part}.npz"
+    np.savez(path, x=x, y=y)
+    return ["--data", str(path)]
 
 
 def _new(keystore: Keystore, name: str, password: str) -> tuple[str, str]:
@@ -313,9 +348,9 @@ def _summarise(chain: Chain, dml: DecentralMl, store: Any, rc: Any, task_id: int
             "validator_rewards": int(s["validator_rewards"]),
             "model_cid": s["model_cid"], "model_hash": s["model_hash"],
         })
-    from decentralml_client.ml.data import load_digits_split
+    from decentralml_client.ml.examples import get_example
 
-    x_tr, y_tr, x_te, y_te = load_digits_split(seed=0)
+    x_tr, y_tr, x_te, y_te = get_example(opts.example).split(0)
     weights = decode_tensors(store.fetch(task["model_cid"], task["model_hash"]), model_spec,
                              kind="weights").tensors
     final = evaluate(model_spec, weights, x_te, y_te)["accuracy"]

@@ -27,14 +27,22 @@ def demo(
     rule: str = typer.Option("fedavg", help="fedavg, trimmed-mean, median or krum."),
     plot: Path = typer.Option(Path("decentralml-demo.png"), help="PNG of accuracy per round."),
     local_epochs: int = typer.Option(5, min=1, help="Local epochs per round on each contributor."),
+    example: str = typer.Option("digits", help="Built-in example: digits or breast-cancer "
+                                               "(tabular, from CSV)."),
+    model: Path = typer.Option(None, "--model", exists=True, dir_okay=False,
+                               help="Train this model spec (from `decentralml model init`, its "
+                                    "weights beside it) on the example's data instead."),
     seed: int = typer.Option(0),
     timeout: float = typer.Option(1800, help="Give up after this many seconds."),
 ) -> None:
     """Run a federated task end to end: chain, IPFS, and every role as its own process."""
     from decentralml_client.demo_run import DemoOptions, run_demo
     from decentralml_client.ml.attacks import ATTACKS
+    from decentralml_client.ml.examples import EXAMPLES
 
     st = state(ctx)
+    if example not in EXAMPLES:
+        fail(f"--example must be one of {', '.join(EXAMPLES)}", Exit.USAGE)
     if malicious >= contributors:
         fail("--malicious must be smaller than --contributors (someone must be honest)", Exit.USAGE)
     if any(a.strip() not in ATTACKS for a in attack.split(",")):
@@ -43,7 +51,7 @@ def demo(
     opts = DemoOptions(rounds=rounds, contributors=contributors, validators=validators,
                        malicious=malicious, attack=attack, validator_strategies=strategies,
                        rule=rule, plot=plot, seed=seed,
-                       local_epochs=local_epochs,
+                       local_epochs=local_epochs, example=example, model=model,
                        timeout=timeout)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                         TextColumn("{task.completed}/{task.total} rounds"), TimeElapsedColumn(),
