@@ -38,7 +38,8 @@ def test_all_the_commands_users_expect_exist() -> None:
                      "account faucet", "register", "deregister", "task create", "task list",
                      "task show", "task cancel", "contribute", "validate", "aggregate",
                      "finalize", "devnet up", "devnet status", "devnet down", "simulate",
-                     "demo", "dashboard"):
+                     "demo", "dashboard", "model init", "model pull", "model eval",
+                     "model lineage"):
         assert expected in names, expected
 
 
