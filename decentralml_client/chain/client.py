@@ -221,31 +221,45 @@ class Chain:
         deadline = time.monotonic() + (timeout or self.timeout)
         with self._lock:
             start_block, _ = self.head()
-            pending = [self._send(signer, pallet, call, params)
-                       for signer, pallet, call, params in items]
+            # Sign everything first, then hand it over in one quick burst, so that the node
+            # sees the transactions arrive together.
+            signed = []
+            for signer, pallet, call, params in items:
+                composed = self.substrate.compose_call(pallet, call, params)
+                nonce = self._nonce(signer)
+                self._next_nonce[signer.ss58_address] = nonce + 1
+                ext = self.substrate.create_signed_extrinsic(composed, signer, nonce=nonce)
+                signed.append((signer, pallet, call, params, str(ext.data)))
+            pending = [self._send(signer, pallet, call, params, first_try=data)
+                       for signer, pallet, call, params, data in signed]
             if not wait:
                 return [Receipt(h, "", -1) for _, h in pending]
             return self._wait_all(pending, start_block, deadline)
 
-    def _send(self, signer: Keypair, pallet: str, call: str,
-              params: dict[str, Any]) -> tuple[str, str]:
-        """Sign and hand one call to the node's pool; returns (label, extrinsic hash)."""
+    def _send(self, signer: Keypair, pallet: str, call: str, params: dict[str, Any], *,
+              first_try: str) -> tuple[str, str]:
+        """Hand a signed call (``first_try``, hex) to the node's pool, re-signing with a fresh
+        nonce if the node finds it outdated; returns (label, extrinsic hash)."""
         label = f"{pallet}.{call}"
-        composed = self.substrate.compose_call(pallet, call, params)
+        data = first_try
         for attempt in range(3):
-            nonce = self._nonce(signer)
-            ext = self.substrate.create_signed_extrinsic(composed, signer, nonce=nonce)
             try:
-                result = self.substrate.rpc_request("author_submitExtrinsic", [str(ext.data)])
+                result = self.substrate.rpc_request("author_submitExtrinsic", [data])
             except SubstrateRequestException as exc:
                 msg = str(exc)
                 if attempt < 2 and ("outdated" in msg or "Priority is too low" in msg):
                     self._next_nonce.pop(signer.ss58_address, None)
+                    nonce = self._nonce(signer)
+                    self._next_nonce[signer.ss58_address] = nonce + 1
+                    composed = self.substrate.compose_call(pallet, call, params)
+                    data = str(self.substrate.create_signed_extrinsic(
+                        composed, signer, nonce=nonce).data)
                     continue
+                self._next_nonce.pop(signer.ss58_address, None)  # this nonce stays unused
                 raise TransactionRejected(_rejection_message(label, msg)) from exc
             if "error" in result:
+                self._next_nonce.pop(signer.ss58_address, None)
                 raise TransactionRejected(_rejection_message(label, str(result["error"])))
-            self._next_nonce[signer.ss58_address] = nonce + 1
             return label, str(result["result"])
         raise TransactionRejected(_rejection_message(label, "the nonce kept changing"))
 

@@ -1,0 +1,167 @@
+"""A task on real nodes while nodes crash.
+
+- The dev node is SIGKILLed in the middle of a task and restarted on its database: the roles
+  reconnect, resume from their journals, and every round finalises.
+- Three authorities (Alice, Bob, Charlie; Aura + GRANDPA): the roles talk to different nodes;
+  Charlie is SIGKILLed during round 0 and the rounds still complete on Alice and Bob; Charlie
+  restarts, catches up, and all three finalise the same blocks; the ledger balances.
+
+Role processes are the demo's (one process for the contributors, one for the validators and
+the aggregator); every wait polls the chain, with a deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from decentralml_client.chain import UNIT, Chain, DecentralMl, Role, TaskSpec, permill
+from decentralml_client.demo_run import DemoRun, Participant, spawn_hosts, stop_roles
+from decentralml_client.keys import KdfLimits, Keystore, dev_account
+from decentralml_client.ml.model_spec import default_digits_spec
+from decentralml_client.roles.common import RoleContext
+from decentralml_client.roles.creator import create_task
+from decentralml_client.services.node import NodeNetwork, rpc
+from decentralml_client.storage import IpfsStore
+from tests.scenarios.ledger import ledger
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "node-fault-test-password"
+
+
+def _until(what: str, cond: Callable[[], Any], people: list[Participant],
+           timeout: float = 600.0) -> Any:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = cond()
+        if value:
+            return value
+        for p in people:
+            if p.proc is not None and p.proc.poll() is not None:
+                log = p.log.read_text(errors="replace")[-3000:] if p.log else ""
+                raise AssertionError(f"{p.name} exited with {p.proc.returncode}:\n{log}")
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _task_with_roles(run: DemoRun, urls: dict[str, str], rounds: int,
+                     phase_blocks: int) -> tuple[int, list[Participant]]:
+    """Two contributors and two validators (the aggregator signs as the first) join a task;
+    ``urls`` maps each role's name to the node it talks to. Returns the task and the roles."""
+    ks = Keystore(run.workdir / "keys", kdf_limits=KdfLimits.minimum())
+    people = []
+    for name in ("c1", "c2", "v1", "v2"):
+        ks.create(name, PASSWORD)
+        role = "contributor" if name.startswith("c") else "validator"
+        people.append(Participant(name, role, ks.load(name, PASSWORD), node_url=urls[name]))
+    aggregator = Participant("agg", "aggregator", ks.load("v1", PASSWORD), node_url=urls["agg"])
+    alice = dev_account("alice")
+    with Chain(run.chain_url) as chain:
+        dml = DecentralMl(chain)
+        chain.submit_many(alice.keypair, [
+            ("Balances", "transfer_keep_alive", {"dest": p.account.ss58_address,
+                                                 "value": 1000 * UNIT}) for p in people])
+        stake = {"contributor": int(chain.constant("MinContributorStake")),
+                 "validator": int(chain.constant("MinValidatorStake"))}
+        dml.submit_all([(p.account.keypair, dml.register_call(
+            Role(p.role.capitalize()), stake[p.role], p.account.x25519_public)) for p in people])
+        ctx = RoleContext(chain=chain, store=IpfsStore(run.ipfs_api), account=alice,
+                          data_dir=run.workdir / "creator")
+        spec = TaskSpec(model_cid="", model_hash="", rounds=rounds, min_contributors=2,
+                        max_contributors=2, max_validators=2, min_validators=2,
+                        quorum=permill(2 / 3), reward_per_round=50 * UNIT,
+                        enrol_blocks=phase_blocks, commit_blocks=phase_blocks,
+                        reveal_blocks=phase_blocks, vote_blocks=phase_blocks,
+                        vote_reveal_blocks=phase_blocks, attest_blocks=phase_blocks)
+        task_id = create_task(ctx, default_digits_spec(), spec)
+        dml.submit_all([(p.account.keypair, dml.join_task_call(
+            task_id, Role(p.role.capitalize()),
+            spec.contributor_bond if p.role == "contributor" else spec.validator_bond))
+            for p in people])
+    shards = {"c1": "0/2", "c2": "1/2", "v1": "0/2", "v2": "1/2"}
+    planned = [(p, ["contribute", "--task", str(task_id), "--digits-shard", shards[p.name]]
+                if p.role == "contributor" else
+                ["validate", "--task", str(task_id), "--digits-holdout", shards[p.name]])
+               for p in people]
+    planned.append((aggregator, ["aggregate", "--task", str(task_id)]))
+    spawn_hosts(run, planned, PASSWORD)
+    return task_id, [*people, aggregator]
+
+
+def _check_rounds(dml: DecentralMl, task_id: int, rounds: int) -> None:
+    task = dml.task(task_id)
+    assert task is not None and task["status"] == "Finished"
+    for r in range(rounds):
+        summary = dml.round_summary(task_id, r)
+        assert summary and int(summary["accepted"]) == 2, (r, summary)
+
+
+def test_roles_carry_on_when_the_dev_node_is_killed_mid_task_and_restarted(
+        node_binary: Path, kubo_factory: Any, tmp_path: Path) -> None:
+    ipfs = kubo_factory(tmp_path / "ipfs").start()
+    with NodeNetwork(tmp_path / "chain", nodes=1, port=0, persist=True) as net:
+        run = DemoRun(chain_url=net.url, ipfs_api=ipfs.api_multiaddr, workdir=tmp_path)
+        urls = dict.fromkeys(("c1", "c2", "v1", "v2", "agg"), net.url)
+        task_id, people = _task_with_roles(run, urls, rounds=2, phase_blocks=500)
+        try:
+            with Chain(net.url) as chain:
+                dml = DecentralMl(chain)
+                _until("round 0 past its commit phase", lambda: (
+                    (t := dml.task(task_id)) and (t["round"], t["phase"]) != (0, "Commit")),
+                    people)
+            node = net.nodes[0]
+            node.kill()  # SIGKILL: no clean shutdown of the database
+            net.restart(node.name)
+            with Chain(net.url) as chain:
+                dml = DecentralMl(chain)
+                _until("the task to finish", lambda: dml.task(task_id)["status"] != "Active",
+                       people)
+                _check_rounds(dml, task_id, 2)
+                issuance, held = ledger(chain)
+                assert issuance == held
+            assert any("reconnecting" in (p.log.read_text(errors="replace") if p.log else "")
+                       for p in people)
+        finally:
+            stop_roles(people)
+
+
+def test_three_authorities_run_a_task_while_one_is_killed_and_agree_after_it_returns(
+        node_binary: Path, kubo_factory: Any, tmp_path: Path) -> None:
+    ipfs = kubo_factory(tmp_path / "ipfs").start()
+    with NodeNetwork(tmp_path / "chain", nodes=3, port=0) as net:
+        net.wait_until(lambda ss: all(s["peers"] == 2 for s in ss), "full peering", 120)
+        net.wait_finalized(1, timeout=180)
+        alice, bob = net.node("alice"), net.node("bob")
+        run = DemoRun(chain_url=alice.url, ipfs_api=ipfs.api_multiaddr, workdir=tmp_path)
+        urls = {"c1": alice.url, "v1": alice.url, "c2": bob.url, "v2": bob.url, "agg": bob.url}
+        task_id, people = _task_with_roles(run, urls, rounds=2, phase_blocks=100)
+        try:
+            with Chain(alice.url) as chain:
+                dml = DecentralMl(chain)
+                _until("round 0 past its commit phase", lambda: (
+                    (t := dml.task(task_id)) and (t["round"], t["phase"]) != (0, "Commit")),
+                    people)
+                net.node("charlie").kill()
+                # Alice and Bob carry the task on alone (Charlie's slots stay empty).
+                _until("round 0 to finalise without Charlie",
+                       lambda: dml.task(task_id)["round"] >= 1 or
+                       dml.task(task_id)["status"] != "Active", people)
+                net.restart("charlie")
+                _until("the task to finish", lambda: dml.task(task_id)["status"] != "Active",
+                       people)
+                _check_rounds(dml, task_id, 2)
+                issuance, held = ledger(chain)
+                assert issuance == held
+                end_block, _ = chain.head()
+            # Charlie catches up and all three finalise past the task's end, on one chain.
+            statuses = net.wait_finalized(end_block, timeout=300)
+            common = min(s["finalized"] for s in statuses)
+            hashes = {str(rpc(n.url, "chain_getBlockHash", [common])) for n in net.nodes}
+            assert len(hashes) == 1, f"the nodes finalised different blocks at #{common}"
+        finally:
+            stop_roles(people)
