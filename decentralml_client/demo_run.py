@@ -47,6 +47,10 @@ class DemoOptions:
     block_time: float = 2.0  # empty blocks so deadlines pass even if a role stays silent
     phase_blocks: int = 300
     timeout: float = 1800.0
+    # True: the contributors share one process and the validators and the aggregator another
+    # (a thread, keys, journal and chain connection each; TensorFlow starts twice, not eight
+    # times). False: every role its own process.
+    shared_processes: bool = True
     example: str = "digits"  # built-in example (ml/examples): its data, and its model
     model: Path | None = None  # a model spec from `model init` (weights beside it) instead
 
@@ -61,6 +65,7 @@ class Participant:
     strategy: str = "honest"
     proc: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    node_url: str | None = None  # the node this role talks to (default: the run's)
 
 
 @dataclass
@@ -100,13 +105,47 @@ def spawn_role(run: DemoRun, p: Participant, args: list[str], password: str) -> 
     env = {**os.environ, "DML_PASSWORD": password, "DML_DATA_DIR": str(run.workdir / p.name),
            "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
     p.log = run.workdir / f"{p.name}.log"
-    key = p.account.name or p.name
-    cmd = [sys.executable, "-m", "decentralml_client.cli.main", "--node", run.chain_url,
-           "--ipfs", run.ipfs_api, "--keystore", str(run.workdir / "keys"), *args,
-           "--key", key]
+    cmd = [sys.executable, "-m", "decentralml_client.cli.main", *_role_command(run, p, args)]
     with open(p.log, "wb") as log:
         p.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                   stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def _role_command(run: DemoRun, p: Participant, args: list[str]) -> list[str]:
+    """A role's command line (global options first), after ``decentralml``."""
+    return ["--node", p.node_url or run.chain_url, "--ipfs", run.ipfs_api, "--keystore",
+            str(run.workdir / "keys"), *args, "--key", p.account.name or p.name]
+
+
+def spawn_hosts(run: DemoRun, planned: list[tuple[Participant, list[str]]],
+                password: str) -> None:
+    """Start the contributors in one ``decentralml host`` process and the validators and the
+    aggregator in another; each role keeps its own data directory (journal, cache)."""
+    import json
+
+    groups: dict[str, list[tuple[Participant, list[str]]]] = {}
+    for p, args in planned:
+        groups.setdefault("contributors" if p.role == "contributor" else "validators",
+                          []).append((p, args))
+    env = {k: v for k, v in os.environ.items() if k not in ("DML_DATA_DIR", "DML_CONFIG")}
+    env.update({"DML_PASSWORD": password, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"})
+    for group, members in groups.items():
+        plan = []
+        for p, args in members:
+            config = run.workdir / f"{p.name}.toml"
+            config.write_text(f'data_dir = "{run.workdir / p.name}"\n')
+            plan.append({"name": p.name,
+                         "args": ["--config", str(config), *_role_command(run, p, args)]})
+        plan_file = run.workdir / f"{group}.json"
+        plan_file.write_text(json.dumps(plan, indent=1))
+        log = run.workdir / f"{group}.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "decentralml_client.cli.main", "host", str(plan_file)],
+                env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True)
+        for p, _ in members:
+            p.proc, p.log = proc, log
 
 
 def stop_roles(participants: list[Participant], timeout: float = 20.0) -> None:
@@ -199,10 +238,9 @@ def _run(run: DemoRun, opts: DemoOptions,
         chain.submit_many(creator.keypair, [
             ("Balances", "transfer_keep_alive", {"dest": p.account.ss58_address, "value": fund})
             for p in run.participants if p.role != "aggregator"])
-        for p in run.participants:
-            if p.role in ("contributor", "validator"):
-                dml.register(p.account.keypair, Role(p.role.capitalize()), stake[p.role],
-                             p.account.x25519_public)
+        members = [p for p in run.participants if p.role in ("contributor", "validator")]
+        dml.submit_all([(p.account.keypair, dml.register_call(
+            Role(p.role.capitalize()), stake[p.role], p.account.x25519_public)) for p in members])
         progress("registered", {"contributors": opts.contributors, "validators": opts.validators})
         rc = RoleContext(chain=chain, store=store, account=creator,
                          data_dir=run.workdir / "creator")
@@ -223,12 +261,11 @@ def _run(run: DemoRun, opts: DemoOptions,
         task_id = create_task(rc, model_spec, spec, seed=opts.seed, initial_weights=initial)
         first_block, _ = chain.head()
         progress("task_created", {"task_id": task_id})
-        for p in run.participants:
-            if p.role in ("contributor", "validator"):
-                dml.join_task(p.account.keypair, task_id, Role(p.role.capitalize()),
-                              bond[p.role])
+        dml.submit_all([(p.account.keypair, dml.join_task_call(
+            task_id, Role(p.role.capitalize()), bond[p.role])) for p in members])
         n_val = opts.validators
         ci = vi = 0
+        planned: list[tuple[Participant, list[str]]] = []
         for p in run.participants:
             if p.role == "contributor":
                 args = ["contribute", "--task", str(task_id),
@@ -243,8 +280,13 @@ def _run(run: DemoRun, opts: DemoOptions,
                 vi += 1
             else:
                 args = ["aggregate", "--task", str(task_id)]
-            spawn_role(run, p, args, password)
-        progress("started", {"processes": len(run.participants)})
+            planned.append((p, args))
+        if opts.shared_processes:
+            spawn_hosts(run, planned, password)
+        else:
+            for p, args in planned:
+                spawn_role(run, p, args, password)
+        progress("started", {"processes": len({id(p.proc) for p in run.participants})})
 
         deadline = time.monotonic() + opts.timeout
         last_round = -1
