@@ -14,7 +14,6 @@ import decentralml_client.chain
 import decentralml_client.cli.task
 from decentralml_client.cli._common import Exit
 from decentralml_client.cli.main import app
-from decentralml_client.errors import DecentralMLError
 from decentralml_client.keys import Keystore
 from decentralml_client.ml.errors import MLError
 from decentralml_client.roles.common import Stopped
@@ -38,27 +37,6 @@ def keystore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DML_PASSWORD", "right password")
     _clean(runner.invoke(app, ["--keystore", str(ks), "keys", "new", "alice"]), Exit.OK)
     return ks
-
-
-def test_every_error_the_package_raises_has_one_base_and_a_hint() -> None:
-    from decentralml_client import config, errors
-    from decentralml_client.chain import errors as chain_errors
-    from decentralml_client.keys import errors as keys_errors
-    from decentralml_client.ml import errors as ml_errors
-    from decentralml_client.roles import common
-    from decentralml_client.services import devnet, kubo
-    from decentralml_client.storage import errors as storage_errors
-
-    modules = (config, errors, chain_errors, keys_errors, ml_errors, common, devnet, kubo,
-               storage_errors)
-    raised = [v for m in modules for v in vars(m).values()
-              if isinstance(v, type) and issubclass(v, Exception)
-              and not v.__name__.startswith("_")]
-    assert len(raised) > 20
-    for cls in raised:
-        assert issubclass(cls, DecentralMLError), cls
-        assert cls.hint and cls.hint.endswith("."), cls
-    assert issubclass(MLError, ValueError)
 
 
 def test_an_unreachable_node_says_what_to_do(tmp_path: Path) -> None:
