@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -74,6 +75,7 @@ class DemoRun:
     ipfs_api: str
     workdir: Path
     participants: list[Participant] = field(default_factory=list)
+    background: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1))
 
 
 @contextmanager
@@ -287,6 +289,8 @@ def _run(run: DemoRun, opts: DemoOptions,
             for p, args in planned:
                 spawn_role(run, p, args, password)
         progress("started", {"processes": len({id(p.proc) for p in run.participants})})
+        # The centralised baseline trains meanwhile (the chain and the roles mostly wait).
+        baseline_accuracy = run.background.submit(_baseline, model_spec, opts)
 
         deadline = time.monotonic() + opts.timeout
         last_round = -1
@@ -306,7 +310,8 @@ def _run(run: DemoRun, opts: DemoOptions,
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the demo task did not finish within {opts.timeout:.0f} s")
             time.sleep(0.5)
-        summary = _summarise(chain, dml, store, rc, task_id, run, opts, balances_before)
+        summary = _summarise(chain, dml, store, rc, task_id, run, opts, balances_before,
+                               baseline_accuracy)
         money = dml.payments(task_id, first_block)
         paid, slashed = money["paid"], money["slashed"]
         summary["validators"] = [
@@ -364,8 +369,19 @@ def _new(keystore: Keystore, name: str, password: str) -> tuple[str, str]:
     return name, password
 
 
+def _baseline(model_spec: Any, opts: DemoOptions) -> float:
+    """The centralised baseline's accuracy on the example's test split (same epoch budget)."""
+    from decentralml_client.ml.evaluate import centralised_baseline
+    from decentralml_client.ml.examples import get_example
+
+    x_tr, y_tr, x_te, y_te = get_example(opts.example).split(0)
+    return centralised_baseline(model_spec, x_tr, y_tr, x_te, y_te, epochs=opts.rounds,
+                                seed=opts.seed)
+
+
 def _summarise(chain: Chain, dml: DecentralMl, store: Any, rc: Any, task_id: int, run: DemoRun,
-               opts: DemoOptions, before: dict[str, dict[str, int]]) -> dict[str, Any]:
+               opts: DemoOptions, before: dict[str, dict[str, int]],
+               baseline_accuracy: Future[float]) -> dict[str, Any]:
     from decentralml_client.ml.codec import decode_tensors
     from decentralml_client.ml.evaluate import evaluate
 
@@ -392,12 +408,11 @@ def _summarise(chain: Chain, dml: DecentralMl, store: Any, rc: Any, task_id: int
         })
     from decentralml_client.ml.examples import get_example
 
-    x_tr, y_tr, x_te, y_te = get_example(opts.example).split(0)
+    _, _, x_te, y_te = get_example(opts.example).split(0)
     weights = decode_tensors(store.fetch(task["model_cid"], task["model_hash"]), model_spec,
                              kind="weights").tensors
     final = evaluate(model_spec, weights, x_te, y_te)["accuracy"]
-    baseline = centralised_baseline(model_spec, x_tr, y_tr, x_te, y_te, epochs=opts.rounds,
-                                     seed=opts.seed)
+    baseline = baseline_accuracy.result()
     paid = {p.name: chain.account(p.account.ss58_address)["free"] - before[p.name]["free"]
             for p in run.participants if p.role != "aggregator"}
     return {
@@ -407,25 +422,6 @@ def _summarise(chain: Chain, dml: DecentralMl, store: Any, rc: Any, task_id: int
         "malicious": mal_total, "malicious_rejected": mal_rejected,
         "rounds": rounds, "balance_changes": paid,
     }
-
-
-def centralised_baseline(model_spec: Any, x_tr: Any, y_tr: Any, x_te: Any, y_te: Any, *,
-                         epochs: int, seed: int) -> float:
-    """Accuracy of the same model trained on all the data in one place, same epoch budget."""
-    import tensorflow as tf
-
-    from decentralml_client.ml.evaluate import evaluate
-    from decentralml_client.ml.model_spec import build_model, make_initial_weights
-
-    tf.keras.utils.set_random_seed(seed)
-    model = build_model(model_spec)
-    model.set_weights(make_initial_weights(model_spec, seed))
-    opt = (tf.keras.optimizers.SGD(model_spec.learning_rate) if model_spec.optimizer == "sgd"
-           else tf.keras.optimizers.Adam(model_spec.learning_rate))
-    model.compile(optimizer=opt, loss=tf.keras.losses.SparseCategoricalCrossentropy())
-    model.fit(x_tr, y_tr, epochs=epochs * model_spec.local_epochs, batch_size=model_spec.batch_size,
-              shuffle=True, verbose=0)
-    return float(evaluate(model_spec, model.get_weights(), x_te, y_te)["accuracy"])
 
 
 def plot_rounds(summary: dict[str, Any], path: Path) -> None:

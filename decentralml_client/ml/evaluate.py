@@ -154,3 +154,21 @@ def score_update(
         why = f"accuracy {metrics['accuracy']:.4f} below the threshold {min_accuracy:.4f}"
         return UpdateVerdict(False, why, metrics, dec.num_examples, dec.hash)
     return UpdateVerdict(True, None, metrics, dec.num_examples, dec.hash)
+
+
+
+def centralised_baseline(model_spec: Any, x_tr: Any, y_tr: Any, x_te: Any, y_te: Any, *,
+                         epochs: int, seed: int) -> float:
+    """Accuracy of the same model trained on all the data in one place, same epoch budget."""
+    from decentralml_client.ml._tf import tf
+    from decentralml_client.ml.model_spec import make_initial_weights
+
+    tf.keras.utils.set_random_seed(seed)
+    model = build_model(model_spec)
+    model.set_weights(make_initial_weights(model_spec, seed))
+    opt = (tf.keras.optimizers.SGD(model_spec.learning_rate) if model_spec.optimizer == "sgd"
+           else tf.keras.optimizers.Adam(model_spec.learning_rate))
+    model.compile(optimizer=opt, loss=tf.keras.losses.SparseCategoricalCrossentropy())
+    model.fit(x_tr, y_tr, epochs=epochs * model_spec.local_epochs, batch_size=model_spec.batch_size,
+              shuffle=True, verbose=0)
+    return float(evaluate(model_spec, model.get_weights(), x_te, y_te)["accuracy"])
