@@ -10,11 +10,12 @@ import time
 from decentralml_client.services.processes import alive, terminate
 
 IGNORES_SIGTERM = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-                   "time.sleep(60)")
+                   "print('ready', flush=True); time.sleep(60)")
 
 
 def _spawn(code: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    return subprocess.Popen([sys.executable, "-c", code], start_new_session=True,
+                            stdout=subprocess.PIPE)
 
 
 def test_a_polite_process_stops_on_the_first_signal() -> None:
@@ -26,7 +27,7 @@ def test_a_polite_process_stops_on_the_first_signal() -> None:
 
 def test_a_stubborn_process_is_killed_after_the_timeout() -> None:
     proc = _spawn(IGNORES_SIGTERM)
-    time.sleep(0.5)  # let it install its handler
+    assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"  # handler installed
     terminate([proc.pid], steps=((signal.SIGTERM, 0.3),))
     proc.wait(5)
     assert proc.returncode == -signal.SIGKILL and not alive(proc.pid)
