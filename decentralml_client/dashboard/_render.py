@@ -122,11 +122,6 @@ def chart_geometry(rounds: list[dict[str, Any]], width: int = 560,
     return ChartGeometry(width, height, left, width - right, y_ticks, x_ticks, points)
 
 
-def accuracy_chart(rounds: list[dict[str, Any]], width: int = 560, height: int = 220) -> Markup:
-    """Attested accuracy per finalised round as an inline SVG line chart."""
-    return _render("chart.svg", c=chart_geometry(rounds, width, height))
-
-
 # -- pages ----------------------------------------------------------------------------------
 
 def layout(title: str, body: str, status: dict[str, Any], *, active: str = "") -> str:
