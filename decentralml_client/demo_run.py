@@ -67,6 +67,7 @@ class Participant:
     proc: subprocess.Popen[bytes] | None = None
     log: Path | None = None
     node_url: str | None = None  # the node this role talks to (default: the run's)
+    ipfs_api: str | None = None  # the Kubo it adds to and fetches from (default: the run's)
 
 
 @dataclass
@@ -115,7 +116,8 @@ def spawn_role(run: DemoRun, p: Participant, args: list[str], password: str) -> 
 
 def _role_command(run: DemoRun, p: Participant, args: list[str]) -> list[str]:
     """A role's command line (global options first), after ``decentralml``."""
-    return ["--node", p.node_url or run.chain_url, "--ipfs", run.ipfs_api, "--keystore",
+    return ["--node", p.node_url or run.chain_url, "--ipfs", p.ipfs_api or run.ipfs_api,
+            "--keystore",
             str(run.workdir / "keys"), *args, "--key", p.account.name or p.name]
 
 

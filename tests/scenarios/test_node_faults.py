@@ -2,7 +2,8 @@
 
 - The dev node is SIGKILLed in the middle of a task and restarted on its database: the roles
   reconnect, resume from their journals, and every round finalises.
-- Three authorities (Alice, Bob, Charlie; Aura + GRANDPA): the roles talk to different nodes;
+- Three authorities (Alice, Bob, Charlie; Aura + GRANDPA): the roles talk to different nodes
+  and to different Kubo daemons (swarm-connected on loopback);
   Charlie is SIGKILLed during round 0 and the rounds still complete on Alice and Bob; Charlie
   restarts, catches up, and all three finalise the same blocks; the ledger balances.
 
@@ -12,6 +13,7 @@ the aggregator); every wait polls the chain, with a deadline.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +28,9 @@ from decentralml_client.ml.model_spec import default_digits_spec
 from decentralml_client.roles.common import RoleContext
 from decentralml_client.roles.creator import create_task
 from decentralml_client.services.node import NodeNetwork, rpc
+from decentralml_client.services.stack import start_kubos
 from decentralml_client.storage import IpfsStore
+from tests.fixtures.kubo import _require_kubo
 from tests.scenarios.ledger import ledger
 
 pytestmark = pytest.mark.integration
@@ -49,17 +53,21 @@ def _until(what: str, cond: Callable[[], Any], people: list[Participant],
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _task_with_roles(run: DemoRun, urls: dict[str, str], rounds: int,
-                     phase_blocks: int) -> tuple[int, list[Participant]]:
+def _task_with_roles(run: DemoRun, urls: dict[str, str], rounds: int, phase_blocks: int,
+                     ipfs: dict[str, str] | None = None) -> tuple[int, list[Participant]]:
     """Two contributors and two validators (the aggregator signs as the first) join a task;
-    ``urls`` maps each role's name to the node it talks to. Returns the task and the roles."""
+    ``urls`` maps each role's name to the node it talks to, ``ipfs`` to its Kubo. Returns the
+    task and the roles."""
+    ipfs = ipfs or {}
     ks = Keystore(run.workdir / "keys", kdf_limits=KdfLimits.minimum())
     people = []
     for name in ("c1", "c2", "v1", "v2"):
         ks.create(name, PASSWORD)
         role = "contributor" if name.startswith("c") else "validator"
-        people.append(Participant(name, role, ks.load(name, PASSWORD), node_url=urls[name]))
-    aggregator = Participant("agg", "aggregator", ks.load("v1", PASSWORD), node_url=urls["agg"])
+        people.append(Participant(name, role, ks.load(name, PASSWORD), node_url=urls[name],
+                                  ipfs_api=ipfs.get(name)))
+    aggregator = Participant("agg", "aggregator", ks.load("v1", PASSWORD), node_url=urls["agg"],
+                             ipfs_api=ipfs.get("agg"))
     alice = dev_account("alice")
     with Chain(run.chain_url) as chain:
         dml = DecentralMl(chain)
@@ -131,15 +139,26 @@ def test_roles_carry_on_when_the_dev_node_is_killed_mid_task_and_restarted(
 
 
 def test_three_authorities_run_a_task_while_one_is_killed_and_agree_after_it_returns(
-        node_binary: Path, kubo_factory: Any, tmp_path: Path) -> None:
-    ipfs = kubo_factory(tmp_path / "ipfs").start()
+        node_binary: Path, tmp_path: Path) -> None:
+    _require_kubo()
+    kubos = start_kubos(tmp_path / "ipfs", None, 2)  # one per side, swarm-connected
+    with contextlib.ExitStack() as stack:
+        for k in kubos:
+            stack.callback(k.stop)
+        _three_authorities(tmp_path, [k.api_multiaddr for k in kubos])
+
+
+def _three_authorities(tmp_path: Path, kubos: list[str]) -> None:
     with NodeNetwork(tmp_path / "chain", nodes=3, port=0) as net:
         net.wait_until(lambda ss: all(s["peers"] == 2 for s in ss), "full peering", 120)
         net.wait_finalized(1, timeout=180)
         alice, bob = net.node("alice"), net.node("bob")
-        run = DemoRun(chain_url=alice.url, ipfs_api=ipfs.api_multiaddr, workdir=tmp_path)
+        run = DemoRun(chain_url=alice.url, ipfs_api=kubos[0], workdir=tmp_path)
+        # Alice's side adds to and fetches from one Kubo, Bob's from the other: updates and
+        # models cross over bitswap (and are hash-checked as always).
         urls = {"c1": alice.url, "v1": alice.url, "c2": bob.url, "v2": bob.url, "agg": bob.url}
-        task_id, people = _task_with_roles(run, urls, rounds=2, phase_blocks=100)
+        ipfs = {"c1": kubos[0], "v1": kubos[0], "c2": kubos[1], "v2": kubos[1], "agg": kubos[1]}
+        task_id, people = _task_with_roles(run, urls, rounds=2, phase_blocks=100, ipfs=ipfs)
         try:
             with Chain(alice.url) as chain:
                 dml = DecentralMl(chain)
