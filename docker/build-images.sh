@@ -43,11 +43,14 @@ debian_mirror() {
 if ! docker image inspect debian:bookworm >/dev/null 2>&1; then
   command -v debootstrap >/dev/null || { echo "debootstrap not found: apt-get install debootstrap" >&2; exit 1; }
   rootfs=$(mktemp -d /tmp/dml-rootfs.XXXXXX)
+  chmod 0755 "$rootfs"  # it becomes the image's /: mktemp's 0700 would lock out non-root users
   trap 'rm -rf "$rootfs"' EXIT
   say "Base image debian:bookworm (debootstrap minbase)"
   debootstrap --variant=minbase bookworm "$rootfs" "$(debian_mirror)" >/dev/null
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-  tar -C "$rootfs" -c . | docker import - debian:bookworm >/dev/null
+  tar -C "$rootfs" -c . | docker import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'CMD ["bash"]' - debian:bookworm >/dev/null
   rm -rf "$rootfs"; trap - EXIT
 fi
 

@@ -2,7 +2,8 @@
 # cached (~/.cache/decentralml/bin/ipfs), staged into the build context by
 # docker/build-images.sh (`bash docker/build-images.sh kubo` -> decentralml/kubo:local).
 FROM debian:bookworm
-
+# An imported base image has no environment of its own.
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 RUN useradd --system --uid 10003 --home-dir /data/ipfs --no-create-home ipfs \
     && mkdir -p /data/ipfs && chown ipfs /data/ipfs
 COPY bin/ipfs /usr/local/bin/ipfs

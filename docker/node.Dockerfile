@@ -4,8 +4,14 @@
 # Nothing is compiled here: the binary is the one chain/scripts/build-node.sh built and the
 # Python launcher (decentralml_client/services/node.py) runs.
 FROM debian:bookworm
-
-RUN useradd --system --uid 10002 --home-dir /chain --no-create-home dml \
+# An imported base image has no environment of its own.
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# ca-certificates: the node's networking (litep2p) loads the system's root certificates at
+# start and exits without them, even on loopback.
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/* \
+    && useradd --system --uid 10002 --home-dir /chain --no-create-home dml \
     && mkdir -p /chain && chown dml /chain
 COPY bin/decentralml-node /usr/local/bin/decentralml-node
 COPY docker/node-health.sh /usr/local/bin/node-health

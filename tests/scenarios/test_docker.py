@@ -72,6 +72,8 @@ def test_the_chain_service_runs_our_node_image_not_omni_node() -> None:
     dockerfile = DOCKER / "node.Dockerfile"
     assert _dockerfile_lines(dockerfile, "FROM ") == ["FROM debian:bookworm"]
     assert _dockerfile_list(dockerfile, "ENTRYPOINT") == ["decentralml-node"]
+    # Seen running it: without root certificates the node's networking exits at start.
+    assert "ca-certificates" in dockerfile.read_text()
     copies = _dockerfile_lines(dockerfile, "COPY ")
     assert "COPY bin/decentralml-node /usr/local/bin/decentralml-node" in copies
     spec_copy = next(c for c in copies if "chain-spec-dev.raw.json" in c).split()
