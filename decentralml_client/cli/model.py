@@ -22,6 +22,7 @@ from decentralml_client.cli._common import (
     emit,
     errors_to_exit,
     fail,
+    fmt_units,
     open_store,
     out,
     state,
@@ -235,14 +236,14 @@ def lineage(
                             f"{rl.proposer or '?'}")
             att = node.add(f"attestations ({len(rl.attestations)})")
             for a in rl.attestations:
-                att.add(f"{a.validator} score {a.score / 100:.2f}% bond {a.bond}")
+                att.add(f"{a.validator}: accuracy {a.score / 100:.2f}%, bond {fmt_units(a.bond)}")
             ups = node.add(f"accepted updates ({rl.accepted}; rejected {rl.rejected}, "
                            f"void {rl.void})")
             for u in rl.accepted_updates:
                 leaf = ups.add(f"#{u.index} {u.cid} by {u.contributor}, "
                                f"{u.num_examples} examples")
                 for v in u.votes:
-                    leaf.add(f"{'accept' if v.accept else 'reject'} {v.score / 100:.2f}% "
+                    leaf.add(f"{'accept' if v.accept else 'reject'} (score {v.score / 100:.2f}%) "
                              f"by {v.validator}")
         out.print(root)
         if problem:

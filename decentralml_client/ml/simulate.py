@@ -343,6 +343,9 @@ def plot_accuracy(summary: Mapping[str, Any], path: str, *, title: str | None = 
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     losses = [(h["round"], h["loss"]) for h in rs if h.get("loss") is not None]
     if losses:
         ax2 = ax.twinx()
