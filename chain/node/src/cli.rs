@@ -5,9 +5,9 @@
 pub enum Sealing {
 	/// Aura slots and GRANDPA finality: a network of authorities.
 	Aura,
-	/// A block, at once finalised, as soon as the pool has imported transactions (those
-	/// arriving within `--seal-batch-ms` of the first go in the same block); and blocks on
-	/// request (`engine_createBlock`), e.g. empty ones for time to pass (single node).
+	/// A block, at once finalised, as soon as transactions stop arriving for `--seal-batch-ms`
+	/// (so those sent together share a block); and blocks on request (`engine_createBlock`),
+	/// e.g. empty ones for time to pass (single node).
 	Instant,
 	/// Blocks only on request: `engine_createBlock` / `engine_finalizeBlock` (single node).
 	Manual,
@@ -22,11 +22,14 @@ pub struct Cli {
 	#[arg(long, value_enum)]
 	pub sealing: Option<Sealing>,
 
-	/// Instant seal: how long (ms) to collect transactions after the first one before sealing
-	/// them into one block, so that transactions sent together share a block (0: a block per
-	/// transaction as it arrives).
+	/// Instant seal: seal once no transaction arrived for this long (ms), so that
+	/// transactions sent together share a block (0: a block per transaction as it arrives).
 	#[arg(long, default_value_t = 150)]
 	pub seal_batch_ms: u64,
+
+	/// Instant seal: seal at the latest this long (ms) after the first transaction arrived.
+	#[arg(long, default_value_t = 2000)]
+	pub seal_batch_max_ms: u64,
 
 	#[clap(flatten)]
 	pub run: sc_cli::RunCmd,

@@ -145,6 +145,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
 	config: Configuration,
 	sealing: Sealing,
 	seal_batch: std::time::Duration,
+	seal_batch_max: std::time::Duration,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -287,8 +288,18 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
 				task_manager.spawn_handle().spawn("seal-batcher", None, async move {
 					let mut batch_tx = batch_tx;
 					'batches: while imports.next().await.is_some() {
-						if !seal_batch.is_zero() {
+						// Wait until no transaction arrived for `seal_batch` (a phase's
+						// transactions, sent together, keep coming), but at most `seal_batch_max`.
+						let started = std::time::Instant::now();
+						while !seal_batch.is_zero() && started.elapsed() < seal_batch_max {
 							futures_timer::Delay::new(seal_batch).await;
+							let mut arrived = false;
+							while let Some(Some(_)) = imports.next().now_or_never() {
+								arrived = true;
+							}
+							if !arrived {
+								break;
+							}
 						}
 						// Whatever arrived meanwhile goes in this block; a full block leaves
 						// the rest ready in the pool, sealed in the next one.
