@@ -82,7 +82,8 @@ def round_detail(data: Data, task_id: int, round_: int) -> dict[str, Any]:
     return data.round_detail(task_id, round_)
 
 
-@router.get("/tasks/{task_id}/lineage", tags=["tasks"], responses=_NOT_FOUND)
+@router.get("/tasks/{task_id}/lineage", tags=["tasks"], response_model=m.Lineage,
+            responses=_NOT_FOUND)
 def lineage(data: Data, task_id: int, round_: int = Query(
         ..., ge=0, alias="round", description="the finalised round whose adopted model to trace")
             ) -> dict[str, Any]:
