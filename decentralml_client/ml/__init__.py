@@ -53,8 +53,6 @@ _EXPORTS = {
     "dp_epsilon": "train",
     "evaluate": "evaluate",
     "apply_delta": "evaluate",
-    "score_update": "evaluate",
-    "UpdateVerdict": "evaluate",
     "tff_session": "tff_runtime",
     "stop_workers": "tff_runtime",
     # aggregation

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from decentralml_client.ml.codec import DEFAULT_MAX_BYTES, decode_tensors
 from decentralml_client.ml.data import check_dataset
-from decentralml_client.ml.errors import CodecError, MLError
+from decentralml_client.ml.errors import MLError
 from decentralml_client.ml.model_spec import ModelSpec, build_model
 
 _MODELS: dict[str, Any] = {}
@@ -101,60 +99,6 @@ def evaluate(
         "accuracy": float(np.mean(np.argmax(p, axis=1) == ya)),
         "num_examples": len(ya),
     }
-
-
-@dataclass(frozen=True)
-class UpdateVerdict:
-    """What a validator concludes about one update file."""
-
-    accept: bool
-    reason: str | None
-    metrics: dict[str, float] | None
-    num_examples: int | None
-    update_hash: str | None
-
-
-def score_update(
-    model_spec: ModelSpec,
-    base_weights: Sequence[NDArray[Any]],
-    update: bytes,
-    x: Any,
-    y: Any,
-    *,
-    base_model_hash: str,
-    round: int,
-    task: str | None = None,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    min_accuracy: float | None = None,
-) -> UpdateVerdict:
-    """Decode an update strictly, check it is for ``base_model_hash``/``round`` (and ``task``),
-    apply it to ``base_weights`` and evaluate on ``(x, y)``. Any refusal becomes a reject
-    verdict with the reason; ``min_accuracy`` (0–1) optionally rejects poor updates."""
-    try:
-        dec = decode_tensors(update, model_spec, kind="delta", max_bytes=max_bytes)
-    except CodecError as e:
-        return UpdateVerdict(False, f"{type(e).__name__}: {e}", None, None, None)
-    meta = dec.meta
-    if meta["base_model_hash"] != base_model_hash:
-        why = f"update is for base model {meta['base_model_hash']}, not {base_model_hash}"
-        return UpdateVerdict(False, why, None, dec.num_examples, dec.hash)
-    if meta["round"] != round or (task is not None and meta["task"] != str(task)):
-        why = f"update is for task {meta['task']} round {meta['round']}, not {task} round {round}"
-        return UpdateVerdict(False, why, None, dec.num_examples, dec.hash)
-    metrics = evaluate(model_spec, apply_delta(base_weights, dec.tensors), x, y)
-    if not np.isfinite(metrics["loss"]):
-        return UpdateVerdict(
-            False,
-            "the updated model outputs non-finite values",
-            metrics,
-            dec.num_examples,
-            dec.hash,
-        )
-    if min_accuracy is not None and metrics["accuracy"] < min_accuracy:
-        why = f"accuracy {metrics['accuracy']:.4f} below the threshold {min_accuracy:.4f}"
-        return UpdateVerdict(False, why, metrics, dec.num_examples, dec.hash)
-    return UpdateVerdict(True, None, metrics, dec.num_examples, dec.hash)
-
 
 
 def centralised_baseline(model_spec: Any, x_tr: Any, y_tr: Any, x_te: Any, y_te: Any, *,
