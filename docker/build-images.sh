@@ -81,6 +81,11 @@ for t in "${targets[@]}"; do
   say "decentralml/$t:local"
   start=$SECONDS
   file=docker/$t.Dockerfile; [ "$t" = client ] && file=docker/Dockerfile
-  docker build --network host -f "$ctx/$file" -t "decentralml/$t:local" "$ctx" >/dev/null
+  if ! docker build --network host -f "$ctx/$file" -t "decentralml/$t:local" "$ctx" \
+       >"$ctx/build-$t.log" 2>&1; then
+    tail -n 40 "$ctx/build-$t.log" >&2
+    echo "building decentralml/$t:local failed (the log's end is above)" >&2
+    exit 1
+  fi
   echo "    built in $((SECONDS - start)) s"
 done
