@@ -22,7 +22,7 @@ import json
 import os
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -180,8 +180,7 @@ def import_keras(path: Path, weights: Path | None = None, **hyper: Any) -> Impor
 
 
 def _with_data(spec: ModelSpec, path: Path) -> ModelSpec:
-    from dataclasses import replace
-
+    """The spec with a description of the expected data (shape, dtype, labels)."""
     data = dict(spec.data) or {
         "name": f"features for {path.name}",
         "feature_shape": list(spec.input_shape),
