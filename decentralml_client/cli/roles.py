@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -98,7 +99,8 @@ def _context(st: State, signer: Any, chain: Any, stop: threading.Event, verbose:
             return
         details = " ".join(f"{k}={v}" for k, v in info.items()
                            if k not in ("verdicts", "reasons") or verbose)
-        console.print(f"[cyan]{kind:>10}[/] {details}", highlight=False)
+        console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] [cyan]{kind:>10}[/] {details}",
+                      highlight=False, soft_wrap=True)
 
     return RoleContext(chain=chain, store=open_store(st), account=signer,
                        data_dir=st.settings.data_dir, stop=stop.is_set, on_event=on_event)
