@@ -48,9 +48,8 @@ class DemoOptions:
     block_time: float = 2.0  # empty blocks so deadlines pass even if a role stays silent
     phase_blocks: int = 300
     timeout: float = 1800.0
-    # True: the contributors share one process and the validators and the aggregator another
-    # (a thread, keys, journal and chain connection each; TensorFlow starts twice, not eight
-    # times). False: every role its own process.
+    # True: every role runs in one role-host process (a thread, keys, journal and chain
+    # connection each; TensorFlow starts once, not eight times). False: a process each.
     shared_processes: bool = True
     example: str = "digits"  # built-in example (ml/examples): its data, and its model
     model: Path | None = None  # a model spec from `model init` (weights beside it) instead
@@ -77,6 +76,8 @@ class DemoRun:
     workdir: Path
     participants: list[Participant] = field(default_factory=list)
     background: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1))
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    host: subprocess.Popen[bytes] | None = None  # a role host started ahead (start_host)
 
 
 @contextmanager
@@ -123,33 +124,35 @@ def _role_command(run: DemoRun, p: Participant, args: list[str]) -> list[str]:
 
 def spawn_hosts(run: DemoRun, planned: list[tuple[Participant, list[str]]],
                 password: str) -> None:
-    """Start the contributors in one ``decentralml host`` process and the validators and the
-    aggregator in another; each role keeps its own data directory (journal, cache)."""
+    """Start the roles in one ``decentralml host`` process (one thread each); each role keeps
+    its own keys, data directory (journal, cache) and chain connection."""
     import json
 
-    groups: dict[str, list[tuple[Participant, list[str]]]] = {}
+    from decentralml_client.files import write_atomic
+
+    proc = run.host or start_host(run.workdir, password)
+    plan = []
     for p, args in planned:
-        groups.setdefault("contributors" if p.role == "contributor" else "validators",
-                          []).append((p, args))
+        config = run.workdir / f"{p.name}.toml"
+        config.write_text(f'data_dir = "{run.workdir / p.name}"\n')
+        plan.append({"name": p.name,
+                     "args": ["--config", str(config), *_role_command(run, p, args)]})
+    write_atomic(run.workdir / "roles.json", json.dumps(plan, indent=1).encode())
+    for p, _ in planned:
+        p.proc, p.log = proc, run.workdir / "roles.log"
+
+
+def start_host(workdir: Path, password: str) -> subprocess.Popen[bytes]:
+    """A ``decentralml host`` process for ``workdir/roles.json``: it loads TensorFlow at once
+    and runs the roles when the plan appears (:func:`spawn_hosts` writes it)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DML_DATA_DIR", "DML_CONFIG")}
     env.update({"DML_PASSWORD": password, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"})
-    for group, members in groups.items():
-        plan = []
-        for p, args in members:
-            config = run.workdir / f"{p.name}.toml"
-            config.write_text(f'data_dir = "{run.workdir / p.name}"\n')
-            plan.append({"name": p.name,
-                         "args": ["--config", str(config), *_role_command(run, p, args)]})
-        plan_file = run.workdir / f"{group}.json"
-        plan_file.write_text(json.dumps(plan, indent=1))
-        log = run.workdir / f"{group}.log"
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "decentralml_client.cli.main", "host", str(plan_file)],
-                env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True)
-        for p, _ in members:
-            p.proc, p.log = proc, log
+    with open(workdir / "roles.log", "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "decentralml_client.cli.main", "host",
+             str(workdir / "roles.json")],
+            env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True)
 
 
 def stop_roles(participants: list[Participant], timeout: float = 20.0) -> None:
@@ -182,16 +185,25 @@ def run_demo(settings: Settings, opts: DemoOptions,
     if opts.malicious >= opts.contributors:
         raise ValueError("--malicious must be smaller than --contributors")
     workdir = Path(tempfile.mkdtemp(prefix="decentralml-demo-", dir=_tmp_root(settings)))
+    password = secrets.token_urlsafe(16)
+    # The role host starts first: it loads TensorFlow while the services start and the
+    # accounts and the task are made, then runs the roles once their plan is written.
+    host = start_host(workdir, password) if opts.shared_processes else None
     given = contextlib.nullcontext(services) if services else None
-    with given or dev_services(settings, workdir) as (url, api):
-        run = DemoRun(chain_url=url, ipfs_api=api, workdir=workdir)
-        ticker = BlockTicker(url, opts.block_time).start() if opts.block_time > 0 else None
-        try:
-            return _run(run, opts, progress)
-        finally:
-            stop_roles(run.participants)
-            if ticker:
-                ticker.stop()
+    try:
+        with given or dev_services(settings, workdir) as (url, api):
+            run = DemoRun(chain_url=url, ipfs_api=api, workdir=workdir, password=password,
+                          host=host)
+            ticker = BlockTicker(url, opts.block_time).start() if opts.block_time > 0 else None
+            try:
+                return _run(run, opts, progress)
+            finally:
+                stop_roles(run.participants)
+                if ticker:
+                    ticker.stop()
+    finally:
+        if host is not None:
+            stop_roles([Participant("host", "host", dev_account("alice"), proc=host)])
 
 
 def _tmp_root(settings: Settings) -> Path:
@@ -207,7 +219,7 @@ def _run(run: DemoRun, opts: DemoOptions,
     from decentralml_client.roles.creator import create_task
     from decentralml_client.storage import IpfsStore
 
-    password = secrets.token_urlsafe(16)
+    password = run.password
     keystore = Keystore(run.workdir / "keys", kdf_limits=KdfLimits.interactive())
     attacks = [a.strip() for a in opts.attack.split(",") if a.strip()] or ["sign-flip"]
     first_bad = opts.contributors - opts.malicious

@@ -77,6 +77,9 @@ def _event_from_record(record: Any) -> Event:
     )
 
 
+_OPEN_LOCK = threading.Lock()
+
+
 class Chain:
     """A connected chain. Not thread-safe for reads; submissions from threads are serialised."""
 
@@ -84,7 +87,7 @@ class Chain:
         self.url = url
         self.timeout = timeout
         try:
-            self.substrate = SubstrateInterface(url=url, ws_options={"timeout": timeout})
+            self.substrate = self._open()
         except (OSError, ConnectionError, SubstrateRequestException) as exc:
             raise ChainUnreachable(
                 f"no DecentralML node answers at {url} ({exc}). Start the dev chain with "
@@ -100,6 +103,15 @@ class Chain:
         if check_abi:
             check_compatible(self)
 
+    def _open(self) -> SubstrateInterface:
+        """Connect and load the runtime's metadata. Connections of one process open one at a
+        time: substrate-interface's type registry is not safe to build from several threads
+        at once (roles hosted as threads connect together)."""
+        with _OPEN_LOCK:
+            substrate = SubstrateInterface(url=self.url, ws_options={"timeout": self.timeout})
+            substrate.init_runtime()
+            return substrate
+
     def reconnect(self, timeout: float = 300.0) -> None:
         """Open a fresh connection to the same node (e.g. after it restarted), retrying until
         it answers or ``timeout`` seconds pass (then ``ChainUnreachable``)."""
@@ -109,8 +121,7 @@ class Chain:
                 self.substrate.close()
             while True:
                 try:
-                    self.substrate = SubstrateInterface(url=self.url,
-                                                        ws_options={"timeout": self.timeout})
+                    self.substrate = self._open()
                     self._next_nonce.clear()
                     return
                 except Exception as exc:  # websocket library errors have no common base

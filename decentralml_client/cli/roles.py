@@ -128,18 +128,30 @@ def _stop_on_signals() -> threading.Event:
     return _STOP
 
 
-def host(plan: Path = typer.Argument(..., exists=True, dir_okay=False,
-                                     help="JSON list of role commands.")) -> None:
+def host(plan: Path = typer.Argument(..., dir_okay=False, help="JSON list of role commands."),
+         wait: float = typer.Option(600.0, help="Seconds to wait for PLAN to appear.")) -> None:
     """Run several role commands in one process, a thread each (one TensorFlow start-up for
     all). ``PLAN`` lists ``{"name": ..., "args": [global options..., command, options...]}``;
     each entry's ``--config`` gives it its own data directory (journal, cache). When one role
-    fails or a signal arrives, all stop; the exit code is the first non-zero one."""
+    fails or a signal arrives, all stop; the exit code is the first non-zero one. If PLAN does
+    not exist yet, the host loads TensorFlow meanwhile and starts when PLAN appears."""
     import json
 
     from decentralml_client.cli.main import app
 
-    entries = json.loads(plan.read_text())
     stop = _stop_on_signals()
+    if not plan.exists():
+        import decentralml_client.ml.evaluate
+        import decentralml_client.ml.tff_runtime  # noqa: F401 (loaded ahead of the roles)
+
+        deadline = time.monotonic() + wait
+        while not plan.exists():
+            if stop.is_set():
+                raise typer.Exit(Exit.INTERRUPTED)
+            if time.monotonic() > deadline:
+                fail(f"{plan} did not appear within {wait:.0f} s", Exit.USAGE)
+            time.sleep(0.1)
+    entries = json.loads(plan.read_text())
     command = typer.main.get_command(app)
     codes: dict[str, int] = {}
 
