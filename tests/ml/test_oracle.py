@@ -86,8 +86,8 @@ from decentralml_client.ml.server_opt import ServerOptimizer  # noqa: E402
 
 SERVER_CASES = {
     "fedavgm": ServerOptimizer("momentum", lr=1.0, momentum=0.9),
-    "fedadam": ServerOptimizer("adam", lr=0.01, beta1=0.9, beta2=0.99, tau=1e-3),
-    "fedyogi": ServerOptimizer("yogi", lr=0.01, beta1=0.9, beta2=0.99, tau=1e-3),
+    "fedadam": ServerOptimizer("adam", lr=0.1, beta1=0.9, beta2=0.99, tau=1e-3),
+    "fedyogi": ServerOptimizer("yogi", lr=0.1, beta1=0.9, beta2=0.99, tau=1e-3),
 }
 
 
