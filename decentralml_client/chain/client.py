@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from substrateinterface import ExtrinsicReceipt, Keypair, SubstrateInterface
 from substrateinterface.exceptions import SubstrateRequestException
+from websocket import WebSocketException
 
 from decentralml_client.chain.abi import check_compatible
 from decentralml_client.chain.errors import (
@@ -78,6 +79,7 @@ def _event_from_record(record: Any) -> Event:
 
 
 _OPEN_LOCK = threading.Lock()
+T = TypeVar("T")
 
 
 class Chain:
@@ -141,31 +143,38 @@ class Chain:
             return self.substrate.metadata
 
     def constant(self, name: str, pallet: str = PALLET) -> Any:
-        with self._lock:
-            c = self.substrate.get_constant(pallet, name)
+        c = self._read(lambda: self.substrate.get_constant(pallet, name))
         return c.value if c is not None else None
 
     # -- reads ------------------------------------------------------------------------------
 
+    def _read(self, read: Callable[[], T]) -> T:
+        """Run a read; if the connection dropped (a node restart), reconnect once and read
+        again — reads are safe to repeat (submissions are not retried here)."""
+        with self._lock:
+            try:
+                return read()
+            except (ConnectionError, WebSocketException):
+                self.reconnect(self.timeout)
+                return read()
+
     def query(self, storage: str, params: list[Any] | None = None, pallet: str = PALLET,
               block_hash: str | None = None) -> Any:
         """The decoded value of one storage entry (None when absent)."""
-        with self._lock:
-            r = self.substrate.query(pallet, storage, params or [], block_hash=block_hash)
+        r = self._read(lambda: self.substrate.query(pallet, storage, params or [],
+                                                    block_hash=block_hash))
         return r.value if r is not None else None
 
     def query_map(self, storage: str, params: list[Any] | None = None, pallet: str = PALLET,
                   block_hash: str | None = None, page_size: int = 200) -> list[tuple[Any, Any]]:
         """All (key, value) pairs of a map (under ``params`` for a double map)."""
-        with self._lock:
-            result = self.substrate.query_map(
-                pallet, storage, params or [], block_hash=block_hash, page_size=page_size
-            )
-            return [(_plain(k), v.value if v is not None else None) for k, v in result]
+        return self._read(lambda: [
+            (_plain(k), v.value if v is not None else None)
+            for k, v in self.substrate.query_map(pallet, storage, params or [],
+                                                 block_hash=block_hash, page_size=page_size)])
 
     def block_number(self, block_hash: str | None = None) -> int:
-        with self._lock:
-            return int(self.substrate.get_block_number(block_hash))
+        return int(self._read(lambda: self.substrate.get_block_number(block_hash)))
 
     def block_hash(self, number: int) -> str:
         """The hash of block ``number``.
@@ -174,17 +183,17 @@ class Chain:
         events at 0x00… corrupts its state (other clients' transactions then fail with
         badProof).
         """
-        with self._lock:
-            return str(self.substrate.get_block_hash(number))
+        return str(self._read(lambda: self.substrate.get_block_hash(number)))
 
     def head(self) -> tuple[int, str]:
-        with self._lock:
+        def read() -> tuple[int, str]:
             h = self.substrate.get_chain_head()
-            return int(self.substrate.get_block_number(h)), h
+            return int(self.substrate.get_block_number(h)), str(h)
+
+        return self._read(read)
 
     def events(self, block_hash: str | None = None) -> list[Event]:
-        with self._lock:
-            records = self.substrate.get_events(block_hash)
+        records = self._read(lambda: self.substrate.get_events(block_hash))
         return [_event_from_record(r) for r in records]
 
     def events_between(self, first: int, last: int | None = None
