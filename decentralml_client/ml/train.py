@@ -6,9 +6,10 @@ A contributor trains the task's model from the global weights ``M_r`` on its own
 ``Δ = trained − M_r``, ``num_examples`` and its local metrics.
 
 FedProx (``model_spec.prox_mu > 0``): the client work is the one of TFF's
-``tff.learning.algorithms.build_weighted_fed_prox`` (the gradient of every step gets
-``μ·(w − M_r)`` added: the local objective is ``loss + μ/2·‖w − M_r‖²``). ``local_steps``
-caps the number of local batches per round (after ``local_epochs`` epochs of data).
+``tff.learning.algorithms.build_weighted_fed_prox``, exactly: TFF (0.87) adds
+``μ·(M_r − w)`` to the gradient of every step, the opposite sign of the paper's
+``loss + μ/2·‖w − M_r‖²`` (see docs/ml.md, Known limits). ``local_steps`` caps the number of
+local batches per round (after ``local_epochs`` epochs of data).
 
 The TFF computation is built once per model spec and cached; each call only runs it. The TFF
 helper process is stopped at the end of every call unless the caller holds an outer
