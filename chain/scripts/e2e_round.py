@@ -194,7 +194,7 @@ def spec(contributors: int, validators: int, **kw: Any) -> dict[str, Any]:
         "rounds": 1, "min_contributors": 1, "max_contributors": contributors,
         "max_validators": validators, "quorum": 500_000, "min_validators": 1,
         "reward_per_round": 100 * UNIT, "validator_share": 300_000, "rule": "FedAvg",
-        "max_examples": 1000, "min_improvement": 0, "contributor_bond": UNIT,
+        "server_optimizer": "None", "max_examples": 1000, "min_improvement": 0, "contributor_bond": UNIT,
         "validator_bond": 2 * UNIT, "admission": "Open", "enrol_blocks": 100,
         "commit_blocks": 100, "reveal_blocks": 100, "vote_blocks": 100,
         "vote_reveal_blocks": 100, "attest_blocks": 100, "max_retries": 0, "private": False,
