@@ -74,6 +74,14 @@ def run_contributor(ctx: RoleContext, task_id: int, x: NDArray[Any], y: NDArray[
         if opts.max_rounds is not None and rounds_done >= opts.max_rounds:
             break
 
+        if "prepared" in entry and "committed" not in entry and _commit_landed(
+                dml, task_id, r, ctx.address, update_commitment(
+                    task_id, r, retries, me, bytes.fromhex(entry["manifest_hash"][2:]),
+                    int(entry["num_examples"]), bytes.fromhex(entry["salt"][2:]))):
+            # The commit was included but its receipt was lost (a crash or a node restart).
+            entry = journal.update(key, committed=True)
+            ctx.emit("committed", task=task_id, round=r)
+
         step = next_step(phase, entry)
         if step in ("prepare", "commit"):
             if step == "prepare":
@@ -156,6 +164,13 @@ def run_contributor(ctx: RoleContext, task_id: int, x: NDArray[Any], y: NDArray[
         # Nothing to do in this phase: wait for the next phase or round.
         ctx.wait(task_id, phase_changed(r, retries, phase))
     return {"task": task_id, "rounds": rounds_done}
+
+
+def _commit_landed(dml: Any, task_id: int, round_: int, address: str, commitment: bytes) -> bool:
+    """Whether the chain holds ``address``'s commitment ``commitment`` for the round."""
+    want = "0x" + commitment.hex()
+    return any(s.get("contributor") == address and str(s.get("commitment")) == want
+               for s in dml.submissions(task_id, round_).values())
 
 
 def _validator_keys(ctx: RoleContext, task_id: int) -> list[bytes]:

@@ -124,6 +124,15 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: ND
             break
         updates = cache.setdefault(key, {})
 
+        if ("verdicts" in entry and "vote_committed" not in entry and "missed" not in entry
+                and ctx.dml.vote_commits(task_id, r).get(ctx.address) == "0x" + vote_commitment(
+                    task_id, r, retries, me,
+                    [(int(i), bool(a), int(s)) for i, a, s in entry["verdicts"]],
+                    bytes.fromhex(entry["salt"][2:])).hex()):
+            # The vote commit was included but its receipt was lost (a crash or node restart).
+            entry = journal.update(key, vote_committed=True)
+            voted_rounds += 1
+
         step = next_step(phase, entry)
         if step in ("judge", "commit_vote"):
             if step == "judge":

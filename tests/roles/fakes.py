@@ -34,8 +34,10 @@ ROUND_PHASES = ("Commit", "Reveal", "VoteCommit", "VoteReveal", "Aggregate")
 
 class FakeChain:
     def __init__(self, script: list[Phase], *, reads_per_phase: int = 2,
-                 refuse: dict[str, str] | None = None) -> None:
+                 refuse: dict[str, str] | None = None,
+                 maps: dict[str, list[tuple[Any, Any]]] | None = None) -> None:
         self.script = script
+        self.maps = dict(maps or {})  # storage maps the chain holds (e.g. Submissions)
         self.reads_per_phase = reads_per_phase
         self.refuse = dict(refuse or {})
         self.reads = 0
@@ -61,7 +63,7 @@ class FakeChain:
 
     def query_map(self, storage: str, params: list[Any] | None = None,
                   **_: Any) -> list[tuple[Any, Any]]:
-        return []
+        return list(self.maps.get(storage, []))
 
     # -- what DecentralMl sends -------------------------------------------------------------
 

@@ -100,6 +100,36 @@ def test_a_commit_that_landed_before_a_crash_counts_as_committed(tmp_path: Path)
     assert _journal(tmp_path, ctx.address).entry("0.0")["revealed"] is True
 
 
+def test_a_commit_whose_receipt_was_lost_is_found_on_chain_and_revealed(tmp_path: Path) -> None:
+    # The commit was included, then the node went away before the journal recorded it; the
+    # round moved on to Reveal. The contributor finds its commitment on chain and reveals.
+    ctx = role_context(FakeChain([]), tmp_path)
+    landed = {"contributor": ctx.address, "status": "Committed",
+              "commitment": _expected_commit(ctx.address)["commitment"]}
+    chain = FakeChain(phases(0, *ROUND_PHASES[1:]), maps={"Submissions": [(0, landed)]})
+    ctx = role_context(chain, tmp_path)
+    _journal(tmp_path, ctx.address, **PREPARED)
+
+    run_contributor(ctx, TASK_ID, None, None)
+
+    assert chain.calls == [("reveal_update", _expected_reveal())]
+    entry = _journal(tmp_path, ctx.address).entry("0.0")
+    assert entry["committed"] is True and entry["revealed"] is True
+
+
+def test_someone_elses_commitment_on_chain_does_not_count_as_ours(tmp_path: Path) -> None:
+    ctx = role_context(FakeChain([]), tmp_path)
+    other = {"contributor": ctx.address, "status": "Committed", "commitment": "0x" + "00" * 32}
+    chain = FakeChain(phases(0, *ROUND_PHASES[1:]), maps={"Submissions": [(0, other)]})
+    ctx = role_context(chain, tmp_path)
+    _journal(tmp_path, ctx.address, **PREPARED)
+
+    run_contributor(ctx, TASK_ID, None, None)
+
+    assert chain.calls == []  # not committed in time: nothing to reveal
+    assert "committed" not in _journal(tmp_path, ctx.address).entry("0.0")
+
+
 @pytest.mark.parametrize("refusal", ["WrongPhase", "CommitDeadlinePassed", "TaskFull",
                                      "NotYetEligible", "WrongRound"])
 def test_a_missed_commit_is_journalled_and_the_round_sat_out(tmp_path: Path,
