@@ -94,6 +94,23 @@ def test_a_vote_that_landed_before_a_crash_counts_as_committed(tmp_path: Path) -
     assert chain.names() == ["commit_vote", "reveal_vote"]
 
 
+def test_a_vote_whose_receipt_was_lost_is_found_on_chain_and_revealed(tmp_path: Path) -> None:
+    # The sealed vote was included, then the node went away before the journal recorded it;
+    # the round moved on to VoteReveal. The validator finds its commitment and reveals.
+    address = role_context(FakeChain([]), tmp_path, name="bob").address
+    sealed = vote_commitment(TASK_ID, 0, 0, account_id(address), VERDICTS,
+                             bytes.fromhex(JUDGED["salt"][2:]))
+    chain = FakeChain(phases(0, "VoteReveal", "Aggregate"),
+                      maps={"VoteCommits": [(address, h256(sealed))]})
+    ctx = role_context(chain, tmp_path, name="bob")
+    _journal(tmp_path, ctx.address, **JUDGED)
+
+    run_validator(ctx, TASK_ID, None, None)
+
+    assert chain.names() == ["reveal_vote"]
+    assert _journal(tmp_path, ctx.address).entry("0.0")["vote_committed"] is True
+
+
 def test_a_round_outside_the_electorate_is_sat_out(tmp_path: Path) -> None:
     script = phases(0, *ROUND_PHASES) + phases(1, *ROUND_PHASES)
     chain = FakeChain(script, refuse={"commit_vote": "NotInElectorate"})
