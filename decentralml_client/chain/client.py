@@ -302,6 +302,9 @@ class Chain:
             if len(where) < len(wanted):
                 if time.monotonic() > deadline:
                     label, h = next((lb, h) for lb, h in pending if h not in where)
+                    # Presumed lost (e.g. with a restarted node's pool): the next transaction
+                    # takes its nonce from the chain again.
+                    self._next_nonce.clear()
                     raise InclusionTimeout(
                         f"{label}: not included within the deadline (transaction {h}); "
                         "the node may be stalled — check `decentralml devnet status`."

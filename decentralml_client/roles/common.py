@@ -16,6 +16,7 @@ from websocket import WebSocketException
 
 from decentralml_client.canonical import canonical_json
 from decentralml_client.chain import Chain, ChainUnreachable, DecentralMl
+from decentralml_client.chain.errors import InclusionTimeout
 from decentralml_client.errors import DecentralMLError
 from decentralml_client.keys import Account, sign_document, verify_document
 from decentralml_client.keys.account import ss58_to_public_key
@@ -50,16 +51,25 @@ NODE_LOST: tuple[type[BaseException], ...] = (ConnectionError, WebSocketExceptio
 """What a role sees when its node goes away (a crash or restart): not a refusal."""
 
 
-def reconnecting(ctx: RoleContext, loop: Callable[[], T], *, timeout: float = 300.0) -> T:
+def reconnecting(ctx: RoleContext, loop: Callable[[], T], *, timeout: float = 300.0,
+                 lost_transactions: int = 5) -> T:
     """Run a role loop; when the connection to the node drops, reconnect (waiting up to
-    ``timeout`` s for the node to come back) and run the loop again. Every step of a loop is
-    journalled before the next, so it resumes where it was, as after a restart."""
+    ``timeout`` s for the node to come back) and run the loop again. A transaction that never
+    got included (lost with a restarted node's pool) is sent again the same way, up to
+    ``lost_transactions`` times. Every step of a loop is journalled before the next, so it
+    resumes where it was, as after a restart."""
+    lost = 0
     while True:
         try:
             return loop()
         except NODE_LOST as exc:
             ctx.emit("reconnecting", node=ctx.chain.url, error=f"{exc.__class__.__name__}")
             ctx.chain.reconnect(timeout)
+        except InclusionTimeout:
+            lost += 1
+            if lost > lost_transactions:
+                raise
+            ctx.emit("resending", node=ctx.chain.url, attempt=lost)
 
 
 @dataclass
