@@ -29,6 +29,7 @@ from decentralml_client.chain import UNIT, Chain, DecentralMl, Role, TaskSpec, p
 from decentralml_client.config import Settings
 from decentralml_client.keys import Account, KdfLimits, Keystore, dev_account
 from decentralml_client.protocol.rules import server_optimizer_value
+from decentralml_client.services.processes import terminate
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,8 @@ def spawn_hosts(run: DemoRun, planned: list[tuple[Participant, list[str]]],
     plan = []
     for p, args in planned:
         config = run.workdir / f"{p.name}.toml"
-        config.write_text(f'data_dir = "{run.workdir / p.name}"\n')
+        # A JSON string is a valid TOML basic string (quotes and backslashes escaped).
+        config.write_text(f"data_dir = {json.dumps(str(run.workdir / p.name))}\n")
         plan.append({"name": p.name,
                      "args": ["--config", str(config), *_role_command(run, p, args)]})
     write_atomic(run.workdir / "roles.json", json.dumps(plan, indent=1).encode())
@@ -156,21 +158,10 @@ def start_host(workdir: Path, password: str) -> subprocess.Popen[bytes]:
 
 
 def stop_roles(participants: list[Participant], timeout: float = 20.0) -> None:
-    """SIGTERM every role's process group (TFF helpers included), then SIGKILL stragglers."""
-    for p in participants:
-        if p.proc and p.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.proc.pid, signal.SIGTERM)
-    end = time.monotonic() + timeout
-    for p in participants:
-        if p.proc is None:
-            continue
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            p.proc.wait(max(0.1, end - time.monotonic()))
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(p.proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            p.proc.wait(5)
+    """SIGTERM every role's process group (TFF helpers included), then SIGKILL stragglers;
+    roles hosted together share one process, stopped once."""
+    procs = list({id(p.proc): p.proc for p in participants if p.proc is not None}.values())
+    terminate(procs, steps=((signal.SIGTERM, timeout),))
 
 
 def run_demo(settings: Settings, opts: DemoOptions,
@@ -203,7 +194,7 @@ def run_demo(settings: Settings, opts: DemoOptions,
                     ticker.stop()
     finally:
         if host is not None:
-            stop_roles([Participant("host", "host", dev_account("alice"), proc=host)])
+            terminate([host])
 
 
 def _tmp_root(settings: Settings) -> Path:
