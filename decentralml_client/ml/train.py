@@ -5,11 +5,14 @@ A contributor trains the task's model from the global weights ``M_r`` on its own
 ``tff.learning.algorithms.build_weighted_fed_avg`` runs — and gets back the weight delta
 ``Δ = trained − M_r``, ``num_examples`` and its local metrics.
 
-FedProx (``model_spec.prox_mu > 0``): the client work is the one of TFF's
-``tff.learning.algorithms.build_weighted_fed_prox``, exactly: TFF (0.87) adds
-``μ·(M_r − w)`` to the gradient of every step, the opposite sign of the paper's
-``loss + μ/2·‖w − M_r‖²`` (see docs/ml.md, Known limits). ``local_steps`` caps the number of
-local batches per round (after ``local_epochs`` epochs of data).
+FedProx (``model_spec.prox_mu > 0``, Li et al., *Federated Optimization in Heterogeneous
+Networks*): every local step minimises ``loss(w) + μ/2·‖w − M_r‖²``, so its gradient is
+``∇loss + μ·(w − M_r)`` and the local model is pulled *towards* the global one. The same TFF
+client work runs, on a Keras model that carries ``M_r`` as non-trainable anchor variables and
+adds the proximal term to its losses (:func:`proximal_model_fn`). TFF's own
+``build_weighted_fed_prox`` (0.87) is not used: it adds ``μ·(M_r − w)``, the opposite sign
+(docs/ml.md, FedProx). ``local_steps`` caps the number of local batches per round (after
+``local_epochs`` epochs of data).
 
 The TFF computation is built once per model spec and cached; each call only runs it. The TFF
 helper process is stopped at the end of every call unless the caller holds an outer
@@ -63,18 +66,60 @@ class TrainResult:
 
 def keras_model_fn(model_spec: ModelSpec) -> Any:
     """A no-argument function building a fresh ``tff.learning`` model of the model spec."""
-    input_spec = (
-        tf.TensorSpec([None, *model_spec.input_shape], tf.float32),
-        tf.TensorSpec([None], tf.int32),
-    )
 
     def model_fn() -> Any:
-        return tff.learning.models.from_keras_model(
-            build_model(model_spec),
-            loss=tf.keras.losses.SparseCategoricalCrossentropy(),
-            input_spec=input_spec,
-            metrics=[tf.keras.metrics.SparseCategoricalAccuracy()],
-        )
+        return _tff_model(build_model(model_spec), model_spec)
+
+    return model_fn
+
+
+def _tff_model(keras_model: Any, model_spec: ModelSpec) -> Any:
+    """The ``tff.learning`` model of a Keras model of the model spec: sparse categorical
+    cross-entropy on probabilities, accuracy as the metric."""
+    return tff.learning.models.from_keras_model(
+        keras_model,
+        loss=tf.keras.losses.SparseCategoricalCrossentropy(),
+        input_spec=(
+            tf.TensorSpec([None, *model_spec.input_shape], tf.float32),
+            tf.TensorSpec([None], tf.int32),
+        ),
+        metrics=[tf.keras.metrics.SparseCategoricalAccuracy()],
+    )
+
+
+def proximal_model_fn(model_spec: ModelSpec) -> Any:
+    """A no-argument function building the FedProx ``tff.learning`` model of the model spec:
+    the model's trainable variables as they are, plus one non-trainable anchor per trainable
+    variable (the anchors are loaded with ``M_r``: pass ``ModelWeights(trainable=M_r,
+    non_trainable=M_r)``), and the loss ``μ/2·Σ‖w − anchor‖²`` added to the batch loss."""
+    mu = float(model_spec.prox_mu)
+
+    class Proximal(tf.keras.Model):  # type: ignore[misc]
+        def __init__(self, base: Any) -> None:
+            super().__init__()
+            self.base = base
+            self.anchors = [
+                self.add_weight(name=f"anchor_{i}", shape=v.shape, dtype=v.dtype,
+                                initializer="zeros", trainable=False)
+                for i, v in enumerate(base.trainable_weights)
+            ]
+            # A callable loss is evaluated in the graph that reads ``losses`` (TFF's forward
+            # pass), like a Keras weight regulariser.
+            self.add_loss(self.proximal_term)
+
+        def proximal_term(self) -> Any:
+            return tf.multiply(0.5 * mu, tf.add_n([
+                tf.reduce_sum(tf.square(w - a))
+                for w, a in zip(self.base.trainable_weights, self.anchors, strict=True)
+            ]))
+
+        def call(self, inputs: Any, training: Any = None) -> Any:
+            return self.base(inputs, training=training)
+
+    def model_fn() -> Any:
+        keras_model = Proximal(build_model(model_spec))
+        keras_model.build((None, *model_spec.input_shape))
+        return _tff_model(keras_model, model_spec)
 
     return model_fn
 
@@ -105,22 +150,11 @@ def make_client_dataset(model_spec: ModelSpec, x: NDArray[Any], y: NDArray[Any],
 
 
 def build_client_work(model_spec: ModelSpec) -> Any:
-    """TFF's client work for the model spec: FedAvg's model-delta client work, or FedProx's
-    when ``prox_mu > 0`` (the same ones ``build_weighted_fed_avg`` / ``build_weighted_fed_prox``
-    run)."""
-    if model_spec.prox_mu > 0:
-        from tensorflow_federated.python.learning import loop_builder
-        from tensorflow_federated.python.learning.templates import proximal_client_work
-
-        return proximal_client_work.build_model_delta_client_work(
-            keras_model_fn(model_spec),
-            client_optimizer(model_spec),
-            tff.learning.ClientWeighting.NUM_EXAMPLES,
-            delta_l2_regularizer=float(model_spec.prox_mu),
-            loop_implementation=loop_builder.LoopImplementation.DATASET_REDUCE,
-        )
+    """TFF's model-delta client work for the model spec (the one ``build_weighted_fed_avg``
+    runs), on the FedProx model of :func:`proximal_model_fn` when ``prox_mu > 0``."""
+    model_fn = proximal_model_fn if model_spec.prox_mu > 0 else keras_model_fn
     return tff.learning.templates.build_model_delta_client_work(
-        keras_model_fn(model_spec),
+        model_fn(model_spec),
         client_optimizer(model_spec),
         tff.learning.ClientWeighting.NUM_EXAMPLES,
     )
@@ -189,7 +223,9 @@ def train_local(
     xa, ya = check_dataset(x, y, model_spec)
     eng = _engine(model_spec)
     ds = make_client_dataset(model_spec, xa, ya, seed)
-    mw = tff.learning.models.ModelWeights(trainable=tuple(weights), non_trainable=())
+    # FedProx's anchors (non-trainable) start at M_r, as the trainable weights do.
+    anchors = tuple(weights) if model_spec.prox_mu > 0 else ()
+    mw = tff.learning.models.ModelWeights(trainable=tuple(weights), non_trainable=anchors)
     # One TFF call at a time per process (roles hosted as threads share the TFF worker).
     with _TRAIN_LOCK, tff_session(), worker_safe_streams():
         out = eng.process.next(eng.state(), [mw], [ds])
