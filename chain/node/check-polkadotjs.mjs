@@ -49,7 +49,7 @@ try {
     rounds: 2, minContributors: 1, maxContributors: 4, maxValidators: 4, quorum: 500_000,
     minValidators: 1, rewardPerRound: 2n * UNIT, validatorShare: 100_000,
     rule: { TrimmedMean: { beta: 100_000 } }, serverOptimizer: 'None', maxExamples: 1000,
-    minImprovement: 0,
+    exampleWeighting: 'Claimed', minImprovement: 0,
     contributorBond: 1n * UNIT, validatorBond: 2n * UNIT, admission: { MinReputation: 400 },
     enrolBlocks: 10, commitBlocks: 50, revealBlocks: 50, voteBlocks: 50, voteRevealBlocks: 50,
     attestBlocks: 50, maxRetries: 2, private: true,
@@ -58,7 +58,8 @@ try {
   if (!events.includes('decentralMl.TaskCreated')) throw new Error(`events: ${events}`);
   const task = (await api.query.decentralMl.tasks(taskId)).unwrap();
   console.log(`task ${taskId}:`, task.status.toString(), task.phase.toString(), 'escrow', task.escrow.toString(),
-    'rule', task.spec.rule.toString());
+    'rule', task.spec.rule.toString(), 'weighting', task.spec.exampleWeighting.toString());
+  if (task.spec.exampleWeighting.toString() !== 'Claimed') throw new Error('example weighting not stored');
   console.log('OK');
 } finally {
   await api.disconnect();

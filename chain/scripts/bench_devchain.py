@@ -31,7 +31,7 @@ def spec(contributors: int) -> dict:
         "rounds": 1, "min_contributors": 1, "max_contributors": contributors,
         "max_validators": 1, "quorum": 500_000, "min_validators": 1, "reward_per_round": UNIT,
         "validator_share": 0, "rule": "FedAvg", "server_optimizer": "None", "max_examples": 100,
-        "min_improvement": 0,
+        "example_weighting": "MedianCapped", "min_improvement": 0,
         "contributor_bond": UNIT, "validator_bond": 2 * UNIT, "admission": "Open",
         "enrol_blocks": 10_000, "commit_blocks": 10_000, "reveal_blocks": 100,
         "vote_blocks": 100, "vote_reveal_blocks": 100, "attest_blocks": 100,

@@ -66,6 +66,7 @@ class TaskSpec:
     rule: Any = "FedAvg"
     server_optimizer: Any = "None"  # "None" | {"Adam": {lr, beta1, beta2, tau}} | ...
     max_examples: int = 10_000
+    example_weighting: str = "MedianCapped"  # | "Claimed" (not with "Open" admission)
     min_improvement: int = 0  # basis points (validators' acceptance threshold)
     contributor_bond: int = 1 * UNIT
     validator_bond: int = 2 * UNIT

@@ -128,6 +128,9 @@ HINTS: dict[str, str] = {
     "most 100 (--server-lr).",
     "ServerDecayInvalid": "keep --server-momentum, --beta1 and --beta2 below 1.",
     "ServerTauZero": "give Adam/Yogi an adaptivity --tau above 0 (e.g. 0.001).",
+    "ClaimedWeightingNeedsClosedAdmission": "weighting by claimed example counts trusts "
+    "every contributor's claim: use --example-weighting median-capped with open admission, "
+    "or keep claimed with --admission allow-list or min-reputation:N.",
     "TaskStillActive": "purge a task only after it finished or was cancelled.",
     "AlreadyLeaving": "the account already asked to leave: run `decentralml task leave` again "
     "once the current round is over to get the bond back.",

@@ -34,6 +34,11 @@ def simulate(
     beta1: float | None = typer.Option(None, "--beta1", help="Adam/Yogi beta1 (0.9)."),
     beta2: float | None = typer.Option(None, "--beta2", help="Adam/Yogi beta2 (0.99)."),
     tau: float | None = typer.Option(None, "--tau", help="Adam/Yogi adaptivity tau (0.001)."),
+    example_weighting: str = typer.Option(
+        "median-capped", "--example-weighting",
+        help="How FedAvg weights updates by their claimed example counts: median-capped "
+             "(capped at max_examples and the round's median claim) | claimed (capped at "
+             "max_examples only: plain FedAvg); comma-separated: compare."),
     prox_mu: str = typer.Option(
         "0", "--prox-mu",
         help="FedProx proximal strength mu of the local objective (comma-separated: compare)."),
@@ -112,7 +117,8 @@ def simulate(
         from decentralml_client.protocol.rules import server_optimizer, with_client_options
 
     try:
-        runs = _variants(rule, server_opt, prox_mu, alpha if partition == "dirichlet" else "")
+        runs = _variants(rule, server_opt, prox_mu, alpha if partition == "dirichlet" else "",
+                         example_weighting)
         opts = {name: server_optimizer(name, lr=server_lr, momentum=server_momentum,
                                        beta1=beta1, beta2=beta2, tau=tau)
                 for name in {v["server_opt"] for v in runs}}
@@ -171,6 +177,7 @@ def simulate(
                     rounds=rounds,
                     rule=v["rule"],
                     server_optimizer=opts[v["server_opt"]],
+                    example_weighting=v["weighting"],
                     model_spec=specs[v["prox_mu"]],
                     dataset=dataset,
                     malicious=malicious,
@@ -227,30 +234,38 @@ def simulate(
         out.print(f"plot written to {plot}")
 
 
-def _variants(rule: str, server_opt: str, prox_mu: str, alpha: str) -> list[dict[str, Any]]:
+def _variants(rule: str, server_opt: str, prox_mu: str, alpha: str,
+              weighting: str = "median-capped") -> list[dict[str, Any]]:
     """The runs to compare: every combination of the comma-separated values, labelled."""
+    from decentralml_client.protocol.rules import example_weighting as weighting_name
+
     def split(text: str) -> list[str]:
         return [t.strip() for t in text.split(",") if t.strip()]
 
     rules, opt_names, mus = split(rule), split(server_opt), split(prox_mu)
+    weightings = list(dict.fromkeys(weighting_name(w) for w in split(weighting)))
     alphas = split(alpha) or ["0.5"]
     try:
         mu_values = [float(m) for m in mus]
         alpha_values = [float(a) for a in alphas]
     except ValueError:
         raise ValueError("--prox-mu and --alpha take numbers (comma-separated)") from None
-    if not rules or not opt_names or not mu_values:
-        raise ValueError("--rule, --server-opt and --prox-mu need at least one value")
+    if not rules or not opt_names or not mu_values or not weightings:
+        raise ValueError("--rule, --server-opt, --prox-mu and --example-weighting need at "
+                         "least one value")
     runs = []
     for a in alpha_values:
         for r in rules:
             for o in opt_names:
                 for mu in mu_values:
-                    label = r + ("" if o == "none" else f"+{o}")
-                    label += f" prox {mu:g}" if mu > 0 else ""
-                    label += f" α={a:g}" if len(alpha_values) > 1 or alpha else ""
-                    runs.append({"rule": r, "server_opt": o, "prox_mu": mu, "alpha": a,
-                                 "label": label})
+                    for w in weightings:
+                        label = r + ("" if o == "none" else f"+{o}")
+                        label += f" prox {mu:g}" if mu > 0 else ""
+                        label += (f" {w}" if len(weightings) > 1 or w != "median-capped"
+                                  else "")
+                        label += f" α={a:g}" if len(alpha_values) > 1 or alpha else ""
+                        runs.append({"rule": r, "server_opt": o, "prox_mu": mu, "alpha": a,
+                                     "weighting": w, "label": label})
     return runs
 
 

@@ -79,6 +79,11 @@ def create(
     local_steps: int = typer.Option(None, "--local-steps", min=1,
                                     help="Cap on local batches per round (default: none)."),
     max_examples: int = typer.Option(10_000, help="Cap on an update's num_examples."),
+    example_weighting: str = typer.Option(
+        "median-capped", "--example-weighting",
+        help="How FedAvg weights updates by their claimed num_examples: median-capped (capped "
+             "at max-examples and the round's median claim) or claimed (capped at "
+             "max-examples only: plain FedAvg; not with --admission open)."),
     min_improvement: int = typer.Option(0, min=0, max=10_000,
                                         help="Validators' acceptance threshold (basis points of "
                                              "loss improvement)."),
@@ -99,7 +104,11 @@ def create(
     from decentralml_client.ml.errors import DataError
     from decentralml_client.ml.examples import get_example
     from decentralml_client.ml.model_spec import ModelSpec
-    from decentralml_client.protocol.rules import server_optimizer_value, with_client_options
+    from decentralml_client.protocol.rules import (
+        example_weighting_value,
+        server_optimizer_value,
+        with_client_options,
+    )
     from decentralml_client.roles.common import RoleContext
     from decentralml_client.roles.creator import create_task
 
@@ -113,6 +122,7 @@ def create(
         server_value = server_optimizer_value(server_opt, lr=server_lr,
                                               momentum=server_momentum, beta1=beta1,
                                               beta2=beta2, tau=tau)
+        weighting_value = example_weighting_value(example_weighting)
     except ValueError as exc:
         fail(str(exc), Exit.USAGE)
     initial: bytes | None = None
@@ -136,7 +146,8 @@ def create(
             quorum=permill(quorum), min_validators=min_validators,
             reward_per_round=parse_units(reward), validator_share=permill(validator_share),
             rule=rule_value, server_optimizer=server_value,
-            max_examples=max_examples, min_improvement=min_improvement,
+            max_examples=max_examples, example_weighting=weighting_value,
+            min_improvement=min_improvement,
             contributor_bond=(parse_units(contributor_bond) if contributor_bond
                               else int(chain.constant("MinContributorBond"))),
             validator_bond=(parse_units(validator_bond) if validator_bond

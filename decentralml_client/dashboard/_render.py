@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from decentralml_client.chain import UNIT
+from decentralml_client.protocol.rules import example_weighting
 
 
 def dml(plancks: int | None) -> str:
@@ -42,6 +43,14 @@ def rule_text(rule: Any) -> str:
     return str(rule)
 
 
+def weighting_text(value: Any) -> str:
+    """The task's example weighting by its CLI name (``median-capped``, ``claimed``)."""
+    try:
+        return example_weighting(value)
+    except ValueError:
+        return str(value)
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("decentralml_client.dashboard", "templates"),
@@ -51,7 +60,8 @@ def _environment() -> Environment:
         keep_trailing_newline=False,
         undefined=StrictUndefined,
     )
-    env.filters.update(dml=dml, pct=pct, short=short, rule_text=rule_text)
+    env.filters.update(dml=dml, pct=pct, short=short, rule_text=rule_text,
+                       weighting_text=weighting_text)
     return env
 
 

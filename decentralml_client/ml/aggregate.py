@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from decentralml_client.ml.errors import AggregationError
+from decentralml_client.protocol.rules import DEFAULT_EXAMPLE_WEIGHTING, example_weighting
 
 Tensors = Sequence[NDArray[Any]]
 _CHUNK = 1 << 15  # elements per chunk of the FedAvg inner loop (256 KiB of float64: in L2)
@@ -295,13 +296,28 @@ def parse_rule(rule: str | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     return name, params
 
 
-def effective_examples(claims: Sequence[int], cap: int) -> list[int]:
-    """The example counts FedAvg weights the accepted updates by: each claim capped by the
-    task's ``max_examples`` and by the round's (lower) median claim, so that no claim buys
-    more than an equal share of the aggregate (``docs/protocol.md``, free-riding)."""
+def effective_examples(
+    claims: Sequence[int], cap: int, weighting: str | None = DEFAULT_EXAMPLE_WEIGHTING
+) -> list[int]:
+    """The example counts FedAvg weights the accepted updates by, per the task's example
+    weighting (a name or the chain's ``ExampleWeighting`` value, see
+    :func:`~decentralml_client.protocol.rules.example_weighting`):
+
+    * ``median-capped`` (default): each claim capped by the task's ``max_examples`` and by
+      the round's (lower) median claim, so that no claim buys more than an equal share of
+      the aggregate (``docs/protocol.md``, free-riding);
+    * ``claimed``: each claim capped by ``max_examples`` only — plain FedAvg weighting
+      (McMahan et al.; TFF's weighted FedAvg), for tasks whose admission is not open.
+    """
+    try:
+        mode = example_weighting(weighting)
+    except ValueError as exc:
+        raise AggregationError(str(exc)) from None
     if not claims:
         return []
     capped = [max(1, min(int(n), int(cap))) for n in claims]
+    if mode == "claimed":
+        return capped
     median_claim = sorted(capped)[(len(capped) - 1) // 2]
     return [min(n, median_claim) for n in capped]
 

@@ -48,6 +48,7 @@ from decentralml_client.ml.model_spec import (
 )
 from decentralml_client.ml.server_opt import ServerOptimizer, ServerState
 from decentralml_client.ml.validators import Economics, ValidatorPanel, expand_strategies
+from decentralml_client.protocol.rules import example_weighting as weighting_name
 from decentralml_client.protocol.rules import rule_value
 
 PARTITIONS = ("iid", "dirichlet")
@@ -99,6 +100,7 @@ def run_simulation(
     on_round: Callable[[dict[str, Any]], None] | None = None,
     on_update: Callable[[int, int], None] | None = None,
     server_optimizer: Any = None,
+    example_weighting: str = "median-capped",
 ) -> dict[str, Any]:
     """Run the simulation and return its summary (JSON-serialisable).
 
@@ -108,6 +110,10 @@ def run_simulation(
     plays ``validator_strategies[k]`` (one value applies to all). ``server_optimizer`` is a
     :class:`~decentralml_client.ml.server_opt.ServerOptimizer` or its chain value (``None``:
     plain FedAvg steps). FedProx and local epochs/steps come with ``model_spec``.
+    ``example_weighting`` (``median-capped`` or ``claimed``, or the chain's value) is how
+    FedAvg weights the accepted updates by their claims
+    (:func:`~decentralml_client.ml.aggregate.effective_examples`, capped at
+    ``economics.max_examples``).
     """
     from decentralml_client.ml.evaluate import evaluate
     from decentralml_client.ml.tff_runtime import tff_session
@@ -123,6 +129,10 @@ def run_simulation(
     if encoding not in codec.ENCODINGS:
         raise MLError(f"unknown encoding {encoding!r}; choose one of {codec.ENCODINGS}")
     strategies = expand_strategies(validator_strategies, validators)
+    try:
+        weighting = weighting_name(example_weighting)
+    except ValueError as e:
+        raise MLError(str(e)) from None
     econ = economics or Economics()
     chain = (
         dict(rule)
@@ -230,7 +240,7 @@ def run_simulation(
             if not failed:
                 deltas = [candidates[i] for i in accepted_ids]
                 counts = agg.effective_examples([claims[i] for i in accepted_ids],
-                                                econ.max_examples)
+                                                econ.max_examples, weighting)
                 try:
                     new, server_state = agg.next_model(
                         chain, opt, weights, server_state, deltas, counts  # type: ignore[arg-type]
@@ -294,6 +304,7 @@ def run_simulation(
             "rounds": rounds,
             "rule": chain,
             "server_optimizer": opt.to_chain(),
+            "example_weighting": weighting,
             "prox_mu": model_spec.prox_mu,
             "local_epochs": model_spec.local_epochs,
             "local_steps": model_spec.local_steps,

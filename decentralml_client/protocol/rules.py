@@ -114,3 +114,37 @@ def with_client_options(
         return replace(model_spec, **changes) if changes else model_spec
     except ModelSpecError as exc:
         raise ValueError(str(exc)) from None
+
+
+#: How FedAvg weights accepted updates by their claimed ``num_examples``: user names in the
+#: CLI's spelling and the chain's ``ExampleWeighting`` values.
+EXAMPLE_WEIGHTINGS = ("median-capped", "claimed")
+_WEIGHTING_CHAIN = {"median-capped": "MedianCapped", "claimed": "Claimed"}
+DEFAULT_EXAMPLE_WEIGHTING = "median-capped"
+
+
+def example_weighting(name: Any) -> str:
+    """The weighting's name (``median-capped`` or ``claimed``) for a user's name or the chain's
+    ``ExampleWeighting`` value (``MedianCapped``, ``Claimed``; ``None``, as a spec read from
+    a chain without the field has it, is the default). Raises ``ValueError``.
+
+    * ``median-capped``: each claim capped at ``max_examples`` and at the round's lower-median
+      claim (the claim-inflation defence; the default).
+    * ``claimed``: each claim capped at ``max_examples`` only (plain FedAvg, as TFF's
+      ``build_weighted_fed_avg``); the chain refuses it with open admission.
+    """
+    if name is None:
+        return DEFAULT_EXAMPLE_WEIGHTING
+    if isinstance(name, str):
+        key = name.strip().replace("_", "-")
+        key = {v.lower(): k for k, v in _WEIGHTING_CHAIN.items()}.get(key.lower(), key.lower())
+        if key in _WEIGHTING_CHAIN:
+            return key
+    raise ValueError(
+        f"unknown example weighting {name!r}; choose one of {', '.join(EXAMPLE_WEIGHTINGS)}"
+    )
+
+
+def example_weighting_value(name: Any) -> str:
+    """The chain's ``ExampleWeighting`` value for a user's name (see :func:`example_weighting`)."""
+    return _WEIGHTING_CHAIN[example_weighting(name)]

@@ -5,9 +5,10 @@ aggregator share (one copy).
 the contributor's signature and that it names this task, round, base model and the committed
 ``num_examples``, fetches the tensor file (hash in the manifest), opens it if sealed, and
 decodes it strictly. ``compute_aggregate`` recomputes the round's aggregate over the updates
-the chain accepted, exactly as every honest party does (PROTOCOL §5): the task's rule, then
-its server optimiser started from the state ``M_r``'s weights file carries; the new weights
-file carries the new state.
+the chain accepted, exactly as every honest party does (PROTOCOL §5): the task's rule (FedAvg
+weights each update by its claim as the task's example weighting says), then its server
+optimiser started from the state ``M_r``'s weights file carries; the new weights file carries
+the new state.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def compute_aggregate(ctx: RoleContext, task_id: int, task: dict[str, Any],
             delta, n = load_update(ctx, task_id, task, i, subs[i])
         deltas.append(delta)
         claims.append(n)
-    counts = effective_examples(claims, int(task["spec"]["max_examples"]))
+    counts = effective_examples(claims, int(task["spec"]["max_examples"]),
+                                task["spec"].get("example_weighting"))
     base, base_hash = ctx.global_model(task)
     weights, state = next_model(task["spec"]["rule"], task["spec"].get("server_optimizer"),
                                 base, ctx.server_state(task), deltas, counts)

@@ -50,6 +50,7 @@ def test_a_task_spec_is_sent_with_its_cid_as_bytes() -> None:
     assert call["model_hash"] == "0x" + "11" * 32 and call["rounds"] == 5
     assert call["reward_per_round"] == 100 * UNIT and call["rule"] == "FedAvg"
     assert call["quorum"] == permill(2 / 3) and call["admission"] == "Open"
+    assert call["example_weighting"] == "MedianCapped"  # the claim-inflation defence
 
 
 @pytest.mark.parametrize(("text", "value"), [

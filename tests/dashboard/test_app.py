@@ -152,6 +152,18 @@ def test_task_detail_shows_rounds_votes_rewards_and_lineage() -> None:
         assert html.count('class="cell accept"') == 2 and html.count('class="cell reject"') == 1
 
 
+def test_task_page_shows_the_example_weighting_when_the_spec_has_one() -> None:
+    fake = FakeChain(1)
+    fake.tasks[0] = make_task(0)
+    with app_for(fake) as client:
+        assert "examples weighted" not in client.get("/tasks/0").text  # an older spec
+    fake.tasks[0]["spec"]["example_weighting"] = "Claimed"
+    with app_for(fake) as client:
+        html = client.get("/tasks/0").text
+        assert "examples weighted claimed (cap 10000)" in html
+        assert client.get("/api/tasks/0").json()["spec"]["example_weighting"] == "Claimed"
+
+
 def test_participants_and_history() -> None:
     fake = FakeChain(1)
     fake.tasks[0] = make_task(0, round_=1)

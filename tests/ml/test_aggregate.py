@@ -8,6 +8,7 @@ import pytest
 from decentralml_client.ml.aggregate import (
     FedAvgAccumulator,
     aggregate,
+    effective_examples,
     fedavg,
     krum_scores,
     krum_select,
@@ -156,3 +157,42 @@ def test_aggregate_dispatches_chain_rules() -> None:
     ):
         with pytest.raises(AggregationError):
             parse_rule(bad)
+
+
+def test_effective_examples_median_capped_caps_at_max_examples_and_the_lower_median() -> None:
+    # caps 600 -> 500 (max_examples); lower median of [100, 200, 300, 500] is 200
+    assert effective_examples([100, 300, 200, 600], 500) == [100, 200, 200, 200]
+    assert effective_examples([100, 300, 200, 600], 500, "median-capped") == \
+        [100, 200, 200, 200]
+    assert effective_examples([100, 300, 200, 600], 500, "MedianCapped") == \
+        [100, 200, 200, 200]  # the chain's value works too
+    assert effective_examples([100, 300, 200, 600], 500, None) == [100, 200, 200, 200]
+    # an inflated claim weighs no more than the typical one
+    assert effective_examples([500, 600, 550, 10_000], 10_000) == [500, 550, 550, 550]
+    assert effective_examples([], 10) == []
+    assert effective_examples([0, 5], 10) == [1, 1]  # at least 1 each
+
+
+def test_effective_examples_claimed_caps_at_max_examples_only() -> None:
+    # unequal honest shards keep their sizes: plain FedAvg (TFF's weighted FedAvg)
+    assert effective_examples([100, 300, 200, 400], 500, "claimed") == [100, 300, 200, 400]
+    assert effective_examples([100, 300, 200, 400], 500, "Claimed") == [100, 300, 200, 400]
+    # an inflated claim keeps its max_examples cap, and no more
+    assert effective_examples([500, 600, 550, 10_000], 1_000, "claimed") == \
+        [500, 600, 550, 1_000]
+    assert effective_examples([0, 5], 10, "claimed") == [1, 5]
+    assert effective_examples([], 10, "claimed") == []
+
+
+def test_effective_examples_weighting_changes_the_fedavg_aggregate() -> None:
+    deltas = [upd(1, 0, 0), upd(0, 1, 0), upd(0, 0, 4)]
+    claims = [100, 100, 400]
+    capped = fedavg(BASE, deltas, effective_examples(claims, 1_000, "median-capped"))
+    claimed = fedavg(BASE, deltas, effective_examples(claims, 1_000, "claimed"))
+    close(capped, [[1.0 + 1 / 3, 2.0 + 1 / 3], [[0.5 + 4 / 3]]])  # equal weights 100 each
+    close(claimed, [[1.0 + 1 / 6, 2.0 + 1 / 6], [[0.5 + 16 / 6]]])  # 100:100:400
+
+
+def test_effective_examples_refuses_an_unknown_weighting() -> None:
+    with pytest.raises(AggregationError, match="example weighting"):
+        effective_examples([1, 2], 10, "uncapped")

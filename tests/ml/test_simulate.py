@@ -156,3 +156,32 @@ def test_cli_json_summary(tmp_path) -> None:
     assert all({"reward", "bond"} <= set(v) for v in summary["validators"])
     bad = CliRunner().invoke(app, ["simulate", "--rule", "mean", "--rounds", "1"])
     assert bad.exit_code == 2 and "unknown aggregation rule" in bad.stderr
+
+
+def test_example_weighting_changes_the_aggregate_on_unequal_shards() -> None:
+    runs = {w: run_simulation(contributors=4, rounds=1, partition="dirichlet", alpha=0.3,
+                              seed=0, model_spec=FAST, example_weighting=w)
+            for w in ("median-capped", "claimed")}
+    for w, s in runs.items():
+        assert s["config"]["example_weighting"] == w
+        assert s["rounds"][1]["accepted"] >= 2 and not s["rounds"][1]["failed"]
+    # the same updates, weighted by their claims instead of capped at the median claim
+    assert runs["median-capped"]["final_model_hash"] != runs["claimed"]["final_model_hash"]
+    assert run_simulation(contributors=4, rounds=1, partition="iid", seed=0, model_spec=FAST,
+                          example_weighting="Claimed")["config"]["example_weighting"] == "claimed"
+
+
+def test_cli_compares_example_weightings() -> None:
+    from typer.testing import CliRunner
+
+    from decentralml_client.cli.main import app
+
+    res = CliRunner().invoke(app, ["simulate", "--contributors", "3", "--rounds", "1",
+                                   "--partition", "dirichlet", "--alpha", "0.3",
+                                   "--example-weighting", "median-capped,claimed", "--json"])
+    assert res.exit_code == 0, res.stderr
+    runs = {r["label"]: r["config"] for r in json.loads(res.stdout)["runs"]}
+    assert {k: c["example_weighting"] for k, c in runs.items()} == {
+        "fedavg median-capped α=0.3": "median-capped", "fedavg claimed α=0.3": "claimed"}
+    bad = CliRunner().invoke(app, ["simulate", "--example-weighting", "raw", "--rounds", "1"])
+    assert bad.exit_code == 2 and "unknown example weighting" in bad.stderr

@@ -6,6 +6,9 @@ import pytest
 
 from decentralml_client.ml.model_spec import default_digits_spec
 from decentralml_client.protocol.rules import (
+    EXAMPLE_WEIGHTINGS,
+    example_weighting,
+    example_weighting_value,
     rule_value,
     server_optimizer,
     server_optimizer_value,
@@ -53,3 +56,15 @@ def test_client_options_change_the_model_spec_and_its_hash_only_when_set() -> No
         with_client_options(spec, prox_mu=-1.0)
     with pytest.raises(ValueError):
         with_client_options(spec, local_steps=0)
+
+
+def test_example_weighting_names_map_to_chain_values_and_back() -> None:
+    assert example_weighting_value("median-capped") == "MedianCapped"
+    assert example_weighting_value("claimed") == "Claimed"
+    assert example_weighting_value(" Median_Capped ") == "MedianCapped"
+    for name in EXAMPLE_WEIGHTINGS:
+        assert example_weighting(example_weighting_value(name)) == name
+    assert example_weighting(None) == "median-capped"  # the default
+    for bad in ("raw", "", 3, {"Claimed": None}):
+        with pytest.raises(ValueError, match="median-capped, claimed"):
+            example_weighting(bad)

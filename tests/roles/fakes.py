@@ -35,8 +35,10 @@ ROUND_PHASES = ("Commit", "Reveal", "VoteCommit", "VoteReveal", "Aggregate")
 class FakeChain:
     def __init__(self, script: list[Phase], *, reads_per_phase: int = 2,
                  refuse: dict[str, str] | None = None,
-                 maps: dict[str, list[tuple[Any, Any]]] | None = None) -> None:
+                 maps: dict[str, list[tuple[Any, Any]]] | None = None,
+                 spec: dict[str, Any] | None = None) -> None:
         self.script = script
+        self.spec = dict(spec or {})  # task spec fields over the defaults below
         self.maps = dict(maps or {})  # storage maps the chain holds (e.g. Submissions)
         self.reads_per_phase = reads_per_phase
         self.refuse = dict(refuse or {})
@@ -53,7 +55,7 @@ class FakeChain:
                 "phase": phase, "model_cid": "0x", "model_hash": "0x00",
                 "electorate_stake": 0,
                 "spec": {"quorum": permill(2 / 3), "max_examples": 10_000, "private": False,
-                         "model_cid": "0x", "model_hash": "0x00"}}
+                         "model_cid": "0x", "model_hash": "0x00", **self.spec}}
 
     def query(self, storage: str, params: list[Any] | None = None, **_: Any) -> Any:
         if storage == "Tasks" and params == [TASK_ID]:

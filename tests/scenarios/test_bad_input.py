@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -122,6 +123,37 @@ def test_chain_refusals_are_named_and_change_nothing(world) -> None:  # noqa: AN
     _refused(lambda: dml.finalize_round(outsider.keypair, t, 0), "RoundNotFinished",
              chain, outsider, dml, t)
     assert set(dml.submissions(t, 0)) == {0, 1}
+
+
+def test_claimed_example_weighting_needs_a_closed_admission(devnet) -> None:  # noqa: ANN001
+    """``Claimed`` weighting trusts every claim up to ``max_examples``: refused with open
+    admission (named error, the client's hint, no task, no escrow), stored otherwise."""
+    creator = Account.from_seed(os.urandom(32), name="weighting")
+    with Chain(devnet.url) as chain:
+        dml = DecentralMl(chain)
+        chain.submit(dev_account("alice").keypair, "transfer_keep_alive",
+                     {"dest": creator.ss58_address, "value": 1000 * UNIT}, pallet="Balances")
+        spec = TaskSpec(model_cid="bafy-weighting", model_hash="0x" + "22" * 32, rounds=1,
+                        example_weighting="Claimed")
+        next_id, before = chain.query("NextTaskId"), chain.account(creator.ss58_address)
+        with pytest.raises(PalletError) as err:
+            dml.create_task(creator.keypair, spec)
+        assert err.value.name == "ClaimedWeightingNeedsClosedAdmission"
+        assert "What to do:" in str(err.value)
+        assert "--example-weighting median-capped" in str(err.value)
+        after = chain.account(creator.ss58_address)
+        assert chain.query("NextTaskId") == next_id and dml.task(next_id) is None
+        assert after["reserved"] == before["reserved"]
+        assert before["free"] - after["free"] < UNIT  # the fee only: nothing went to escrow
+        for admission in ("AllowList", {"MinReputation": 400}):
+            task_id = dml.create_task(creator.keypair, replace(spec, admission=admission))
+            stored = dml.task(task_id)
+            assert stored is not None
+            assert stored["spec"]["example_weighting"] == "Claimed"
+            assert stored["spec"]["admission"] == admission
+        default = dml.task(dml.create_task(creator.keypair, TaskSpec(
+            model_cid=spec.model_cid, model_hash=spec.model_hash, rounds=1)))
+        assert default is not None and default["spec"]["example_weighting"] == "MedianCapped"
 
 
 def _submission(world, data: bytes, manifest_bytes: bytes, who: Account) -> dict:  # noqa: ANN001

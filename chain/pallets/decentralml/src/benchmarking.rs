@@ -69,6 +69,7 @@ fn bench_spec<T: Config>(max_contributors: u32, max_validators: u32) -> TaskSpec
 		rule: AggregationRule::FedAvg,
 		server_optimizer: ServerOptimizer::None,
 		max_examples: 1_000,
+		example_weighting: ExampleWeighting::MedianCapped,
 		min_improvement: 0,
 		contributor_bond: bond::<T>(Role::Contributor),
 		validator_bond: bond::<T>(Role::Validator),

@@ -488,6 +488,10 @@ pub mod pallet {
 		ServerDecayInvalid,
 		/// Adam and Yogi need an adaptivity `tau` above zero (it keeps their step finite).
 		ServerTauZero,
+		/// `ExampleWeighting::Claimed` trusts each contributor's unverifiable `num_examples` up
+		/// to `max_examples`: a task with `Admission::Open` must use `MedianCapped` (choose
+		/// `AllowList` or `MinReputation` admission to weight by claims).
+		ClaimedWeightingNeedsClosedAdmission,
 		/// Only the task's creator may do this.
 		NotTaskCreator,
 		/// The task's cancellation is already scheduled for the end of the round.
@@ -1323,6 +1327,11 @@ pub mod pallet {
 			.iter()
 			.all(|b| *b >= 1 && *b <= max_phase);
 			Self::check_server_optimizer(&spec.server_optimizer)?;
+			ensure!(
+				spec.example_weighting != ExampleWeighting::Claimed ||
+					spec.admission != Admission::Open,
+				Error::<T>::ClaimedWeightingNeedsClosedAdmission
+			);
 			let rule_ok = match spec.rule {
 				AggregationRule::FedAvg | AggregationRule::Median => true,
 				AggregationRule::TrimmedMean { beta } => beta < Permill::from_percent(50),

@@ -54,6 +54,7 @@ fn spec() -> TaskSpec<Balance> {
 		rule: AggregationRule::FedAvg,
 		server_optimizer: ServerOptimizer::None,
 		max_examples: 1_000,
+		example_weighting: ExampleWeighting::MedianCapped,
 		min_improvement: 0,
 		contributor_bond: C_BOND,
 		validator_bond: V_BOND,
@@ -362,6 +363,32 @@ fn create_task_checks_the_server_optimizer_hyper_parameters() {
 			assert_ok!(DecentralMl::create_task(origin(CREATOR), with(good)));
 			let id = NextTaskId::<Test>::get() - 1;
 			assert_eq!(Tasks::<Test>::get(id).unwrap().spec.server_optimizer, good);
+		}
+	});
+}
+
+#[test]
+fn claimed_example_weighting_needs_an_admission_other_than_open() {
+	new_test_ext().execute_with(|| {
+		let claimed = |admission| TaskSpec { example_weighting: ExampleWeighting::Claimed, admission, ..spec() };
+		let free = Balances::balance(&acc(CREATOR));
+		assert_noop!(
+			DecentralMl::create_task(origin(CREATOR), claimed(Admission::Open)),
+			Err::ClaimedWeightingNeedsClosedAdmission
+		);
+		assert_eq!(Balances::balance(&acc(CREATOR)), free);
+		assert_eq!(Balances::balance_on_hold(&HoldReason::TaskDeposit.into(), &acc(CREATOR)), 0);
+		assert_eq!(escrow_balance(0), 0);
+		assert_eq!((NextTaskId::<Test>::get(), Tasks::<Test>::get(0)), (0, None));
+		// The default weighting stays allowed with open admission.
+		assert_ok!(DecentralMl::create_task(origin(CREATOR), spec()));
+		assert_eq!(task(0).spec.example_weighting, ExampleWeighting::MedianCapped);
+		for (id, admission) in [(1, Admission::AllowList), (2, Admission::MinReputation(INITIAL_REPUTATION))] {
+			assert_ok!(DecentralMl::create_task(origin(CREATOR), claimed(admission)));
+			has(E::TaskCreated { task_id: id, creator: acc(CREATOR), escrow: 2 * REWARD, deposit: TASK_DEPOSIT });
+			let stored = task(id).spec;
+			assert_eq!((stored.example_weighting, stored.admission), (ExampleWeighting::Claimed, admission));
+			assert_eq!(escrow_balance(id), 2 * REWARD + ED);
 		}
 	});
 }

@@ -111,6 +111,23 @@ pub enum ServerOptimizer {
 	},
 }
 
+/// How FedAvg weights the accepted updates by the `num_examples` their contributors claimed
+/// (done off chain when the aggregate is recomputed; the chain only stores the choice). Claims
+/// cannot be verified, so any weighting trusts them to some degree.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, RuntimeDebug,
+)]
+pub enum ExampleWeighting {
+	/// Each claim is capped at the task's `max_examples` and at the round's lower-median claim
+	/// among the accepted updates: an inflated claim weighs no more than a typical one (the
+	/// default; departs from plain FedAvg when honest shards differ in size).
+	MedianCapped,
+	/// Each claim is capped at the task's `max_examples` only: plain FedAvg weighting (McMahan
+	/// et al.; TFF's weighted FedAvg). A contributor may weigh up to `max_examples` by claiming
+	/// it, so the pallet allows it only for tasks whose admission is not `Open`.
+	Claimed,
+}
+
 /// Who may join a task, as the task creator chose.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, RuntimeDebug,
@@ -157,6 +174,9 @@ pub struct TaskSpec<Balance> {
 	pub server_optimizer: ServerOptimizer,
 	/// Cap on the `num_examples` a contributor may claim for FedAvg weighting.
 	pub max_examples: u64,
+	/// How claimed `num_examples` weigh the updates in FedAvg (`Claimed` needs an admission
+	/// other than `Open`).
+	pub example_weighting: ExampleWeighting,
 	/// Smallest improvement (basis points, 0..=10 000) validators require from an update.
 	pub min_improvement: u32,
 	/// Bond (in plancks) each contributor holds in this task (at least `MinContributorBond`).
