@@ -292,12 +292,12 @@ def _first(curve: list[float], target: float) -> int | None:
 
 def run_rule_pair(name: str, partition: str, seed: int, rounds: int, *,
                   contributors: int = 10, stop_after: int | None = 10,
-                  weighting: str = "protocol") -> dict[str, Any]:
+                  weighting: str = "median-capped") -> dict[str, Any]:
     """Ours and TFF's accuracy curves for one rule, partition and seed (same shards, initial
     weights and per-round batches). Both stop early once both reached 94% and ``stop_after``
-    rounds ran. ``weighting``: ``protocol`` weights updates by the protocol's capped example
-    counts (:func:`effective_examples`: no claim above the round's median), ``examples`` by the
-    raw counts, as TFF does (the two differ only when shard sizes differ, i.e. non-IID)."""
+    rounds ran. ``weighting`` is the task's example weighting: ``median-capped`` (the default:
+    no claim above the round's median) or ``claimed`` (the counts as claimed, as TFF weights;
+    the two differ only when shard sizes differ, i.e. non-IID)."""
     from dataclasses import replace
 
     from decentralml_client.ml import data
@@ -364,8 +364,7 @@ def run_rule_pair(name: str, partition: str, seed: int, rounds: int, *,
                                    m, kind="delta")
                 deltas.append(d.tensors)
                 claims.append(d.num_examples)
-            counts = (effective_examples(claims, 10_000) if weighting == "protocol"
-                      else claims)
+            counts = effective_examples(claims, 10_000, weighting)
             w, st = next_model("FedAvg", opt, ours, server_state, deltas, counts)
             g = decode_tensors(encode_weights(w, m, task="b", round=r, base_model_hash="",
                                               server_state=st), m, kind="weights")
@@ -391,7 +390,7 @@ def run_rule_pair(name: str, partition: str, seed: int, rounds: int, *,
 
 def bench_rules(quick: bool, partial: Path | None = None,
                 rules: list[str] | None = None, partitions: list[str] | None = None,
-                seeds: list[int] | None = None, weighting: str = "protocol") -> dict[str, Any]:
+                seeds: list[int] | None = None, weighting: str = "median-capped") -> dict[str, Any]:
     """Rounds to 90/94% per rule and partition, ours beside TFF (see the module docstring)."""
     rules = rules or list(RULES)
     partitions = partitions or list(PARTITIONS)
@@ -461,8 +460,10 @@ def main() -> None:
     ap.add_argument("--rules", nargs="*", default=None, help=f"subset of {list(RULES)}")
     ap.add_argument("--partitions", nargs="*", default=None, help=f"subset of {list(PARTITIONS)}")
     ap.add_argument("--seeds", nargs="*", type=int, default=None, help="default 0 1 2")
-    ap.add_argument("--weighting", choices=("protocol", "examples"), default="protocol",
-                    help="our example weights: the protocol's capped counts, or raw (as TFF)")
+    ap.add_argument("--example-weighting", dest="weighting", choices=("median-capped", "claimed"),
+                    default="median-capped",
+                    help="the task's example weighting: capped at the round's median claim, or "
+                         "as claimed (as TFF weights)")
     ap.add_argument("--merge", action="store_true", help="update the sections of an existing --out")
     args = ap.parse_args()
     only = set(args.only or ["training", "fedavg", "learning", "encodings", "tff_reference",

@@ -35,10 +35,11 @@ def simulate(
     beta2: float | None = typer.Option(None, "--beta2", help="Adam/Yogi beta2 (0.99)."),
     tau: float | None = typer.Option(None, "--tau", help="Adam/Yogi adaptivity tau (0.001)."),
     example_weighting: str = typer.Option(
-        "median-capped", "--example-weighting",
-        help="How FedAvg weights updates by their claimed example counts: median-capped "
-             "(capped at max_examples and the round's median claim) | claimed (capped at "
-             "max_examples only: plain FedAvg); comma-separated: compare."),
+        "claimed", "--example-weighting",
+        help="How FedAvg weights updates by their claimed example counts: claimed (capped at "
+             "max_examples only: plain FedAvg, as TFF) | median-capped (also capped at the "
+             "round's median claim: what a task with open admission does); comma-separated: "
+             "compare."),
     prox_mu: str = typer.Option(
         "0", "--prox-mu",
         help="FedProx proximal strength mu of the local objective (comma-separated: compare)."),

@@ -100,7 +100,7 @@ def run_simulation(
     on_round: Callable[[dict[str, Any]], None] | None = None,
     on_update: Callable[[int, int], None] | None = None,
     server_optimizer: Any = None,
-    example_weighting: str = "median-capped",
+    example_weighting: str = "claimed",
 ) -> dict[str, Any]:
     """Run the simulation and return its summary (JSON-serialisable).
 
@@ -110,7 +110,8 @@ def run_simulation(
     plays ``validator_strategies[k]`` (one value applies to all). ``server_optimizer`` is a
     :class:`~decentralml_client.ml.server_opt.ServerOptimizer` or its chain value (``None``:
     plain FedAvg steps). FedProx and local epochs/steps come with ``model_spec``.
-    ``example_weighting`` (``median-capped`` or ``claimed``, or the chain's value) is how
+    ``example_weighting`` (``claimed``, the default: plain FedAvg as in TFF, or
+    ``median-capped``, what a task with open admission does; or the chain's value) is how
     FedAvg weights the accepted updates by their claims
     (:func:`~decentralml_client.ml.aggregate.effective_examples`, capped at
     ``economics.max_examples``).
