@@ -60,13 +60,21 @@ def _walk(cmd: Any, path: list[str], out: list[str]) -> None:
         out += ["| option | meaning | default |", "|---|---|---|", *rows, ""]
 
 
-def main() -> int:
+TARGET = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
+
+
+def render() -> str:
+    """The text of docs/cli.md, from the CLI's command definitions."""
     root = typer.main.get_command(app)
     out = [HEADER, "## Global options\n", "| option | meaning | default |", "|---|---|---|",
            *_params(root), ""]
     _walk(root, [], out)
-    target = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
-    target.write_text("\n".join(out).rstrip() + "\n")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def main() -> int:
+    target = TARGET
+    target.write_text(render())
     print(f"wrote {target}", file=sys.stderr)
     return 0
 
