@@ -449,6 +449,25 @@ def bench_rules(quick: bool, partial: Path | None = None,
     }
 
 
+def plot_rules(rules: dict[str, Any], out_dir: Path, weighting: str) -> list[Path]:
+    """One chart per partition: our accuracy per round of every rule, seed 0 (the chart
+    ``simulate --plot`` draws). Files ``rules-<partition>.png`` (``rules-claimed-…`` for the
+    ``claimed`` weighting)."""
+    from decentralml_client.ml.simulate import plot_comparison
+
+    written = []
+    prefix = "rules-" if weighting == "median-capped" else f"rules-{weighting}-"
+    for part in dict.fromkeys(r["partition"] for r in rules["runs"]):
+        runs = {r["rule"]: {"rounds": [{"round": i, "accuracy": a}
+                                       for i, a in enumerate(r["ours"]["curve"])]}
+                for r in rules["runs"] if r["partition"] == part and r["seed"] == 0}
+        path = out_dir / f"{prefix}{part}.png"
+        plot_comparison(runs, str(path),
+                        title=f"digits, 10 contributors, {part}, seed 0, {weighting} weights")
+        written.append(path)
+    return written
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats and rounds")
@@ -493,6 +512,8 @@ def main() -> None:
             partial = args.out.with_suffix(".rules-partial.json") if args.out else None
             report["rules"] = bench_rules(args.quick, partial, args.rules, args.partitions,
                                           args.seeds, args.weighting)
+            if args.out:
+                plot_rules(report["rules"], args.out.parent, args.weighting)
     if args.merge and args.out and args.out.exists():
         old = json.loads(args.out.read_text())
         sections = {k: report[k] for k in only if k in report}
