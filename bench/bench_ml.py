@@ -14,13 +14,17 @@ Every ratio is against a baseline measured in the same process and run:
 * ``rules``: rounds to 90% and 94% on digits (10 contributors, one local epoch; IID and
   Dirichlet α = 0.5 and 0.1; seeds 0–2) for every rule — FedAvg, FedAvgM, FedAdam, FedYogi,
   FedProx — with our engine (``train_local``, update files, :func:`next_model` with the
-  protocol's capped example weights, the optimiser state carried through each round's weights
-  file) beside TFF's own ``build_weighted_fed_avg`` / ``build_weighted_fed_prox`` with the
-  matching server optimiser on the same shards, batches and initial weights, in the same run.
-  Targets: 94% within 20 rounds IID with the best rule, within 40 at α = 0.5; every rule within
-  0.5 pp of TFF at equal rounds.
+  task's example weights, ``--example-weighting median-capped|claimed``, the optimiser state
+  carried through each round's weights file) beside TFF's own ``build_weighted_fed_avg`` with
+  the matching server optimiser (FedProx: ``build_weighted_fed_prox``, whose proximal term has
+  the opposite sign of ours) on the same shards, batches and initial weights, in the same run;
+  one chart per partition (``rules-*.png`` beside ``--out``). Targets: 94% within 20 rounds
+  IID with the best rule, within 40 at α = 0.5; every rule within 0.5 pp of TFF at equal
+  rounds (with ``claimed``, TFF's weighting).
 
-Usage: ``uv run python bench/bench_ml.py [--quick] [--out bench/results/ml.json]``
+Usage: ``uv run python bench/bench_ml.py [--quick] [--out bench/results/ml.json]``; the rules
+tables of docs/ml.md: ``--only rules --merge --out bench/results/ml.json`` and ``--only rules
+--example-weighting claimed --out bench/results/ml-rules-claimed.json``.
 """
 
 from __future__ import annotations
