@@ -310,13 +310,10 @@ def run_rule_pair(name: str, partition: str, seed: int, rounds: int, *,
     from decentralml_client.ml.evaluate import evaluate
     from decentralml_client.ml.model_spec import default_digits_spec, make_initial_weights
     from decentralml_client.ml.server_opt import ServerOptimizer
-    from decentralml_client.ml.tff_runtime import tff, tff_session
-    from decentralml_client.ml.train import (
-        client_optimizer,
-        keras_model_fn,
-        make_client_dataset,
-        train_local,
-    )
+    from decentralml_client.ml.simulate import client_seed
+    from decentralml_client.ml.tff_reference import TffReference
+    from decentralml_client.ml.tff_runtime import tff_session
+    from decentralml_client.ml.train import train_local
 
     cfg = RULES[name]
     kind, hyper = cfg["server"]
@@ -329,36 +326,15 @@ def run_rule_pair(name: str, partition: str, seed: int, rounds: int, *,
     shards = (data.partition_iid(xtr, ytr, contributors, seed=seed) if alpha is None
               else data.partition_dirichlet(xtr, ytr, contributors, alpha, seed=seed))
     w0 = make_initial_weights(m, seed)
-    o = tff.learning.optimizers
-    server_fn = {
-        "none": lambda: o.build_sgdm(learning_rate=1.0),
-        "momentum": lambda: o.build_sgdm(learning_rate=opt.lr, momentum=opt.momentum),
-        "adam": lambda: o.build_adam(learning_rate=opt.lr, beta_1=opt.beta1, beta_2=opt.beta2,
-                                     epsilon=opt.tau),
-        "yogi": lambda: o.build_yogi(learning_rate=opt.lr, beta_1=opt.beta1, beta_2=opt.beta2,
-                                     epsilon=opt.tau, initial_preconditioner_value=opt.tau**2),
-    }[kind]()
     t0 = time.perf_counter()
     with tff_session():
-        if m.prox_mu > 0:
-            proc = tff.learning.algorithms.build_weighted_fed_prox(
-                keras_model_fn(m), client_optimizer_fn=client_optimizer(m),
-                server_optimizer_fn=server_fn, proximal_strength=float(m.prox_mu))
-        else:
-            proc = tff.learning.algorithms.build_weighted_fed_avg(
-                keras_model_fn(m), client_optimizer_fn=client_optimizer(m),
-                server_optimizer_fn=server_fn)
-        state = proc.set_model_weights(
-            proc.initialize(),
-            tff.learning.models.ModelWeights(trainable=tuple(w0), non_trainable=()))
+        reference = TffReference(m, opt, shards, w0, seed)
         ours, server_state = w0, None
         first = evaluate(m, w0, xte, yte)["accuracy"]
         curve, tff_curve = [first], [first]
         for r in range(1, rounds + 1):
-            seeds = [seed * 1_000_003 + r * 1009 + i for i in range(contributors)]
-            batches = [make_client_dataset(m, x, y, s) for (x, y), s in zip(shards, seeds)]
-            state = proc.next(state, batches).state
-            theirs = [np.asarray(t) for t in proc.get_model_weights(state).trainable]
+            seeds = [client_seed(seed, r, i) for i in range(contributors)]
+            theirs = reference.next_round(r)
             tff_curve.append(evaluate(m, theirs, xte, yte)["accuracy"])
             deltas, claims = [], []
             for (x, y), s in zip(shards, seeds):

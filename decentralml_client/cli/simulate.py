@@ -87,6 +87,11 @@ def simulate(
         help="honest|accept-all|reject-all|random|copy|silent per validator, comma-separated "
              "in order (one value applies to all).",
     ),
+    tff: bool = typer.Option(
+        False, "--tff",
+        help="Also run TensorFlow Federated's own algorithm for each run (build_weighted_fed_avg "
+             "with the matching server optimiser; FedProx: build_weighted_fed_prox) on the same "
+             "split, initial weights and batches, and report both."),
     json_out: bool = typer.Option(False, "--json", help="Print only the summary JSON on stdout."),
     plot: Path | None = typer.Option(
         None, "--plot",
@@ -113,6 +118,7 @@ def simulate(
             plot_comparison,
             rounds_to,
             run_simulation,
+            with_tff_curves,
         )
         from decentralml_client.ml.train import DPConfig, dp_epsilon
         from decentralml_client.protocol.rules import server_optimizer, with_client_options
@@ -146,7 +152,8 @@ def simulate(
         redirect_stderr=False,
     )
     table = Table(title="decentralml simulate")
-    for col in ("round", "accuracy", "loss", "accepted", "rejected", "seconds"):
+    for col in ("round", "accuracy", *(("TFF",) if tff else ()), "loss", "accepted",
+                "rejected", "seconds"):
         table.add_column(col, justify="right")
     total = contributors * rounds * len(runs)
     task = progress.add_task("train", total=total, round=0, acc="-")
@@ -160,6 +167,7 @@ def simulate(
         table.add_row(
             str(item["round"]),
             f"{item['accuracy']:.4f}",
+            *((f"{item['tff_accuracy']:.4f}",) if tff else ()),
             loss,
             str(item["accepted"]),
             str(item["rejected"]),
@@ -196,6 +204,7 @@ def simulate(
                     validator_strategies=strategies,
                     on_round=on_round if len(runs) == 1 else None,
                     on_update=on_update,
+                    tff_reference=tff,
                 )
                 results[v["label"]] = summary
     except MLError as e:
@@ -203,12 +212,17 @@ def simulate(
         raise typer.Exit(code=2) from None
     if len(runs) > 1:
         _report_comparison(results, plot, json_out, out, rounds_to, plot_comparison,
-                           f"{contributors} contributors, {partition}, seed {seed}")
+                           f"{contributors} contributors, {partition}, seed {seed}",
+                           with_tff_curves if tff else None)
         return
     if dp is not None:
         summary["dp_epsilon"] = dp_epsilon(dp_noise, rounds, 1e-5) if dp_noise > 0 else None
         summary["dp_delta"] = 1e-5
-    if plot is not None:
+    if plot is not None and tff:
+        plot_comparison(with_tff_curves({"ours": summary}), str(plot),
+                        title=f"{contributors} contributors, {partition}, seed {seed}")
+        summary["plot"] = str(plot)
+    elif plot is not None:
         plot_accuracy(summary, str(plot))
         summary["plot"] = str(plot)
     if json_out:
@@ -231,12 +245,18 @@ def simulate(
         f"rejected updates: {summary['rejected_updates']} "
         f"(honest ones: {summary['false_rejections']})"
     )
+    if tff:
+        t = summary["tff"]
+        out.print(f"TFF {t['algorithm']} on the same split: final accuracy "
+                  f"{t['final_accuracy']:.4f} (best {t['best_accuracy']:.4f}); largest gap to "
+                  f"ours over the rounds {t['max_gap_pp']:.2f} pp in accuracy, "
+                  f"{t['max_weight_gap']:.1e} in any weight")
     if plot is not None:
         out.print(f"plot written to {plot}")
 
 
 def _variants(rule: str, server_opt: str, prox_mu: str, alpha: str,
-              weighting: str = "median-capped") -> list[dict[str, Any]]:
+              weighting: str = "claimed") -> list[dict[str, Any]]:
     """The runs to compare: every combination of the comma-separated values, labelled."""
     from decentralml_client.protocol.rules import example_weighting as weighting_name
 
@@ -262,8 +282,7 @@ def _variants(rule: str, server_opt: str, prox_mu: str, alpha: str,
                     for w in weightings:
                         label = r + ("" if o == "none" else f"+{o}")
                         label += f" prox {mu:g}" if mu > 0 else ""
-                        label += (f" {w}" if len(weightings) > 1 or w != "median-capped"
-                                  else "")
+                        label += f" {w}" if len(weightings) > 1 else ""
                         label += f" α={a:g}" if len(alpha_values) > 1 or alpha else ""
                         runs.append({"rule": r, "server_opt": o, "prox_mu": mu, "alpha": a,
                                      "weighting": w, "label": label})
@@ -271,15 +290,18 @@ def _variants(rule: str, server_opt: str, prox_mu: str, alpha: str,
 
 
 def _report_comparison(results: dict[str, dict[str, Any]], plot: Path | None, json_out: bool,
-                       out: Any, rounds_to: Any, plot_comparison: Any, title: str) -> None:
+                       out: Any, rounds_to: Any, plot_comparison: Any, title: str,
+                       with_tff_curves: Any = None) -> None:
     from rich.table import Table
 
     rows = [{"label": label, "final_accuracy": s["final_accuracy"],
              "best_accuracy": s["best_accuracy"], "rounds_to_90": rounds_to(s, 0.90),
-             "rounds_to_94": rounds_to(s, 0.94), "config": s["config"]}
+             "rounds_to_94": rounds_to(s, 0.94), "config": s["config"],
+             **({"tff": s["tff"]} if "tff" in s else {})}
             for label, s in results.items()]
     if plot is not None:
-        plot_comparison(results, str(plot), title=title)
+        plot_comparison(with_tff_curves(results) if with_tff_curves else results, str(plot),
+                        title=title)
     if json_out:
         sys.stdout.write(json.dumps({"runs": rows, "plot": str(plot) if plot else None,
                                      "histories": {k: s["rounds"] for k, s in results.items()}},
@@ -287,11 +309,15 @@ def _report_comparison(results: dict[str, dict[str, Any]], plot: Path | None, js
         sys.stdout.flush()
         return
     table = Table(title=f"decentralml simulate: {title}")
-    for col in ("run", "final", "best", "rounds to 90%", "rounds to 94%"):
+    tff = with_tff_curves is not None
+    for col in ("run", "final", "best", "rounds to 90%", "rounds to 94%",
+                *(("TFF final", "max |ours − TFF| pp") if tff else ())):
         table.add_column(col, justify="right")
     for r in rows:
         table.add_row(r["label"], f"{r['final_accuracy']:.4f}", f"{r['best_accuracy']:.4f}",
-                      str(r["rounds_to_90"] or "-"), str(r["rounds_to_94"] or "-"))
+                      str(r["rounds_to_90"] or "-"), str(r["rounds_to_94"] or "-"),
+                      *((f"{r['tff']['final_accuracy']:.4f}", f"{r['tff']['max_gap_pp']:.2f}")
+                        if tff else ()))
     out.print(table)
     if plot is not None:
         out.print(f"plot written to {plot}")

@@ -72,6 +72,13 @@ def chain_rule(
         raise MLError(str(e)) from None
 
 
+def client_seed(seed: int, rnd: int, client: int) -> int:
+    """The seed of contributor ``client``'s local batches in round ``rnd`` of a run seeded
+    ``seed`` (the simulator's, the TFF reference's and the benchmark's: all see the same
+    batches)."""
+    return seed * 1_000_003 + rnd * 1009 + client
+
+
 def run_simulation(
     contributors: int = 10,
     rounds: int = 20,
@@ -101,6 +108,7 @@ def run_simulation(
     on_update: Callable[[int, int], None] | None = None,
     server_optimizer: Any = None,
     example_weighting: str = "claimed",
+    tff_reference: bool = False,
 ) -> dict[str, Any]:
     """Run the simulation and return its summary (JSON-serialisable).
 
@@ -115,6 +123,14 @@ def run_simulation(
     FedAvg weights the accepted updates by their claims
     (:func:`~decentralml_client.ml.aggregate.effective_examples`, capped at
     ``economics.max_examples``).
+
+    ``tff_reference``: also run TFF's own algorithm for the task
+    (:class:`~decentralml_client.ml.tff_reference.TffReference`) on the same shards, initial
+    weights and client batches; every round then carries ``tff_accuracy`` and the summary a
+    ``tff`` section (final accuracy, rounds to the target, the largest accuracy gap in points
+    and the largest ``|ours − TFF|`` of any weight after any round). With ``claimed`` weights,
+    no attackers, every update accepted and ``f32`` updates, the two agree to float32
+    rounding.
     """
     from decentralml_client.ml.evaluate import evaluate
     from decentralml_client.ml.tff_runtime import tff_session
@@ -171,6 +187,7 @@ def run_simulation(
     )
     start = time.perf_counter()
     first = evaluate(model_spec, weights, xte, yte)
+    reference: Any = None
     history: list[dict[str, Any]] = [
         {
             "round": 0,
@@ -182,11 +199,17 @@ def run_simulation(
             "model_hash": model_hash,
         }
     ]
+    if tff_reference:
+        history[0]["tff_accuracy"] = first["accuracy"]
     sizes: list[int] = []
     rejected_total = 0
     false_rejections = 0
     previous_step: list[NDArray[Any]] | None = None
     with tff_session():
+        if tff_reference:
+            from decentralml_client.ml.tff_reference import TffReference
+
+            reference = TffReference(model_spec, opt, shards, weights, seed)
         for r in range(1, rounds + 1):
             t0 = time.perf_counter()
             files: list[bytes] = []
@@ -195,7 +218,7 @@ def run_simulation(
                 mode = attack if i in bad else None
                 res = train_local(
                     model_spec, weights, x, attack_labels(y, mode, model_spec.num_classes),
-                    seed=seed * 1_000_003 + r * 1009 + i, dp=dp
+                    seed=client_seed(seed, r, i), dp=dp
                 )
                 train_losses.append(res.metrics["loss"])
                 delta = res.delta
@@ -272,6 +295,12 @@ def run_simulation(
                 "seconds": round(time.perf_counter() - t0, 3),
                 "model_hash": model_hash,
             }
+            if reference is not None:
+                theirs = reference.next_round(r)
+                item["tff_accuracy"] = evaluate(model_spec, theirs, xte, yte)["accuracy"]
+                item["tff_weight_gap"] = max(
+                    float(np.max(np.abs(np.asarray(a, np.float64) - b)))
+                    for a, b in zip(weights, theirs, strict=True))
             if reasons:
                 item["notes"] = reasons[:5]
             history.append(item)
@@ -280,7 +309,22 @@ def run_simulation(
 
     accs = [h["accuracy"] for h in history]
     reach = next((h["round"] for h in history if h["accuracy"] >= target_accuracy), None)
+    extra: dict[str, Any] = {}
+    if tff_reference:
+        theirs = [h["tff_accuracy"] for h in history]
+        extra["tff"] = {
+            "algorithm": ("build_weighted_fed_prox" if model_spec.prox_mu > 0
+                          else "build_weighted_fed_avg"),
+            "final_accuracy": theirs[-1],
+            "best_accuracy": max(theirs),
+            "first_round_at_target": next(
+                (h["round"] for h in history if h["tff_accuracy"] >= target_accuracy), None),
+            "max_gap_pp": round(100 * max(abs(a - b) for a, b in zip(accs, theirs,
+                                                                     strict=True)), 2),
+            "max_weight_gap": max(h["tff_weight_gap"] for h in history[1:]) if rounds else 0.0,
+        }
     return {
+        **extra,
         "final_accuracy": accs[-1],
         "final_loss": history[-1]["loss"],
         "best_accuracy": max(accs),
@@ -376,6 +420,18 @@ def rounds_to(summary: Mapping[str, Any], target: float) -> int | None:
     return next((h["round"] for h in summary["rounds"] if h["accuracy"] >= target), None)
 
 
+def with_tff_curves(runs: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """The runs plus, for each run made with ``tff_reference``, TFF's curve labelled
+    ``<label> · TFF`` (for :func:`plot_comparison`)."""
+    out: dict[str, Mapping[str, Any]] = {}
+    for label, summary in runs.items():
+        out[label] = summary
+        if "tff" in summary:
+            out[f"{label} · TFF"] = {"rounds": [{"round": h["round"], "accuracy": h["tff_accuracy"]}
+                                               for h in summary["rounds"]]}
+    return out
+
+
 def plot_comparison(runs: Mapping[str, Mapping[str, Any]], path: str, *,
                     title: str | None = None) -> None:
     """Write a PNG with the test accuracy per round of several runs (one line per label,
@@ -389,7 +445,8 @@ def plot_comparison(runs: Mapping[str, Mapping[str, Any]], path: str, *,
     for label, summary in runs.items():
         rs = summary["rounds"]
         ax.plot([h["round"] for h in rs], [h["accuracy"] for h in rs], marker="o",
-                markersize=2, linewidth=1.2, label=label)
+                markersize=2, linewidth=1.2, label=label,
+                linestyle="--" if label.endswith(" · TFF") else "-")
     for target in (0.90, 0.94):
         ax.axhline(target, color="grey", linewidth=0.6, linestyle=":")
     ax.set_title(title or "test accuracy per round", fontsize=9)

@@ -83,23 +83,13 @@ import pytest  # noqa: E402
 from decentralml_client.ml.aggregate import next_model  # noqa: E402
 from decentralml_client.ml.codec import encode_weights  # noqa: E402
 from decentralml_client.ml.server_opt import ServerOptimizer  # noqa: E402
+from decentralml_client.ml.tff_reference import build_tff_process  # noqa: E402
 
 SERVER_CASES = {
     "fedavgm": ServerOptimizer("momentum", lr=1.0, momentum=0.9),
     "fedadam": ServerOptimizer("adam", lr=0.1, beta1=0.9, beta2=0.99, tau=1e-3),
     "fedyogi": ServerOptimizer("yogi", lr=0.1, beta1=0.9, beta2=0.99, tau=1e-3),
 }
-
-
-def _tff_server_optimizer(opt: ServerOptimizer):
-    o = tff.learning.optimizers
-    if opt.kind == "momentum":
-        return o.build_sgdm(learning_rate=opt.lr, momentum=opt.momentum)
-    if opt.kind == "adam":
-        return o.build_adam(learning_rate=opt.lr, beta_1=opt.beta1, beta_2=opt.beta2,
-                            epsilon=opt.tau)
-    return o.build_yogi(learning_rate=opt.lr, beta_1=opt.beta1, beta_2=opt.beta2,
-                        epsilon=opt.tau, initial_preconditioner_value=opt.tau**2)
 
 
 def _against_tff(model_spec, digits, proc, opt: ServerOptimizer, rounds: int = 3) -> float:
@@ -147,12 +137,7 @@ def test_server_optimizers_match_tff_fed_avg_with_the_same_server_optimizer(
 ) -> None:
     opt = SERVER_CASES[case]
     with tff_session():
-        proc = tff.learning.algorithms.build_weighted_fed_avg(
-            keras_model_fn(model_spec),
-            client_optimizer_fn=client_optimizer(model_spec),
-            server_optimizer_fn=_tff_server_optimizer(opt),
-        )
-        _against_tff(model_spec, digits, proc, opt)
+        _against_tff(model_spec, digits, build_tff_process(model_spec, opt), opt)
     assert worker_pids() == []
 
 
@@ -220,12 +205,7 @@ def test_tff_build_weighted_fed_prox_uses_the_opposite_sign(model_spec, digits) 
     w0 = make_initial_weights(model_spec, 0)
     x, y = xtr[:100], ytr[:100]
     with tff_session():
-        proc = tff.learning.algorithms.build_weighted_fed_prox(
-            keras_model_fn(prox),
-            client_optimizer_fn=client_optimizer(prox),
-            server_optimizer_fn=tff.learning.optimizers.build_sgdm(learning_rate=1.0),
-            proximal_strength=prox.prox_mu,
-        )
+        proc = build_tff_process(prox, ServerOptimizer())  # TFF's FedProx, server w + Δ
         state = proc.set_model_weights(
             proc.initialize(),
             tff.learning.models.ModelWeights(trainable=tuple(w0), non_trainable=()),

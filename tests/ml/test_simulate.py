@@ -185,3 +185,37 @@ def test_cli_compares_example_weightings() -> None:
         "fedavg median-capped α=0.3": "median-capped", "fedavg claimed α=0.3": "claimed"}
     bad = CliRunner().invoke(app, ["simulate", "--example-weighting", "raw", "--rounds", "1"])
     assert bad.exit_code == 2 and "unknown example weighting" in bad.stderr
+
+
+def test_tff_reference_runs_tffs_own_algorithm_on_the_same_split() -> None:
+    # Dirichlet shards of unequal size, FedAdam on the server, claims weighted as claimed:
+    # TFF's build_weighted_fed_avg lands on the same weights, round after round
+    s = run_simulation(contributors=4, rounds=2, partition="dirichlet", alpha=0.5, seed=0,
+                       model_spec=FAST, server_optimizer={"Adam": {
+                           "lr": 100_000, "beta1": 900_000, "beta2": 990_000, "tau": 1_000_000}},
+                       tff_reference=True)
+    assert all("tff_accuracy" in h for h in s["rounds"])
+    assert s["tff"]["algorithm"] == "build_weighted_fed_avg"
+    assert s["tff"]["max_weight_gap"] <= 1e-6 and s["tff"]["max_gap_pp"] <= 0.5
+    # the reference is TFF's, not ours: when our validators let a sign-flipper through, only
+    # our model suffers
+    bad = run_simulation(contributors=4, rounds=2, malicious=1, attack="sign-flip", seed=0,
+                         model_spec=FAST, validator_strategies=("accept-all",),
+                         tff_reference=True)
+    assert bad["tff"]["max_weight_gap"] > 1e-2
+    assert bad["tff"]["final_accuracy"] > bad["final_accuracy"]
+    assert worker_pids() == []
+
+
+def test_cli_tff_reports_both_and_plots_both(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from decentralml_client.cli.main import app
+
+    png = tmp_path / "acc.png"
+    res = CliRunner().invoke(app, ["simulate", "--contributors", "3", "--rounds", "1", "--tff",
+                                   "--server-opt", "none,adam", "--json", "--plot", str(png)])
+    assert res.exit_code == 0, res.stderr
+    runs = json.loads(res.stdout)["runs"]
+    assert [r["tff"]["max_weight_gap"] <= 1e-6 for r in runs] == [True, True]
+    assert png.stat().st_size > 10_000
