@@ -9,9 +9,12 @@ Balances are plancks (1 DML = 10¹² plancks), scores basis points (10 000 = 100
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel
+
+from decentralml_client.roles import lineage
 
 
 class ChainStatus(BaseModel):
@@ -261,58 +264,11 @@ class ParticipantDetail(Participant):
     history: list[HistoryEntry]
 
 
-class LineageVote(BaseModel):
-    validator: str
-    accept: bool
-    score: int  # basis points
-    bond: int  # the validator's stake in the round's electorate
+@dataclass(frozen=True)
+class Lineage(lineage.Lineage):
+    """Where a round's adopted model comes from (``decentralml model lineage --json``): the
+    lineage as :mod:`~decentralml_client.roles.lineage` reads it, and whether its records meet
+    the quorums."""
 
-
-class TracedUpdate(BaseModel):
-    index: int
-    contributor: str
-    cid: str | None
-    update_hash: str | None
-    num_examples: int
-    status: str
-    accept_stake: int
-    reject_stake: int
-    votes: list[LineageVote]
-
-
-class LineageAttestation(BaseModel):
-    validator: str
-    hash: str
-    score: int
-    bond: int
-
-
-class LineageRound(BaseModel):
-    round: int
-    base_model_hash: str  # "initial" for round 0
-    model_cid: str
-    model_hash: str
-    attested_score: int
-    accepted: int
-    rejected: int
-    void: int
-    retries: int
-    finalized_at: int
-    electorate_stake: int
-    quorum: int  # Permill
-    rule: Any
-    proposer: str | None
-    updates: list[TracedUpdate]
-    attestations: list[LineageAttestation]
-
-
-class Lineage(BaseModel):
-    """Where a round's adopted model comes from (``decentralml model lineage --json``)."""
-
-    task_id: int
-    status: str
-    model_spec_cid: str
-    model_spec_hash: str
-    rounds: list[LineageRound]
     checked: bool
     problem: str | None
