@@ -75,9 +75,7 @@ def run_contributor(ctx: RoleContext, task_id: int, x: NDArray[Any], y: NDArray[
             break
 
         if "prepared" in entry and "committed" not in entry and _commit_landed(
-                dml, task_id, r, ctx.address, update_commitment(
-                    task_id, r, retries, me, bytes.fromhex(entry["manifest_hash"][2:]),
-                    int(entry["num_examples"]), bytes.fromhex(entry["salt"][2:]))):
+                dml, task_id, r, ctx.address, _commitment(task_id, r, retries, me, entry)):
             # The commit was included but its receipt was lost (a crash or a node restart).
             entry = journal.update(key, committed=True)
             ctx.emit("committed", task=task_id, round=r)
@@ -126,9 +124,7 @@ def run_contributor(ctx: RoleContext, task_id: int, x: NDArray[Any], y: NDArray[
                 )
                 ctx.emit("prepared", task=task_id, round=r, cid=manifest_cid,
                          bytes=len(stored), **result.metrics)
-            c = update_commitment(task_id, r, retries, me,
-                                  bytes.fromhex(entry["manifest_hash"][2:]),
-                                  int(entry["num_examples"]), bytes.fromhex(entry["salt"][2:]))
+            c = _commitment(task_id, r, retries, me, entry)
             try:
                 dml.commit_update(ctx.account.keypair, task_id, r, c)
             except PalletError as exc:
@@ -164,6 +160,14 @@ def run_contributor(ctx: RoleContext, task_id: int, x: NDArray[Any], y: NDArray[
         # Nothing to do in this phase: wait for the next phase or round.
         ctx.wait(task_id, phase_changed(r, retries, phase))
     return {"task": task_id, "rounds": rounds_done}
+
+
+def _commitment(task_id: int, round_: int, attempt: int, me: bytes,
+                entry: dict[str, Any]) -> bytes:
+    """The update commitment of the round's prepared journal entry."""
+    return update_commitment(task_id, round_, attempt, me,
+                             bytes.fromhex(entry["manifest_hash"][2:]),
+                             int(entry["num_examples"]), bytes.fromhex(entry["salt"][2:]))
 
 
 def _commit_landed(dml: Any, task_id: int, round_: int, address: str, commitment: bytes) -> bool:

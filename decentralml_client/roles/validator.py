@@ -87,6 +87,18 @@ def _judge(ctx: RoleContext, task_id: int, task: dict[str, Any], x_val: NDArray[
                              last_scores), reasons
 
 
+def _verdicts(entry: Mapping[str, Any]) -> list[tuple[int, bool, int]]:
+    """The verdicts a journal entry holds, as (submission, accept, score)."""
+    return [(int(i), bool(a), int(s)) for i, a, s in entry["verdicts"]]
+
+
+def _vote_commitment(task_id: int, round_: int, attempt: int, me: bytes,
+                     entry: Mapping[str, Any]) -> bytes:
+    """The vote commitment of the round's judged journal entry."""
+    return vote_commitment(task_id, round_, attempt, me, _verdicts(entry),
+                           bytes.fromhex(entry["salt"][2:]))
+
+
 def next_step(phase: str, entry: Mapping[str, Any]) -> str:
     """What a validator does next in a round attempt's ``phase``, given what it journalled
     for the attempt: ``"judge"`` (judge the updates, then commit the vote), ``"commit_vote"``
@@ -125,10 +137,8 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: ND
         updates = cache.setdefault(key, {})
 
         if ("verdicts" in entry and "vote_committed" not in entry and "missed" not in entry
-                and ctx.dml.vote_commits(task_id, r).get(ctx.address) == "0x" + vote_commitment(
-                    task_id, r, retries, me,
-                    [(int(i), bool(a), int(s)) for i, a, s in entry["verdicts"]],
-                    bytes.fromhex(entry["salt"][2:])).hex()):
+                and ctx.dml.vote_commits(task_id, r).get(ctx.address)
+                == "0x" + _vote_commitment(task_id, r, retries, me, entry).hex()):
             # The vote commit was included but its receipt was lost (a crash or node restart).
             entry = journal.update(key, vote_committed=True)
             voted_rounds += 1
@@ -142,11 +152,9 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: ND
                     continue
                 entry = journal.update(key, verdicts=[list(v) for v in verdicts],
                                        reasons=reasons, salt="0x" + os.urandom(32).hex())
-            verdicts = [(int(i), bool(a), int(s)) for i, a, s in entry["verdicts"]]
-            salt = bytes.fromhex(entry["salt"][2:])
             try:
                 ctx.dml.commit_vote(ctx.account.keypair, task_id, r,
-                                    vote_commitment(task_id, r, retries, me, verdicts, salt))
+                                    _vote_commitment(task_id, r, retries, me, entry))
             except PalletError as exc:
                 if exc.name in _MISSED:
                     journal.update(key, missed=exc.name)
@@ -155,12 +163,12 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: ND
                     raise
             journal.update(key, vote_committed=True)
             voted_rounds += 1
-            ctx.emit("vote_committed", task=task_id, round=r, verdicts=len(verdicts),
+            ctx.emit("vote_committed", task=task_id, round=r, verdicts=len(entry["verdicts"]),
                      reasons=entry.get("reasons", {}))
             continue
 
         if step == "reveal_vote":
-            verdicts = [(int(i), bool(a), int(s)) for i, a, s in entry["verdicts"]]
+            verdicts = _verdicts(entry)
             try:
                 ctx.dml.reveal_vote(ctx.account.keypair, task_id, r, verdicts,
                                     bytes.fromhex(entry["salt"][2:]))
