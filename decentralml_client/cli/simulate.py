@@ -218,12 +218,12 @@ def simulate(
     if dp is not None:
         summary["dp_epsilon"] = dp_epsilon(dp_noise, rounds, 1e-5) if dp_noise > 0 else None
         summary["dp_delta"] = 1e-5
-    if plot is not None and tff:
-        plot_comparison(with_tff_curves({"ours": summary}), str(plot),
-                        title=f"{contributors} contributors, {partition}, seed {seed}")
-        summary["plot"] = str(plot)
-    elif plot is not None:
-        plot_accuracy(summary, str(plot))
+    if plot is not None:
+        if tff:  # ours and TFF's curve on one chart
+            plot_comparison(with_tff_curves({"ours": summary}), str(plot),
+                            title=f"{contributors} contributors, {partition}, seed {seed}")
+        else:
+            plot_accuracy(summary, str(plot))
         summary["plot"] = str(plot)
     if json_out:
         sys.stdout.write(json.dumps(summary, sort_keys=True) + "\n")
@@ -256,7 +256,7 @@ def simulate(
 
 
 def _variants(rule: str, server_opt: str, prox_mu: str, alpha: str,
-              weighting: str = "claimed") -> list[dict[str, Any]]:
+              weighting: str) -> list[dict[str, Any]]:
     """The runs to compare: every combination of the comma-separated values, labelled."""
     from decentralml_client.protocol.rules import example_weighting as weighting_name
 
