@@ -31,7 +31,7 @@ import httpx
 from decentralml_client.errors import DecentralMLError
 from decentralml_client.files import write_atomic
 from decentralml_client.services.ports import free_port as free_port  # re-exported
-from decentralml_client.services.ports import port_in_use
+from decentralml_client.services.ports import port_in_use, reserve
 from decentralml_client.services.processes import Service, terminate
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,8 @@ class KuboDaemon(Service):
     ) -> None:
         self.repo_dir = Path(repo_dir).expanduser().resolve()
         self._requested_port = api_port
+        if api_port:
+            reserve([api_port])  # no port picked in this process (a swarm port) lands on it
         self._binary_arg = binary
         self.online = online
         self.gateway = gateway

@@ -37,7 +37,7 @@ import httpx
 
 from decentralml_client.config import CHAIN_ARTIFACTS
 from decentralml_client.errors import DecentralMLError
-from decentralml_client.services.ports import free_port, port_in_use
+from decentralml_client.services.ports import free_port, port_in_use, reserve
 from decentralml_client.services.processes import Service, terminate
 
 DEFAULT_NODE_BINARY = Path.home() / ".cache" / "decentralml" / "bin" / "decentralml-node"
@@ -245,6 +245,8 @@ class NodeNetwork(Service):
         self.start_timeout = start_timeout
         dev = nodes == 1
         spec = chain_spec or (DEV_CHAIN_SPEC if dev else LOCAL_CHAIN_SPEC)
+        if port:
+            reserve(range(port, port + nodes))  # the peer-to-peer ports picked below avoid them
         self.nodes = [
             NodeProcess(name=AUTHORITIES[i], base_path=self.state_dir / f"node-{AUTHORITIES[i]}",
                         rpc_port=port + i if port else _free_port(), p2p_port=_free_port(),

@@ -29,6 +29,7 @@ from decentralml_client.services.devnet import (
     write_node_state,
 )
 from decentralml_client.services.node import NodeNetwork, rpc
+from decentralml_client.services.ports import port_in_use, reserve
 from decentralml_client.services.processes import alive, terminate
 
 
@@ -43,6 +44,28 @@ def _kubo_state_file(state_dir: Path) -> Path:
 
 
 ENGINES = ("node", "chopsticks")
+
+
+def _claim_ports(port: int, ipfs_port: int, nodes: int) -> None:
+    """Refuse, before anything starts, ports asked for that overlap or are taken; then reserve
+    them so no port this process picks for itself (peer-to-peer, swarm) lands on one."""
+    rpc_ports = range(port, port + nodes) if port else range(0)
+    ipfs_ports = range(ipfs_port, ipfs_port + nodes) if ipfs_port else range(0)
+    if overlap := sorted(set(rpc_ports) & set(ipfs_ports)):
+        raise DevnetError(
+            f"the nodes' RPC ports {_span(rpc_ports)} and the Kubo API ports "
+            f"{_span(ipfs_ports)} overlap at {', '.join(map(str, overlap))}: pass --port and "
+            f"--ipfs-port at least {nodes} apart")
+    if busy := [p for p in (*rpc_ports, *ipfs_ports) if port_in_use(p)]:
+        raise DevnetError(
+            f"port {', '.join(map(str, busy))} on 127.0.0.1 is already in use: stop what "
+            "listens there (`decentralml devnet down` if it is an earlier dev chain) or pick "
+            "other ports with --port / --ipfs-port")
+    reserve([*rpc_ports, *ipfs_ports])
+
+
+def _span(ports: range) -> str:
+    return str(ports[0]) if len(ports) == 1 else f"{ports[0]}–{ports[-1]}"
 
 
 def up(state_dir: Path, *, port: int = 9944, ipfs_port: int = 5001, persist: bool = False,
@@ -60,6 +83,7 @@ def up(state_dir: Path, *, port: int = 9944, ipfs_port: int = 5001, persist: boo
     if read_state(state_dir) is not None:
         raise DevnetError(f"a dev chain already runs (state in {state_dir}); "
                           "`decentralml devnet down` stops it")
+    _claim_ports(port, ipfs_port if ipfs else 0, nodes)
     if engine == "chopsticks":
         Devnet(state_dir, port=port, persist=persist).start(detach=True)
     else:

@@ -119,7 +119,7 @@ def test_devnet_up_nodes_3_status_and_down(tmp_path: Path, node_binary: Path) ->
     import sys
     import time
 
-    from decentralml_client.services.devnet import free_port
+    from decentralml_client.services.ports import free_port_block
 
     env = {**os.environ, "DML_DATA_DIR": str(tmp_path)}
 
@@ -127,7 +127,7 @@ def test_devnet_up_nodes_3_status_and_down(tmp_path: Path, node_binary: Path) ->
         return subprocess.run([sys.executable, "-m", "decentralml_client.cli.main", *args],
                               capture_output=True, text=True, env=env, timeout=300)
 
-    port, ipfs_port = free_port(), free_port()
+    port, ipfs_port = free_port_block(3), free_port_block(3)  # nodes, Kubos: 3 each
     up = cli("--json", "devnet", "up", "--nodes", "3", "--port", str(port),
              "--ipfs-port", str(ipfs_port))
     try:

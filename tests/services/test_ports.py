@@ -1,10 +1,34 @@
-"""Loopback ports: a port handed out as free is not in use."""
+"""Loopback ports: a port handed out as free is not in use, and never handed out twice."""
 
 from __future__ import annotations
 
-from decentralml_client.services.ports import free_port, port_in_use
+import socket
+
+from decentralml_client.services.ports import free_port, free_port_block, port_in_use, reserve
 
 
 def test_a_free_port_is_not_in_use() -> None:
     port = free_port()
     assert not port_in_use(port)
+
+
+def test_a_port_in_use_is_reported() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        assert port_in_use(sock.getsockname()[1])
+
+
+def test_no_port_is_handed_out_twice_and_reserved_ones_never() -> None:
+    reserved = free_port_block(4)  # a range the test then reserves (again) by hand
+    reserve(range(reserved, reserved + 4))
+    picked = [free_port() for _ in range(300)]
+    assert len(set(picked)) == len(picked)
+    assert set(picked).isdisjoint(range(reserved, reserved + 4))
+
+
+def test_a_block_is_consecutive_free_and_disjoint_from_other_blocks() -> None:
+    blocks = [free_port_block(3) for _ in range(30)]
+    ports = [p for start in blocks for p in range(start, start + 3)]
+    assert len(set(ports)) == len(ports)
+    assert not any(port_in_use(p) for p in ports)

@@ -13,6 +13,7 @@ import pytest
 
 from decentralml_client.services import stack
 from decentralml_client.services.devnet import DevnetError
+from decentralml_client.services.ports import free_port, free_port_block
 
 ME = os.getpid()  # a pid that is alive for as long as the test runs
 
@@ -39,8 +40,11 @@ class FakeNetwork:
 @pytest.fixture
 def fakes(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
     """Fakes for everything ``stack`` starts or stops; returns what each was asked to do."""
-    calls: dict[str, list[Any]] = {"kubo": [], "stop": [], "terminate": [], "chopsticks": []}
+    calls: dict[str, list[Any]] = {"kubo": [], "stop": [], "terminate": [], "chopsticks": [],
+                                   "busy": []}
     FakeNetwork.made = []
+    # whether a port is taken is up to each test (a dev chain on this machine mustn't matter)
+    monkeypatch.setattr(stack, "port_in_use", lambda port: port in calls["busy"])
 
     def start_kubo_detached(state_dir: Path, api_port: int, count: int = 1) -> dict[str, Any]:
         calls["kubo"].append((api_port, count))
@@ -94,6 +98,36 @@ def test_up_refuses_what_it_cannot_start(tmp_path: Path, fakes: dict[str, list[A
     with pytest.raises(DevnetError, match=message):
         stack.up(tmp_path, **kwargs)
     assert FakeNetwork.made == [] and fakes["chopsticks"] == [] and fakes["kubo"] == []
+
+
+@pytest.mark.parametrize(("port", "ipfs_port", "overlap"), [
+    (9950, 9951, "9951, 9952"), (9950, 9948, "9950"), (9950, 9950, "9950, 9951, 9952")])
+def test_up_refuses_node_and_kubo_ports_that_overlap_before_starting_anything(
+        tmp_path: Path, fakes: dict[str, list[Any]], port: int, ipfs_port: int,
+        overlap: str) -> None:
+    with pytest.raises(DevnetError, match=f"RPC ports 9950–9952 and the Kubo API ports "
+                                          f".* overlap at {overlap}: .*at least 3 apart"):
+        stack.up(tmp_path, port=port, ipfs_port=ipfs_port, nodes=3)
+    assert FakeNetwork.made == [] and fakes["kubo"] == []
+    # without Kubo the same --port is fine
+    stack.up(tmp_path, port=port, ipfs_port=ipfs_port, nodes=3, ipfs=False)
+    assert len(FakeNetwork.made) == 1 and fakes["kubo"] == []
+
+
+def test_up_refuses_a_port_in_use_before_starting_anything(
+        tmp_path: Path, fakes: dict[str, list[Any]]) -> None:
+    fakes["busy"].append(5012)
+    with pytest.raises(DevnetError, match="port 5012 on 127.0.0.1 is already in use.*--ipfs-port"):
+        stack.up(tmp_path, port=9950, ipfs_port=5010, nodes=3)
+    assert FakeNetwork.made == [] and fakes["kubo"] == []
+
+
+def test_up_keeps_the_ports_asked_for_out_of_those_it_picks(
+        tmp_path: Path, fakes: dict[str, list[Any]]) -> None:
+    start = free_port_block(6)
+    stack.up(tmp_path, port=start, ipfs_port=start + 3, nodes=3)
+    picked = {free_port() for _ in range(50)}
+    assert picked.isdisjoint(range(start, start + 6))
 
 
 def test_up_refuses_a_second_chain(tmp_path: Path, fakes: dict[str, list[Any]]) -> None:
