@@ -5,25 +5,43 @@ One process often starts several daemons (three nodes and three Kubos for ``devn
 as free is only free until something binds it, so this module remembers every port it has
 handed out and every port the caller has reserved, and never hands one out twice: a node's
 peer-to-peer port can't land on the Kubo API port asked for next.
+
+Ports are picked outside the kernel's ephemeral range: a port from it can be taken, between the
+pick and the daemon's bind, as the local end of any outgoing connection on the machine (an RPC
+poll, a swarm dial), which no check here could see coming.
 """
 
 from __future__ import annotations
 
 import errno
+import random
 import socket
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 
 _LOCK = threading.Lock()
 _TAKEN: set[int] = set()  # handed out or reserved in this process
-_ATTEMPTS = 200
+_ATTEMPTS = 500
+_LOWEST = 15000  # below: the well-known services people run on a workstation
 _MAX_PORT = 65535
+_EPHEMERAL_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_RNG = random.SystemRandom()  # not the global generator: a seeded one picks alike everywhere
 
 
-def _bind_any(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+def ephemeral_range() -> range:
+    """The ports the kernel gives outgoing connections (Linux's default where unreadable)."""
+    try:
+        low, high = map(int, _EPHEMERAL_FILE.read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
+
+def _candidates() -> list[int]:
+    ephemeral = ephemeral_range()
+    pool = [p for p in range(_LOWEST, _MAX_PORT + 1) if p not in ephemeral]
+    return pool or list(range(_LOWEST, _MAX_PORT + 1))
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -37,13 +55,14 @@ def free_port_block(count: int, host: str = "127.0.0.1") -> int:
     or reserved before in this process; all of them are marked taken."""
     if count < 1:
         raise ValueError("count must be at least 1")
+    pool = _candidates()
+    allowed = set(pool)
     with _LOCK:
         for _ in range(_ATTEMPTS):
-            start = _bind_any(host)
-            block = range(start, start + count)
-            if block[-1] > _MAX_PORT or any(p in _TAKEN for p in block):
+            block = range(start := _RNG.choice(pool), start + count)
+            if any(p not in allowed or p in _TAKEN for p in block):
                 continue
-            if count > 1 and any(port_in_use(p, host) for p in block[1:]):
+            if any(port_in_use(p, host) for p in block):
                 continue
             _TAKEN.update(block)
             return start

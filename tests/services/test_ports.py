@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import socket
 
-from decentralml_client.services.ports import free_port, free_port_block, port_in_use, reserve
+from decentralml_client.services.ports import (
+    ephemeral_range,
+    free_port,
+    free_port_block,
+    port_in_use,
+    reserve,
+)
 
 
 def test_a_free_port_is_not_in_use() -> None:
@@ -32,3 +38,10 @@ def test_a_block_is_consecutive_free_and_disjoint_from_other_blocks() -> None:
     ports = [p for start in blocks for p in range(start, start + 3)]
     assert len(set(ports)) == len(ports)
     assert not any(port_in_use(p) for p in ports)
+
+
+def test_ports_are_picked_outside_the_range_outgoing_connections_use() -> None:
+    ephemeral = ephemeral_range()
+    assert len(ephemeral) > 1000  # read from the kernel (or Linux's default)
+    picked = [free_port() for _ in range(100)] + [free_port_block(3) + 2 for _ in range(30)]
+    assert not any(p in ephemeral for p in picked)
