@@ -72,6 +72,11 @@ for t in "${targets[@]}"; do
       cp "$root"/{pyproject.toml,uv.lock,README.md} "$ctx/"
       cp -r "$root/decentralml_client" "$root/pallet-abi" "$ctx/"
       cp -r "$root/chain/artifacts/." "$ctx/chain/artifacts/"
+      # The extra CA certificates this host trusts, so the build's pip and uv trust them too.
+      mkdir -p "$ctx/docker/ca"
+      for crt in "${DML_EXTRA_CA_DIR:-/usr/local/share/ca-certificates}"/*.crt; do
+        if [ -f "$crt" ]; then cp "$crt" "$ctx/docker/ca/"; fi
+      done
       find "$ctx/decentralml_client" -name __pycache__ -prune -exec rm -rf {} + ;;
     *) echo "unknown image '$t' (node, kubo, client)" >&2; exit 2 ;;
   esac

@@ -167,6 +167,19 @@ def test_client_services_build_our_image_on_the_local_base() -> None:
         assert copied in copies and (ROOT / copied).exists(), copied
 
 
+def test_only_the_roles_get_the_keystore_password() -> None:
+    # the dashboard is read-only: it starts without a password file (no secret to mount)
+    assert "secrets" not in SERVICES["dashboard"]
+    assert "DML_PASSWORD_FILE" not in SERVICES["dashboard"]["environment"]
+    assert all("/keys" not in v for v in SERVICES["dashboard"].get("volumes", []))
+    for role in ("creator", "contributor", "validator"):
+        svc = SERVICES[role]
+        assert svc["secrets"] == ["keystore_password"] and svc["profiles"] == ["roles"]
+        assert svc["environment"]["DML_PASSWORD_FILE"] == "/run/secrets/keystore_password"
+        assert svc["environment"]["DML_NODE_URL"] == SERVICES["dashboard"]["environment"][
+            "DML_NODE_URL"]
+
+
 def test_the_dashboard_command_is_a_real_cli_command() -> None:
     from typer.testing import CliRunner
 
