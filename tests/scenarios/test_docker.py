@@ -256,3 +256,15 @@ def test_docker_compose_config_accepts_the_file_as_written() -> None:
     assert resolved["services"]["chain"]["command"] == SERVICES["chain"]["command"]
     assert resolved["services"]["ipfs"]["command"] == ["--offline"]
     assert set(resolved["services"]) == {"chain", "ipfs", "dashboard", *CLIENTS}
+
+
+def test_the_smoke_script_parses_and_names_only_services_of_the_stack() -> None:
+    script = DOCKER / "smoke.sh"
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    text = script.read_text()
+    after = (r'"\$\{compose\[@\]\}" (?:up -d|run --rm|ps -q) '
+             r'([a-z ]+?)(?=\s*[>)]|\s*$| keys| --json)')
+    named = set(re.findall(after, text, re.MULTILINE))
+    services = {s for group in named for s in group.split()}
+    assert services and services <= set(SERVICES), services
+    assert {"chain", "ipfs", "dashboard", "creator"} <= services
