@@ -86,7 +86,9 @@ for t in "${targets[@]}"; do
   say "decentralml/$t:local"
   start=$SECONDS
   file=docker/$t.Dockerfile; [ "$t" = client ] && file=docker/Dockerfile
-  if ! docker build --network host -f "$ctx/$file" -t "decentralml/$t:local" "$ctx" \
+  # The chain artifacts it was built from, so a stale image is found without running it.
+  label="org.decentralml.artifacts=$(cat "$root"/chain/artifacts/*.json | sha256sum | cut -c1-16)"
+  if ! docker build --network host --label "$label" -f "$ctx/$file" -t "decentralml/$t:local" "$ctx" \
        >"$ctx/build-$t.log" 2>&1; then
     tail -n 40 "$ctx/build-$t.log" >&2
     echo "building decentralml/$t:local failed (the log's end is above)" >&2

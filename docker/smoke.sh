@@ -20,9 +20,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for image in decentralml/node:local decentralml/kubo:local decentralml/client:local; do
-  docker image inspect "$image" >/dev/null 2>&1 \
-    || { echo "no image $image: run bash docker/build-images.sh node kubo client" >&2; exit 1; }
+artifacts=$(cat "$root"/chain/artifacts/*.json | sha256sum | cut -c1-16)
+for image in node kubo client; do
+  docker image inspect "decentralml/$image:local" >/dev/null 2>&1 \
+    || { echo "no image decentralml/$image:local: run bash docker/build-images.sh $image" >&2; exit 1; }
+  [ "$image" = kubo ] && continue  # holds no chain artifacts
+  built=$(docker image inspect -f '{{index .Config.Labels "org.decentralml.artifacts"}}' \
+            "decentralml/$image:local")
+  [ "$built" = "$artifacts" ] || {
+    echo "decentralml/$image:local was built from other chain artifacts (runtime, chain specs):" \
+         "run bash docker/build-images.sh $image" >&2; exit 1; }
 done
 head -c 24 /dev/urandom | base64 >"$secret"
 chown 10001 "$secret" 2>/dev/null || chmod 644 "$secret"  # not root: readable, then removed
