@@ -149,7 +149,9 @@ def test_server_optimizers_match_tff_fed_avg_with_the_same_server_optimizer(
 # ``∇loss + μ·(M_r − w)``, which is what TFF 0.87's ``build_weighted_fed_prox`` does.
 
 
-def _reference_prox_delta(spec, w0, x, y, seed, sign=1):
+def _reference_prox_delta(spec, w0, x, y, seed, sign=1, losses=None):
+    """The delta; ``losses`` (a dict), if given, gets the example-weighted means over the
+    batches of the data loss and of the proximal term, each before its batch's step."""
     from decentralml_client.ml.model_spec import build_model
     from decentralml_client.ml.tff_runtime import tf
 
@@ -158,12 +160,20 @@ def _reference_prox_delta(spec, w0, x, y, seed, sign=1):
     for v, a in zip(m.trainable_weights, w0):
         v.assign(a)
     loss_fn = tf.keras.losses.SparseCategoricalCrossentropy()
+    sums, seen = {"data": 0.0, "proximal": 0.0}, 0
     for xb, yb in make_client_dataset(spec, x, y, seed):
         with tf.GradientTape() as tape:
             loss = loss_fn(yb, m(xb, training=True))
+        n = int(xb.shape[0])
+        sums["data"] += float(loss) * n
+        sums["proximal"] += n * 0.5 * spec.prox_mu * sum(
+            float(np.sum(np.square(np.asarray(v) - a))) for v, a in zip(m.trainable_weights, w0))
+        seen += n
         grads = tape.gradient(loss, m.trainable_weights)
         for v, g, a in zip(m.trainable_weights, grads, w0):
             v.assign(v - spec.learning_rate * (g + sign * spec.prox_mu * (v - a)))
+    if losses is not None:
+        losses.update({k: total / seen for k, total in sums.items()})
     return [np.asarray(v) - a for v, a in zip(m.trainable_weights, w0)]
 
 
@@ -184,10 +194,14 @@ def test_fedprox_local_step_is_the_papers_proximal_objective(model_spec, digits)
         second = train_local(prox, w1, xtr[100:190], ytr[100:190], seed=2)
     for res, start, sl, seed in ((first, w0, slice(0, 100), 1),
                                  (second, w1, slice(100, 190), 2)):
-        ref = _reference_prox_delta(prox, start, xtr[sl], ytr[sl], seed)
+        losses: dict[str, float] = {}
+        ref = _reference_prox_delta(prox, start, xtr[sl], ytr[sl], seed, losses=losses)
         worst = _max_gap(res.delta, ref)
-        print(f"FedProx vs paper reference: max |ours - ref| = {worst:.2e}")
+        print(f"FedProx vs paper reference: max |ours - ref| = {worst:.2e}; losses {losses}, "
+              f"reported {res.metrics['loss']}")
         assert worst <= TOL
+        # the reported training loss is the data loss: the proximal term is not in it
+        assert abs(res.metrics["loss"] - losses["data"]) <= 1e-5 < losses["proximal"] / 10
         # the opposite sign is far away: the check can tell the two apart
         assert _max_gap(res.delta, _reference_prox_delta(prox, start, xtr[sl], ytr[sl], seed,
                                                          sign=-1)) > 1e-3
