@@ -167,6 +167,20 @@ def test_client_services_build_our_image_on_the_local_base() -> None:
         assert copied in copies and (ROOT / copied).exists(), copied
 
 
+def test_the_client_image_trusts_the_hosts_extra_cas_for_its_downloads_only() -> None:
+    lines = [line.strip() for line in (DOCKER / "Dockerfile").read_text()
+             .replace("\\\n", " ").splitlines() if line.strip() and not line.startswith("#")]
+    ca = lines.index("COPY docker/ca/ /usr/local/share/ca-certificates/")
+    runs = [i for i, line in enumerate(lines) if line.startswith("RUN ")]
+    first, last = runs[0], runs[-1]
+    assert ca < first and "update-ca-certificates" in lines[first] and "pip install" in lines[first]
+    assert "uv sync" in lines[last]
+    assert lines[last].index("rm -f /usr/local/share/ca-certificates/*.crt") > lines[last].index(
+        "uv sync") and "update-ca-certificates --fresh" in lines[last]
+    script = (DOCKER / "build-images.sh").read_text()
+    assert 'mkdir -p "$ctx/docker/ca"' in script and "/usr/local/share/ca-certificates" in script
+
+
 def test_only_the_roles_get_the_keystore_password() -> None:
     # the dashboard is read-only: it starts without a password file (no secret to mount)
     assert "secrets" not in SERVICES["dashboard"]
