@@ -376,9 +376,10 @@ def bench_rules(quick: bool, partial: Path | None = None,
     partitions = partitions or list(PARTITIONS)
     seeds = seeds if seeds is not None else ([0] if quick else [0, 1, 2])
     runs: list[dict[str, Any]] = []
-    if partial is not None and partial.exists():  # resume an interrupted run
+    if partial is not None and partial.exists():  # resume an interrupted run (same weighting)
         runs = [r for r in json.loads(partial.read_text())
-                if r["rule"] in rules and r["partition"] in partitions and r["seed"] in seeds]
+                if r["rule"] in rules and r["partition"] in partitions and r["seed"] in seeds
+                and r.get("weighting", "median-capped") == weighting]
     done = {(r["rule"], r["partition"], r["seed"]) for r in runs}
     # seed-major: every rule and partition has seed 0 before any has seed 1
     for seed in seeds:
@@ -391,6 +392,8 @@ def bench_rules(quick: bool, partial: Path | None = None,
                                           weighting=weighting))
                 if partial is not None:
                     partial.write_text(json.dumps(runs, indent=1) + "\n")
+    if partial is not None:  # complete: the report holds every run
+        partial.unlink(missing_ok=True)
 
     def median(xs: list[int | None], limit: int) -> float | None:
         vals = sorted(limit + 1 if x is None else x for x in xs)
