@@ -116,7 +116,6 @@ def simulate(
         from decentralml_client.ml.simulate import (
             plot_accuracy,
             plot_comparison,
-            rounds_to,
             run_simulation,
             with_tff_curves,
         )
@@ -211,9 +210,8 @@ def simulate(
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(code=2) from None
     if len(runs) > 1:
-        _report_comparison(results, plot, json_out, out, rounds_to, plot_comparison,
-                           f"{contributors} contributors, {partition}, seed {seed}",
-                           with_tff_curves if tff else None)
+        _report_comparison(results, plot, json_out, out,
+                           f"{contributors} contributors, {partition}, seed {seed}", tff)
         return
     if dp is not None:
         summary["dp_epsilon"] = dp_epsilon(dp_noise, rounds, 1e-5) if dp_noise > 0 else None
@@ -290,9 +288,10 @@ def _variants(rule: str, server_opt: str, prox_mu: str, alpha: str,
 
 
 def _report_comparison(results: dict[str, dict[str, Any]], plot: Path | None, json_out: bool,
-                       out: Any, rounds_to: Any, plot_comparison: Any, title: str,
-                       with_tff_curves: Any = None) -> None:
+                       out: Any, title: str, tff: bool) -> None:
     from rich.table import Table
+
+    from decentralml_client.ml.simulate import plot_comparison, rounds_to, with_tff_curves
 
     rows = [{"label": label, "final_accuracy": s["final_accuracy"],
              "best_accuracy": s["best_accuracy"], "rounds_to_90": rounds_to(s, 0.90),
@@ -300,7 +299,7 @@ def _report_comparison(results: dict[str, dict[str, Any]], plot: Path | None, js
              **({"tff": s["tff"]} if "tff" in s else {})}
             for label, s in results.items()]
     if plot is not None:
-        plot_comparison(with_tff_curves(results) if with_tff_curves else results, str(plot),
+        plot_comparison(with_tff_curves(results) if tff else results, str(plot),
                         title=title)
     if json_out:
         sys.stdout.write(json.dumps({"runs": rows, "plot": str(plot) if plot else None,
@@ -309,7 +308,6 @@ def _report_comparison(results: dict[str, dict[str, Any]], plot: Path | None, js
         sys.stdout.flush()
         return
     table = Table(title=f"decentralml simulate: {title}")
-    tff = with_tff_curves is not None
     for col in ("run", "final", "best", "rounds to 90%", "rounds to 94%",
                 *(("TFF final", "max |ours − TFF| pp") if tff else ())):
         table.add_column(col, justify="right")

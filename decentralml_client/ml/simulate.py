@@ -420,15 +420,18 @@ def rounds_to(summary: Mapping[str, Any], target: float) -> int | None:
     return next((h["round"] for h in summary["rounds"] if h["accuracy"] >= target), None)
 
 
+TFF_CURVE = " · TFF"  # suffix of the label of TFF's curve beside a run's (drawn dashed)
+
+
 def with_tff_curves(runs: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     """The runs plus, for each run made with ``tff_reference``, TFF's curve labelled
-    ``<label> · TFF`` (for :func:`plot_comparison`)."""
+    ``<label>`` + :data:`TFF_CURVE` (for :func:`plot_comparison`)."""
     out: dict[str, Mapping[str, Any]] = {}
     for label, summary in runs.items():
         out[label] = summary
         if "tff" in summary:
-            out[f"{label} · TFF"] = {"rounds": [{"round": h["round"], "accuracy": h["tff_accuracy"]}
-                                               for h in summary["rounds"]]}
+            out[label + TFF_CURVE] = {"rounds": [
+                {"round": h["round"], "accuracy": h["tff_accuracy"]} for h in summary["rounds"]]}
     return out
 
 
@@ -446,7 +449,7 @@ def plot_comparison(runs: Mapping[str, Mapping[str, Any]], path: str, *,
         rs = summary["rounds"]
         ax.plot([h["round"] for h in rs], [h["accuracy"] for h in rs], marker="o",
                 markersize=2, linewidth=1.2, label=label,
-                linestyle="--" if label.endswith(" · TFF") else "-")
+                linestyle="--" if label.endswith(TFF_CURVE) else "-")
     for target in (0.90, 0.94):
         ax.axhline(target, color="grey", linewidth=0.6, linestyle=":")
     ax.set_title(title or "test accuracy per round", fontsize=9)

@@ -219,3 +219,16 @@ def test_cli_tff_reports_both_and_plots_both(tmp_path) -> None:
     runs = json.loads(res.stdout)["runs"]
     assert [r["tff"]["max_weight_gap"] <= 1e-6 for r in runs] == [True, True]
     assert png.stat().st_size > 10_000
+
+
+def test_with_tff_curves_puts_tffs_curve_beside_each_run_made_with_it() -> None:
+    from decentralml_client.ml.simulate import TFF_CURVE, with_tff_curves
+
+    rounds = [{"round": 0, "accuracy": 0.1, "tff_accuracy": 0.1},
+              {"round": 1, "accuracy": 0.5, "tff_accuracy": 0.6}]
+    runs = {"fedavg": {"rounds": rounds, "tff": {}}, "plain": {"rounds": rounds[:1]}}
+    out = with_tff_curves(runs)
+    assert list(out) == ["fedavg", "fedavg" + TFF_CURVE, "plain"]
+    assert out["fedavg"] is runs["fedavg"] and out["plain"] is runs["plain"]
+    assert [(h["round"], h["accuracy"]) for h in out["fedavg" + TFF_CURVE]["rounds"]] == [
+        (0, 0.1), (1, 0.6)]
