@@ -14,6 +14,7 @@ poll, a swarm dial), which no check here could see coming.
 from __future__ import annotations
 
 import errno
+import functools
 import random
 import socket
 import threading
@@ -38,10 +39,13 @@ def ephemeral_range() -> range:
     return range(low, high + 1)
 
 
-def _candidates() -> list[int]:
+@functools.cache
+def _candidates() -> tuple[tuple[int, ...], frozenset[int]]:
+    """The ports to pick from (read once per process), as a sequence and as a set."""
     ephemeral = ephemeral_range()
-    pool = [p for p in range(_LOWEST, _MAX_PORT + 1) if p not in ephemeral]
-    return pool or list(range(_LOWEST, _MAX_PORT + 1))
+    pool = tuple(p for p in range(_LOWEST, _MAX_PORT + 1) if p not in ephemeral)
+    pool = pool or tuple(range(_LOWEST, _MAX_PORT + 1))
+    return pool, frozenset(pool)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -55,8 +59,7 @@ def free_port_block(count: int, host: str = "127.0.0.1") -> int:
     or reserved before in this process; all of them are marked taken."""
     if count < 1:
         raise ValueError("count must be at least 1")
-    pool = _candidates()
-    allowed = set(pool)
+    pool, allowed = _candidates()
     with _LOCK:
         for _ in range(_ATTEMPTS):
             block = range(start := _RNG.choice(pool), start + count)
