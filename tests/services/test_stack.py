@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from decentralml_client.services import stack
+from decentralml_client.services import ports, stack
 from decentralml_client.services.devnet import DevnetError
 from decentralml_client.services.ports import free_port, free_port_block
 
@@ -123,11 +123,12 @@ def test_up_refuses_a_port_in_use_before_starting_anything(
 
 
 def test_up_keeps_the_ports_asked_for_out_of_those_it_picks(
-        tmp_path: Path, fakes: dict[str, list[Any]]) -> None:
+        tmp_path: Path, fakes: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch) -> None:
     start = free_port_block(6)
+    monkeypatch.setattr(ports, "_TAKEN", set())  # only what `up` reserves from here on
     stack.up(tmp_path, port=start, ipfs_port=start + 3, nodes=3)
-    picked = {free_port() for _ in range(50)}
-    assert picked.isdisjoint(range(start, start + 6))
+    assert set(range(start, start + 6)) <= ports._TAKEN  # the nodes' and the Kubos' ports
+    assert {free_port() for _ in range(50)}.isdisjoint(range(start, start + 6))
 
 
 def test_up_refuses_a_second_chain(tmp_path: Path, fakes: dict[str, list[Any]]) -> None:
