@@ -116,3 +116,27 @@ def centralised_baseline(model_spec: Any, x_tr: Any, y_tr: Any, x_te: Any, y_te:
     model.fit(x_tr, y_tr, epochs=epochs * model_spec.local_epochs, batch_size=model_spec.batch_size,
               shuffle=True, verbose=0)
     return float(evaluate(model_spec, model.get_weights(), x_te, y_te)["accuracy"])
+
+
+def loss_gradient(
+    model_spec: ModelSpec, weights: Sequence[NDArray[Any]], x: Any, y: Any
+) -> list[NDArray[Any]]:
+    """The gradient of the mean cross-entropy of :func:`evaluate` at ``weights`` on ``(x, y)``,
+    one float64 array per weight tensor (eager TensorFlow; nothing is trained)."""
+    from decentralml_client.ml._tf import tf
+
+    xa, ya = check_dataset(x, y, model_spec)
+    model = _model(model_spec)
+    with _LOCK:
+        for v, w in zip(model.trainable_weights, weights, strict=False):
+            if tuple(v.shape) != np.shape(w):
+                raise MLError(
+                    f"weight shape {np.shape(w)} does not fit variable {v.name} {tuple(v.shape)}"
+                )
+            v.assign(np.asarray(w, np.float32))
+        with tf.GradientTape() as tape:
+            p = model(xa, training=False)
+            picked = tf.clip_by_value(tf.gather(p, ya, axis=1, batch_dims=1), 1e-7, 1 - 1e-7)
+            loss = -tf.reduce_mean(tf.math.log(picked))
+        grads = tape.gradient(loss, model.trainable_weights)
+    return [np.asarray(g, np.float64) for g in grads]

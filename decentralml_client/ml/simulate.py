@@ -33,14 +33,19 @@ from numpy.typing import NDArray
 
 from decentralml_client.ml import aggregate as agg
 from decentralml_client.ml import codec, data
+from decentralml_client.ml.acceptance import HISTORY_ROUNDS
 from decentralml_client.ml.attacks import (
     DEFAULT_ATTACK_SCALE,
+    HISTORY_ATTACKS,
+    PublicHistory,
     attack_delta,
     attack_labels,
     check_attack,
     claimed_examples,
+    history_delta,
 )
 from decentralml_client.ml.errors import AggregationError, CodecError, MLError
+from decentralml_client.ml.evidence import probe_seed
 from decentralml_client.ml.model_spec import (
     ModelSpec,
     default_digits_spec,
@@ -77,6 +82,10 @@ def client_seed(seed: int, rnd: int, client: int) -> int:
     ``seed`` (the simulator's, the TFF reference's and the benchmark's: all see the same
     batches)."""
     return seed * 1_000_003 + rnd * 1009 + client
+
+
+def _readable(candidates: Mapping[int, Any]) -> dict[int, Any]:
+    return {i: c for i, c in candidates.items() if not isinstance(c, BaseException)}
 
 
 def run_simulation(
@@ -178,6 +187,7 @@ def run_simulation(
                                         for k in range(validators)],
                            econ, np.random.default_rng([seed, 0x5EA1]))
     contributor_pay = [0] * contributors
+    round_pay: list[list[int]] = [[] for _ in range(contributors)]
 
     weights = make_initial_weights(model_spec, seed)
     model_hash = codec.file_hash(
@@ -205,6 +215,7 @@ def run_simulation(
     rejected_total = 0
     false_rejections = 0
     previous_step: list[NDArray[Any]] | None = None
+    public = PublicHistory()
     with tff_session():
         if tff_reference:
             from decentralml_client.ml.tff_reference import TffReference
@@ -222,7 +233,9 @@ def run_simulation(
                 )
                 train_losses.append(res.metrics["loss"])
                 delta = res.delta
-                if mode is not None:
+                if mode in HISTORY_ATTACKS:
+                    delta = history_delta(mode, scale, rng, delta, public, i)
+                elif mode is not None:
                     delta = attack_delta(delta, mode, scale, rng, previous_step)
                 files.append(
                     codec.encode_update(
@@ -242,6 +255,8 @@ def run_simulation(
                     on_update(r, i)
             candidates: dict[int, list[NDArray[Any]] | BaseException] = {}
             claims: dict[int, int] = {}
+            for pay in round_pay:
+                pay.append(0)
             for i, f in enumerate(files):  # what every validator fetches and decodes
                 try:
                     d = codec.decode_tensors(f, model_spec, kind="delta",
@@ -254,7 +269,10 @@ def run_simulation(
                     continue
                 candidates[i] = d.tensors
                 claims[i] = d.num_examples
-            verdict = panel.play_round(model_spec, weights, candidates, previous_step)
+            seed_bytes = probe_seed(0, r, 0, [bytes.fromhex(codec.file_hash(f)[2:])
+                                              for f in files])
+            verdict = panel.play_round(model_spec, weights, candidates, previous_step,
+                                       public.deltas(), seed_bytes)
             accepted_ids = [i for i in range(contributors) if verdict.accepted.get(i)]
             rejected_total += contributors - len(accepted_ids)
             false_rejections += sum(1 for i in range(contributors)
@@ -271,12 +289,16 @@ def run_simulation(
                     )
                     previous_step = [n.astype(np.float64) - w
                                      for n, w in zip(new, weights, strict=False)]
+                    public.add(_readable(candidates), previous_step, HISTORY_ROUNDS)
                     weights = new
                     for i, amount in verdict.contributor_pay.items():
                         contributor_pay[i] += amount
+                        round_pay[i][-1] = amount
                 except AggregationError as e:
                     failed = True
                     reasons.append(f"round failed: {e}")
+            if failed:  # its revealed updates are public all the same
+                public.add(_readable(candidates), None, HISTORY_ROUNDS)
             model_hash = codec.file_hash(
                 codec.encode_weights(
                     weights, model_spec, task="sim", round=r, base_model_hash=model_hash,
@@ -337,7 +359,8 @@ def run_simulation(
         "false_rejections": false_rejections,
         "validators": panel.report(),
         "contributors": [
-            {"index": i, "malicious": i in bad, "reward": contributor_pay[i]}
+            {"index": i, "malicious": i in bad, "reward": contributor_pay[i],
+             "round_rewards": round_pay[i]}
             for i in range(contributors)
         ],
         "target_accuracy": target_accuracy,

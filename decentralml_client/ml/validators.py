@@ -3,13 +3,19 @@ own rules (:mod:`decentralml_client.protocol.consensus`).
 
 Strategies (``decentralml simulate --validator-strategy``):
 
-* ``honest`` — evaluates every update with :func:`~.acceptance.judge_updates` on its own data;
+* ``honest`` — evaluates every update with :func:`~.acceptance.judge_updates` on its own data
+  and measures its probe (:mod:`~.evidence`);
 * ``accept-all`` / ``reject-all`` — evaluates nothing; all verdicts one way, with a guessed
-  score (last round's mean consensus score, public on chain);
-* ``random`` — coin-flip verdicts, uniform random scores;
+  score (last round's mean consensus score, public on chain) and a guessed probe (last
+  round's median consensus probe);
+* ``random`` — coin-flip verdicts, uniform random scores and probes;
 * ``copy`` — votes are sealed, so the best a copier can do is to replay the last *public*
-  consensus: accept who was accepted last round, with last round's consensus scores;
+  consensus: for each contributor **account**, what last round's consensus said of it
+  (accepted or not, its consensus score and probe);
 * ``silent`` — never votes (and never attests).
+
+None of the non-evaluating strategies can produce this round's probes, so their verdicts are
+unevidenced: they earn nothing and cost bond (:mod:`decentralml_client.protocol.consensus`).
 
 Every validator that votes attests the proposed aggregate (the non-evaluating ones blindly).
 """
@@ -25,9 +31,11 @@ from numpy.typing import NDArray
 
 from decentralml_client.ml.acceptance import AcceptancePolicy, judge_updates
 from decentralml_client.ml.errors import MLError
+from decentralml_client.ml.evidence import Prober
 from decentralml_client.ml.model_spec import ModelSpec
 from decentralml_client.protocol.consensus import (
     Constants,
+    Verdict,
     VoteRecord,
     consensus,
     quorum_stake,
@@ -67,32 +75,43 @@ def expand_strategies(strategies: Sequence[str], validators: int) -> list[str]:
     return items
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What a round's public consensus said of one contributor account."""
+
+    accepted: bool
+    score: int
+    probe: int
+
+
 def strategy_verdicts(
     strategy: str,
     submissions: Sequence[int],
-    honest: Callable[[], list[tuple[int, bool, int]]],
+    honest: Callable[[], list[Verdict]],
     rng: np.random.Generator,
-    last_accepted: Mapping[int, bool],
-    last_scores: Mapping[int, int],
-) -> list[tuple[int, bool, int]] | None:
-    """The verdicts ``(submission, accept, score)`` a validator playing ``strategy`` casts
-    (None: it stays silent). ``honest`` evaluates; the others never call it. ``last_*`` are
-    the previous round's public consensus (submission index → accepted, consensus score)."""
+    last: Mapping[int, Outcome],
+) -> list[Verdict] | None:
+    """The verdicts ``(submission, accept, score, probe)`` a validator playing ``strategy``
+    casts (None: it stays silent). ``honest`` evaluates; the others never call it. ``last``
+    maps each of this round's submissions to the previous round's public outcome for the
+    same contributor account (absent: the account had no update then)."""
     if strategy == "silent":
         return None
     if strategy == "honest":
         return honest()
-    guess = int(np.mean(list(last_scores.values()))) if last_scores else 1_000
+    outcomes = list(last.values())
+    guess = int(np.mean([o.score for o in outcomes])) if outcomes else 1_000
+    probe = int(np.median([o.probe for o in outcomes])) if outcomes else 0
     if strategy == "accept-all":
-        return [(i, True, guess) for i in submissions]
+        return [(i, True, guess, probe) for i in submissions]
     if strategy == "reject-all":
-        return [(i, False, guess) for i in submissions]
+        return [(i, False, guess, probe) for i in submissions]
     if strategy == "random":
-        return [(i, bool(rng.random() < 0.5), int(rng.integers(0, 10_001)))
-                for i in submissions]
+        return [(i, bool(rng.random() < 0.5), int(rng.integers(0, 10_001)),
+                 int(rng.integers(0, 2**31))) for i in submissions]
     if strategy == "copy":
-        return [(i, last_accepted.get(i, True), last_scores.get(i, guess))
-                for i in submissions]
+        return [(i, last[i].accepted, last[i].score, last[i].probe) if i in last
+                else (i, True, guess, probe) for i in submissions]
     raise MLError(f"unknown validator strategy {strategy!r}; choose from {STRATEGIES}")
 
 
@@ -117,40 +136,49 @@ class ValidatorPanel:
         self.rewards = [0] * len(strategies)
         self.slashed = [0] * len(strategies)
         self.qualities: list[list[int]] = [[] for _ in strategies]
-        self._last_accepted: dict[int, bool] = {}
-        self._last_scores: dict[int, int] = {}
+        self.round_rewards: list[list[int]] = [[] for _ in strategies]
+        self._last: dict[int, Outcome] = {}  # contributor account -> last public outcome
 
     def _vote(self, k: int, model_spec: ModelSpec, base: Sequence[NDArray[Any]],
               candidates: Mapping[int, Any], previous_step: Sequence[NDArray[Any]] | None,
-              ) -> tuple[list[tuple[int, bool, int]] | None, list[str]]:
+              history: Sequence[Sequence[NDArray[Any]]], probes: Mapping[int, int],
+              ) -> tuple[list[Verdict] | None, list[str]]:
         reasons: list[str] = []
 
-        def honest() -> list[tuple[int, bool, int]]:
+        def honest() -> list[Verdict]:
             x, y = self.data[k]
             policy = AcceptancePolicy(min_improvement=self.econ.min_improvement)
             judged = judge_updates(model_spec, base, candidates, x, y, policy=policy,
-                                   previous_step=previous_step)
+                                   previous_step=previous_step, history=history)
             reasons.extend(f"validator {k}: update {i}: {j.reason}"
                            for i, j in judged.items() if j.reason)
-            return [(i, j.accept, j.score) for i, j in judged.items()]
+            return [(i, j.accept, j.score, probes[i]) for i, j in judged.items()]
 
+        # In the simulator a submission's index is its contributor's account.
+        last = {i: self._last[i] for i in candidates if i in self._last}
         verdicts = strategy_verdicts(self.strategies[k], sorted(candidates), honest, self.rng,
-                                     self._last_accepted, self._last_scores)
+                                     last)
         return verdicts, reasons
 
     def play_round(self, model_spec: ModelSpec, base: Sequence[NDArray[Any]],
                    candidates: Mapping[int, Any],
-                   previous_step: Sequence[NDArray[Any]] | None) -> RoundVerdict:
+                   previous_step: Sequence[NDArray[Any]] | None,
+                   history: Sequence[Sequence[NDArray[Any]]] = (),
+                   probe_seed: bytes = b"") -> RoundVerdict:
+        """Every validator votes on ``candidates`` (index → delta or error); the round is
+        settled with the pallet's rules. ``history``: earlier rounds' public deltas."""
         econ = self.econ
+        prober = Prober(model_spec, base, probe_seed)
+        probes = {i: prober.probe(c) for i, c in candidates.items()}
         votes, reasons = {}, []
         for k in range(len(self.strategies)):
-            v, why = self._vote(k, model_spec, base, candidates, previous_step)
+            v, why = self._vote(k, model_spec, base, candidates, previous_step, history, probes)
             votes[k] = v
             reasons += why
         revealed = sorted(candidates)
         electorate = {str(k): VoteRecord(self.bonds[k], votes[k]) for k in votes}
-        accepted, medians, _ = consensus(revealed, electorate, econ.quorum)
-        n_accepted = sum(accepted.values())
+        c = consensus(revealed, electorate, econ.quorum, econ.constants)
+        n_accepted = sum(c.accepted.values())
         adopted = None
         if n_accepted >= econ.min_contributors:
             attest_stake = sum(self.bonds[k] for k in votes if votes[k] is not None)
@@ -172,11 +200,11 @@ class ValidatorPanel:
             self.bonds[k] -= cut
             self.slashed[k] += cut
             self.rewards[k] += s.validator_pay.get(key, 0)
+            self.round_rewards[k].append(s.validator_pay.get(key, 0))
             if key in s.quality:
                 self.qualities[k].append(s.quality[key])
-        self._last_accepted = dict(accepted)
-        self._last_scores = {i: medians[i] for i in revealed if accepted[i]}
-        return RoundVerdict(s.success, dict(accepted), dict(s.contributor_pay), reasons)
+        self._last = {i: Outcome(c.accepted[i], c.scores[i], c.probes[i]) for i in revealed}
+        return RoundVerdict(s.success, dict(c.accepted), dict(s.contributor_pay), reasons)
 
     def report(self) -> list[dict[str, Any]]:
         return [
@@ -187,6 +215,7 @@ class ValidatorPanel:
                 "bond": self.bonds[k],
                 "slashed": self.slashed[k],
                 "mean_quality": (int(np.mean(self.qualities[k])) if self.qualities[k] else 0),
+                "round_rewards": list(self.round_rewards[k]),
             }
             for k in range(len(self.strategies))
         ]

@@ -8,14 +8,21 @@ checks the same figures (``tests/protocol/test_consensus.py`` and the pallet's
 * an update is **accepted** when the bonded stake behind its accept verdicts reaches the
   quorum (rounded up) of the round's electorate stake — stake, not heads, so splitting one
   bond over many accounts changes nothing;
-* its **consensus score** is the bond-weighted (lower) median of the validators' scores;
+* every verdict carries a **probe** (:mod:`decentralml_client.ml.evidence`), evidence that the
+  validator fetched and ran this round's update; a verdict is **evidenced** when its probe is
+  within ``probe_tolerance`` (ppm of the median, at least ``probe_floor``) of the bond-weighted
+  median probe of the update. A vote replayed from public history, or cast without
+  downloading, carries no such evidence;
+* an update's **consensus score** is the bond-weighted (lower) median of the *evidenced*
+  verdicts' scores, so validators that did not evaluate cannot set it;
 * a validator's **quality** is ``agreement² × closeness`` where agreement is the share of its
-  verdicts on the consensus side and closeness falls linearly to zero as its scores move
-  ``score_tolerance`` basis points from the consensus scores (clipped, as Yuma clips weights
-  above the median);
+  verdicts that are evidenced and on the consensus side, and closeness falls linearly to zero
+  as its scores move ``score_tolerance`` basis points from the consensus scores (clipped, as
+  Yuma clips weights above the median; an unevidenced verdict is as far as it can be);
 * the validator pool is split by ``bond × quality`` among validators that attested the
   adopted model; the contributor pool by consensus score among accepted updates;
-* silence (no revealed vote), losing verdicts and backing a losing aggregate cost bond.
+* silence (no revealed vote), losing or unevidenced verdicts and backing a losing aggregate
+  cost bond.
 """
 
 from __future__ import annotations
@@ -26,7 +33,8 @@ from dataclasses import dataclass, field
 PPM = 1_000_000
 MAX_SCORE = 10_000
 
-Verdicts = Sequence[tuple[int, bool, int]]  # (submission, accept, score in basis points)
+Verdict = tuple[int, bool, int, int]  # (submission, accept, score in basis points, probe)
+Verdicts = Sequence[Verdict]
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,8 @@ class Constants:
     verdict_slash: int = 50_000  # Permill of the bond, times the share of losing verdicts
     losing_attest_slash: int = 50_000  # Permill of the bond
     score_tolerance: int = 1_000  # basis points
+    probe_tolerance: int = 1_000  # Permill of the median probe (ProbeTolerance)
+    probe_floor: int = 1_000  # probe units (ProbeFloor)
 
 
 def mul_floor(ppm: int, value: int) -> int:
@@ -98,42 +108,67 @@ class RoundSettlement:
         return sum(self.validator_pay.values()) + sum(self.contributor_pay.values())
 
 
+@dataclass(frozen=True)
+class Consensus:
+    """The consensus of a round's revealed votes."""
+
+    accepted: dict[int, bool]
+    scores: dict[int, int]  # consensus score (median of evidenced scores)
+    probes: dict[int, int]  # consensus probe (median of all probes)
+    accept_stake: dict[int, int]
+
+
+def evidenced(probe: int, median: int, constants: Constants = Constants()) -> bool:
+    """Whether a verdict's probe matches the consensus probe (the pallet's rule)."""
+    return abs(probe - median) <= max(constants.probe_floor,
+                                      mul_floor(constants.probe_tolerance, median))
+
+
 def consensus(
     revealed: Sequence[int],
     electorate: Mapping[str, VoteRecord],
     quorum_ppm: int,
-) -> tuple[dict[int, bool], dict[int, int], dict[int, int]]:
-    """``(accepted, consensus score, accept stake)`` per revealed submission."""
+    constants: Constants = Constants(),
+) -> Consensus:
+    """Acceptance, consensus score, consensus probe and accept stake per revealed submission."""
     e_stake = sum(r.bond for r in electorate.values())
     accept_stake = {i: 0 for i in revealed}
-    scores: dict[int, list[tuple[int, int]]] = {i: [] for i in revealed}
+    votes: dict[int, list[tuple[int, int, int]]] = {i: [] for i in revealed}  # score, probe, bond
     for rec in electorate.values():
         if rec.verdicts is None:
             continue
-        for sub, accept, score in rec.verdicts:
+        for sub, accept, score, probe in rec.verdicts:
             if sub in accept_stake:
                 if accept:
                     accept_stake[sub] += rec.bond
-                scores[sub].append((score, rec.bond))
+                votes[sub].append((score, probe, rec.bond))
     accepted = {i: is_accepted(accept_stake[i], quorum_ppm, e_stake) for i in revealed}
-    medians = {i: weighted_median([s for s, _ in scores[i]], [b for _, b in scores[i]])
-               for i in revealed}
-    return accepted, medians, accept_stake
+    probes = {i: weighted_median([p for _, p, _ in votes[i]], [b for _, _, b in votes[i]])
+              for i in revealed}
+    scores = {}
+    for i in revealed:
+        good = [(s, b) for s, p, b in votes[i] if evidenced(p, probes[i], constants)]
+        scores[i] = weighted_median([s for s, _ in good], [b for _, b in good])
+    return Consensus(accepted, scores, probes, accept_stake)
 
 
-def validator_quality(verdicts: Verdicts, accepted: Mapping[int, bool],
-                      medians: Mapping[int, int], tolerance: int) -> tuple[int, int]:
-    """``(quality ppm, losing verdicts)`` of one revealed vote."""
-    n = len(accepted)
+def validator_quality(verdicts: Verdicts, c: Consensus,
+                      constants: Constants = Constants()) -> tuple[int, int]:
+    """``(quality ppm, losing or unevidenced verdicts)`` of one revealed vote."""
+    n = len(c.accepted)
     if n == 0:
         return 0, 0
+    tolerance = max(1, constants.score_tolerance)
     matches, dev = 0, 0
-    for sub, accept, score in verdicts:
-        if sub not in accepted:
+    for sub, accept, score, probe in verdicts:
+        if sub not in c.accepted:
             continue
-        if accept == accepted[sub]:
-            matches += 1
-        dev += min(abs(score - medians[sub]), tolerance)
+        if evidenced(probe, c.probes[sub], constants):
+            if accept == c.accepted[sub]:
+                matches += 1
+            dev += min(abs(score - c.scores[sub]), tolerance)
+        else:
+            dev += tolerance
     agreement = matches * PPM // n
     closeness = PPM - dev * PPM // (n * tolerance)
     return agreement * agreement // PPM * closeness // PPM, n - matches
@@ -173,7 +208,8 @@ def settle_round(
 
     for who, bond in unrevealed.items():
         slash(who, mul_floor(constants.silence_slash, bond))
-    accepted, medians, _ = consensus(revealed, electorate, quorum_ppm)
+    c = consensus(revealed, electorate, quorum_ppm, constants)
+    accepted, medians = c.accepted, c.scores
     out.accepted, out.consensus_scores = accepted, medians
     n = len(revealed)
     reached_vote = n >= min_contributors
@@ -184,8 +220,7 @@ def settle_round(
                 slash(who, mul_floor(constants.silence_slash, rec.bond))
         else:
             voters += 1
-            q, wrong = validator_quality(rec.verdicts, accepted, medians,
-                                         constants.score_tolerance)
+            q, wrong = validator_quality(rec.verdicts, c, constants)
             out.quality[who] = q
             if n:
                 slash(who, rec.bond * wrong * constants.verdict_slash // (n * PPM))
