@@ -12,7 +12,7 @@ runtime refuses it. Reads return plain Python values: hashes as ``0x`` hex, CIDs
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
@@ -117,6 +117,18 @@ def is_accepted(task: dict[str, Any], submission: dict[str, Any]) -> bool:
         return False
     return consensus.is_accepted(int(submission["accept_stake"]), int(task["spec"]["quorum"]),
                                  int(task["electorate_stake"]))
+
+
+def vote_verdict(value: Any) -> dict[str, Any]:
+    """One revealed verdict as read from storage: ``{submission, accept, score, probe}``."""
+    return {"submission": int(value["submission"]), "accept": bool(value["accept"]),
+            "score": int(value["score"]), "probe": int(value.get("probe", 0) or 0)}
+
+
+def verdict_tuple(value: dict[str, Any]) -> consensus.Verdict:
+    """A verdict read by :meth:`DecentralMl.votes` as ``(submission, accept, score, probe)``."""
+    return (int(value["submission"]), bool(value["accept"]), int(value["score"]),
+            int(value.get("probe", 0)))
 
 
 def account_id(address: str) -> bytes:
@@ -256,16 +268,18 @@ class DecentralMl:
         return self.chain.submit(signer, *self.commit_vote_call(task_id, round_, commitment_))
 
     @staticmethod
-    def reveal_vote_call(task_id: int, round_: int, verdicts: list[tuple[int, bool, int]],
+    def reveal_vote_call(task_id: int, round_: int, verdicts: Sequence[consensus.Verdict],
                          salt: bytes) -> Call:
         return "reveal_vote", {
             "task_id": task_id, "round": round_,
-            "verdicts": [{"submission": s, "accept": a, "score": sc} for s, a, sc in verdicts],
+            "verdicts": [{"submission": s, "accept": a, "score": sc, "probe": p}
+                         for s, a, sc, p in verdicts],
             "salt": h256(salt)}
 
     def reveal_vote(self, signer: Keypair, task_id: int, round_: int,
-                    verdicts: list[tuple[int, bool, int]], salt: bytes) -> Receipt:
-        """Open a sealed vote: every (submission, accept, score bp), ascending, and the salt."""
+                    verdicts: Sequence[consensus.Verdict], salt: bytes) -> Receipt:
+        """Open a sealed vote: every (submission, accept, score bp, probe), ascending, and
+        the salt (see :mod:`decentralml_client.ml.evidence` for the probe)."""
         return self.chain.submit(signer, *self.reveal_vote_call(task_id, round_, verdicts, salt))
 
     def propose_aggregate(self, signer: Keypair, task_id: int, round_: int, cid: str,
@@ -321,7 +335,10 @@ class DecentralMl:
                 for k, v in self.chain.query_map("Submissions", [[task_id, round_]])}
 
     def votes(self, task_id: int, round_: int) -> dict[str, list[dict[str, Any]]]:
-        return {str(k): v for k, v in self.chain.query_map("Votes", [[task_id, round_]])}
+        """Revealed votes of the round: validator → ``[{submission, accept, score, probe}]``
+        (a vote read from a runtime without probes has probe 0)."""
+        return {str(k): [vote_verdict(v) for v in (value or [])]
+                for k, value in self.chain.query_map("Votes", [[task_id, round_]])}
 
     def proposals(self, task_id: int, round_: int) -> list[dict[str, Any]]:
         return [_normalise(p) for p in (self.chain.query("Proposals", [[task_id, round_]]) or [])]

@@ -1,8 +1,9 @@
 """The protocol's pure rules, shared by the pallet's client, the roles and the simulator.
 
 * :mod:`.commitments` — what contributors and validators commit to (byte-exact with the pallet);
-* :mod:`.consensus` — stake-weighted acceptance, the consensus score of an update, and how a
-  finalised round pays and slashes (a mirror of the pallet's integer arithmetic).
+* :mod:`.consensus` — stake-weighted acceptance, the consensus score and probe of an update,
+  which verdicts are evidenced, and how a finalised round pays and slashes (a mirror of the
+  pallet's integer arithmetic).
 
 Nothing here talks to a chain, IPFS or TensorFlow.
 """
@@ -10,9 +11,12 @@ Nothing here talks to a chain, IPFS or TensorFlow.
 from decentralml_client.protocol.commitments import update_commitment, vote_commitment
 from decentralml_client.protocol.consensus import (
     PPM,
+    Consensus,
     Constants,
     RoundSettlement,
+    Verdict,
     VoteRecord,
+    evidenced,
     is_accepted,
     quorum_stake,
     settle_round,
@@ -20,6 +24,7 @@ from decentralml_client.protocol.consensus import (
 )
 
 __all__ = [
-    "PPM", "Constants", "RoundSettlement", "VoteRecord", "is_accepted", "quorum_stake",
-    "settle_round", "update_commitment", "vote_commitment", "weighted_median",
+    "PPM", "Consensus", "Constants", "RoundSettlement", "Verdict", "VoteRecord", "evidenced",
+    "is_accepted", "quorum_stake", "settle_round", "update_commitment", "vote_commitment",
+    "weighted_median",
 ]

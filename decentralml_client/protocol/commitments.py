@@ -3,7 +3,8 @@
 An update commitment binds the task, the round, the attempt (a failed round's retry is a new
 attempt), the contributor's account, the update's hash, the claimed number of examples and a
 salt; a vote commitment binds the same context, the validator's account, every verdict with
-its score, and a salt. Neither can be replayed under another account, round or attempt.
+its score and probe (the evidence of evaluation), and a salt. Neither can be replayed under
+another account, round or attempt.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import struct
 from collections.abc import Sequence
 
 from decentralml_client.hashing import blake2_256
+from decentralml_client.protocol.consensus import Verdict
 
 
 def _u32(v: int) -> bytes:
@@ -49,16 +51,18 @@ def update_commitment(task_id: int, round_: int, attempt: int, account_id: bytes
     return blake2_256(data)
 
 
-def encode_verdicts(verdicts: Sequence[tuple[int, bool, int]]) -> bytes:
-    """SCALE ``Vec<Verdict>``: compact length, then ``(u32 submission, bool, u32 score)``."""
+def encode_verdicts(verdicts: Sequence[Verdict]) -> bytes:
+    """SCALE ``Vec<Verdict>``: compact length, then per verdict
+    ``(u32 submission, bool accept, u32 score, u32 probe)``."""
     out = bytearray(_compact(len(verdicts)))
-    for submission, accept, score in verdicts:
-        out += _u32(submission) + (b"\x01" if accept else b"\x00") + _u32(score)
+    for submission, accept, score, probe in verdicts:
+        out += (_u32(submission) + (b"\x01" if accept else b"\x00") + _u32(score)
+                + _u32(probe))
     return bytes(out)
 
 
 def vote_commitment(task_id: int, round_: int, attempt: int, account_id: bytes,
-                    verdicts: Sequence[tuple[int, bool, int]], salt: bytes) -> bytes:
+                    verdicts: Sequence[Verdict], salt: bytes) -> bytes:
     """``blake2_256(SCALE(task, round, attempt, account, verdicts, salt))``."""
     data = (_context(task_id, round_, attempt, account_id) + encode_verdicts(verdicts)
             + _b32("salt", salt))

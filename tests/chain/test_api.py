@@ -26,6 +26,7 @@ from decentralml_client.chain.api import (
     if_present,
     is_accepted,
     is_ss58_address,
+    verdict_tuple,
 )
 from decentralml_client.chain.client import Event
 from decentralml_client.keys import dev_account
@@ -153,14 +154,26 @@ def test_calls_carry_hex_hashes_and_cids_as_bytes() -> None:
     assert dml.create_task(kp, TaskSpec(model_cid=CID, model_hash="0x00")) == 4
     dml.register(kp, Role.VALIDATOR, 5 * UNIT, b"\x07" * 32)
     dml.reveal_update(kp, 4, 0, CID, b"\x01" * 32, 12, b"\x02" * 32)
-    dml.reveal_vote(kp, 4, 0, [(0, True, 9_000)], b"\x03" * 32)
+    dml.reveal_vote(kp, 4, 0, [(0, True, 9_000, 123_456)], b"\x03" * 32)
     (_, create), (_, register), (_, reveal), (_, vote) = chain.sent
     assert create["spec"]["model_cid"] == "0x" + CID.encode().hex()
     assert register == {"role": "Validator", "stake": 5 * UNIT, "x25519_key": "0x" + "07" * 32}
     assert reveal == {"task_id": 4, "round": 0, "cid": "0x" + CID.encode().hex(),
                       "update_hash": "0x" + "01" * 32, "num_examples": 12,
                       "salt": "0x" + "02" * 32}
-    assert vote["verdicts"] == [{"submission": 0, "accept": True, "score": 9_000}]
+    assert vote["verdicts"] == [{"submission": 0, "accept": True, "score": 9_000,
+                                 "probe": 123_456}]
+
+
+def test_votes_are_read_back_with_their_probe() -> None:
+    votes = {"Votes": [(ALICE, [{"submission": 1, "accept": True, "score": 9_000,
+                                 "probe": 77}]),
+                       ("old", [{"submission": 0, "accept": False, "score": 0}])]}
+    dml = DecentralMl(_Storage({}, votes))  # type: ignore[arg-type]
+    read = dml.votes(0, 0)
+    assert read == {ALICE: [{"submission": 1, "accept": True, "score": 9_000, "probe": 77}],
+                    "old": [{"submission": 0, "accept": False, "score": 0, "probe": 0}]}
+    assert [verdict_tuple(v) for v in read[ALICE]] == [(1, True, 9_000, 77)]
 
 
 class _V1Runtime:

@@ -31,12 +31,22 @@ def test_update_commitment_is_blake2_of_the_scale_tuple() -> None:
 
 
 def test_vote_commitment_encodes_every_verdict() -> None:
-    assert encode_verdicts([(0, True, 10_000), (3, False, 0)]) == (
-        b"\x08" + b"\x00\x00\x00\x00\x01\x10\x27\x00\x00" + b"\x03\x00\x00\x00\x00\x00\x00\x00\x00")
-    base = vote_commitment(1, 0, 0, ACC, [(0, True, 5000)], SALT)
-    assert base != vote_commitment(1, 0, 0, ACC, [(0, True, 5001)], SALT)  # score bound
-    assert base != vote_commitment(1, 0, 0, ACC, [(0, False, 5000)], SALT)  # verdict bound
-    assert base != vote_commitment(1, 0, 1, ACC, [(0, True, 5000)], SALT)  # attempt bound
+    # The vector follows the pallet's SCALE rule for Vec<Verdict>: compact length (2 → 0x08),
+    # then per verdict u32 submission, bool accept, u32 score, u32 probe, all little-endian
+    # (recomputed by hand when Verdict gained its 4th field, probe).
+    assert encode_verdicts([(0, True, 10_000, 123_456), (3, False, 0, 0)]) == (
+        b"\x08"
+        + b"\x00\x00\x00\x00" + b"\x01" + b"\x10\x27\x00\x00" + b"\x40\xe2\x01\x00"
+        + b"\x03\x00\x00\x00" + b"\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00")
+    assert encode_verdicts([(1, True, 2, 2**32 - 1)])[-4:] == b"\xff\xff\xff\xff"
+    base = vote_commitment(1, 0, 0, ACC, [(0, True, 5000, 77)], SALT)
+    assert base != vote_commitment(1, 0, 0, ACC, [(0, True, 5001, 77)], SALT)  # score bound
+    assert base != vote_commitment(1, 0, 0, ACC, [(0, False, 5000, 77)], SALT)  # verdict bound
+    assert base != vote_commitment(1, 0, 0, ACC, [(0, True, 5000, 78)], SALT)  # probe bound
+    assert base != vote_commitment(1, 0, 1, ACC, [(0, True, 5000, 77)], SALT)  # attempt bound
+    data = ((1).to_bytes(4, "little") + (0).to_bytes(4, "little") + (0).to_bytes(4, "little")
+            + ACC + encode_verdicts([(0, True, 5000, 77)]) + SALT)
+    assert base == hashlib.blake2b(data, digest_size=32).digest()
 
 
 @pytest.mark.parametrize("change", ["task", "round", "attempt", "account", "hash", "claim", "salt"])

@@ -7,9 +7,11 @@ import pytest
 
 from decentralml_client.protocol.consensus import (
     PPM,
+    Consensus,
     Constants,
     VoteRecord,
     consensus,
+    evidenced,
     is_accepted,
     quorum_stake,
     settle_round,
@@ -19,6 +21,12 @@ from decentralml_client.protocol.consensus import (
 
 HALF = 500_000
 TWO_THIRDS = 666_667
+P = 250_000  # a probe every evaluating validator measures alike: every verdict is evidenced
+
+
+def _c(accepted: dict[int, bool], scores: dict[int, int], probe: int = P) -> Consensus:
+    """A consensus whose consensus probe is ``probe`` for every submission."""
+    return Consensus(accepted, scores, {i: probe for i in accepted}, {i: 0 for i in accepted})
 
 
 def test_quorum_stake_rounds_up_like_permill_mul_ceil() -> None:
@@ -37,29 +45,29 @@ def test_weighted_median_is_the_lower_median_by_stake() -> None:
 
 def test_splitting_a_bond_over_many_accounts_changes_nothing() -> None:
     """Sybil: one 3000 bond against k accounts sharing 3000 accept/reject the same."""
-    verdicts_honest = [(0, True, 3000), (1, False, 0)]
-    verdicts_sybil = [(0, False, 0), (1, True, 9000)]
+    verdicts_honest = [(0, True, 3000, P), (1, False, 0, P)]
+    verdicts_sybil = [(0, False, 0, P), (1, True, 9000, P)]
     one = {"honest": VoteRecord(3000, verdicts_honest),
            "attacker": VoteRecord(3000, verdicts_sybil)}
     many = {"honest": VoteRecord(3000, verdicts_honest)}
     many.update({f"sybil{k}": VoteRecord(1000, verdicts_sybil) for k in range(3)})
     for electorate in (one, many):
-        accepted, _, stake = consensus([0, 1], electorate, HALF)
-        assert stake == {0: 3000, 1: 3000}
-        assert accepted == {0: True, 1: True}  # a 50% quorum: ties accept both ways
+        c = consensus([0, 1], electorate, HALF)
+        assert c.accept_stake == {0: 3000, 1: 3000}
+        assert c.accepted == {0: True, 1: True}  # a 50% quorum: ties accept both ways
     for electorate in (one, many):
-        accepted, _, _ = consensus([0, 1], electorate, TWO_THIRDS)
-        assert accepted == {0: False, 1: False}  # neither side alone reaches 2/3 of stake
+        c = consensus([0, 1], electorate, TWO_THIRDS)
+        assert c.accepted == {0: False, 1: False}  # neither side alone reaches 2/3 of stake
 
 
 def test_quality_is_agreement_squared_times_closeness() -> None:
-    accepted = {0: True, 1: True, 2: False}
-    medians = {0: 3000, 1: 2000, 2: 0}
-    assert validator_quality([(0, True, 3000), (1, True, 2000), (2, False, 0)],
-                             accepted, medians, 1000) == (PPM, 0)
+    c = _c({0: True, 1: True, 2: False}, {0: 3000, 1: 2000, 2: 0})
+    tol = Constants(score_tolerance=1000)
+    assert validator_quality([(0, True, 3000, P), (1, True, 2000, P), (2, False, 0, P)],
+                             c, tol) == (PPM, 0)
     # one verdict wrong, scores within tolerance: A = 2/3, C = 1 - (500+0+0)/3000
-    q, wrong = validator_quality([(0, True, 3500), (1, True, 2000), (2, True, 0)],
-                                 accepted, medians, 1000)
+    q, wrong = validator_quality([(0, True, 3500, P), (1, True, 2000, P), (2, True, 0, P)],
+                                 c, tol)
     assert wrong == 1
     a = 2 * PPM // 3
     c = PPM - 500 * PPM // 3000
@@ -69,10 +77,13 @@ def test_quality_is_agreement_squared_times_closeness() -> None:
 SCENARIO = {
     # 4 submissions, submission 3 is poisoned; the pallet's payout_rule_fixed_scenario test
     # runs the same scenario (bonds 1000, quorum 2/3, reward 10 000, validator share 30%).
-    "honest1": [(0, True, 3000), (1, True, 2800), (2, True, 2600), (3, False, 0)],
-    "honest2": [(0, True, 3100), (1, True, 2700), (2, True, 2600), (3, False, 0)],
-    "accept_all": [(0, True, 5000), (1, True, 5000), (2, True, 5000), (3, True, 5000)],
-    "random": [(0, True, 1200), (1, False, 9000), (2, True, 400), (3, True, 7000)],
+    # Every verdict carries the same probe P, so every verdict is evidenced and the figures
+    # are those of the rule without evidence.
+    "honest1": [(0, True, 3000, P), (1, True, 2800, P), (2, True, 2600, P), (3, False, 0, P)],
+    "honest2": [(0, True, 3100, P), (1, True, 2700, P), (2, True, 2600, P), (3, False, 0, P)],
+    "accept_all": [(0, True, 5000, P), (1, True, 5000, P), (2, True, 5000, P),
+                   (3, True, 5000, P)],
+    "random": [(0, True, 1200, P), (1, False, 9000, P), (2, True, 400, P), (3, True, 7000, P)],
 }
 
 
@@ -107,7 +118,8 @@ def test_fixed_scenario_honest_validators_earn_the_most() -> None:
 def test_reject_all_and_silence_earn_nothing_and_cost_bond() -> None:
     electorate = {who: VoteRecord(1000, v, attested="agg") for who, v in SCENARIO.items()
                   if who.startswith("honest")}
-    electorate["reject_all"] = VoteRecord(1000, [(i, False, 0) for i in range(4)], attested="agg")
+    electorate["reject_all"] = VoteRecord(1000, [(i, False, 0, P) for i in range(4)],
+                                          attested="agg")
     electorate["silent"] = VoteRecord(1000, None)
     s = settle_round(revealed=[0, 1, 2, 3], unrevealed={}, electorate=electorate,
                      quorum_ppm=HALF, min_contributors=1, reward=10_000,
@@ -140,7 +152,8 @@ def test_unrevealed_commitments_are_slashed_and_failed_rounds_pay_nothing() -> N
 
 @pytest.mark.parametrize("tolerance", [500, 1000, 4000])
 def test_closeness_never_goes_negative(tolerance: int) -> None:
-    q, _ = validator_quality([(0, True, 10_000)], {0: True}, {0: 0}, tolerance)
+    q, _ = validator_quality([(0, True, 10_000, P)], _c({0: True}, {0: 0}),
+                             Constants(score_tolerance=tolerance))
     assert q == 0
 
 
@@ -170,3 +183,64 @@ def test_silence_costs_nothing_before_the_vote_and_slashes_stop_at_the_bond() ->
                      min_contributors=1, reward=10, validator_share_ppm=0, adopted="agg",
                      constants=big)
     assert s.slashes == {"v": 1000}
+
+
+# -- evidence: a verdict counts only if its probe matches the consensus probe ------------------
+
+
+def _replayed(probe: int) -> dict[str, list[tuple[int, bool, int, int]]]:
+    """The fixed scenario with "accept_all" replaced by a validator that evaluated nothing:
+    the right verdicts and last round's scores, but a probe of its own (``probe``)."""
+    out = dict(SCENARIO)
+    out["accept_all"] = [(0, True, 3000, probe), (1, True, 2800, probe),
+                         (2, True, 2600, probe), (3, False, 0, probe)]
+    return out
+
+
+def test_an_unevidenced_verdict_earns_nothing_and_counts_as_losing() -> None:
+    electorate = {who: VoteRecord(1000, v, attested="agg") for who, v in _replayed(7).items()}
+    s = settle_round(revealed=[0, 1, 2, 3], unrevealed={}, electorate=electorate,
+                     quorum_ppm=TWO_THIRDS, min_contributors=1, reward=10_000,
+                     validator_share_ppm=300_000, adopted="agg")
+    # its verdicts agree with the consensus, but none is evidenced: all 4 count as losing
+    assert s.quality["accept_all"] == 0 and "accept_all" not in s.validator_pay
+    assert s.slashes["accept_all"] == 1000 * 4 * 50_000 // (4 * PPM)
+    assert s.validator_pay["honest1"] > 0 and s.validator_pay["honest2"] > 0
+    # the same verdicts with the round's probe are a perfect vote
+    c = consensus([0, 1, 2, 3], electorate, TWO_THIRDS)
+    assert c.probes == {i: P for i in range(4)}
+    assert validator_quality(_replayed(P)["accept_all"], c) == (
+        validator_quality(SCENARIO["honest1"], c))
+    assert validator_quality(_replayed(7)["accept_all"], c) == (0, 4)
+    # acceptance looks at stake, not at the probe
+    assert c.accept_stake == {0: 4000, 1: 3000, 2: 4000, 3: 1000}
+
+
+def test_the_consensus_score_ignores_unevidenced_scores() -> None:
+    # two evaluating validators (1000 each) against three replaying ones with a wrong probe
+    # and a high score: with evidence ignored they would set the median (5000)
+    electorate = {"a": VoteRecord(1000, [(0, True, 3000, P)]),
+                  "b": VoteRecord(1000, [(0, True, 3200, P)])}
+    electorate |= {f"r{k}": VoteRecord(600, [(0, True, 5000, P + 10 * k + 50_000)])
+                   for k in range(3)}
+    c = consensus([0], electorate, HALF)
+    assert c.probes == {0: P}  # bond-weighted lower median of 1000, 1000, 600 x 3 probes
+    assert c.scores == {0: 3000}  # median of the evidenced scores only
+    assert c.accepted == {0: True} and c.accept_stake == {0: 3800}
+
+
+@pytest.mark.parametrize(("median", "delta", "matches"), [
+    (5_000_000, 5_000, True),  # 0.1 % of the median: within
+    (5_000_000, 5_001, False),  # just beyond
+    (5_000_000, -5_000, True),
+    (5_000_000, -5_001, False),
+    (200_000, 1_000, True),  # 0.1 % is 200, below the floor of 1000: the floor applies
+    (200_000, 1_001, False),
+    (0, 1_000, True),  # an unreadable update's probe is 0: the floor still applies
+    (0, 1_001, False),
+])
+def test_probe_tolerance_edges(median: int, delta: int, matches: bool) -> None:
+    assert evidenced(median + delta, median) is matches
+    c = _c({0: True}, {0: 4000}, probe=median)
+    q, wrong = validator_quality([(0, True, 4000, median + delta)], c)
+    assert (q, wrong) == ((PPM, 0) if matches else (0, 1))
