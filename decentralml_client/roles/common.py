@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,6 +25,10 @@ from decentralml_client.ml.model_spec import ModelSpec
 from decentralml_client.ml.server_opt import ServerState
 from decentralml_client.roles.journal import Journal, attempt_key
 from decentralml_client.storage import IpfsStore
+
+if TYPE_CHECKING:
+    from decentralml_client.ml.attacks import PublicHistory
+    from decentralml_client.ml.validators import Outcome
 
 log = logging.getLogger("decentralml.roles")
 
@@ -86,6 +90,9 @@ class RoleContext:
     _model_specs: dict[str, ModelSpec] = field(default_factory=dict)
     _weights: dict[str, list[NDArray[Any]]] = field(default_factory=dict)
     _server_states: dict[str, ServerState | None] = field(default_factory=dict)
+    # (task, past round) -> that round's revealed updates by account key (see public_history)
+    _history: dict[tuple[int, int], dict[int, list[NDArray[Any]]]] = field(
+        default_factory=dict)
 
     @property
     def dml(self) -> DecentralMl:
@@ -162,19 +169,23 @@ class RoleContext:
         return self._server_states[digest]
 
 
+    def _round_start_ref(self, task_id: int, task: dict[str, Any], round_: int
+                         ) -> tuple[str, str]:
+        """The CID and hash of the global model a round ``round_`` started from."""
+        if round_ == 0:
+            return initial_weights(self.model_spec(task))
+        summary = self.dml.round_summary(task_id, round_ - 1)
+        if summary is None:
+            raise RoleError(f"round {round_ - 1} has no summary on chain")
+        return summary["model_cid"], summary["model_hash"]
+
     def _round_start(self, task_id: int, task: dict[str, Any], round_: int) -> list[NDArray[Any]]:
         """The global model a past round ``round_`` started from."""
-        model_spec = self.model_spec(task)
-        if round_ == 0:
-            cid, digest = initial_weights(model_spec)
-        else:
-            summary = self.dml.round_summary(task_id, round_ - 1)
-            if summary is None:
-                raise RoleError(f"round {round_ - 1} has no summary on chain")
-            cid, digest = summary["model_cid"], summary["model_hash"]
+        cid, digest = self._round_start_ref(task_id, task, round_)
         if digest not in self._weights:
             data = self.store.fetch(cid, digest)
-            self._weights[digest] = decode_tensors(data, model_spec, kind="weights").tensors
+            self._weights[digest] = decode_tensors(data, self.model_spec(task),
+                                                   kind="weights").tensors
         return self._weights[digest]
 
     def previous_step(self, task_id: int, task: dict[str, Any]) -> list[NDArray[Any]] | None:
@@ -187,25 +198,91 @@ class RoleContext:
         return [np.asarray(a, np.float64) - np.asarray(b, np.float64)
                 for a, b in zip(now, before, strict=False)]
 
-    def last_consensus(self, task_id: int, task: dict[str, Any]
-                       ) -> tuple[dict[int, bool], dict[int, int]]:
-        """The previous round's public outcome: submission → accepted, consensus score."""
+    def last_consensus(self, task_id: int, task: dict[str, Any]) -> dict[int, Outcome]:
+        """The previous round's public outcome for each submission of the current round:
+        submission index (this round's) → what the previous round's consensus said of the
+        update the **same contributor account** revealed then (accepted, consensus score,
+        consensus probe). Submission indices follow commit order, so they change between
+        rounds; the account does not. Absent: the account revealed nothing last round."""
+        from decentralml_client.chain.api import verdict_tuple
+        from decentralml_client.ml.validators import Outcome
         from decentralml_client.protocol.consensus import VoteRecord, consensus
 
         r = int(task["round"]) - 1
         if r < 0:
-            return {}, {}
+            return {}
         subs = self.dml.submissions(task_id, r)
-        accepted = {i: s["status"] == "Accepted" for i, s in subs.items()}
         bonds = self.dml.electorate(task_id, r)
         votes = self.dml.votes(task_id, r)
-        records = {who: VoteRecord(bond, [(int(v["submission"]), bool(v["accept"]),
-                                           int(v["score"])) for v in votes[who]]
+        records = {who: VoteRecord(bond, [verdict_tuple(v) for v in votes[who]]
                                    if who in votes else None)
                    for who, bond in bonds.items()}
         revealed = sorted(i for i, s in subs.items() if s["status"] in ("Accepted", "Rejected"))
-        _, medians, _ = consensus(revealed, records, int(task["spec"]["quorum"]))
-        return accepted, {i: m for i, m in medians.items() if accepted.get(i)}
+        c = consensus(revealed, records, int(task["spec"]["quorum"]))
+        by_account = {str(subs[i]["contributor"]): Outcome(subs[i]["status"] == "Accepted",
+                                                           c.scores[i], c.probes[i])
+                      for i in revealed}
+        now = self.dml.submissions(task_id, r + 1)
+        return {i: by_account[str(s["contributor"])] for i, s in now.items()
+                if str(s.get("contributor")) in by_account}
+
+    def public_history(self, task_id: int, task: dict[str, Any]) -> PublicHistory:
+        """What the previous ``HISTORY_ROUNDS`` rounds made public, oldest first: each
+        round's revealed updates (contributor :func:`account_key` → delta; an update that
+        cannot be fetched, verified or decoded is left out) and the global steps between
+        the models they adopted. What :func:`~decentralml_client.ml.acceptance.judge_updates`
+        takes as ``history`` (``.deltas()``) and the history attacks re-use.
+
+        A past round never changes, so each round's updates are fetched once per task and
+        kept while the round is within the window."""
+        from decentralml_client.ml.acceptance import HISTORY_ROUNDS
+        from decentralml_client.ml.attacks import PublicHistory
+
+        r = int(task["round"])
+        first = max(0, r - HISTORY_ROUNDS)
+        for key in [k for k in self._history if k[0] == task_id and k[1] < first]:
+            del self._history[key]
+        history = PublicHistory()
+        for past in range(first, r):
+            key = (task_id, past)
+            if key not in self._history:
+                self._history[key] = self._round_updates(task_id, task, past)
+            history.updates.append(self._history[key])
+            before = self._round_start(task_id, task, past)
+            after = self._round_start(task_id, task, past + 1)
+            history.steps.append([np.asarray(a, np.float64) - np.asarray(b, np.float64)
+                                  for a, b in zip(after, before, strict=False)])
+        return history
+
+    def _round_updates(self, task_id: int, task: dict[str, Any], round_: int
+                       ) -> dict[int, list[NDArray[Any]]]:
+        """A past round's revealed updates that load, by contributor account key."""
+        from decentralml_client.roles.updates import load_update
+
+        _, base_hash = self._round_start_ref(task_id, task, round_)
+        out: dict[int, list[NDArray[Any]]] = {}
+        for index, sub in sorted(self.dml.submissions(task_id, round_).items()):
+            if sub.get("status") not in REVEALED:
+                continue
+            try:
+                delta, _ = load_update(self, task_id, task, index, sub, round_=round_,
+                                       base_hash=base_hash)
+            except Exception as exc:  # a defective update is no part of history
+                log.info("history: task %s round %s submission %s left out: %s",
+                         task_id, round_, index, exc)
+                continue
+            out[account_key(str(sub["contributor"]))] = delta
+        return out
+
+
+REVEALED = ("Revealed", "Accepted", "Rejected")
+"""Statuses of a submission whose update was revealed (public once the round is over)."""
+
+
+def account_key(address: str) -> int:
+    """The key of a contributor account in :class:`~decentralml_client.ml.attacks.PublicHistory`
+    (its 32-byte account id as a big-endian integer)."""
+    return int.from_bytes(ss58_to_public_key(address), "big")
 
 
 def initial_weights(model_spec: ModelSpec) -> tuple[str, str]:

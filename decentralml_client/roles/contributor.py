@@ -21,15 +21,18 @@ from decentralml_client.chain.api import account_id
 from decentralml_client.keys import seal_for_validators
 from decentralml_client.ml.attacks import (
     DEFAULT_ATTACK_SCALE,
+    HISTORY_ATTACKS,
     attack_delta,
     attack_labels,
     claimed_examples,
+    history_delta,
     trains,
 )
 from decentralml_client.ml.codec import encode_update, file_hash
 from decentralml_client.protocol import update_commitment
 from decentralml_client.roles.common import (
     RoleContext,
+    account_key,
     attempt_changed,
     attempts,
     build_update_manifest,
@@ -90,11 +93,15 @@ def run_contributor(ctx: RoleContext, task_id: int, x: NDArray[Any], y: NDArray[
                     result = train_local(model_spec, weights, x,
                                          attack_labels(y, opts.attack, model_spec.num_classes),
                                          seed=opts.seed + r * 1000 + retries)
-                else:  # a free-rider sends a zero delta without training
+                else:  # an idle attacker (free-rider, copy, history re-use) does not train
                     result = TrainResult([np.zeros_like(w) for w in weights], len(y))
                 delta = result.delta
                 rng = np.random.default_rng(opts.seed + r)
-                if opts.attack:
+                if opts.attack in HISTORY_ATTACKS:  # re-uses public history, trains nothing
+                    delta = history_delta(opts.attack, DEFAULT_ATTACK_SCALE[opts.attack], rng,
+                                          weights, ctx.public_history(task_id, task),
+                                          account_key(ctx.address))
+                elif opts.attack:
                     delta = attack_delta(delta, opts.attack, DEFAULT_ATTACK_SCALE[opts.attack], rng,
                                          ctx.previous_step(task_id, task))
                 claimed = claimed_examples(opts.attack, result.num_examples,

@@ -21,8 +21,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from decentralml_client.chain import DecentralMl
+from decentralml_client.chain.api import verdict_tuple
 from decentralml_client.errors import DecentralMLError
-from decentralml_client.protocol.consensus import quorum_stake
+from decentralml_client.protocol.consensus import VoteRecord, consensus, evidenced, quorum_stake
 
 
 class LineageError(DecentralMLError):
@@ -40,6 +41,8 @@ class Vote:
     accept: bool
     score: int  # basis points
     bond: int  # the validator's stake in the round's electorate
+    probe: int = 0  # evidence of evaluation (decentralml_client.ml.evidence)
+    evidenced: bool = True  # the probe matches the consensus probe (else: a losing verdict)
 
 
 @dataclass(frozen=True)
@@ -147,17 +150,24 @@ def _round(dml: DecentralMl, task_id: int, r: int, summary: dict[str, Any], base
            spec: dict[str, Any]) -> RoundLineage:
     bonds = dml.electorate(task_id, r)
     votes = dml.votes(task_id, r)
+    subs = dml.submissions(task_id, r)
+    revealed = sorted(i for i, s in subs.items() if s["status"] in ("Accepted", "Rejected"))
+    records = {who: VoteRecord(bonds.get(who, 0), [verdict_tuple(v) for v in verdicts])
+               for who, verdicts in votes.items()}
+    probes = consensus(revealed, records, int(spec["quorum"])).probes
     by_submission: dict[int, list[Vote]] = {}
     for validator, verdicts in sorted(votes.items()):
         for v in verdicts:
-            by_submission.setdefault(int(v["submission"]), []).append(
-                Vote(validator, bool(v["accept"]), int(v["score"]), bonds.get(validator, 0)))
+            i, probe = int(v["submission"]), int(v.get("probe", 0))
+            by_submission.setdefault(i, []).append(
+                Vote(validator, bool(v["accept"]), int(v["score"]), bonds.get(validator, 0),
+                     probe, i in probes and evidenced(probe, probes[i])))
     updates = [
         Update(index=i, contributor=str(s["contributor"]), cid=s.get("cid"),
                update_hash=s.get("update_hash"), num_examples=int(s["num_examples"]),
                status=str(s["status"]), accept_stake=int(s["accept_stake"]),
                reject_stake=int(s["reject_stake"]), votes=by_submission.get(i, []))
-        for i, s in sorted(dml.submissions(task_id, r).items())
+        for i, s in sorted(subs.items())
         if s["status"] in ("Accepted", "Rejected")
     ]
     model_hash = str(summary["model_hash"])

@@ -36,17 +36,22 @@ class Aggregate:
 
 
 def load_update(ctx: RoleContext, task_id: int, task: dict[str, Any], index: int,
-                sub: dict[str, Any]) -> tuple[list[NDArray[Any]], int]:
+                sub: dict[str, Any], *, round_: int | None = None,
+                base_hash: str | None = None) -> tuple[list[NDArray[Any]], int]:
     """Fetch, verify and decode one revealed update: (delta tensors, num_examples).
 
-    Raises on anything wrong: unavailable or swapped content, bad signature, a manifest for
-    another task/round/base model, a malformed or non-finite tensor file.
+    By default the update is one of the task's current round, built on the current global
+    model; a past round's update names its ``round_`` and the ``base_hash`` of the model that
+    round started from. Raises on anything wrong: unavailable or swapped content, bad
+    signature, a manifest for another task/round/base model, a malformed or non-finite
+    tensor file.
     """
     model_spec = ctx.model_spec(task)
-    _, base_hash = ctx.global_model(task)
+    if base_hash is None:
+        _, base_hash = ctx.global_model(task)
     raw = ctx.store.fetch(sub["cid"], sub["update_hash"])
     body = read_update_manifest(raw, sub["contributor"])
-    expect = {"task": task_id, "round": int(task["round"]),
+    expect = {"task": task_id, "round": int(task["round"]) if round_ is None else round_,
               "base_model_hash": base_hash, "num_examples": int(sub["num_examples"])}
     for k, v in expect.items():
         if body.get(k) != v:

@@ -6,7 +6,9 @@ exactly what it committed):
 1. **VoteCommit.** Fetch and verify every revealed update
    (:func:`~decentralml_client.roles.updates.load_update`), judge them all with the one
    acceptance rule (:func:`~decentralml_client.ml.acceptance.judge_updates`) on the
-   validator's own held-out data, and commit to the hash of all verdicts and scores with a
+   validator's own held-out data against the public history of the last rounds, measure
+   each update's probe (:mod:`~decentralml_client.ml.evidence`: the evidence that it ran
+   this round's updates), and commit to the hash of all verdicts, scores and probes with a
    fresh salt (:func:`~decentralml_client.protocol.vote_commitment`). Nobody can read the
    vote on chain until the commit window has closed.
 2. **VoteReveal.** Reveal the verdicts and the salt.
@@ -30,7 +32,7 @@ from numpy.typing import NDArray
 
 from decentralml_client.chain import PalletError
 from decentralml_client.chain.api import account_id, is_accepted
-from decentralml_client.protocol import vote_commitment
+from decentralml_client.protocol import Verdict, vote_commitment
 from decentralml_client.roles.common import RoleContext, RoleError, attempts, phase_changed
 from decentralml_client.roles.journal import Journal
 from decentralml_client.roles.updates import UpdateCache, compute_aggregate, load_update
@@ -52,9 +54,11 @@ def basis_points(accuracy: float) -> int:
 
 def _judge(ctx: RoleContext, task_id: int, task: dict[str, Any], x_val: NDArray[Any],
            y_val: NDArray[Any], updates: UpdateCache, opts: ValidatorOptions,
-           ) -> tuple[list[tuple[int, bool, int]] | None, dict[int, str]]:
-    """This validator's verdicts on every revealed submission, and its reasons."""
+           ) -> tuple[list[Verdict] | None, dict[int, str]]:
+    """This validator's verdicts ``(submission, accept, score, probe)`` on every revealed
+    submission, and its reasons."""
     from decentralml_client.ml.acceptance import AcceptancePolicy, judge_updates
+    from decentralml_client.ml.evidence import Prober, probe_seed
     from decentralml_client.ml.validators import strategy_verdicts
 
     r = int(task["round"])
@@ -62,34 +66,46 @@ def _judge(ctx: RoleContext, task_id: int, task: dict[str, Any], x_val: NDArray[
             if s["status"] == "Revealed"}
     reasons: dict[int, str] = {}
 
-    def honest() -> list[tuple[int, bool, int]]:
+    def honest() -> list[Verdict]:
         candidates: dict[int, Any] = {}
         for index, sub in subs.items():
             try:
                 candidates[index] = load_update(ctx, task_id, task, index, sub)[0]
             except Exception as exc:  # any defect in an update is a reject, with a reason
                 candidates[index] = exc
+        model_spec = ctx.model_spec(task)
+        base = ctx.global_model(task)[0]
         policy = AcceptancePolicy(min_improvement=int(task["spec"].get("min_improvement", 0)))
-        judged = judge_updates(ctx.model_spec(task), ctx.global_model(task)[0], candidates,
-                               x_val, y_val, policy=policy,
-                               previous_step=ctx.previous_step(task_id, task))
+        judged = judge_updates(model_spec, base, candidates, x_val, y_val, policy=policy,
+                               previous_step=ctx.previous_step(task_id, task),
+                               history=ctx.public_history(task_id, task).deltas())
+        # The evidence that this validator ran every update: the seed is fixed by the
+        # round's revealed update hashes, in submission order (ml/evidence.py).
+        seed = probe_seed(task_id, r, int(task["retries"]),
+                          [bytes.fromhex(str(s["update_hash"])[2:]) for s in subs.values()])
+        prober = Prober(model_spec, base, seed)
+        probes = {i: prober.probe(c) for i, c in candidates.items()}
         for index, j in judged.items():
             if j.accept:
                 delta = candidates[index]
                 updates[index] = (delta, int(subs[index]["num_examples"]))
             elif j.reason:
                 reasons[index] = j.reason
-        return [(i, j.accept, j.score) for i, j in judged.items()]
+        return [(i, j.accept, j.score, probes[i]) for i, j in judged.items()]
 
-    last_accepted, last_scores = ctx.last_consensus(task_id, task)
+    last = ctx.last_consensus(task_id, task)
     rng = np.random.default_rng([opts.seed, task_id, r, int(task["retries"])])
-    return strategy_verdicts(opts.strategy, sorted(subs), honest, rng, last_accepted,
-                             last_scores), reasons
+    return strategy_verdicts(opts.strategy, sorted(subs), honest, rng, last), reasons
 
 
-def _verdicts(entry: Mapping[str, Any]) -> list[tuple[int, bool, int]]:
-    """The verdicts a journal entry holds, as (submission, accept, score)."""
-    return [(int(i), bool(a), int(s)) for i, a, s in entry["verdicts"]]
+def _verdicts(entry: Mapping[str, Any]) -> list[Verdict]:
+    """The verdicts a journal entry holds, as (submission, accept, score, probe); an entry
+    journalled before verdicts carried a probe reads as probe 0."""
+    out: list[Verdict] = []
+    for item in entry["verdicts"]:
+        i, a, s, *rest = item
+        out.append((int(i), bool(a), int(s), int(rest[0]) if rest else 0))
+    return out
 
 
 def _vote_commitment(task_id: int, round_: int, attempt: int, me: bytes,

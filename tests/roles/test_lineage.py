@@ -67,6 +67,8 @@ def test_the_tree_names_each_accepted_update_its_votes_and_the_attestations() ->
     assert update.contributor == BOB and update.cid == f"bafy-{BOB[:4]}"
     assert [(v.validator, v.accept, v.bond) for v in update.votes] == [
         (CHARLIE, True, 30 * DML), (DAVE, False, 10 * DML)]
+    # no probes on these votes: all 0, all on the consensus probe
+    assert [(v.probe, v.evidenced) for v in update.votes] == [(0, True), (0, True)]
     # only attestations of the adopted hash belong to the model's lineage
     assert [(a.validator, a.score) for a in r1.attestations] == [(CHARLIE, 8001)]
     check_lineage(lineage)
@@ -95,3 +97,12 @@ def test_unfinished_or_unknown_rounds_and_tasks_are_named_errors() -> None:
     fresh = FakeChain(1)
     with pytest.raises(LineageError, match="no finalised round"):
         read_lineage(DecentralMl(fresh), 0)  # type: ignore[arg-type]
+
+
+def test_each_vote_says_whether_its_probe_is_evidence() -> None:
+    fake = chain()
+    fake.votes[(0, 1)][CHARLIE][0]["probe"] = 700_000
+    fake.votes[(0, 1)][DAVE][0]["probe"] = 650_000  # off CHARLIE's (the 30-of-40 median)
+    update = read_lineage(DecentralMl(fake), 0).rounds[1].accepted_updates[0]  # type: ignore[arg-type]
+    assert [(v.validator, v.probe, v.evidenced) for v in update.votes] == [
+        (CHARLIE, 700_000, True), (DAVE, 650_000, False)]

@@ -16,7 +16,7 @@ from decentralml_client.roles.journal import Journal
 from decentralml_client.roles.validator import basis_points, next_step, run_validator
 from tests.roles.fakes import ROUND_PHASES, TASK_ID, FakeChain, phases, role_context
 
-VERDICTS = [(0, True, 9_100), (1, False, 0)]
+VERDICTS = [(0, True, 9_100, 812_345), (1, False, 0, 0)]
 JUDGED = {"verdicts": [list(v) for v in VERDICTS], "reasons": {"1": "no improvement"},
           "salt": "0x" + "ef" * 32}
 
@@ -65,13 +65,19 @@ def test_judged_verdicts_are_sealed_revealed_and_then_attested_or_not(tmp_path: 
     assert chain.calls == [
         ("commit_vote", {"task_id": TASK_ID, "round": 0, "commitment": h256(sealed)}),
         ("reveal_vote", {"task_id": TASK_ID, "round": 0, "salt": JUDGED["salt"], "verdicts": [
-            {"submission": 0, "accept": True, "score": 9_100},
-            {"submission": 1, "accept": False, "score": 0}]}),
+            {"submission": 0, "accept": True, "score": 9_100, "probe": 812_345},
+            {"submission": 1, "accept": False, "score": 0, "probe": 0}]}),
     ]
     entry = _journal(tmp_path, ctx.address).entry("0.0")
     assert entry["vote_committed"] and entry["vote_revealed"]
     # The chain accepted nothing, so there is no aggregate to attest.
     assert entry["attested"] is False and entry["reason"] == "nothing accepted"
+
+
+def test_a_journal_entry_without_probes_reads_as_probe_0() -> None:
+    # an entry journalled before verdicts carried a probe (3 fields) does not crash
+    assert validator._verdicts({"verdicts": [[0, True, 9_100], [1, False, 0, 7]]}) == [
+        (0, True, 9_100, 0), (1, False, 0, 7)]
 
 
 def test_after_a_restart_a_committed_vote_is_only_revealed(tmp_path: Path) -> None:
