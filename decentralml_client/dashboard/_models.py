@@ -132,6 +132,8 @@ class SubmissionView(BaseModel):
 class Verdict(BaseModel):
     accept: bool
     score: int
+    probe: int | None = None  # v2: evidence of evaluation (units of 1e-9, ml/evidence.py)
+    evidenced: bool | None = None  # v2: the probe matches the consensus probe (else: losing)
 
 
 class VoteRow(BaseModel):
@@ -148,6 +150,7 @@ class Tally(BaseModel):
     rejects: int
     accept_stake: int | None = None  # v2
     reject_stake: int | None = None  # v2
+    probe: int | None = None  # v2: the consensus probe (bond-weighted median of the verdicts')
 
 
 class VoteMatrix(BaseModel):

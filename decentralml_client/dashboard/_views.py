@@ -197,6 +197,24 @@ def verdict_counts(votes: dict[str, list[dict[str, Any]]]) -> dict[int, tuple[in
     return {i: (a, r) for i, (a, r) in counts.items()}
 
 
+def verdict_evidence(submissions: list[int], votes: dict[str, list[dict[str, Any]]],
+                     stakes: dict[str, int]) -> tuple[dict[int, int], dict[str, set[int]]]:
+    """The consensus probe of each submission and, per validator, the submissions on which
+    its verdict is evidenced (its probe matches the consensus probe), by the pallet's rule
+    as :func:`decentralml_client.protocol.consensus.consensus` mirrors it."""
+    from decentralml_client.chain.api import verdict_tuple
+    from decentralml_client.protocol.consensus import consensus
+
+    records = {v: protocol.VoteRecord(int(stakes.get(v) or 0),
+                                      [verdict_tuple(x) for x in verdicts or []])
+               for v, verdicts in votes.items()}
+    probes = consensus(submissions, records, PERMILL).probes
+    evidenced = {v: {sub for sub, _, _, probe in rec.verdicts or ()
+                     if sub in probes and protocol.evidenced(probe, probes[sub])}
+                 for v, rec in records.items()}
+    return probes, evidenced
+
+
 def vote_matrix(submissions: dict[int, dict[str, Any]], votes: dict[str, list[dict[str, Any]]],
                 validators: list[str], *, commits: set[str] | None = None,
                 stakes: dict[str, int] | None = None, sealed: bool = False) -> dict[str, Any]:
@@ -204,22 +222,35 @@ def vote_matrix(submissions: dict[int, dict[str, Any]], votes: dict[str, list[di
 
     On a v2 chain ``stakes`` is the round's electorate (validator → bond) and ``commits`` the
     validators that committed a sealed vote: each row then says whether its validator
-    ``committed`` and with what ``stake``. While the votes are ``sealed`` (up to the
-    VoteCommit phase) no verdict is shown, only who committed. ``tallies`` gives, per update,
-    the verdict counts and the stake behind accept and reject (v2).
+    ``committed`` and with what ``stake``, each cell carries the verdict's ``probe`` (the
+    evidence that the validator ran the update) and whether it is ``evidenced`` (matches the
+    consensus probe: an unevidenced verdict earns nothing and counts as losing), and each
+    tally the consensus ``probe``. While the votes are ``sealed`` (up to the VoteCommit
+    phase) no verdict is shown, only who committed. ``tallies`` gives, per update, the
+    verdict counts and the stake behind accept and reject (v2).
     """
     columns = sorted(submissions)
     shown = {} if sealed else votes
     names = list(dict.fromkeys([*validators, *(stakes or {}), *sorted(commits or ()),
                                 *sorted(shown)]))
+    probes: dict[int, int] = {}
+    evidence: dict[str, set[int]] = {}
+    if stakes is not None and shown:
+        probes, evidence = verdict_evidence(columns, shown, stakes)
     rows = []
     for v in names:
         by_sub = {int(x["submission"]): x for x in shown.get(v) or []}
-        cells = []
+        cells: list[dict[str, Any] | None] = []
         for c in columns:
             x = by_sub.get(c)
-            cells.append(None if x is None else
-                         {"accept": bool(x["accept"]), "score": int(x["score"])})
+            if x is None:
+                cells.append(None)
+                continue
+            cell: dict[str, Any] = {"accept": bool(x["accept"]), "score": int(x["score"])}
+            if stakes is not None:
+                cell["probe"] = int(x.get("probe") or 0)
+                cell["evidenced"] = c in evidence.get(v, set())
+            cells.append(cell)
         row: dict[str, Any] = {"validator": v, "voted": v in shown, "verdicts": cells}
         if commits is not None:
             row["committed"] = v in commits
@@ -236,6 +267,8 @@ def vote_matrix(submissions: dict[int, dict[str, Any]], votes: dict[str, list[di
         if "accept_stake" in sub:
             tally["accept_stake"] = 0 if sealed else int(sub["accept_stake"] or 0)
             tally["reject_stake"] = 0 if sealed else int(sub["reject_stake"] or 0)
+        if c in probes and counts.get(c):
+            tally["probe"] = probes[c]
         tallies.append(tally)
     out: dict[str, Any] = {"submissions": columns, "rows": rows, "tallies": tallies,
                            "sealed": sealed}

@@ -33,7 +33,8 @@ def v2_chain(phase: str) -> FakeChain:
 
     Round 1: BOB's update #0 and ALICE-the-contributor's #1 are revealed; CHARLIE (bond 30)
     and DAVE (bond 10) form the electorate. When the votes are revealed, CHARLIE accepts #0
-    and rejects #1, DAVE rejects #0 and accepts #1.
+    and rejects #1, DAVE rejects #0 and accepts #1; DAVE's probe on #0 is within the floor
+    of CHARLIE's (evidenced), on #1 far off the consensus probe, CHARLIE's (unevidenced).
     """
     fake = FakeChain(1)
     fake.tasks[0] = make_task_v2(0, round_=1, phase=phase, phase_ends_at=60, electorate_stake=E)
@@ -57,8 +58,9 @@ def v2_chain(phase: str) -> FakeChain:
     if revealed:
         fake.vote_commits[(0, 1)][DAVE] = "0x" + "dd" * 32
         fake.tasks[0].update(vote_commits=2, vote_reveals=2)
-        fake.votes[(0, 1)] = {CHARLIE: [verdict(0, True, 8300), verdict(1, False, 1000)],
-                              DAVE: [verdict(0, False, 2000), verdict(1, True, 7000)]}
+        fake.votes[(0, 1)] = {
+            CHARLIE: [verdict(0, True, 8300, 412_000), verdict(1, False, 1000, 512_000)],
+            DAVE: [verdict(0, False, 2000, 412_900), verdict(1, True, 7000, 90_000)]}
     else:
         fake.tasks[0].update(vote_commits=1, vote_reveals=0)
         # Not on a real chain before VoteReveal; here to prove nothing of it would leak.
@@ -72,8 +74,8 @@ def sub(contributor: str, accept_stake: int, reject_stake: int, status: str) -> 
             "accept_stake": accept_stake, "reject_stake": reject_stake, "status": status}
 
 
-def verdict(submission: int, accept: bool, score: int) -> dict[str, Any]:
-    return {"submission": submission, "accept": accept, "score": score}
+def verdict(submission: int, accept: bool, score: int, probe: int = 0) -> dict[str, Any]:
+    return {"submission": submission, "accept": accept, "score": score, "probe": probe}
 
 
 def test_the_six_phases_and_enrol_only_while_enrolling() -> None:
@@ -114,19 +116,28 @@ def test_from_vote_reveal_on_verdicts_and_stake_tallies_appear() -> None:
         assert vm["sealed"] is False
         rows = {r["validator"]: r for r in vm["rows"]}
         assert rows[CHARLIE]["stake"] == 30 * DML and rows[DAVE]["stake"] == 10 * DML
-        assert rows[CHARLIE]["verdicts"] == [{"accept": True, "score": 8300},
-                                             {"accept": False, "score": 1000}]
+        assert rows[CHARLIE]["verdicts"] == [
+            {"accept": True, "score": 8300, "probe": 412_000, "evidenced": True},
+            {"accept": False, "score": 1000, "probe": 512_000, "evidenced": True}]
+        # the consensus probe is CHARLIE's (30 of 40 stake): DAVE's #0 probe is within the
+        # floor of 1000, its #1 probe is not (that verdict counts as losing)
+        assert rows[DAVE]["verdicts"] == [
+            {"accept": False, "score": 2000, "probe": 412_900, "evidenced": True},
+            {"accept": True, "score": 7000, "probe": 90_000, "evidenced": False}]
         assert vm["tallies"] == [
             {"submission": 0, "accepts": 1, "rejects": 1, "accept_stake": 30 * DML,
-             "reject_stake": 10 * DML},
+             "reject_stake": 10 * DML, "probe": 412_000},
             {"submission": 1, "accepts": 1, "rejects": 1, "accept_stake": 10 * DML,
-             "reject_stake": 30 * DML}]
+             "reject_stake": 30 * DML, "probe": 512_000}]
         # One accept each, but stake decides: 30 of 40 reaches ⌈2/3 · 40⌉, 10 does not.
         subs = r1["submissions"]
         assert [s["outcome"] for s in subs] == ["Accepted (pending)", "Rejected (pending)"]
         assert [(s["accepts"], s["rejects"]) for s in subs] == [(1, 1), (1, 1)]
         html = client.get("/tasks/0?round=1").text
-        assert html.count('class="cell accept"') == 2 and html.count('class="cell reject"') == 2
+        assert html.count('class="cell accept"') == 1 and html.count('class="cell reject"') == 2
+        assert html.count('class="cell accept unevidenced"') == 1
+        assert html.count('data-evidenced="1"') == 3 and 'data-probe="90000"' in html
+        assert "no evidence" in html and "probe 512000" in html
         assert "30.0000 DML ✓" in html and "of 40.0000 DML" in html
 
 
