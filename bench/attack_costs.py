@@ -49,7 +49,9 @@ UNIT = 10**12  # plancks per DML (12 decimals)
 NEEDED = ("MinContributorBond", "MinValidatorBond", "MaxRetries", "SilenceSlash",
           "VerdictSlash", "LosingAttestSlash", "ScoreTolerance", "TaskDeposit",
           "MinValidatorStake", "MaxPhaseBlocks")
-PERMILL = ("SilenceSlash", "VerdictSlash", "LosingAttestSlash")
+# The evidence rule's constants; a runtime or metadata without them uses the client's defaults.
+OPTIONAL = {"ProbeTolerance": Constants().probe_tolerance, "ProbeFloor": Constants().probe_floor}
+PERMILL = ("SilenceSlash", "VerdictSlash", "LosingAttestSlash", "ProbeTolerance")
 
 # The default task of the table.
 REWARD = 100 * UNIT
@@ -60,18 +62,27 @@ PHASES_PER_ATTEMPT = 5  # Commit, Reveal, VoteCommit, VoteReveal, Aggregate
 BLOCK_SECONDS = 6
 FEE_PER_CALL = 8 * UNIT // 10_000  # ≈ 0.0008 DML per extrinsic (docs/chain.md §1)
 
-# tests/protocol/test_consensus.py's scenario: submission 3 is poisoned.
+# tests/protocol/test_consensus.py's scenario: submission 3 is poisoned. Verdicts are
+# (submission, accept, score, probe); every validator below measured this round's probe P
+# (the deviant ones too: they lose by their verdicts alone, even with evidence), except the
+# replaying validator, which evaluates nothing and carries last round's probe.
+P = 250_000
+LAST_ROUND_PROBE = 190_000
 REVEALED = [0, 1, 2, 3]
 HONEST = {
-    "honest1": [(0, True, 3000), (1, True, 2800), (2, True, 2600), (3, False, 0)],
-    "honest2": [(0, True, 3100), (1, True, 2700), (2, True, 2600), (3, False, 0)],
-    "honest3": [(0, True, 2900), (1, True, 2900), (2, True, 2500), (3, False, 0)],
+    "honest1": [(0, True, 3000, P), (1, True, 2800, P), (2, True, 2600, P), (3, False, 0, P)],
+    "honest2": [(0, True, 3100, P), (1, True, 2700, P), (2, True, 2600, P), (3, False, 0, P)],
+    "honest3": [(0, True, 2900, P), (1, True, 2900, P), (2, True, 2500, P), (3, False, 0, P)],
 }
 DEVIANT = {
-    "accept-all": [(0, True, 5000), (1, True, 5000), (2, True, 5000), (3, True, 5000)],
-    "reject-all": [(0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)],
-    "random": [(0, True, 1200), (1, False, 9000), (2, True, 400), (3, True, 7000)],
+    "accept-all": [(0, True, 5000, P), (1, True, 5000, P), (2, True, 5000, P),
+                   (3, True, 5000, P)],
+    "reject-all": [(0, False, 0, P), (1, False, 0, P), (2, False, 0, P), (3, False, 0, P)],
+    "random": [(0, True, 1200, P), (1, False, 9000, P), (2, True, 400, P), (3, True, 7000, P)],
 }
+# Replays the public consensus (right verdicts, consensus scores) without evaluating.
+REPLAY = [(0, True, 3000, LAST_ROUND_PROBE), (1, True, 2800, LAST_ROUND_PROBE),
+          (2, True, 2600, LAST_ROUND_PROBE), (3, False, 0, LAST_ROUND_PROBE)]
 ADOPTED = "agg"
 
 
@@ -94,7 +105,8 @@ def constants_from_metadata(path: Path = ABI) -> dict[str, int] | None:
     values = {c["name"]: c.get("value") for c in abi.get("constants", [])}
     if not all(name in values and values[name] is not None for name in NEEDED):
         return None
-    return {name: _int(values[name]) for name in NEEDED}
+    return {name: _int(values[name]) for name in (*NEEDED, *OPTIONAL)
+            if values.get(name) is not None}
 
 
 def constants_from_source(path: Path = RUNTIME_SRC) -> dict[str, int]:
@@ -111,7 +123,7 @@ def constants_from_source(path: Path = RUNTIME_SRC) -> dict[str, int]:
         return total
 
     out: dict[str, int] = {}
-    for name in NEEDED:
+    for name in (*NEEDED, *OPTIONAL):
         m = re.search(rf"pub const {name}: [\w:]+ = ([^;]+);", src)
         if m:
             expr = m.group(1).strip()
@@ -127,6 +139,8 @@ def constants_from_source(path: Path = RUNTIME_SRC) -> dict[str, int]:
         m = re.search(rf"type {name} = ConstU32<([\d_]+)>;", src)
         if m:
             out[name] = int(m.group(1).replace("_", ""))
+            continue
+        if name in OPTIONAL:
             continue
         raise SystemExit(f"{path}: cannot find the runtime constant {name}")
     return out
@@ -176,7 +190,9 @@ def settle(electorate: Mapping[str, VoteRecord], k: Mapping[str, int], *,
         validator_share_ppm=VALIDATOR_SHARE, adopted=adopted, min_validators=1,
         constants=Constants(silence_slash=k["SilenceSlash"], verdict_slash=k["VerdictSlash"],
                             losing_attest_slash=k["LosingAttestSlash"],
-                            score_tolerance=k["ScoreTolerance"]))
+                            score_tolerance=k["ScoreTolerance"],
+                            probe_tolerance=k.get("ProbeTolerance", OPTIONAL["ProbeTolerance"]),
+                            probe_floor=k.get("ProbeFloor", OPTIONAL["ProbeFloor"])))
 
 
 def honest_electorate(bond: int) -> dict[str, VoteRecord]:
@@ -200,8 +216,8 @@ def compute(k: Mapping[str, int], sybils: int = 3) -> list[Row]:
         many = honest_electorate(vb) | {f"sybil{i}": VoteRecord(vb, verdicts, attested=ADOPTED)
                                         for i in range(sybils)}
         s_one, s_many = settle(one, k), settle(many, k)
-        _, _, stake_one = consensus(REVEALED, one, QUORUM)
-        _, _, stake_many = consensus(REVEALED, many, QUORUM)
+        stake_one = consensus(REVEALED, one, QUORUM).accept_stake
+        stake_many = consensus(REVEALED, many, QUORUM).accept_stake
         pay_one = s_one.validator_pay.get("attacker", 0) - s_one.slashes.get("attacker", 0)
         pay_many = sum(s_many.validator_pay.get(f"sybil{i}", 0)
                        - s_many.slashes.get(f"sybil{i}", 0) for i in range(sybils))
@@ -241,7 +257,7 @@ def compute(k: Mapping[str, int], sybils: int = 3) -> list[Row]:
         s = settle(honest_electorate(vb) | {"attacker": VoteRecord(vb, verdicts,
                                                                    attested=ADOPTED)}, k)
         pay, slash = s.validator_pay.get("attacker", 0), s.slashes.get("attacker", 0)
-        wrong = sum(1 for sub, acc, _ in verdicts if acc != s.accepted[sub])
+        wrong = sum(1 for sub, acc, _, _ in verdicts if acc != s.accepted[sub])
         poisoned = "accepted" if s.accepted[3] else "rejected"
         rows.append(Row(
             name.replace("-", "_"), f"{name.capitalize()} validator (1 poisoned update of 4)",
@@ -253,6 +269,21 @@ def compute(k: Mapping[str, int], sybils: int = 3) -> list[Row]:
             "honest",
             f"poisoned update {poisoned}; honest validators' Q = "
             f"{min(s.quality[h] for h in HONEST) / PPM:.3f}..1", slash))
+
+    # Replaying validator: copies the public consensus of the last round, evaluates nothing.
+    s = settle(honest_electorate(vb) | {"attacker": VoteRecord(vb, REPLAY, attested=ADOPTED)}, k)
+    pay, slash = s.validator_pay.get("attacker", 0), s.slashes.get("attacker", 0)
+    tolerance = k.get("ProbeTolerance", OPTIONAL["ProbeTolerance"])
+    rows.append(Row(
+        "replay", "Replaying validator (votes the public consensus, downloads nothing)",
+        slash + honest_pay - pay,
+        f"{dml(slash)} slashed (`VerdictSlash` {pct(k['VerdictSlash'])} × 4/4 of its bond: "
+        f"no verdict carries this round's probe) + pay forgone {dml(honest_pay - pay)}",
+        pay - slash - honest_pay,
+        f"pay {dml(pay)} (Q = {s.quality['attacker'] / PPM:.3f}) vs {dml(honest_pay)} honest",
+        f"its verdicts agree with the consensus but are unevidenced (probe off the consensus "
+        f"probe by more than {pct(tolerance)}); the poisoned update is "
+        f"{'accepted' if s.accepted[3] else 'rejected'}", slash))
 
     # Losing proposal and attestation (honest verdicts, backs a junk aggregate).
     s = settle(honest_electorate(vb) | {"attacker": VoteRecord(
@@ -269,7 +300,7 @@ def compute(k: Mapping[str, int], sybils: int = 3) -> list[Row]:
 
     # Free-rider / copier contributor: a fifth update, evaluated at 0 and rejected by all.
     revealed = [*REVEALED, 4]
-    electorate = {who: VoteRecord(vb, [*v, (4, False, 0)], attested=ADOPTED)
+    electorate = {who: VoteRecord(vb, [*v, (4, False, 0, P)], attested=ADOPTED)
                   for who, v in HONEST.items()}
     s = settle(electorate, k, revealed=revealed)
     weights = effective_examples([500, 600, 550, 10_000], 10_000)
