@@ -107,7 +107,7 @@ def _chain_round(chain: Chain, node_log: Path, n: int) -> dict[str, Any]:
         task_id, 0, f"bafkrei{a.ss58_address.lower()[:52]}", hashes[a.ss58_address], 100,
         salts[a.ss58_address])) for a in contributors])
     subs = sorted(dml.submissions(task_id, 0))
-    verdicts = [(i, True, 9_000) for i in subs]
+    verdicts = [(i, True, 9_000, 0) for i in subs]
     dml.submit_all([(v.keypair, dml.commit_vote_call(task_id, 0, vote_commitment(
         task_id, 0, attempt, v.public_key, verdicts, salts[v.ss58_address]))) for v in validators])
     dml.submit_all([(v.keypair, dml.reveal_vote_call(task_id, 0, verdicts, salts[v.ss58_address]))

@@ -18,24 +18,32 @@ index, a validator
    whole measures the contributor's local model, which late in training is often worse on
    other data than the global model, so a whole-step test rejects honest work.)
 5. measures what the update adds **beyond public history**: everything earlier rounds made
-   public (the global model ``M_r``, the previous rounds' revealed updates and global steps)
-   spans a subspace ``H``; the update's *fresh part* is ``r = Δ − proj_H(Δ)``, and its
-   **fresh value** is the loss the round's aggregate loses when that part is taken out of it,
-   ``10 000 · k · (L(A − r/k) − L(A)) / L(M_r)`` basis points with ``A = M_r + mean(Δ)`` over
-   the ``k`` updates left after 1–3 (leave-one-out, of the fresh part only). A copy of any
-   earlier update, global model or global step, any linear combination of them, perturbed or
-   not, has a fresh part that is only its perturbation: noise that adds nothing;
-6. accepts when the signed gain reaches the task's ``min_improvement`` less a margin for
+   public (the global model ``M_r``, the last ``HISTORY_ROUNDS`` rounds' revealed updates and
+   global steps) spans a subspace ``H``; the update's *fresh part* is ``r = Δ − proj_H(Δ)``.
+   With ``g`` the gradient of the loss on this validator's data at ``M_r``, also taken off
+   ``H``, the fresh part's **fresh value** is its first-order loss decrease
+   ``10 000 · (−g·r) / L(M_r)`` basis points, and its **freshness** is the same alignment as a
+   z-score, ``z = cos(r, −g) · √(d − dim H)``. A re-use of history — a copy of any earlier
+   update, global model or step, any linear combination of them, perturbed at any strength —
+   has a fresh part that is only its perturbation, chosen without data: ``z`` is then a
+   standard normal draw whatever the perturbation's size. An honest update's fresh part is what
+   its data taught it this round (``z`` of 6–9 at the median on digits);
+6. refuses **re-sent history**: an update whose fresh part holds less than ``min_fresh_ratio``
+   of its norm (a copy, lightly perturbed), and **noise**: an update whose fresh part is not
+   informative (``z < pay_z``) *and* larger than ``noise_ratio`` × the round's median fresh
+   part (a noise rider; a perturbed copy carrying more noise than honest work carries);
+7. accepts when the signed gain reaches the task's ``min_improvement`` less a margin for
    measurement noise and data heterogeneity, ``max(margin_floor, margin_mads × MAD)`` of the
    round's gains on this validator's data (honest updates from skewed, non-IID data often
    have a small negative first-order gain on a balanced validation set and cluster with the
-   others; poisoned updates fall many MADs below them), **and** the fresh value is positive
-   (at least ``min_fresh``): an update that adds nothing beyond history does not enter the
-   aggregate.
+   others; poisoned updates fall many MADs below them), and 6 did not refuse it.
 
 The **score** — what contributors are paid by (the bond-weighted median of the validators'
-scores, see :mod:`decentralml_client.protocol.consensus`) — is the fresh value clipped to
-0..10 000: a claimed example count buys nothing, an idle or re-used update scores 0.
+scores, see :mod:`decentralml_client.protocol.consensus`) — is the fresh value, clipped to
+0..10 000, when the fresh part is informative (``z ≥ pay_z``) and 0 otherwise: a claimed
+example count buys nothing; idle, copied and re-used work scores 0 (a re-user draws
+``z ≥ pay_z`` about 2 % of the time, and then only a small value). Honest work whose fresh part
+was not informative this round is accepted into the aggregate but not paid for that round.
 """
 
 from __future__ import annotations
@@ -48,7 +56,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from decentralml_client.ml.evaluate import apply_delta, evaluate
+from decentralml_client.ml.evaluate import apply_delta, evaluate, loss_gradient
 from decentralml_client.ml.model_spec import ModelSpec
 
 MAX_SCORE = 10_000
@@ -65,7 +73,9 @@ class AcceptancePolicy:
     max_norm: float = 3.0  # relative to the round's median update norm
     copy_cosine: float = 0.9999  # cosine above which two deltas count as the same
     copy_norm_ratio: float = 0.01  # ... when their norms also differ by less than this
-    min_fresh: int = 1  # basis points of fresh value an accepted update must reach
+    min_fresh_ratio: float = 0.05  # share of its norm an update's fresh part must reach
+    pay_z: float = 2.0  # freshness (z) at which an update's fresh value is paid
+    noise_ratio: float = 1.5  # relative to the round's median fresh-part norm
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,7 @@ class Judgement:
     loss: float | None = None
     gain: float | None = None  # signed whole-step gain, basis points
     fresh: float | None = None  # signed fresh value (beyond public history), basis points
+    freshness: float | None = None  # z-score of the fresh part's alignment with the descent
 
 
 def _flat(delta: Sequence[NDArray[Any]]) -> NDArray[Any]:
@@ -108,15 +119,6 @@ def fresh_part(flat: NDArray[Any], basis: NDArray[Any]) -> NDArray[Any]:
         return flat
     result: NDArray[Any] = flat - basis @ (basis.T @ flat)
     return result
-
-
-def _unflat(flat: NDArray[Any], like: Sequence[NDArray[Any]]) -> list[NDArray[Any]]:
-    out, offset = [], 0
-    for t in like:
-        n = int(np.size(t))
-        out.append(flat[offset:offset + n].reshape(np.shape(t)))
-        offset += n
-    return out
 
 
 def whole_step_gain(base_loss: float, loss: float, share: int = 1) -> float:
@@ -206,26 +208,36 @@ def judge_updates(
         step = [np.asarray(d, np.float64) / share for d in delta]
         loss = evaluate(model_spec, apply_delta(base, step), x, y)["loss"]
         gains[i] = (whole_step_gain(base_loss, loss, share), loss)
-    fresh = _fresh_values(model_spec, base, base_loss, {i: flats[i][0] for i in survivors},
-                          x, y, history, previous_step)
+    fresh = _freshness(model_spec, base, base_loss, {i: flats[i][0] for i in survivors},
+                       x, y, history, previous_step)
+    fresh_norms = [f.norm for f in fresh.values()]
+    median_fresh = float(np.median(fresh_norms)) if fresh_norms else 0.0
     finite = [g for g, _ in gains.values() if math.isfinite(g)]
     margin = max(float(policy.margin_floor), policy.margin_mads * spread(finite))
     threshold = policy.min_improvement - margin
     for i, (gain, loss) in gains.items():
-        value = fresh[i]
+        f = fresh[i]
+        value, z = f.value, f.z
+        paid = score_of(value) if z >= policy.pay_z else 0
         if not math.isfinite(gain) or not math.isfinite(value):
             out[i] = Judgement(False, 0, "the updated model outputs non-finite values")
         elif gain < threshold:
             out[i] = Judgement(False, 0,
                                f"gain {gain:.0f} bp below the threshold {threshold:.0f} bp "
                                f"(task minimum {policy.min_improvement} bp less a margin of "
-                               f"{margin:.0f} bp)", loss, gain, value)
-        elif value < policy.min_fresh:
+                               f"{margin:.0f} bp)", loss, gain, value, z)
+        elif f.ratio < policy.min_fresh_ratio:
             out[i] = Judgement(False, 0,
-                               f"adds nothing beyond public history: fresh value {value:.1f} bp "
-                               f"(needs {policy.min_fresh} bp)", loss, gain, value)
+                               f"re-sends public history: {100 * f.ratio:.1f} % of the update "
+                               "is not explained by earlier rounds' updates and models",
+                               loss, gain, value, z)
+        elif z < policy.pay_z and f.norm > policy.noise_ratio * median_fresh:
+            out[i] = Judgement(False, 0,
+                               f"its part beyond public history is noise: freshness z = {z:.1f}"
+                               f", {f.norm / median_fresh:.1f}x the round's median fresh part",
+                               loss, gain, value, z)
         else:
-            out[i] = Judgement(True, score_of(value), None, loss, gain, value)
+            out[i] = Judgement(True, paid, None, loss, gain, value, z)
     return dict(sorted(out.items()))
 
 
@@ -233,7 +245,18 @@ def judge_updates(
 HISTORY_ROUNDS = 2
 
 
-def _fresh_values(
+
+@dataclass(frozen=True)
+class Freshness:
+    """What an update adds beyond public history, on one validator's data."""
+
+    value: float  # first-order loss decrease of the fresh part, whole-step basis points
+    z: float  # alignment of the fresh part with the descent direction, as a z-score
+    ratio: float  # norm of the fresh part / norm of the update
+    norm: float  # norm of the fresh part
+
+
+def _freshness(
     model_spec: ModelSpec,
     base: Sequence[NDArray[Any]],
     base_loss: float,
@@ -242,25 +265,24 @@ def _fresh_values(
     y: NDArray[Any],
     history: Sequence[Sequence[NDArray[Any]]],
     previous_step: Sequence[NDArray[Any]] | None,
-) -> dict[int, float]:
-    """The fresh value of each survivor (flat delta): leave-one-out of its part beyond
-    history in the round's aggregate, in whole-step basis points."""
+) -> dict[int, Freshness]:
+    """The :class:`Freshness` of each survivor (flat delta)."""
     if not survivors:
         return {}
-    k = len(survivors)
     past = [_flat(base)] + [_flat(h) for h in history]
     if previous_step is not None:
         past.append(_flat(previous_step))
     basis = history_basis([p for p in past if np.all(np.isfinite(p))])
-    mean = np.mean(np.stack(list(survivors.values())), axis=0)
-    shape_of = [np.asarray(b) for b in base]
-    loss_all = evaluate(model_spec, apply_delta(base, _unflat(mean, shape_of)), x, y)["loss"]
-    out: dict[int, float] = {}
+    descent = fresh_part(-_flat(loss_gradient(model_spec, base, x, y)), basis)
+    dims = max(1, descent.size - (basis.shape[1] if basis.size else 0))
+    d_norm = float(np.linalg.norm(descent))
+    out: dict[int, Freshness] = {}
     for i, flat in survivors.items():
-        without = mean - fresh_part(flat, basis) / k
-        loss = evaluate(model_spec, apply_delta(base, _unflat(without, shape_of)), x, y)["loss"]
-        if not (math.isfinite(loss) and math.isfinite(loss_all)) or base_loss <= 0:
-            out[i] = -math.inf
-        else:
-            out[i] = (loss - loss_all) / base_loss * k * MAX_SCORE
+        r = fresh_part(flat, basis)
+        r_norm = float(np.linalg.norm(r))
+        total = float(np.linalg.norm(flat))
+        along = float(r @ descent)
+        z = along / (r_norm * d_norm) * math.sqrt(dims) if r_norm > 0 and d_norm > 0 else 0.0
+        value = along / base_loss * MAX_SCORE if base_loss > 0 else -math.inf
+        out[i] = Freshness(value, z, r_norm / total if total > 0 else 0.0, r_norm)
     return out

@@ -311,6 +311,7 @@ def run_simulation(
                 "accuracy": ev["accuracy"],
                 "loss": ev["loss"] if math.isfinite(ev["loss"]) else None,
                 "accepted": len(accepted_ids),
+                "accepted_ids": accepted_ids if not failed else [],
                 "rejected": contributors - len(accepted_ids),
                 "failed": failed,
                 "train_loss": float(np.mean(train_losses)),
