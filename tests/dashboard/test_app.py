@@ -164,6 +164,15 @@ def test_task_page_shows_the_example_weighting_when_the_spec_has_one() -> None:
         assert client.get("/api/tasks/0").json()["spec"]["example_weighting"] == "Claimed"
 
 
+def test_task_page_says_what_contributions_and_votes_are_paid_for() -> None:
+    fake = FakeChain(1)
+    fake.tasks[0] = make_task(0)
+    with app_for(fake) as client:
+        html = client.get("/tasks/0").text
+    assert 'id="pay-rule"' in html
+    assert "fresh work" in html and "beyond" in html and "probe" in html
+
+
 def test_participants_and_history() -> None:
     fake = FakeChain(1)
     fake.tasks[0] = make_task(0, round_=1)
