@@ -224,10 +224,21 @@ class DecentralMl:
     def leave_task(self, signer: Keypair, task_id: int) -> Receipt:
         return self.chain.submit(signer, "leave_task", {"task_id": task_id})
 
-    def set_allowed(self, signer: Keypair, task_id: int, accounts: list[str],
+    @staticmethod
+    def set_allowed_call(task_id: int, accounts: Sequence[str], allowed: bool) -> Call:
+        """``set_allowed``'s parameters. ``accounts`` is a ``BoundedVec<AccountId, _>``,
+        which the runtime's metadata describes as a one-field tuple struct around the
+        ``Vec``; substrate-interface encodes such a struct from a sequence of its fields, so
+        the account list goes inside a one-element list (a bare list is taken as the field
+        values themselves: "Provided value is not a list")."""
+        return "set_allowed", {"task_id": task_id, "accounts": [[str(a) for a in accounts]],
+                               "allowed": allowed}
+
+    def set_allowed(self, signer: Keypair, task_id: int, accounts: Sequence[str],
                     allowed: bool) -> Receipt:
-        return self.chain.submit(signer, "set_allowed", {
-            "task_id": task_id, "accounts": accounts, "allowed": allowed})
+        """Allow (or, with ``allowed=False``, disallow) ``accounts`` to join an
+        ``AllowList`` task (creator only)."""
+        return self.chain.submit(signer, *self.set_allowed_call(task_id, accounts, allowed))
 
     def purge_task(self, signer: Keypair, task_id: int, limit: int = 1_000) -> Receipt:
         return self.chain.submit(signer, "purge_task", {"task_id": task_id, "limit": limit})

@@ -191,3 +191,50 @@ def test_v2_storage_missing_on_the_runtime_reads_as_empty() -> None:
     assert if_present(lambda: dml.vote_commits(0, 0), {}) == {}
     assert if_present(lambda: dml.electorate(0, 0), {}) == {}
     assert if_present(lambda: 3, 0) == 3
+
+
+def _bounded_account_vec() -> Any:
+    """A scale object of ``BoundedVec<AccountId32, _>`` as the runtime's metadata describes it
+    (a one-field tuple struct around the ``Vec``), built offline with scalecodec."""
+    from scalecodec.base import RuntimeConfigurationObject
+    from scalecodec.type_registry import load_type_registry_preset
+
+    def ty(i: int, definition: dict[str, Any], path: list[str] | None = None) -> dict[str, Any]:
+        return {"id": i, "type": {"path": path or [], "params": [], "def": definition,
+                                  "docs": []}}
+
+    def field(t: int, name: str) -> dict[str, Any]:
+        return {"name": None, "type": t, "typeName": name, "docs": []}
+
+    types = [
+        ty(0, {"composite": {"fields": [field(1, "[u8; 32]")]}},
+           ["sp_core", "crypto", "AccountId32"]),
+        ty(1, {"array": {"len": 32, "type": 2}}),
+        ty(2, {"primitive": "u8"}),
+        ty(3, {"sequence": {"type": 0}}),
+        ty(4, {"composite": {"fields": [field(3, "Vec<T>")]}},
+           ["bounded_collections", "bounded_vec", "BoundedVec"]),
+    ]
+    rc = RuntimeConfigurationObject()
+    rc.update_type_registry(load_type_registry_preset("core"))
+    registry = rc.create_scale_object("PortableRegistry")
+    registry.encode({"types": types})
+    rc.update_from_scale_info_types(registry["types"], prefix="scale_info")
+    return lambda: rc.create_scale_object("scale_info::4")
+
+
+def test_set_allowed_sends_the_account_list_in_the_shape_the_bounded_vec_encodes_from() -> None:
+    chain = _Storage({}, {})
+    dml = DecentralMl(chain)  # type: ignore[arg-type]
+    bob = dev_account("bob").ss58_address
+    dml.set_allowed(dev_account("alice").keypair, 3, [ALICE, bob], True)
+    dml.set_allowed(dev_account("alice").keypair, 3, (bob,), False)
+    (name, allow), (_, revoke) = chain.sent
+    assert name == "set_allowed" and allow["task_id"] == 3 and allow["allowed"] is True
+    assert revoke["allowed"] is False
+    new = _bounded_account_vec()
+    encoded = bytes.fromhex(str(new().encode(allow["accounts"]))[2:])
+    assert encoded == (bytes([2 << 2]) + account_id(ALICE) + account_id(bob))  # compact 2
+    assert str(new().encode(revoke["accounts"])) == "0x04" + account_id(bob).hex()
+    with pytest.raises(ValueError, match="not a list"):  # the shape the client used to send
+        new().encode([ALICE])
