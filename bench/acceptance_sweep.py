@@ -9,7 +9,8 @@ payout rule) and reports:
 * **attacks**: one run per poisoning or idle attack with 2 of 10 contributors attacking;
 * **history**: the adaptive re-user of public history — for each way of re-using it
   (``replay``, ``replay-old``, ``history-mix``, ``noise-rider``) and each perturbation strength
-  of the sweep, 4 honest contributors and 2 attackers over 3 rounds: the attackers' best pay
+  of the sweep, 4 honest contributors and 2 attackers over 3 rounds, FedAvg weighted by the
+  median-capped claim as in an open task: the attackers' best pay
   as a share of the honest mean (target ≤ 1 %), how many of their updates entered the
   aggregate, and the attested accuracy against the same seats all honest;
 * **validators**: 4 honest validators and 3 that vote without evaluating (``copy``: replay
@@ -74,12 +75,15 @@ def history_reuse(seed: int, rounds: int = 3) -> dict[str, Any]:
     """The adaptive re-user of history against the same seats all honest."""
     from decentralml_client.ml.simulate import run_simulation
 
-    honest = run_simulation(contributors=6, rounds=rounds, seed=seed)
+    # An open task (where anyone may re-use history) weights FedAvg by the median-capped claim.
+    weighting = "median-capped"
+    honest = run_simulation(contributors=6, rounds=rounds, seed=seed,
+                            example_weighting=weighting)
     rows = []
     for attack in HISTORY:
         for strength in STRENGTHS:
             s = run_simulation(contributors=6, rounds=rounds, malicious=2, attack=attack,
-                               attack_scale=strength, seed=seed)
+                               attack_scale=strength, seed=seed, example_weighting=weighting)
             share, paid = _pay_share(s)
             bad = set(s["config"]["malicious_ids"])
             entered = sum(1 for r in s["rounds"][1:] for i in r["accepted_ids"] if i in bad)

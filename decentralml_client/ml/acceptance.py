@@ -42,7 +42,7 @@ The **score** — what contributors are paid by (the bond-weighted median of the
 scores, see :mod:`decentralml_client.protocol.consensus`) — is the fresh value, clipped to
 0..10 000, when the fresh part is informative (``z ≥ pay_z``) and 0 otherwise: a claimed
 example count buys nothing; idle, copied and re-used work scores 0 (a re-user draws
-``z ≥ pay_z`` about 2 % of the time, and then only a small value). Honest work whose fresh part
+``z ≥ pay_z`` about 0.1 % of the time, and then only a small value). Honest work whose fresh part
 was not informative this round is accepted into the aggregate but not paid for that round.
 """
 
@@ -74,7 +74,7 @@ class AcceptancePolicy:
     copy_cosine: float = 0.9999  # cosine above which two deltas count as the same
     copy_norm_ratio: float = 0.01  # ... when their norms also differ by less than this
     min_fresh_ratio: float = 0.05  # share of its norm an update's fresh part must reach
-    pay_z: float = 2.0  # freshness (z) at which an update's fresh value is paid
+    pay_z: float = 3.0  # freshness (z) at which an update's fresh value is paid
     noise_ratio: float = 1.5  # relative to the round's median fresh-part norm
 
 

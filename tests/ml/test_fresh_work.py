@@ -49,7 +49,7 @@ def test_honest_updates_are_accepted_and_paid_for_their_fresh_part(three_rounds)
     judged = judge_updates(FAST, base, dict(enumerate(honest)), x, y,
                            previous_step=public.steps[-1], history=public.deltas())
     assert all(j.accept and j.score > 0 for j in judged.values()), judged
-    assert all(j.freshness is not None and j.freshness >= 2.0 for j in judged.values())
+    assert all(j.freshness is not None and j.freshness >= 3.0 for j in judged.values())
 
 
 @pytest.mark.parametrize("attack", HISTORY_ATTACKS)
