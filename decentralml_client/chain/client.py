@@ -10,6 +10,7 @@ block/event subscriptions. The typed pallet calls and reads are in :mod:`.api`.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -81,6 +82,30 @@ def _event_from_record(record: Any) -> Event:
 _OPEN_LOCK = threading.Lock()
 T = TypeVar("T")
 
+_ALREADY_IMPORTED = ("Already Imported", "1013")
+"""The pool holds these very bytes already: the transaction is there, wait for it."""
+_NONCE_TAKEN = ("Priority is too low", "outdated", "Stale", "stale")
+"""The nonce is taken, by a transaction in the pool (1014) or one already included (stale)."""
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """A signed transaction handed to the pool whose inclusion is not yet confirmed."""
+
+    data: str  # the signed extrinsic, 0x hex: a resend sends exactly these bytes
+    hash: str
+    nonce: int
+    block: int  # the head when it was first sent: its inclusion is searched from there
+
+
+def _call_key(signer: Keypair, pallet: str, call: str, params: dict[str, Any]) -> str:
+    """One call of one account, whatever the object identities of its parameters."""
+    return json.dumps([signer.ss58_address, pallet, call, params], sort_keys=True, default=str)
+
+
+def _extrinsic_hash(data: str) -> str:
+    return "0x" + blake2_256(bytes.fromhex(data.removeprefix("0x"))).hex()
+
 
 class Chain:
     """A connected chain. Not thread-safe for reads; submissions from threads are serialised."""
@@ -102,6 +127,7 @@ class Chain:
             ) from exc
         self._lock = threading.RLock()
         self._next_nonce: dict[str, int] = {}
+        self._unconfirmed: dict[str, _Sent] = {}
         if check_abi:
             check_compatible(self)
 
@@ -237,82 +263,139 @@ class Chain:
 
         Nothing waits for a block between submissions, so transactions sent together share
         blocks; each new block is read once. Raises on the first refused or failed call.
+
+        A call whose earlier submission timed out (:class:`InclusionTimeout`) is *resent*,
+        not signed again: the same bytes, with the same nonce, so it can be included once at
+        most. A resend the node answers with "Transaction Already Imported" (1013), or with a
+        taken nonce ("Priority is too low", a stale nonce) while the earlier copy is in the
+        pool or was included meanwhile, is already there: the call waits for that copy's
+        inclusion and returns its receipt instead of reporting a refusal.
         """
         deadline = time.monotonic() + (timeout or self.timeout)
         with self._lock:
             start_block, _ = self.head()
+            scan_from = start_block
             # Sign everything first, then hand it over in one quick burst, so that the node
             # sees the transactions arrive together.
-            signed = []
+            signed: list[tuple[str, Keypair, str, str, dict[str, Any], _Sent, bool]] = []
             for signer, pallet, call, params in items:
+                key = _call_key(signer, pallet, call, params)
+                earlier = self._unconfirmed.get(key)
+                if earlier is not None:
+                    scan_from = min(scan_from, earlier.block)
+                    local = self._next_nonce.get(signer.ss58_address, 0)
+                    self._next_nonce[signer.ss58_address] = max(local, earlier.nonce + 1)
+                    signed.append((key, signer, pallet, call, params, earlier, True))
+                    continue
                 composed = self.substrate.compose_call(pallet, call, params)
                 nonce = self._nonce(signer)
                 self._next_nonce[signer.ss58_address] = nonce + 1
                 ext = self.substrate.create_signed_extrinsic(composed, signer, nonce=nonce)
-                signed.append((signer, pallet, call, params, str(ext.data)))
-            pending = [self._send(signer, pallet, call, params, first_try=data)
-                       for signer, pallet, call, params, data in signed]
+                data = str(ext.data)
+                sent = _Sent(data, _extrinsic_hash(data), nonce, start_block)
+                signed.append((key, signer, pallet, call, params, sent, False))
+            pending = []
+            for key, signer, pallet, call, params, sent, resend in signed:
+                try:
+                    label, h, sent = self._send(signer, pallet, call, params, sent,
+                                                resend=resend)
+                except TransactionRejected:
+                    self._unconfirmed.pop(key, None)
+                    raise
+                self._unconfirmed[key] = sent
+                pending.append((label, h, key))
             if not wait:
-                return [Receipt(h, "", -1) for _, h in pending]
-            return self._wait_all(pending, start_block, deadline)
+                return [Receipt(h, "", -1) for _, h, _ in pending]
+            return self._wait_all(pending, scan_from, deadline)
 
-    def _send(self, signer: Keypair, pallet: str, call: str, params: dict[str, Any], *,
-              first_try: str) -> tuple[str, str]:
-        """Hand a signed call (``first_try``, hex) to the node's pool, re-signing with a fresh
-        nonce if the node finds it outdated; returns (label, extrinsic hash)."""
+    def _send(self, signer: Keypair, pallet: str, call: str, params: dict[str, Any],
+              sent: _Sent, *, resend: bool = False) -> tuple[str, str, _Sent]:
+        """Hand a signed call to the node's pool, re-signing with a fresh nonce if the node
+        finds it outdated; returns (label, extrinsic hash, what was sent). A ``resend`` of an
+        earlier submission that the node says is already there is not sent again."""
         label = f"{pallet}.{call}"
-        data = first_try
         for attempt in range(3):
             try:
-                result = self.substrate.rpc_request("author_submitExtrinsic", [data])
+                result = self.substrate.rpc_request("author_submitExtrinsic", [sent.data])
             except SubstrateRequestException as exc:
                 msg = str(exc)
-                if attempt < 2 and ("outdated" in msg or "Priority is too low" in msg):
+                if any(n in msg for n in _ALREADY_IMPORTED):
+                    return label, sent.hash, sent  # these very bytes are in the pool
+                if any(n in msg for n in _NONCE_TAKEN) and (
+                        resend or attempt > 0) and self._already_there(sent):
+                    return label, sent.hash, sent  # in the pool, or included meanwhile
+                if attempt < 2 and any(n in msg for n in _NONCE_TAKEN):
                     self._next_nonce.pop(signer.ss58_address, None)
                     nonce = self._nonce(signer)
                     self._next_nonce[signer.ss58_address] = nonce + 1
                     composed = self.substrate.compose_call(pallet, call, params)
                     data = str(self.substrate.create_signed_extrinsic(
                         composed, signer, nonce=nonce).data)
+                    sent = _Sent(data, _extrinsic_hash(data), nonce, sent.block)
                     continue
                 self._next_nonce.pop(signer.ss58_address, None)  # this nonce stays unused
                 raise TransactionRejected(_rejection_message(label, msg)) from exc
             if "error" in result:
                 self._next_nonce.pop(signer.ss58_address, None)
                 raise TransactionRejected(_rejection_message(label, str(result["error"])))
-            return label, str(result["result"])
+            return label, str(result["result"]), sent
         raise TransactionRejected(_rejection_message(label, "the nonce kept changing"))
 
-    def _wait_all(self, pending: list[tuple[str, str]], from_block: int,
+    def _already_there(self, sent: _Sent) -> bool:
+        """Whether ``sent`` waits in the node's pool or was included since it was sent."""
+        try:
+            pool = self.substrate.rpc_request("author_pendingExtrinsics", [])["result"] or []
+        except SubstrateRequestException:
+            pool = []
+        if any(_extrinsic_hash(str(ext)) == sent.hash for ext in pool):
+            return True
+        head, _ = self.head()
+        return bool(self._scan({sent.hash}, sent.block, head))
+
+    def _scan(self, wanted: set[str], after: int, last: int
+              ) -> dict[str, tuple[str, int, int]]:
+        """Where the ``wanted`` extrinsic hashes are in blocks ``after+1 .. last``."""
+        where: dict[str, tuple[str, int, int]] = {}
+        for number in range(after + 1, last + 1):
+            block_hash = self.block_hash(number)
+            raw = self.substrate.rpc_request("chain_getBlock", [block_hash])["result"]
+            for index, ext in enumerate(raw["block"]["extrinsics"]):
+                h = _extrinsic_hash(ext)
+                if h in wanted:
+                    where[h] = (block_hash, number, index)
+        return where
+
+    def _wait_all(self, pending: list[tuple[str, str, str]], from_block: int,
                   deadline: float) -> list[Receipt]:
         """Follow new blocks (each read once, as raw bytes) until every hash is included."""
-        wanted = {h for _, h in pending}
+        wanted = {h for _, h, _ in pending}
         where: dict[str, tuple[str, int, int]] = {}  # hash -> (block hash, number, index)
         seen = from_block
         while len(where) < len(wanted):
             head, _ = self.head()
-            while seen < head:
-                seen += 1
-                block_hash = self.block_hash(seen)
-                raw = self.substrate.rpc_request("chain_getBlock", [block_hash])["result"]
-                for index, ext in enumerate(raw["block"]["extrinsics"]):
-                    h = "0x" + blake2_256(bytes.fromhex(ext[2:])).hex()
-                    if h in wanted:
-                        where[h] = (block_hash, seen, index)
+            if seen < head:
+                where.update(self._scan(wanted, seen, head))
+                seen = head
             if len(where) < len(wanted):
                 if time.monotonic() > deadline:
-                    label, h = next((lb, h) for lb, h in pending if h not in where)
-                    # Presumed lost (e.g. with a restarted node's pool): the next transaction
-                    # takes its nonce from the chain again.
+                    label, h = next((lb, h) for lb, h, _ in pending if h not in where)
+                    for _, included, key in pending:  # the others are done
+                        if included in where:
+                            self._unconfirmed.pop(key, None)
+                    # Presumed lost (e.g. with a restarted node's pool), or blocks paused: the
+                    # next transaction takes its nonce from the chain again, and the same call
+                    # sent again resends these bytes.
                     self._next_nonce.clear()
                     raise InclusionTimeout(
                         f"{label}: not included within the deadline (transaction {h}); "
                         "the node may be stalled — check `decentralml devnet status`."
                     )
                 time.sleep(0.05)
+        for _, _, key in pending:
+            self._unconfirmed.pop(key, None)
         events: dict[str, list[Event]] = {}
         receipts = []
-        for label, h in pending:
+        for label, h, _ in pending:
             block_hash, number, index = where[h]
             if block_hash not in events:
                 events[block_hash] = [_event_from_record(r)

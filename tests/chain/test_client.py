@@ -43,3 +43,91 @@ def test_a_refusal_the_node_explains_carries_its_fix() -> None:
     assert "decentralml account faucet" in text
     other = _rejection_message("DecentralMl.join_task", "something new")
     assert other == "DecentralMl.join_task: the node refused the transaction (something new)."
+
+
+# -- resends: a transaction already there is waited for, never reported as refused ---------
+
+import pytest  # noqa: E402
+
+from decentralml_client.chain import Chain, InclusionTimeout  # noqa: E402
+from decentralml_client.keys import dev_account  # noqa: E402
+from tests.chain.fake_substrate import FakeSubstrate, ext_hash  # noqa: E402
+
+CALL = ("DecentralMl", "commit_vote", {"task_id": 1, "round": 0, "commitment": "0x" + "ab" * 32})
+
+
+def _chain(fake: FakeSubstrate, monkeypatch: pytest.MonkeyPatch) -> Chain:
+    monkeypatch.setattr(Chain, "_open", lambda self: fake)
+    return Chain("ws://fake", check_abi=False, timeout=0.3)
+
+
+def _timed_out_once(chain: Chain, fake: FakeSubstrate) -> str:
+    """Send CALL while blocks pause: it reaches the pool, the inclusion wait times out."""
+    with pytest.raises(InclusionTimeout):
+        chain.submit(dev_account("bob").keypair, CALL[1], CALL[2], pallet=CALL[0])
+    assert fake.answers == ["ok"] and len(fake.pool) == 1
+    return fake.pool[0]
+
+
+def test_a_resend_the_node_already_imported_waits_for_the_transaction(monkeypatch) -> None:
+    fake = FakeSubstrate()
+    chain = _chain(fake, monkeypatch)
+    first = _timed_out_once(chain, fake)
+
+    fake.resume_on_submit = True  # blocks resume after the resend
+    receipt = chain.submit(dev_account("bob").keypair, CALL[1], CALL[2], pallet=CALL[0])
+
+    assert fake.answers == ["ok", "1013"]  # the very same bytes were sent again
+    assert fake.submitted == [first, first]
+    assert receipt.extrinsic_hash == ext_hash(first) and receipt.block_number == 1
+    assert fake.included(first) == 1
+
+
+def test_a_resend_of_a_transaction_included_meanwhile_returns_its_receipt(monkeypatch) -> None:
+    fake = FakeSubstrate()
+    chain = _chain(fake, monkeypatch)
+    first = _timed_out_once(chain, fake)
+    fake.produce()  # included just after the wait gave up: its nonce is now stale
+
+    receipt = chain.submit(dev_account("bob").keypair, CALL[1], CALL[2], pallet=CALL[0])
+
+    assert fake.answers == ["ok", "1010"]
+    assert receipt.extrinsic_hash == ext_hash(first) and receipt.block_number == 1
+    assert fake.submitted == [first, first] and fake.included(first) == 1  # not signed anew
+
+
+def test_a_resend_refused_for_its_taken_nonce_waits_for_the_copy_in_the_pool(monkeypatch) -> None:
+    fake = FakeSubstrate()
+    chain = _chain(fake, monkeypatch)
+    first = _timed_out_once(chain, fake)
+    fake.answer_next = "1014"  # some pools answer an identical resend this way
+    fake.resume_on_submit = True
+
+    receipt = chain.submit(dev_account("bob").keypair, CALL[1], CALL[2], pallet=CALL[0])
+
+    assert fake.answers == ["ok", "1014"]
+    assert receipt.extrinsic_hash == ext_hash(first) and fake.included(first) == 1
+    assert len(fake.submitted) == 2  # nothing signed with a new nonce
+
+
+def test_a_new_process_sending_bytes_the_pool_holds_waits_for_them(monkeypatch) -> None:
+    fake = FakeSubstrate()
+    first = _timed_out_once(_chain(fake, monkeypatch), fake)
+    fake.resume_on_submit = True
+    # A restarted role signs the same call with the same (chain) nonce: the same bytes.
+    receipt = _chain(fake, monkeypatch).submit(dev_account("bob").keypair, CALL[1], CALL[2],
+                                               pallet=CALL[0])
+    assert fake.answers == ["ok", "1013"]
+    assert receipt.extrinsic_hash == ext_hash(first) and fake.included(first) == 1
+
+
+def test_other_calls_after_a_confirmed_resend_are_signed_afresh(monkeypatch) -> None:
+    fake = FakeSubstrate()
+    chain = _chain(fake, monkeypatch)
+    first = _timed_out_once(chain, fake)
+    fake.resume_on_submit = True
+    chain.submit(dev_account("bob").keypair, CALL[1], CALL[2], pallet=CALL[0])
+    # the same call again, now that the first is confirmed, is a new transaction
+    again = chain.submit(dev_account("bob").keypair, CALL[1], CALL[2], pallet=CALL[0])
+    assert again.extrinsic_hash != ext_hash(first)
+    assert fake.answers == ["ok", "1013", "ok"] and len(fake.blocks) == 3
