@@ -128,13 +128,69 @@ def _stop_on_signals() -> threading.Event:
     return _STOP
 
 
+RESTARTED_CODES = (Exit.FAILED, Exit.UNREACHABLE, Exit.REFUSED)
+"""Exit codes of a hosted role that ``host`` restarts: a failure that may pass (a node or
+IPFS gone for a while, a refusal after a restart). Usage and key errors, an interrupt and
+success are final."""
+
+
+def run_hosted(entries: list[dict[str, Any]], run_one: Any, stop: threading.Event, *,
+               max_restarts: int = 3, backoff: float = 2.0,
+               log: Any = None) -> dict[str, int]:
+    """Run ``run_one(entry) -> exit code`` for every entry, a thread each, until all end.
+
+    A role that fails (an exception, or a code in :data:`RESTARTED_CODES`) is started again
+    from its journal, up to ``max_restarts`` times, ``backoff`` × restart seconds apart, with
+    a log line each time; the others keep running. Only a signal (``stop``) stops them all.
+    Returns each role's last exit code."""
+    say = log or (lambda text: console.print(text, highlight=False))
+    codes: dict[str, int] = {}
+
+    def run(entry: dict[str, Any]) -> None:
+        name = str(entry["name"])
+        restarts = 0
+        while True:
+            try:
+                code = run_one(entry)
+                error = f"exit code {code}"
+            except Exception as exc:  # reported like the CLI would
+                code, error = Exit.FAILED, f"{exc.__class__.__name__}: {exc}"
+            code = int(code) if isinstance(code, int) else 0
+            codes[name] = code
+            if code not in RESTARTED_CODES or stop.is_set():
+                return
+            if restarts >= max_restarts:
+                say(f"[red]{name}: failed ({error}); not restarted again after "
+                    f"{restarts} restart(s)[/]")
+                return
+            restarts += 1
+            delay = backoff * restarts
+            say(f"[yellow]{name}: failed ({error}); restarting it in {delay:.0f} s "
+                f"(restart {restarts} of {max_restarts})[/]")
+            if stop.wait(delay):
+                return
+
+    threads = [threading.Thread(target=run, args=(e,), name=str(e["name"]), daemon=True)
+               for e in entries]
+    for t in threads:
+        t.start()
+    for t in threads:
+        while t.is_alive():
+            t.join(0.5)
+    return codes
+
+
 def host(plan: Path = typer.Argument(..., dir_okay=False, help="JSON list of role commands."),
-         wait: float = typer.Option(600.0, help="Seconds to wait for PLAN to appear.")) -> None:
+         wait: float = typer.Option(600.0, help="Seconds to wait for PLAN to appear."),
+         restarts: int = typer.Option(3, help="Times a failed role is started again."),
+         ) -> None:
     """Run several role commands in one process, a thread each (one TensorFlow start-up for
     all). ``PLAN`` lists ``{"name": ..., "args": [global options..., command, options...]}``;
-    each entry's ``--config`` gives it its own data directory (journal, cache). When one role
-    fails or a signal arrives, all stop; the exit code is the first non-zero one. If PLAN does
-    not exist yet, the host loads TensorFlow meanwhile and starts when PLAN appears."""
+    each entry's ``--config`` gives it its own data directory (journal, cache). A role that
+    fails is started again from its journal (up to RESTARTS times, with a log line), while
+    the others go on; a signal stops them all. The exit code is the first non-zero one. If
+    PLAN does not exist yet, the host loads TensorFlow meanwhile and starts when PLAN
+    appears."""
     import json
 
     from decentralml_client.cli.main import app
@@ -153,28 +209,16 @@ def host(plan: Path = typer.Argument(..., dir_okay=False, help="JSON list of rol
             time.sleep(0.1)
     entries = json.loads(plan.read_text())
     command = typer.main.get_command(app)
-    codes: dict[str, int] = {}
 
-    def run(entry: dict[str, Any]) -> None:
+    def run_one(entry: dict[str, Any]) -> int:
         try:
             code = command.main(list(entry["args"]), prog_name="decentralml",
                                 standalone_mode=False)
         except SystemExit as exc:
             code = exc.code
-        except Exception as exc:  # reported like the CLI would, then everyone stops
-            console.print(f"[red]{entry['name']}: {exc}[/]")
-            code = Exit.FAILED
-        codes[entry["name"]] = int(code) if isinstance(code, int) else 0
-        if codes[entry["name"]]:
-            stop.set()
+        return int(code) if isinstance(code, int) else 0
 
-    threads = [threading.Thread(target=run, args=(e,), name=e["name"], daemon=True)
-               for e in entries]
-    for t in threads:
-        t.start()
-    for t in threads:
-        while t.is_alive():
-            t.join(0.5)
+    codes = run_hosted(entries, run_one, stop, max_restarts=restarts)
     failed = [c for c in codes.values() if c]
     if failed:
         raise typer.Exit(failed[0])
