@@ -12,13 +12,15 @@ class StorageError(DecentralMLError):
 
 
 class StorageUnavailable(StorageError, ConnectionError):
-    """The IPFS daemon could not be reached, even after retrying."""
+    """The IPFS daemon could not be reached, even after retrying: an outage on this side,
+    which says nothing about the content (compare :class:`ContentNotFound`)."""
 
     hint = "start IPFS with `decentralml devnet up`, or set --ipfs / DML_IPFS_API."
 
 
 class ContentNotFound(StorageError, LookupError):
-    """The daemon answered but cannot provide the content (unknown CID, or offline)."""
+    """The daemon answered but cannot provide the content (unknown CID, offline, or no
+    reachable peer served it within the fetch timeout): the content is withheld or lost."""
 
     hint = "check the CID; the content must be pinned on a reachable IPFS node."
 

@@ -115,7 +115,11 @@ class IpfsStore:
 
         Served from the cache when it holds bytes with that hash. Raises
         :class:`IntegrityError` on a mismatch (nothing is cached), :class:`ContentNotFound`
-        if the daemon cannot provide the CID, :class:`StorageUnavailable` if it is down.
+        if the daemon cannot provide the CID — it says so, or it answers but nobody served
+        the content within ``timeout`` (withheld) — and :class:`StorageUnavailable` if the
+        daemon itself cannot be reached (refused, reset, or not answering even its ``id``)
+        after the retries: an outage of *this* client's storage, which says nothing about the
+        content.
         ``max_bytes`` bounds how much is read; a larger file is refused as a mismatch.
         """
         cid = _check_cid(cid)
@@ -186,6 +190,13 @@ class IpfsStore:
                     f"content ({exc}). Check the CID, or pin it on a node this daemon can reach."
                 ) from exc
             except _ipfs_http.Unreachable as exc:
+                if isinstance(exc, _ipfs_http.TimedOut) and what == "fetch" and self._answers():
+                    # The daemon works; nobody it can reach served the content in time.
+                    raise ContentNotFound(
+                        f"IPFS {what}: the daemon at {self.api_multiaddr} answers, but no "
+                        f"reachable peer served the content within {self.timeout:.0f}s: it "
+                        "is withheld or lost (not a storage outage)."
+                    ) from exc
                 self.close()
                 if attempt == attempts:
                     if isinstance(exc, _ipfs_http.TimedOut):
@@ -213,6 +224,14 @@ class IpfsStore:
                 )
                 time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _answers(self) -> bool:
+        """Whether the daemon itself answers now (one quick ``id``, no retries)."""
+        try:
+            self._client().node_id()
+        except StorageError:
+            return False
+        return True
 
     def _cache_path(self, digest: bytes) -> Path | None:
         if self.cache_dir is None:

@@ -181,3 +181,13 @@ def test_a_daemon_that_never_answers_times_out_as_unavailable():
         store = IpfsStore(f"/ip4/127.0.0.1/tcp/{port}", timeout=0.3, retries=1, backoff=0.01)
         with pytest.raises(StorageUnavailable, match="timed out"):
             store.add(b"x")
+
+
+def test_content_no_peer_serves_is_withheld_not_an_outage(kubo_factory):
+    # An online daemon with no peers looks for the content until the fetch timeout; it
+    # still answers, so the content is missing from the network (ContentNotFound), at once.
+    with kubo_factory(online=True) as daemon:
+        store = IpfsStore(daemon.api_multiaddr, timeout=2, retries=3)
+        with pytest.raises(ContentNotFound, match="withheld"):
+            store.fetch("bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
+                        b"\0" * 32)
