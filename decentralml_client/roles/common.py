@@ -24,7 +24,7 @@ from decentralml_client.ml.codec import decode_tensors, file_hash
 from decentralml_client.ml.model_spec import ModelSpec
 from decentralml_client.ml.server_opt import ServerState
 from decentralml_client.roles.journal import Journal, attempt_key
-from decentralml_client.storage import IpfsStore
+from decentralml_client.storage import IpfsStore, StorageUnavailable
 
 if TYPE_CHECKING:
     from decentralml_client.ml.attacks import PublicHistory
@@ -267,6 +267,8 @@ class RoleContext:
             try:
                 delta, _ = load_update(self, task_id, task, index, sub, round_=round_,
                                        base_hash=base_hash)
+            except StorageUnavailable:
+                raise  # our storage is down: the history is unknown, not without this update
             except Exception as exc:  # a defective update is no part of history
                 log.info("history: task %s round %s submission %s left out: %s",
                          task_id, round_, index, exc)

@@ -18,14 +18,39 @@ exactly what it committed):
 
 ``strategy`` other than ``honest`` plays a deviating validator (demos and tests of the
 incentives), with the same strategy function as ``decentralml simulate``.
+
+**Storage outages are not rejects.** A fetch can fail in two ways that mean opposite things
+(docs/operator.md, "When IPFS is down"):
+
+* *unavailable* — this validator's own IPFS daemon (or its network) cannot be reached:
+  connection refused or reset, or the daemon does not even answer its ``id``
+  (:class:`~decentralml_client.storage.StorageUnavailable`). That says nothing about the
+  update, so the validator retries, backing off, until shortly before the phase's deadline
+  (:data:`MARGIN_BLOCKS` before ``phase_ends_at``; the task record carries it). If storage
+  is still down then, it **abstains from the whole vote**: it commits nothing this attempt
+  (journalled as ``missed="storage_unavailable"``, sat out like any missed attempt). That
+  costs it only the silence rule's slash, and the round is not failed by it: the others'
+  votes decide (a vote that rejected what it could not read would count against the update
+  and could fail the round, and then cost its own bond as a losing verdict).
+* *withheld or invalid* — the daemon works but the content cannot be found within the
+  fetch timeout (:class:`~decentralml_client.storage.ContentNotFound`), or the bytes fail
+  their hash, the manifest's signature or decoding. Every honest validator sees the same,
+  so the update is rejected, with probe 0 (nothing was run). A contributor that never
+  serves its update is refused this way.
+
+The aggregation phase's fetches (the proposal's bytes, the accepted updates) wait for an
+outage the same way, until shortly before that phase's deadline; then the validator does
+not attest.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,11 +58,69 @@ from numpy.typing import NDArray
 from decentralml_client.chain import PalletError
 from decentralml_client.chain.api import account_id, is_accepted
 from decentralml_client.protocol import Verdict, vote_commitment
-from decentralml_client.roles.common import RoleContext, RoleError, attempts, phase_changed
+from decentralml_client.roles.common import (
+    RoleContext,
+    RoleError,
+    Stopped,
+    attempts,
+    phase_changed,
+)
 from decentralml_client.roles.journal import Journal
 from decentralml_client.roles.updates import UpdateCache, compute_aggregate, load_update
+from decentralml_client.storage import StorageUnavailable
+
+T = TypeVar("T")
 
 _MISSED = ("NotInElectorate", "WrongPhase", "WrongRound")
+
+MARGIN_BLOCKS = 1
+"""While storage is down, a validator keeps retrying until this many blocks before the last
+block in which its transaction could still be included (``phase_ends_at − 1``)."""
+
+STORAGE_RETRY = (1.0, 8.0)
+"""The first and the longest pause (seconds) between fetches while storage is down."""
+
+STORAGE_UNAVAILABLE = "storage_unavailable"
+"""The ``missed`` reason journalled when a validator abstained because its storage was down."""
+
+
+class StorageOutage(RoleError):
+    """This validator's storage stayed unreachable until shortly before the phase deadline."""
+
+    hint = ("start (or fix the address of) the validator's IPFS daemon (--ipfs / "
+            "DML_IPFS_API); the validator abstained from this attempt and takes part again "
+            "in the next one.")
+
+
+def while_storage_down(ctx: RoleContext, task_id: int, round_: int, retries: int, phase: str,
+                       fetch: Callable[[], T], *, margin: int = MARGIN_BLOCKS) -> T:
+    """``fetch()``, retried (pausing as :data:`STORAGE_RETRY` says, doubling) while
+    storage is *unavailable*, until ``margin`` blocks before the phase's last
+    includable block or the task leaves this attempt's ``phase``; then
+    :class:`StorageOutage`. Any other error (withheld or invalid content) propagates at
+    once."""
+    delay, max_backoff = STORAGE_RETRY
+    while True:
+        try:
+            return fetch()
+        except StorageUnavailable as exc:
+            task = ctx.task(task_id)
+            head, _ = ctx.chain.head()
+            left = int(task["phase_ends_at"]) - 1 - head  # blocks that may still include us
+            here = (int(task["round"]), int(task["retries"]), task["phase"]) == (
+                round_, retries, phase)
+            if not here or task["status"] != "Active" or left <= margin:
+                raise StorageOutage(
+                    f"task {task_id} round {round_}: storage still unavailable "
+                    f"{max(left, 0)} block(s) before the {phase} deadline ({exc})") from exc
+            ctx.emit("storage_unavailable", task=task_id, round=round_, phase=phase,
+                     blocks_left=left, retry_in=round(delay, 1))
+            end = time.monotonic() + delay
+            while time.monotonic() < end:
+                if ctx.stop():
+                    raise Stopped from exc
+                time.sleep(min(0.2, delay))
+            delay = min(delay * 2, max_backoff)
 
 
 @dataclass(frozen=True)
@@ -71,7 +154,9 @@ def _judge(ctx: RoleContext, task_id: int, task: dict[str, Any], x_val: NDArray[
         for index, sub in subs.items():
             try:
                 candidates[index] = load_update(ctx, task_id, task, index, sub)[0]
-            except Exception as exc:  # any defect in an update is a reject, with a reason
+            except StorageUnavailable:
+                raise  # our own storage is down: no verdict on anything (see the docstring)
+            except Exception as exc:  # withheld, swapped, unsigned, undecodable: a reject
                 candidates[index] = exc
         model_spec = ctx.model_spec(task)
         base = ctx.global_model(task)[0]
@@ -162,7 +247,14 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: ND
         step = next_step(phase, entry)
         if step in ("judge", "commit_vote"):
             if step == "judge":
-                verdicts, reasons = _judge(ctx, task_id, task, x_val, y_val, updates, opts)
+                try:
+                    verdicts, reasons = while_storage_down(
+                        ctx, task_id, r, retries, phase,
+                        partial(_judge, ctx, task_id, task, x_val, y_val, updates, opts))
+                except StorageOutage as exc:  # abstain: silent this attempt, like a miss
+                    journal.update(key, missed=STORAGE_UNAVAILABLE, reason=str(exc))
+                    ctx.emit("abstained", task=task_id, round=r, reason=str(exc))
+                    continue
                 if verdicts is None or not verdicts:  # silent (or nothing to judge)
                     entry = journal.update(key, missed="silent" if verdicts is None else "empty")
                     continue
@@ -200,15 +292,19 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: ND
                 journal.update(key, attested=False, reason="nothing accepted")
                 continue
             try:
-                agg = compute_aggregate(ctx, task_id, task, cache=updates)
-            except RoleError as exc:
+                agg = while_storage_down(ctx, task_id, r, retries, phase,
+                                         partial(compute_aggregate, ctx, task_id, task,
+                                                 cache=updates))
+            except RoleError as exc:  # (a StorageOutage too)
                 journal.update(key, attested=False, reason=str(exc))
                 continue
             proposals = ctx.dml.proposals(task_id, r)
             match = next((p for p in proposals if p["hash"] == agg.hash), None)
             if match is not None:
+                cid = str(match["cid"])
                 try:  # the CID must serve exactly the bytes we computed
-                    ctx.store.fetch(match["cid"], agg.hash)
+                    while_storage_down(ctx, task_id, r, retries, phase,
+                                       partial(ctx.store.fetch, cid, agg.hash))
                 except Exception as exc:
                     journal.update(key, attested=False, reason=f"proposal CID: {exc}")
                     continue

@@ -44,6 +44,9 @@ class FakeChain:
         self.refuse = dict(refuse or {})
         self.reads = 0
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.block = 0  # the head; each look at it makes ``blocks_per_head`` more
+        self.blocks_per_head = 0
+        self.phase_ends_at = 1_000  # of every phase
 
     # -- what DecentralMl reads -------------------------------------------------------------
 
@@ -52,7 +55,8 @@ class FakeChain:
         finished = step >= len(self.script)
         r, retries, phase = self.script[min(step, len(self.script) - 1)]
         return {"status": "Finished" if finished else "Active", "round": r, "retries": retries,
-                "phase": phase, "model_cid": "0x", "model_hash": "0x00",
+                "phase": phase, "phase_ends_at": self.phase_ends_at,
+                "model_cid": "0x", "model_hash": "0x00",
                 "electorate_stake": 0,
                 "spec": {"quorum": permill(2 / 3), "max_examples": 10_000, "private": False,
                          "model_cid": "0x", "model_hash": "0x00", **self.spec}}
@@ -66,6 +70,10 @@ class FakeChain:
     def query_map(self, storage: str, params: list[Any] | None = None,
                   **_: Any) -> list[tuple[Any, Any]]:
         return list(self.maps.get(storage, []))
+
+    def head(self) -> tuple[int, str]:
+        self.block += self.blocks_per_head
+        return self.block, f"0x{self.block:064x}"
 
     # -- what DecentralMl sends -------------------------------------------------------------
 

@@ -158,3 +158,137 @@ def test_stopping_leaves_the_journal_as_it_was(tmp_path: Path) -> None:
         run_validator(ctx, TASK_ID, None, None)
 
     assert chain.calls == [] and journal.path.read_bytes() == before
+
+
+# -- storage outages: retry until shortly before the deadline, then abstain; never reject --
+
+def _storage_down(times: int | None, verdicts: list[tuple[int, bool, int, int]] = VERDICTS):
+    """A ``_judge`` whose storage is down ``times`` times (None: for good), then judges."""
+    from decentralml_client.storage import StorageUnavailable
+
+    calls = {"n": 0}
+
+    def judge(*args: object):
+        calls["n"] += 1
+        if times is None or calls["n"] <= times:
+            raise StorageUnavailable("IPFS fetch failed: no answer from the IPFS API")
+        return verdicts, {}
+
+    return judge, calls
+
+
+def test_a_storage_outage_to_the_deadline_abstains_instead_of_rejecting(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(validator, "STORAGE_RETRY", (0.0, 0.0))
+    judge, calls = _storage_down(None)
+    monkeypatch.setattr(validator, "_judge", judge)
+    chain = FakeChain(phases(0, *ROUND_PHASES), reads_per_phase=100)
+    chain.blocks_per_head, chain.phase_ends_at = 1, 6  # includable up to block 5
+    ctx = role_context(chain, tmp_path, name="bob")
+    events: list[tuple[str, dict[str, object]]] = []
+    ctx.on_event = lambda kind, info: events.append((kind, info))
+
+    assert run_validator(ctx, TASK_ID, None, None)["rounds"] == 0
+
+    assert chain.calls == []  # no vote at all: not a reject, not a reveal, not an attestation
+    entry = _journal(tmp_path, ctx.address).entry("0.0")
+    assert entry["missed"] == validator.STORAGE_UNAVAILABLE
+    assert "1 block(s) before the VoteCommit deadline" in entry["reason"]
+    # failed at heads 1, 2, 3 (4, 3, 2 includable blocks left): retried; at head 4 only the
+    # margin's 1 block is left: gave up
+    assert calls["n"] == 4
+    assert [i["blocks_left"] for k, i in events if k == "storage_unavailable"] == [4, 3, 2]
+    assert [k for k, _ in events].count("abstained") == 1
+    assert next_step("VoteReveal", entry) == "wait" and next_step("Aggregate", entry) == "wait"
+
+
+def test_storage_back_before_the_deadline_votes_as_usual(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(validator, "STORAGE_RETRY", (0.0, 0.0))
+    judge, calls = _storage_down(2)
+    monkeypatch.setattr(validator, "_judge", judge)
+    chain = FakeChain(phases(0, *ROUND_PHASES), reads_per_phase=100)
+    chain.blocks_per_head, chain.phase_ends_at = 1, 50
+    ctx = role_context(chain, tmp_path, name="bob")
+
+    assert run_validator(ctx, TASK_ID, None, None)["rounds"] == 1
+
+    assert calls["n"] == 3
+    assert chain.names() == ["commit_vote", "reveal_vote"]
+    assert chain.calls[1][1]["verdicts"][0] == {"submission": 0, "accept": True,
+                                                "score": 9_100, "probe": 812_345}
+
+
+def test_an_outage_retry_stops_when_the_phase_moves_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from decentralml_client.storage import StorageUnavailable
+
+    monkeypatch.setattr(validator, "STORAGE_RETRY", (0.0, 0.0))
+    chain = FakeChain(phases(0, "VoteCommit", "VoteReveal"), reads_per_phase=3)
+    ctx = role_context(chain, tmp_path, name="bob")
+
+    def down() -> None:
+        raise StorageUnavailable("down")
+
+    with pytest.raises(validator.StorageOutage, match="storage still unavailable"):
+        validator.while_storage_down(ctx, TASK_ID, 0, 0, "VoteCommit", down)
+    assert chain.task()["phase"] == "VoteReveal"
+
+
+def test_withheld_content_is_a_reject_with_probe_0_but_an_outage_is_no_verdict(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The honest judgement itself: content a working daemon cannot find is rejected with
+    probe 0, like any unreadable update; our own storage down raises (no verdict at all)."""
+    from decentralml_client.ml import acceptance, evidence
+    from decentralml_client.storage import ContentNotFound, StorageUnavailable
+
+    subs = {0: {"status": "Revealed", "update_hash": "0x" + "01" * 32, "num_examples": 10},
+            1: {"status": "Revealed", "update_hash": "0x" + "02" * 32, "num_examples": 10}}
+    chain = FakeChain(phases(0, "VoteCommit"), maps={"Submissions": list(subs.items())})
+    ctx = role_context(chain, tmp_path, name="bob")
+    ctx.model_spec = lambda task: None  # type: ignore[method-assign]
+    ctx.global_model = lambda task: ([], "0x00")  # type: ignore[method-assign]
+    ctx.previous_step = lambda task_id, task: None  # type: ignore[method-assign]
+    ctx.last_consensus = lambda task_id, task: {}  # type: ignore[method-assign]
+
+    class History:
+        def deltas(self) -> list[object]:
+            return []
+
+    ctx.public_history = lambda task_id, task: History()  # type: ignore[method-assign]
+
+    def judge_updates(spec, base, candidates, x, y, **kw):  # noqa: ANN001, ANN003, ANN202
+        return {i: acceptance.Judgement(accept=not isinstance(c, BaseException),
+                                        score=0 if isinstance(c, BaseException) else 9_000,
+                                        reason=str(c) if isinstance(c, BaseException) else None)
+                for i, c in candidates.items()}
+
+    class Prober:
+        def __init__(self, *args: object) -> None:
+            pass
+
+        def probe(self, delta: object) -> int:
+            return 0 if isinstance(delta, BaseException) else 4_321
+
+    monkeypatch.setattr(acceptance, "judge_updates", judge_updates)
+    monkeypatch.setattr(evidence, "Prober", Prober)
+    failure: dict[int, Exception] = {1: ContentNotFound("no reachable peer served it")}
+
+    def load_update(ctx, task_id, task, index, sub):  # noqa: ANN001, ANN202
+        if index in failure:
+            raise failure[index]
+        return [np.zeros(1)], 10
+
+    import numpy as np
+
+    monkeypatch.setattr(validator, "load_update", load_update)
+    task = chain.task()
+    opts = validator.ValidatorOptions()
+
+    verdicts, reasons = validator._judge(ctx, TASK_ID, task, None, None, {}, opts)
+    assert verdicts == [(0, True, 9_000, 4_321), (1, False, 0, 0)]
+    assert "no reachable peer" in reasons[1]
+
+    failure[1] = StorageUnavailable("IPFS fetch failed: no answer from the IPFS API")
+    with pytest.raises(StorageUnavailable):
+        validator._judge(ctx, TASK_ID, task, None, None, {}, opts)
