@@ -30,8 +30,9 @@ index, a validator
    its data taught it this round (``z`` of 6–9 at the median on digits);
 6. refuses **re-sent history**: an update whose fresh part holds less than ``min_fresh_ratio``
    of its norm (a copy, lightly perturbed), and **noise**: an update whose fresh part is not
-   informative (``z < pay_z``) *and* larger than ``noise_ratio`` × the round's median fresh
-   part (a noise rider; a perturbed copy carrying more noise than honest work carries);
+   informative (``z < pay_z``) *and* either larger than ``noise_ratio`` × the round's median
+   fresh part or more than ``noise_share`` of the update once there is history (a noise rider;
+   a copy carrying more noise than honest work carries);
 7. accepts when the signed gain reaches the task's ``min_improvement`` less a margin for
    measurement noise and data heterogeneity, ``max(margin_floor, margin_mads × MAD)`` of the
    round's gains on this validator's data (honest updates from skewed, non-IID data often
@@ -75,7 +76,8 @@ class AcceptancePolicy:
     copy_norm_ratio: float = 0.01  # ... when their norms also differ by less than this
     min_fresh_ratio: float = 0.05  # share of its norm an update's fresh part must reach
     pay_z: float = 3.0  # freshness (z) at which an update's fresh value is paid
-    noise_ratio: float = 1.5  # relative to the round's median fresh-part norm
+    noise_ratio: float = 2.5  # relative to the round's median fresh-part norm
+    noise_share: float = 0.9  # share of its norm beyond history that marks an update as noise
 
 
 @dataclass(frozen=True)
@@ -231,10 +233,12 @@ def judge_updates(
                                f"re-sends public history: {100 * f.ratio:.1f} % of the update "
                                "is not explained by earlier rounds' updates and models",
                                loss, gain, value, z)
-        elif z < policy.pay_z and f.norm > policy.noise_ratio * median_fresh:
+        elif z < policy.pay_z and (f.norm > policy.noise_ratio * median_fresh
+                                   or (history and f.ratio > policy.noise_share)):
             out[i] = Judgement(False, 0,
                                f"its part beyond public history is noise: freshness z = {z:.1f}"
-                               f", {f.norm / median_fresh:.1f}x the round's median fresh part",
+                               f", {100 * f.ratio:.0f} % of the update and "
+                               f"{f.norm / median_fresh:.1f}x the round's median fresh part",
                                loss, gain, value, z)
         else:
             out[i] = Judgement(True, paid, None, loss, gain, value, z)
