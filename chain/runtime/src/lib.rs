@@ -347,6 +347,9 @@ parameter_types! {
 	pub const LosingAttestSlash: sp_runtime::Permill = sp_runtime::Permill::from_percent(5);
 	/// Storage deposit of a task, returned by `purge_task`.
 	pub const TaskDeposit: Balance = UNIT;
+	/// Relative distance to the consensus probe within which a verdict's probe is evidence:
+	/// 1 000 ppm (0.1 %).
+	pub const ProbeTolerance: sp_runtime::Permill = sp_runtime::Permill::from_parts(1_000);
 }
 
 impl pallet_decentralml::Config for Runtime {
@@ -365,6 +368,10 @@ impl pallet_decentralml::Config for Runtime {
 	type LosingAttestSlash = LosingAttestSlash;
 	/// Basis points of score distance at which a validator's closeness reaches 0.
 	type ScoreTolerance = ConstU32<1_000>;
+	/// A verdict's probe is evidence of evaluation within 0.1 % of the consensus probe ...
+	type ProbeTolerance = ProbeTolerance;
+	/// ... or within 1 000 probe units (1e-9 each, so 1e-6) of it, whichever is wider.
+	type ProbeFloor = ConstU32<1_000>;
 	type TaskDeposit = TaskDeposit;
 	type MaxContributors = ConstU32<256>;
 	type MaxValidators = ConstU32<32>;

@@ -83,6 +83,16 @@ fn block_budget_fits_1000_commits_and_a_vote_reveal_carries_100_verdicts() {
 	assert!(W::purge_task(100, 1_000).ref_time() <= max_extrinsic);
 }
 
+/// A verdict's probe is evidence within 0.1 % of the consensus probe, or within 1 000 probe
+/// units (1e-6) near 0; the pallet's mock uses the same values.
+#[test]
+fn probe_evidence_tolerances_are_a_tenth_of_a_percent_with_a_floor_of_1000() {
+	type C = <Runtime as pallet_decentralml::Config>::ProbeTolerance;
+	type F = <Runtime as pallet_decentralml::Config>::ProbeFloor;
+	assert_eq!(<C as Get<sp_runtime::Permill>>::get(), sp_runtime::Permill::from_parts(1_000));
+	assert_eq!(<F as Get<u32>>::get(), 1_000);
+}
+
 fn json_merge(a: &mut serde_json::Value, b: serde_json::Value) {
 	match (a, b) {
 		(serde_json::Value::Object(a), serde_json::Value::Object(b)) =>

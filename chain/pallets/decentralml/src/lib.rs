@@ -15,9 +15,10 @@
 //! - **commit–reveal** of model updates (commitments bind task, round, attempt, account, hash and
 //!   example count), **sealed votes** (commit, then reveal once the commit window closed),
 //!   acceptance by stake quorum, aggregate **attestation** by stake quorum, and **finalisation**
-//!   that pays by agreement with the stake-weighted consensus, slashes silence and losing
-//!   verdicts or aggregates into the escrow, updates reputations and opens the next round (or
-//!   retries a failed one, a bounded number of times).
+//!   that pays by agreement with the stake-weighted consensus (only verdicts carrying evidence
+//!   of this round's evaluation, a probe on the consensus probe, count), slashes silence and
+//!   losing or unevidenced verdicts or aggregates into the escrow, updates reputations and opens
+//!   the next round (or retries a failed one, a bounded number of times).
 //!
 //! Phase transitions happen lazily at the start (and end) of every call on a task; there are
 //! no hooks. `docs/chain.md` describes the rules for users.
@@ -131,7 +132,8 @@ pub mod pallet {
 		type SilenceSlash: Get<Permill>;
 
 		/// Fraction of the bond slashed from a validator, times the fraction of its verdicts that
-		/// disagreed with the consensus.
+		/// lost: that disagreed with the consensus, or whose probe is off the consensus probe (a
+		/// verdict without evidence of this round's evaluation counts as a losing verdict).
 		#[pallet::constant]
 		type VerdictSlash: Get<Permill>;
 
@@ -144,6 +146,19 @@ pub mod pallet {
 		/// reaches 0; at least 1.
 		#[pallet::constant]
 		type ScoreTolerance: Get<u32>;
+
+		/// Relative distance (parts per million of the consensus probe) within which a verdict's
+		/// `probe` counts as evidence of evaluation: a verdict is evidenced when
+		/// `|probe − median probe| <= max(ProbeFloor, ProbeTolerance × median probe)`, the product
+		/// rounded down. The runtime uses 1 000 ppm (0.1 %).
+		#[pallet::constant]
+		type ProbeTolerance: Get<Permill>;
+
+		/// Absolute distance (probe units of 1e-9) within which a verdict's `probe` always counts
+		/// as evidence: the floor of the probe tolerance, for probes near 0. The runtime uses
+		/// 1 000 (1e-6).
+		#[pallet::constant]
+		type ProbeFloor: Get<u32>;
 
 		/// Storage deposit (in plancks) held from a task's creator until `purge_task` has removed
 		/// the task's round data.
@@ -890,7 +905,12 @@ pub mod pallet {
 
 		/// Commit to a sealed vote (vote commit phase, electorate members, once per attempt):
 		/// `commitment = blake2_256(SCALE(task_id: u32, round: u32, attempt: u32, account,
-		/// verdicts: Vec<Verdict>, salt: [u8; 32]))`. Reveal it with `reveal_vote`.
+		/// verdicts: Vec<Verdict>, salt: [u8; 32]))`, each verdict encoding `submission: u32,
+		/// accept: bool, score: u32, probe: u32`. The `probe` is the evidence of evaluation: the
+		/// validator's measurement (units of 1e-9) of the updated model on the round's probe batch,
+		/// which every validator generates from a seed fixed by the round's revealed update hashes;
+		/// only a validator that fetched and ran the update can produce it. Reveal it with
+		/// `reveal_vote`.
 		#[pallet::call_index(7)]
 		#[pallet::weight(T::WeightInfo::commit_vote())]
 		pub fn commit_vote(
@@ -1040,8 +1060,15 @@ pub mod pallet {
 
 		/// Reveal the sealed vote of round `round` (vote reveal phase only): the verdicts, sorted
 		/// by submission, judging every revealed submission exactly once (scores in basis points,
-		/// 0..=10 000), and the commitment's salt. Each verdict adds the validator's electorate
-		/// bond to the submission's accept or reject stake.
+		/// 0..=10 000; probes in units of 1e-9, see [`Verdict::probe`]), and the commitment's salt.
+		/// Each verdict adds the validator's electorate bond to the submission's accept or reject
+		/// stake (acceptance does not look at the probe).
+		///
+		/// Pay and slashes at finalisation look at the probe: a verdict whose probe is off the
+		/// consensus probe (the bond-weighted median probe of the submission, within
+		/// `max(ProbeFloor, ProbeTolerance × median)`) counts as a losing verdict: it earns
+		/// nothing and costs bond (`VerdictSlash`), like a verdict against the consensus. Replaying
+		/// a past consensus without evaluating this round's updates therefore does not pay.
 		#[pallet::call_index(11)]
 		#[pallet::weight(T::WeightInfo::reveal_vote(verdicts.len() as u32))]
 		pub fn reveal_vote(
@@ -1060,9 +1087,9 @@ pub mod pallet {
 				_ => return Err(Error::<T>::VotesSealed.into()),
 			}
 			let key = (task_id, round);
+			let bond = Self::electorate_bond(key, &who).ok_or(Error::<T>::NotInElectorate)?;
 			let commitment = VoteCommits::<T>::get(key, &who).ok_or(Error::<T>::NoVoteCommitment)?;
 			ensure!(!Votes::<T>::contains_key(key, &who), Error::<T>::AlreadyRevealed);
-			let bond = Self::electorate_bond(key, &who).ok_or(Error::<T>::NotInElectorate)?;
 			ensure!(
 				Self::vote_commitment(task_id, round, task.retries, &who, &verdicts, &salt) ==
 					commitment,
@@ -1191,12 +1218,16 @@ pub mod pallet {
 	}
 
 	/// The consensus of a round's revealed votes and each voter's agreement with it (all
-	/// integer arithmetic; the client mirrors it exactly).
+	/// integer arithmetic; the client mirrors it exactly). See [`Pallet::consensus`].
 	#[derive(Clone, PartialEq, Eq, RuntimeDebug, Default)]
 	pub struct Consensus {
-		/// Bond-weighted lower median score of each revealed submission, in submission order.
+		/// Consensus score of each revealed submission, in submission order: the bond-weighted
+		/// lower median score of its evidenced verdicts (0 when none is evidenced).
 		pub medians: Vec<u32>,
-		/// Per vote, in input order: verdicts whose accept/reject matches the outcome.
+		/// Consensus probe of each revealed submission, in submission order: the bond-weighted
+		/// lower median probe of all revealed verdicts.
+		pub probe_medians: Vec<u32>,
+		/// Per vote, in input order: evidenced verdicts whose accept/reject matches the outcome.
 		pub matches: Vec<u32>,
 		/// Per vote, in input order: Q_v = A_v² × C_v, in parts per million.
 		pub quality: Vec<u128>,
@@ -1242,42 +1273,81 @@ pub mod pallet {
 			task.spec.quorum.mul_ceil(task.electorate_stake)
 		}
 
+		/// Bond-weighted lower median of `(value, bond)` pairs: sort by value, then the first
+		/// value at which twice the cumulative bond reaches the total bond; 0 when empty.
+		pub fn lower_median(mut values: Vec<(u32, u128)>) -> u32 {
+			values.sort_by_key(|(value, _)| *value);
+			let total: u128 = values.iter().map(|(_, b)| *b).fold(0, u128::saturating_add);
+			let mut cumulative = 0u128;
+			for (value, bond) in values {
+				cumulative = cumulative.saturating_add(bond);
+				if cumulative.saturating_mul(2) >= total {
+					return value;
+				}
+			}
+			0
+		}
+
+		/// Whether a verdict's `probe` is evidence of evaluation against the consensus probe
+		/// `median`: `|probe − median| <= max(probe_floor, probe_tolerance.mul_floor(median))`.
+		pub fn evidenced(probe: u32, median: u32, probe_tolerance: Permill, probe_floor: u32) -> bool {
+			probe.abs_diff(median) <= probe_floor.max(probe_tolerance.mul_floor(median))
+		}
+
 		/// The consensus of `votes` (bond, verdicts covering the `n = accepted.len()` revealed
-		/// submissions in order) given the accept outcome of each submission: the bond-weighted
-		/// lower median score `m_i`, and per vote `matches_v` and
-		/// `Q_v = (A_v² / 1e6) × C_v / 1e6` with `A_v = matches_v × 1e6 / n` and
-		/// `C_v = 1e6 − Σ_i min(|score_vi − m_i|, tolerance) × 1e6 / (n × tolerance)`.
-		pub fn consensus(accepted: &[bool], votes: &[(u128, &[Verdict])], tolerance: u32) -> Consensus {
+		/// submissions in order) given the accept outcome of each submission. Per submission `i`:
+		///
+		/// - the consensus probe `p_i` is the bond-weighted lower median of all votes' probes;
+		/// - verdict `(v, i)` is **evidenced** when `|probe_vi − p_i| <= max(probe_floor,
+		///   probe_tolerance.mul_floor(p_i))`;
+		/// - the consensus score `m_i` is the bond-weighted lower median of the scores of the
+		///   evidenced verdicts only (0 when none is), so unevidenced scores cannot set it.
+		///
+		/// Per vote: `matches_v` counts the evidenced verdicts whose accept/reject equals the
+		/// outcome; the deviation sums `min(|score_vi − m_i|, tolerance)` over evidenced verdicts
+		/// and `tolerance` (the most) over unevidenced ones; `A_v = matches_v × 1e6 / n`,
+		/// `C_v = 1e6 − deviation × 1e6 / (n × tolerance)` and `Q_v = (A_v² / 1e6) × C_v / 1e6`.
+		/// A verdict whose probe is off the consensus probe thus counts as a losing verdict: it
+		/// earns nothing and costs bond (finalisation slashes `VerdictSlash × (n − matches_v) / n`).
+		pub fn consensus(
+			accepted: &[bool],
+			votes: &[(u128, &[Verdict])],
+			tolerance: u32,
+			probe_tolerance: Permill,
+			probe_floor: u32,
+		) -> Consensus {
 			let n = accepted.len();
 			let tolerance = tolerance.max(1);
+			let mut probe_medians = Vec::with_capacity(n);
 			let mut medians = Vec::with_capacity(n);
 			for i in 0..n {
-				let mut scores: Vec<(u32, u128)> = votes
+				let probes: Vec<(u32, u128)> = votes
 					.iter()
-					.filter_map(|(bond, v)| v.get(i).map(|v| (v.score, *bond)))
+					.filter_map(|(bond, v)| v.get(i).map(|v| (v.probe, *bond)))
 					.collect();
-				scores.sort_by_key(|(score, _)| *score);
-				let total: u128 = scores.iter().map(|(_, b)| *b).fold(0, u128::saturating_add);
-				let mut cumulative = 0u128;
-				let mut median = 0u32;
-				for (score, bond) in scores {
-					cumulative = cumulative.saturating_add(bond);
-					if cumulative.saturating_mul(2) >= total {
-						median = score;
-						break;
-					}
-				}
-				medians.push(median);
+				let probe_median = Self::lower_median(probes);
+				let scores: Vec<(u32, u128)> = votes
+					.iter()
+					.filter_map(|(bond, v)| v.get(i).map(|v| (v, *bond)))
+					.filter(|(v, _)| Self::evidenced(v.probe, probe_median, probe_tolerance, probe_floor))
+					.map(|(v, bond)| (v.score, bond))
+					.collect();
+				probe_medians.push(probe_median);
+				medians.push(Self::lower_median(scores));
 			}
 			let (mut matches, mut quality) = (Vec::new(), Vec::new());
 			for (_, verdicts) in votes {
 				let mut m = 0u32;
 				let mut deviation = 0u128;
 				for (i, v) in verdicts.iter().take(n).enumerate() {
-					if v.accept == accepted[i] {
-						m += 1;
+					if Self::evidenced(v.probe, probe_medians[i], probe_tolerance, probe_floor) {
+						if v.accept == accepted[i] {
+							m += 1;
+						}
+						deviation += v.score.abs_diff(medians[i]).min(tolerance) as u128;
+					} else {
+						deviation += tolerance as u128;
 					}
-					deviation += v.score.abs_diff(medians[i]).min(tolerance) as u128;
 				}
 				let q = if n == 0 {
 					0
@@ -1290,7 +1360,7 @@ pub mod pallet {
 				matches.push(m);
 				quality.push(q);
 			}
-			Consensus { medians, matches, quality }
+			Consensus { medians, probe_medians, matches, quality }
 		}
 
 		pub(crate) fn now() -> u32 {
@@ -1790,10 +1860,17 @@ pub mod pallet {
 				.iter()
 				.filter_map(|(_, b, v)| v.as_ref().map(|v| ((*b).saturated_into::<u128>(), &v[..])))
 				.collect();
-			let consensus = Self::consensus(&accepted, &voted, T::ScoreTolerance::get());
+			let consensus = Self::consensus(
+				&accepted,
+				&voted,
+				T::ScoreTolerance::get(),
+				T::ProbeTolerance::get(),
+				T::ProbeFloor::get(),
+			);
 			let n = accepted.len() as u128;
 
-			// Slashes, into the escrow.
+			// Slashes, into the escrow. A vote's losing verdicts are those against the consensus
+			// and those without evidence (probe off the consensus probe): n − matches.
 			let mut slashed: BalanceOf<T> = Zero::zero();
 			let vote_expected = task.revealed >= task.spec.min_contributors;
 			let verdict_ppm = T::VerdictSlash::get().deconstruct() as u128;

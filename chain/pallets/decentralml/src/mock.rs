@@ -16,6 +16,8 @@ pub const MIN_CONTRIBUTOR_BOND: Balance = 50;
 pub const MIN_VALIDATOR_BOND: Balance = 100;
 pub const TASK_DEPOSIT: Balance = 100;
 pub const SCORE_TOLERANCE: u32 = 1_000;
+/// Probe units (1e-9) within which a probe always counts as evidence.
+pub const PROBE_FLOOR: u32 = 1_000;
 pub const ENDOWMENT: Balance = 1_000_000;
 
 frame_support::construct_runtime!(
@@ -56,6 +58,8 @@ parameter_types! {
 	pub const VerdictSlash: Permill = Permill::from_percent(5);
 	pub const LosingAttestSlash: Permill = Permill::from_percent(5);
 	pub const TaskDeposit: Balance = TASK_DEPOSIT;
+	/// 0.1 % of the consensus probe.
+	pub const ProbeTolerance: Permill = Permill::from_parts(1_000);
 }
 
 impl pallet_decentralml::Config for Test {
@@ -73,6 +77,8 @@ impl pallet_decentralml::Config for Test {
 	type VerdictSlash = VerdictSlash;
 	type LosingAttestSlash = LosingAttestSlash;
 	type ScoreTolerance = ConstU32<SCORE_TOLERANCE>;
+	type ProbeTolerance = ProbeTolerance;
+	type ProbeFloor = ConstU32<PROBE_FLOOR>;
 	type TaskDeposit = TaskDeposit;
 	type MaxContributors = ConstU32<256>;
 	type MaxValidators = ConstU32<32>;

@@ -204,7 +204,14 @@ pub struct TaskSpec<Balance> {
 	pub private: bool,
 }
 
-/// One validator's judgement of one submission.
+/// One validator's judgement of one submission: its verdict, its score, and the evidence that it
+/// evaluated the update this round (`probe`).
+///
+/// A verdict pays only with evidence: at finalisation, a verdict whose `probe` is off the
+/// bond-weighted median probe of the submission (by more than `max(ProbeFloor,
+/// ProbeTolerance × median)`) counts as a losing verdict — it earns nothing, counts as the
+/// largest score deviation, does not set the consensus score, and costs bond like any losing
+/// verdict (`VerdictSlash`). See [`crate::Pallet::consensus`].
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, RuntimeDebug,
 )]
@@ -215,6 +222,11 @@ pub struct Verdict {
 	pub accept: bool,
 	/// The metric the validator measured, in basis points (0..=10 000).
 	pub score: u32,
+	/// Evidence of evaluation: the validator's measurement of the updated model on the round's
+	/// probe batch (a batch every validator generates from a seed fixed by the round's revealed
+	/// update hashes), in units of 1e-9; only a validator that fetched and ran the update can
+	/// produce it.
+	pub probe: u32,
 }
 
 /// The phase of the current round.
@@ -292,7 +304,8 @@ pub struct MemberInfo<Balance> {
 pub enum SlashReason {
 	/// A validator of the round's electorate revealed no vote.
 	Silence,
-	/// A validator's verdicts disagreed with the consensus.
+	/// A validator's verdicts disagreed with the consensus, or carried no evidence of this
+	/// round's evaluation (a probe off the consensus probe).
 	LosingVerdicts,
 	/// A validator proposed or attested an aggregate that was not adopted.
 	LosingAggregate,

@@ -45,8 +45,9 @@ pub const BASE_EXECUTION: u64 = 20_000_000; // 20 µs
 /// release-mode test `execution_time_of_the_worst_cases_fits_the_derived_weights` measured about
 /// 18 µs per verdict of the v1 `vote(256)` and 38 µs per item of the worst `finalize_round`
 /// natively with in-memory storage (which the per-item database weights below also pay for);
-/// `reveal_vote` does the same per-verdict work plus one commitment hash, and the v2
-/// `finalize_round` adds an in-memory median per submission (a sort of at most 32 scores).
+/// `reveal_vote` does the same per-verdict work plus one commitment hash, and `finalize_round`
+/// adds two in-memory medians per submission (the probes, then the evidenced scores: sorts of
+/// at most 32 values each).
 pub const PER_ITEM_EXECUTION: u64 = 20_000_000; // 20 µs
 /// Proof size (bytes) charged per storage read: the largest item read is a `TaskInfo`
 /// (under 600 bytes encoded) plus its trie path.
