@@ -87,5 +87,12 @@ def down(ctx: typer.Context) -> None:
 
     st = state(ctx)
     s = stack.down(st.settings.devnet_dir)
-    emit(st, {"stopped": {"chain": bool(s.chain), "ipfs": bool(s.ipfs)}},
-         lambda: out.print("stopped" if (s.chain or s.ipfs) else "nothing was running"))
+    left = (f"stopped {len(s.interrupted)} process(es) an interrupted `devnet up` had "
+            f"started (pids {', '.join(map(str, s.interrupted))})") if s.interrupted else ""
+    stopped: dict[str, object] = {"chain": bool(s.chain), "ipfs": bool(s.ipfs)}
+    if s.interrupted:
+        stopped["interrupted"] = s.interrupted
+    emit(st, {"stopped": stopped},
+         lambda: out.print("\n".join(filter(None, [
+             "stopped" if (s.chain or s.ipfs) else "", left]))
+             or "nothing was running"))

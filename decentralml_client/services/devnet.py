@@ -32,7 +32,7 @@ from decentralml_client.config import CHAIN_NODE_TOOLS, RAW_CHAIN_SPEC
 from decentralml_client.errors import DecentralMLError
 from decentralml_client.services.ports import free_port as free_port  # re-exported
 from decentralml_client.services.ports import port_in_use
-from decentralml_client.services.processes import Service, alive, terminate
+from decentralml_client.services.processes import Service, SpawnRecord, alive, terminate
 
 MIN_NODE_MAJOR = 20
 _SETUP_HINT = "run `make setup` (it installs Chopsticks into chain/node/node_modules)"
@@ -182,6 +182,8 @@ class Devnet(Service):
             )
         finally:
             log.close()
+        if detach:  # found by `devnet down` even if this start-up is interrupted
+            SpawnRecord(self.state_dir).add("chopsticks", "chopsticks", pid=self._proc.pid)
         try:
             wait_for_rpc(self.url, self.start_timeout, self._proc)
         except DevnetError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+
+from decentralml_client.files import write_atomic
 
 #: The usual way to stop a daemon: SIGTERM, and SIGKILL after 10 s.
 DEFAULT_STEPS: tuple[tuple[int, float], ...] = ((signal.SIGTERM, 10.0),)
@@ -95,3 +98,65 @@ class Service:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class SpawnRecord:
+    """What a start-up has spawned so far, on disk (``<state_dir>/starting.json``), written
+    as soon as each process exists: if the start-up is interrupted before it records its
+    result (Ctrl-C, SIGTERM, even SIGKILL), whatever it left running can still be found and
+    stopped (``decentralml devnet down``). A process recorded before its pid is known (a
+    Kubo daemon is spawned inside its launcher) is recorded by its repository and found by
+    its ``IPFS_PATH``."""
+
+    NAME = "starting.json"
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = Path(state_dir) / self.NAME
+
+    def entries(self) -> list[dict[str, object]]:
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return []
+        return list(data.get("processes", [])) if isinstance(data, dict) else []
+
+    def add(self, kind: str, name: str, *, pid: int | None = None,
+            repo: str | None = None) -> None:
+        """Record one process (again with its pid once known: same kind and name)."""
+        entries = [e for e in self.entries() if (e.get("kind"), e.get("name")) != (kind, name)]
+        entry: dict[str, object] = {"kind": kind, "name": name}
+        if pid is not None:
+            entry["pid"] = pid
+        if repo is not None:
+            entry["repo"] = repo
+        entries.append(entry)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.path, json.dumps({"owner": os.getpid(), "processes": entries},
+                                           indent=1).encode(), durable=False)
+
+    def pids(self) -> list[int]:
+        """The recorded processes that still run (by pid, or by their Kubo repository)."""
+        found: set[int] = set()
+        for e in self.entries():
+            pid = e.get("pid")
+            if isinstance(pid, int) and alive(pid):
+                found.add(pid)
+            repo = e.get("repo")
+            if isinstance(repo, str):
+                found.update(p for p in pids_with_env("IPFS_PATH", repo) if alive(p))
+        found.discard(os.getpid())
+        return sorted(found)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def pids_with_env(name: str, value: str) -> list[int]:
+    """This user's processes whose environment sets ``name=value`` (Linux ``/proc``)."""
+    wanted = f"{name}={value}".encode()
+    out = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if wanted in (entry / "environ").read_bytes().split(b"\0"):
+                out.append(int(entry.name))
+    return out

@@ -16,7 +16,8 @@ import contextlib
 import json
 import signal
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +29,57 @@ from decentralml_client.services.devnet import (
     stop_detached,
     write_node_state,
 )
-from decentralml_client.services.node import NodeNetwork, rpc
+from decentralml_client.services.node import NodeNetwork, NodeProcess, rpc
 from decentralml_client.services.ports import port_in_use, reserve
-from decentralml_client.services.processes import alive, terminate
+from decentralml_client.services.processes import SpawnRecord, alive, terminate
 
 
 @dataclass
 class StackStatus:
     chain: dict[str, Any] | None
     ipfs: dict[str, Any] | None
+    #: Processes an interrupted ``up`` had started (found and stopped by ``down``).
+    interrupted: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _RecordedNode(NodeProcess):
+    """A node that records its pid the moment it is spawned (``devnet up``)."""
+
+    record: SpawnRecord | None = None
+
+    def start(self, binary: Path) -> None:
+        super().start(binary)
+        if self.record is not None and self.pid is not None:
+            self.record.add("node", self.name, pid=self.pid)
+
+
+def _record_spawns(net: Any, record: SpawnRecord) -> None:
+    """Make ``net``'s nodes record their pids as soon as they are spawned."""
+    nodes = getattr(net, "nodes", None)
+    if isinstance(nodes, list):
+        net.nodes = [_RecordedNode(**{f.name: getattr(n, f.name) for f in fields(n)},
+                                   record=record) if type(n) is NodeProcess else n
+                     for n in nodes]
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """While starting: SIGTERM and SIGHUP interrupt like Ctrl-C (so what was started is
+    stopped on the way out) instead of ending the process on the spot."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def _kubo_state_file(state_dir: Path) -> Path:
@@ -83,34 +126,64 @@ def up(state_dir: Path, *, port: int = 9944, ipfs_port: int = 5001, persist: boo
     if read_state(state_dir) is not None:
         raise DevnetError(f"a dev chain already runs (state in {state_dir}); "
                           "`decentralml devnet down` stops it")
+    record = SpawnRecord(state_dir)
+    if left := record.pids():
+        raise DevnetError(f"an interrupted `devnet up` left processes running (pids "
+                          f"{', '.join(map(str, left))}); `decentralml devnet down` stops them")
+    record.clear()
     _claim_ports(port, ipfs_port if ipfs else 0, nodes)
-    if engine == "chopsticks":
-        Devnet(state_dir, port=port, persist=persist).start(detach=True)
-    else:
-        net = NodeNetwork(state_dir, nodes=nodes, port=port, persist=persist)
-        net.start()
-        write_node_state(state_dir, net.detach(), persist)
-    if ipfs:
+    # Every process is recorded the moment it is spawned (SpawnRecord): an interruption —
+    # Ctrl-C, SIGTERM, SIGHUP, an error — stops them on the way out, and even if this
+    # process is killed outright `devnet down` finds them.
+    with _signals_interrupt():
         try:
-            start_kubo_detached(state_dir, ipfs_port, count=nodes)
-        except Exception:
+            if engine == "chopsticks":
+                Devnet(state_dir, port=port, persist=persist).start(detach=True)
+            else:
+                net = NodeNetwork(state_dir, nodes=nodes, port=port, persist=persist)
+                _record_spawns(net, record)
+                net.start()
+                write_node_state(state_dir, net.detach(), persist)
+            if ipfs:
+                start_kubo_detached(state_dir, ipfs_port, count=nodes)
+        except BaseException:
             stop_detached(state_dir)
+            _stop_recorded(state_dir)
             raise
+    record.clear()
     return status(state_dir)
 
 
-def start_kubos(state_dir: Path, api_port: int | None, count: int) -> list[kubo_mod.KuboDaemon]:
+def _stop_recorded(state_dir: Path) -> list[int]:
+    """Stop whatever an unfinished ``up`` recorded as spawned; return their pids."""
+    record = SpawnRecord(state_dir)
+    pids = record.pids()
+    if pids:
+        terminate(pids, steps=((signal.SIGTERM, 10.0),), group=False)
+    record.clear()
+    return pids
+
+
+def start_kubos(state_dir: Path, api_port: int | None, count: int, *,
+                recorded: bool = False) -> list[kubo_mod.KuboDaemon]:
     """``count`` Kubo daemons, one per node; with more than one, online on loopback only and
-    swarm-connected to each other (content added on one is fetched from another)."""
+    swarm-connected to each other (content added on one is fetched from another).
+    ``recorded``: each is recorded in the state directory's :class:`SpawnRecord` as it
+    starts (``devnet up``)."""
     names = ["ipfs"] + [f"ipfs-{i}" for i in range(1, count)]
     daemons = [
         kubo_mod.KuboDaemon(state_dir / name, api_port=(api_port + i) if api_port else None,
                             online=count > 1)
         for i, name in enumerate(names)
     ]
+    record = SpawnRecord(state_dir) if recorded else None
     try:
         for d in daemons:
+            if record is not None:  # found by its repository until its pid is known
+                record.add("kubo", d.repo_dir.name, repo=str(d.repo_dir))
             d.start()
+            if record is not None:
+                record.add("kubo", d.repo_dir.name, pid=d.pid, repo=str(d.repo_dir))
         for i, d in enumerate(daemons):
             for other in daemons[i + 1:]:
                 d.connect_to(other)
@@ -122,7 +195,7 @@ def start_kubos(state_dir: Path, api_port: int | None, count: int) -> list[kubo_
 
 
 def start_kubo_detached(state_dir: Path, api_port: int, count: int = 1) -> dict[str, Any]:
-    daemons = start_kubos(state_dir, api_port, count)
+    daemons = start_kubos(state_dir, api_port, count, recorded=True)
     infos = []
     for d in daemons:
         api, api_url, peer = d.api_multiaddr, d.api_url, d.peer_id
@@ -168,13 +241,15 @@ def status(state_dir: Path) -> StackStatus:
 
 
 def down(state_dir: Path) -> StackStatus:
-    """Stop what `up` started; returns what was running."""
+    """Stop what `up` started — also what an interrupted `up` had started; returns what was
+    running."""
     before = status(state_dir)
     stop_detached(state_dir)
     if before.ipfs:
         pids = [int(d["pid"]) for d in before.ipfs.get("daemons", [])] or [int(before.ipfs["pid"])]
         terminate(pids, steps=((signal.SIGINT, 15.0),), group=False)
         _kubo_state_file(state_dir).unlink(missing_ok=True)
+    before.interrupted = _stop_recorded(state_dir)
     return before
 
 
