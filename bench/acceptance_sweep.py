@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-STRENGTHS = (0.0, 0.01, 0.1, 0.3, 1.0, 3.0)
+STRENGTHS = (0.0, 0.01, 0.1, 0.3, 0.5, 1.0, 3.0)
 HISTORY = ("replay", "replay-old", "history-mix", "noise-rider")
 
 

@@ -69,14 +69,16 @@ def update_commitment(task: int, rnd: int, attempt: int, account: bytes, update_
 
 
 def vote_commitment(task: int, rnd: int, attempt: int, account: bytes,
-                    verdicts: list[tuple[int, bool, int]], salt: bytes) -> str:
-    """blake2_256(SCALE(task, round, attempt, account, Vec<Verdict>, salt))."""
-    enc = compact(len(verdicts)) + b"".join(u32(s) + bytes([a]) + u32(sc) for s, a, sc in verdicts)
+                    verdicts: list[tuple[int, bool, int, int]], salt: bytes) -> str:
+    """blake2_256(SCALE(task, round, attempt, account, Vec<Verdict>, salt)); a verdict is
+    (submission u32, accept bool, score u32, probe u32)."""
+    enc = compact(len(verdicts)) + b"".join(u32(s) + bytes([a]) + u32(sc) + u32(p)
+                                            for s, a, sc, p in verdicts)
     return "0x" + blake2_256(u32(task) + u32(rnd) + u32(attempt) + account + enc + salt).hex()
 
 
-def verdict_params(verdicts: list[tuple[int, bool, int]]) -> list[dict[str, Any]]:
-    return [{"submission": s, "accept": a, "score": sc} for s, a, sc in verdicts]
+def verdict_params(verdicts: list[tuple[int, bool, int, int]]) -> list[dict[str, Any]]:
+    return [{"submission": s, "accept": a, "score": sc, "probe": p} for s, a, sc, p in verdicts]
 
 
 def hx(b: bytes) -> str:
@@ -250,7 +252,7 @@ def honest_round(dev: Dev) -> None:
     check(dev.task(t)["phase"] == "VoteCommit" and len(events(r, "UpdateRevealed")) == 2,
           "honest: updates committed and revealed, vote commit opens")
     subs = {n: dev.query("CommitmentOf", [(t, 0), k[n].ss58_address]) for n in secrets}
-    verdicts = sorted([(subs["c1"], True, 9100), (subs["c2"], True, 9200)])
+    verdicts = sorted([(subs["c1"], True, 9100, 1_000_000), (subs["c2"], True, 9200, 2_000_000)])
     salts = {n: os.urandom(32) for n in ("v1", "v2")}
     dev.ok([dml(k[n], "commit_vote", task_id=t, round=0, commitment=vote_commitment(
         t, 0, 0, k[n].public_key, verdicts, salts[n])) for n in salts])
@@ -331,8 +333,8 @@ def attack_round(dev: Dev) -> None:
     dev.past_deadline(t)  # copycat and dup cannot reveal: the reveal window runs out
 
     sub = {n: dev.query("CommitmentOf", [(t, 0), a[n]]) for n in ("honest", "junk")}
-    honest_v = sorted([(sub["honest"], True, 8000), (sub["junk"], False, 0)])
-    sybil_v = sorted([(sub["honest"], False, 0), (sub["junk"], True, 9000)])
+    honest_v = sorted([(sub["honest"], True, 8000, 1_000_000), (sub["junk"], False, 0, 0)])
+    sybil_v = sorted([(sub["honest"], False, 0, 1_000_000), (sub["junk"], True, 9000, 0)])
     vote = {n: (honest_v if n.startswith("h") else sybil_v) for n, _ in validators}
     salts = {n: os.urandom(32) for n, _ in validators}
 

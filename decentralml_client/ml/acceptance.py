@@ -29,7 +29,11 @@ index, a validator
    standard normal draw whatever the perturbation's size. An honest update's fresh part is what
    its data taught it this round (``z`` of 6–9 at the median on digits);
 6. refuses **re-sent history**: an update whose fresh part holds less than ``min_fresh_ratio``
-   of its norm (a copy, lightly perturbed), and **noise**: an update whose fresh part is not
+   of its norm (a combination of history, lightly perturbed), or whose cosine with another
+   account's earlier update or a global step reaches ``copy_history_cosine`` (a copy of
+   someone else's public work, scaled or perturbed by up to a third of its norm; an honest
+   update's own previous update is not held against it: on skewed shards consecutive honest
+   updates of one contributor point the same way), and **noise**: an update whose fresh part is not
    informative (``z < pay_z``) *and* either larger than ``noise_ratio`` × the round's median
    fresh part or more than ``noise_share`` of the update once there is history (a noise rider;
    a copy carrying more noise than honest work carries);
@@ -75,6 +79,7 @@ class AcceptancePolicy:
     copy_cosine: float = 0.9999  # cosine above which two deltas count as the same
     copy_norm_ratio: float = 0.01  # ... when their norms also differ by less than this
     min_fresh_ratio: float = 0.05  # share of its norm an update's fresh part must reach
+    copy_history_cosine: float = 0.95  # cosine with another's public delta that is a copy
     pay_z: float = 3.0  # freshness (z) at which an update's fresh value is paid
     noise_ratio: float = 2.5  # relative to the round's median fresh-part norm
     noise_share: float = 0.9  # share of its norm beyond history that marks an update as noise
@@ -155,11 +160,14 @@ def judge_updates(
     previous_step: Sequence[NDArray[Any]] | None = None,
     base_loss: float | None = None,
     history: Sequence[Sequence[NDArray[Any]]] = (),
+    not_own: Mapping[int, Sequence[Sequence[NDArray[Any]]]] | None = None,
 ) -> dict[int, Judgement]:
     """Judge every candidate update of a round (index → delta, or the error that made it
     unreadable) on the validator's data ``(x, y)``. ``history`` holds the public deltas of
     earlier rounds (revealed updates, global steps; see :data:`HISTORY_ROUNDS`); the base
-    model and ``previous_step`` are part of history too."""
+    model and ``previous_step`` are part of history too. ``not_own`` maps a candidate to the
+    public deltas that are not its contributor's own work (other accounts' updates and the
+    global steps, :meth:`~.attacks.PublicHistory.not_own`); default: all of ``history``."""
     if base_loss is None:
         base_loss = evaluate(model_spec, base, x, y)["loss"]
     flats: dict[int, tuple[NDArray[Any], float]] = {}
@@ -218,8 +226,8 @@ def judge_updates(
     margin = max(float(policy.margin_floor), policy.margin_mads * spread(finite))
     threshold = policy.min_improvement - margin
     for i, (gain, loss) in gains.items():
-        f = fresh[i]
-        value, z = f.value, f.z
+        fr = fresh[i]
+        value, z = fr.value, fr.z
         paid = score_of(value) if z >= policy.pay_z else 0
         if not math.isfinite(gain) or not math.isfinite(value):
             out[i] = Judgement(False, 0, "the updated model outputs non-finite values")
@@ -228,17 +236,24 @@ def judge_updates(
                                f"gain {gain:.0f} bp below the threshold {threshold:.0f} bp "
                                f"(task minimum {policy.min_improvement} bp less a margin of "
                                f"{margin:.0f} bp)", loss, gain, value, z)
-        elif f.ratio < policy.min_fresh_ratio:
+        elif (copied := _copied(flats[i][0], flats[i][1],
+                                 history if not_own is None else not_own.get(i, history),
+                                 policy.copy_history_cosine)) is not None:
             out[i] = Judgement(False, 0,
-                               f"re-sends public history: {100 * f.ratio:.1f} % of the update "
+                               f"copies public history: cosine {copied:.3f} with another "
+                               "account's earlier update or a global step",
+                               loss, gain, value, z)
+        elif fr.ratio < policy.min_fresh_ratio:
+            out[i] = Judgement(False, 0,
+                               f"re-sends public history: {100 * fr.ratio:.1f} % of the update "
                                "is not explained by earlier rounds' updates and models",
                                loss, gain, value, z)
-        elif z < policy.pay_z and (f.norm > policy.noise_ratio * median_fresh
-                                   or (history and f.ratio > policy.noise_share)):
+        elif z < policy.pay_z and (fr.norm > policy.noise_ratio * median_fresh
+                                   or (history and fr.ratio > policy.noise_share)):
             out[i] = Judgement(False, 0,
                                f"its part beyond public history is noise: freshness z = {z:.1f}"
-                               f", {100 * f.ratio:.0f} % of the update and "
-                               f"{f.norm / median_fresh:.1f}x the round's median fresh part",
+                               f", {100 * fr.ratio:.0f} % of the update and "
+                               f"{fr.norm / median_fresh:.1f}x the round's median fresh part",
                                loss, gain, value, z)
         else:
             out[i] = Judgement(True, paid, None, loss, gain, value, z)
@@ -248,6 +263,21 @@ def judge_updates(
 #: How many earlier rounds' revealed updates and global steps a validator holds as history.
 HISTORY_ROUNDS = 2
 
+
+
+def _copied(flat: NDArray[Any], norm: float, public: Sequence[Sequence[NDArray[Any]]],
+            threshold: float) -> float | None:
+    """The largest cosine of ``flat`` with a public delta, when it reaches ``threshold``."""
+    best = None
+    for vector in public:
+        v = _flat(vector)
+        nv = float(np.linalg.norm(v))
+        if nv == 0.0 or norm == 0.0 or v.shape != flat.shape:
+            continue
+        cos = float(flat @ v) / (norm * nv)
+        if cos >= threshold and (best is None or cos > best):
+            best = cos
+    return best
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,13 @@ class PublicHistory:
         """Every public delta held, for :func:`~.acceptance.judge_updates`' ``history``."""
         return [d for rnd in self.updates for _, d in sorted(rnd.items())] + list(self.steps)
 
+    def not_own(self, account: int) -> list[Sequence[NDArray[Any]]]:
+        """The public deltas that are not ``account``'s own earlier work: other accounts'
+        updates and the global steps (what :func:`~.acceptance.judge_updates` refuses copies
+        of, as ``not_own``)."""
+        return [d for rnd in self.updates for a, d in sorted(rnd.items()) if a != account] \
+            + list(self.steps)
+
 
 def _other(round_updates: Mapping[int, Sequence[NDArray[Any]]], me: int
            ) -> Sequence[NDArray[Any]] | None:

@@ -272,7 +272,7 @@ def run_simulation(
             seed_bytes = probe_seed(0, r, 0, [bytes.fromhex(codec.file_hash(f)[2:])
                                               for f in files])
             verdict = panel.play_round(model_spec, weights, candidates, previous_step,
-                                       public.deltas(), seed_bytes)
+                                       public, seed_bytes)
             accepted_ids = [i for i in range(contributors) if verdict.accepted.get(i)]
             rejected_total += contributors - len(accepted_ids)
             false_rejections += sum(1 for i in range(contributors)

@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from decentralml_client.ml.acceptance import AcceptancePolicy, judge_updates
+from decentralml_client.ml.attacks import PublicHistory
 from decentralml_client.ml.errors import MLError
 from decentralml_client.ml.evidence import Prober
 from decentralml_client.ml.model_spec import ModelSpec
@@ -141,7 +142,7 @@ class ValidatorPanel:
 
     def _vote(self, k: int, model_spec: ModelSpec, base: Sequence[NDArray[Any]],
               candidates: Mapping[int, Any], previous_step: Sequence[NDArray[Any]] | None,
-              history: Sequence[Sequence[NDArray[Any]]], probes: Mapping[int, int],
+              history: PublicHistory, probes: Mapping[int, int],
               ) -> tuple[list[Verdict] | None, list[str]]:
         reasons: list[str] = []
 
@@ -149,7 +150,8 @@ class ValidatorPanel:
             x, y = self.data[k]
             policy = AcceptancePolicy(min_improvement=self.econ.min_improvement)
             judged = judge_updates(model_spec, base, candidates, x, y, policy=policy,
-                                   previous_step=previous_step, history=history)
+                                   previous_step=previous_step, history=history.deltas(),
+                                   not_own={i: history.not_own(i) for i in candidates})
             reasons.extend(f"validator {k}: update {i}: {j.reason}"
                            for i, j in judged.items() if j.reason)
             return [(i, j.accept, j.score, probes[i]) for i, j in judged.items()]
@@ -163,10 +165,12 @@ class ValidatorPanel:
     def play_round(self, model_spec: ModelSpec, base: Sequence[NDArray[Any]],
                    candidates: Mapping[int, Any],
                    previous_step: Sequence[NDArray[Any]] | None,
-                   history: Sequence[Sequence[NDArray[Any]]] = (),
+                   history: PublicHistory | None = None,
                    probe_seed: bytes = b"") -> RoundVerdict:
-        """Every validator votes on ``candidates`` (index → delta or error); the round is
-        settled with the pallet's rules. ``history``: earlier rounds' public deltas."""
+        """Every validator votes on ``candidates`` (index → delta or error; in the simulator
+        an index is its contributor's account); the round is settled with the pallet's rules.
+        ``history``: what earlier rounds made public."""
+        history = history or PublicHistory()
         econ = self.econ
         prober = Prober(model_spec, base, probe_seed)
         probes = {i: prober.probe(c) for i, c in candidates.items()}

@@ -62,6 +62,7 @@ from decentralml_client.roles.common import (
     RoleContext,
     RoleError,
     Stopped,
+    account_key,
     attempts,
     phase_changed,
 )
@@ -161,9 +162,12 @@ def _judge(ctx: RoleContext, task_id: int, task: dict[str, Any], x_val: NDArray[
         model_spec = ctx.model_spec(task)
         base = ctx.global_model(task)[0]
         policy = AcceptancePolicy(min_improvement=int(task["spec"].get("min_improvement", 0)))
+        public = ctx.public_history(task_id, task)
         judged = judge_updates(model_spec, base, candidates, x_val, y_val, policy=policy,
                                previous_step=ctx.previous_step(task_id, task),
-                               history=ctx.public_history(task_id, task).deltas())
+                               history=public.deltas(),
+                               not_own={i: public.not_own(account_key(str(s["contributor"])))
+                                        for i, s in subs.items()})
         # The evidence that this validator ran every update: the seed is fixed by the
         # round's revealed update hashes, in submission order (ml/evidence.py).
         seed = probe_seed(task_id, r, int(task["retries"]),

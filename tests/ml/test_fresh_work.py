@@ -16,7 +16,7 @@ from decentralml_client.ml.evidence import Prober, probe_batch, probe_seed
 from decentralml_client.ml.model_spec import DIGITS_DATA, make_initial_weights, mlp_spec
 
 FAST = mlp_spec(64, (32,), 10, data=DIGITS_DATA, learning_rate=0.5)
-STRENGTHS = (0.0, 0.01, 0.1, 0.3, 1.0, 3.0)
+STRENGTHS = (0.0, 0.01, 0.1, 0.3, 0.5, 1.0, 3.0)
 HONEST = 5
 
 
