@@ -133,7 +133,8 @@ class DrivenTask:
         bad = index[self.contributors[1].ss58_address]
         votes = {}
         for j, v in enumerate(self.validators):
-            verdicts = sorted([(good, True, self.score(r) + 20 * j), (bad, False, 1000 + 20 * j)])
+            verdicts = sorted([(good, True, self.score(r) + 20 * j, 4_000_000),
+                               (bad, False, 1000 + 20 * j, 6_000_000)])
             salt = os.urandom(32)
             votes[v.ss58_address] = (verdicts, salt)
             dml.commit_vote(v.keypair, tid, r, vote_commitment(

@@ -106,19 +106,20 @@ def test_chain_refusals_are_named_and_change_nothing(world) -> None:  # noqa: AN
     me = account_id(val.ss58_address)
     salt = os.urandom(32)
 
-    def sealed(verdicts: list[tuple[int, bool, int]]) -> bytes:
+    def sealed(verdicts: list[tuple[int, bool, int, int]]) -> bytes:
         return vote_commitment(t, 0, 0, me, verdicts, salt)
 
-    vote = [(0, True, 5000), (1, False, 100)]
+    vote = [(0, True, 5000, 7_000_000), (1, False, 100, 9_000_000)]
     dml.commit_vote(val.keypair, t, 0, sealed(vote))
     assert dml.task(t)["phase"] == "VoteReveal"  # the whole electorate has committed
     _refused(lambda: dml.commit_vote(val.keypair, t, 0, sealed(vote)), "WrongPhase",
              chain, val, dml, t)
-    _refused(lambda: dml.reveal_vote(val.keypair, t, 0, [(0, True, 5000)], salt),
+    _refused(lambda: dml.reveal_vote(val.keypair, t, 0, [(0, True, 5000, 7_000_000)], salt),
              "VoteMismatch", chain, val, dml, t)
-    _refused(lambda: dml.reveal_vote(val.keypair, t, 0, [(0, True, 5000), (1, False, 101)],
+    _refused(lambda: dml.reveal_vote(val.keypair, t, 0, [(0, True, 5000, 7_000_000),
+                                                              (1, False, 101, 9_000_000)],
                                      salt), "VoteMismatch", chain, val, dml, t)
-    _refused(lambda: dml.reveal_vote(c1.keypair, t, 0, vote, salt), "NoVoteCommitment",
+    _refused(lambda: dml.reveal_vote(c1.keypair, t, 0, vote, salt), "NotInElectorate",
              chain, c1, dml, t)
     _refused(lambda: dml.finalize_round(outsider.keypair, t, 0), "RoundNotFinished",
              chain, outsider, dml, t)

@@ -93,11 +93,12 @@ def test_sybils_splitting_one_stake_cannot_capture_a_round_and_votes_stay_sealed
         _commit_reveal(dml, t, 0, 0, [a["honest"], a["junk"]])
         assert dml.task(t)["phase"] == "VoteCommit"
 
-        honest = [(0, True, 3000), (1, False, 0)]
-        sybil = [(0, False, 0), (1, True, 9000)]
+        # Everyone ran both updates (the same probes); the Sybils lie about the verdicts.
+        honest = [(0, True, 3000, 7_000_000), (1, False, 0, 9_000_000)]
+        sybil = [(0, False, 0, 7_000_000), (1, True, 9000, 9_000_000)]
         salts = {n: os.urandom(32) for n in ("h1", "h2", "s1", "s2", "s3")}
 
-        def verdicts(n: str) -> list[tuple[int, bool, int]]:
+        def verdicts(n: str) -> list[tuple[int, bool, int, int]]:
             return honest if n.startswith("h") else sybil
 
         first_vote_block = chain.head()[0] + 1
@@ -180,7 +181,7 @@ def test_a_late_silent_validator_cannot_stall_and_pays_for_silence(devnet) -> No
         assert list(dml.electorate(t, 0)) == [a["v1"].ss58_address]
 
         def vote_round(r: int) -> None:
-            salt, v = os.urandom(32), [(0, True, 2500)]
+            salt, v = os.urandom(32), [(0, True, 2500, 5_000_000)]
             if r == 0:
                 _refused(lambda: dml.commit_vote(a["late"].keypair, t, r, os.urandom(32)),
                          "NotInElectorate")
