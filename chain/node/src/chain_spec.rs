@@ -1,4 +1,5 @@
-//! The built-in chain specs: `dev` (one authority, Alice) and `local` (Alice, Bob and Charlie),
+//! The built-in chain specs: `dev` (one authority, Alice) and `local` (Alice, Bob, Charlie and
+//! Dave: four authorities, so GRANDPA, which needs more than 2/3 of them, survives one failure),
 //! both from the runtime wasm and the runtime's genesis presets. Any other `--chain` value is a
 //! chain-spec JSON file (chain/artifacts/chain-spec-*.raw.json).
 //!
@@ -44,7 +45,8 @@ pub fn development() -> Result<ChainSpec, String> {
 		.build())
 }
 
-/// Three authorities (Alice, Bob, Charlie): a local network of three nodes.
+/// Four authorities (Alice, Bob, Charlie, Dave): a local network of four nodes that keeps
+/// finalising with one of them down.
 pub fn local_testnet() -> Result<ChainSpec, String> {
 	Ok(ChainSpec::builder(&runtime_wasm()?, None)
 		.with_name("DecentralML Local Testnet")

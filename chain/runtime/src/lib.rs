@@ -135,12 +135,14 @@ pub mod genesis_config_presets {
 		genesis_with_authorities(&[Sr25519Keyring::Alice])
 	}
 
-	/// Local testnet genesis: three authorities, Alice, Bob and Charlie.
+	/// Local testnet genesis: four authorities, Alice, Bob, Charlie and Dave (GRANDPA finalises
+	/// with more than 2/3 of them, so the network survives one failure).
 	pub fn local_testnet_genesis() -> Value {
 		genesis_with_authorities(&[
 			Sr25519Keyring::Alice,
 			Sr25519Keyring::Bob,
 			Sr25519Keyring::Charlie,
+			Sr25519Keyring::Dave,
 		])
 	}
 
@@ -345,6 +347,8 @@ parameter_types! {
 	pub const VerdictSlash: sp_runtime::Permill = sp_runtime::Permill::from_percent(5);
 	/// Of the bond, for proposing or attesting an aggregate that was not adopted.
 	pub const LosingAttestSlash: sp_runtime::Permill = sp_runtime::Permill::from_percent(5);
+	/// Of the bond, from a member that loses its seat for being idle `max_idle_rounds` rounds.
+	pub const IdleSlash: sp_runtime::Permill = sp_runtime::Permill::from_percent(10);
 	/// Storage deposit of a task, returned by `purge_task`.
 	pub const TaskDeposit: Balance = UNIT;
 	/// Relative distance to the consensus probe within which a verdict's probe is evidence:
@@ -380,6 +384,9 @@ impl pallet_decentralml::Config for Runtime {
 	/// One week of 6-second blocks.
 	type MaxPhaseBlocks = ConstU32<100_800>;
 	type MaxAllowListBatch = ConstU32<64>;
+	/// A task may let a member be idle for at most 10 consecutive round attempts.
+	type MaxIdleRounds = ConstU32<10>;
+	type IdleSlash = IdleSlash;
 	type WeightInfo = pallet_decentralml::weights::SubstrateWeight<Runtime>;
 }
 

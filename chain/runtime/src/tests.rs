@@ -25,6 +25,17 @@ fn dev_genesis_builds() {
 	assert!(!storage.top.is_empty());
 }
 
+#[test]
+fn the_local_testnet_has_four_authorities_and_survives_one_failure() {
+	let json = genesis_config_presets::get_preset(&PresetId::from("local_testnet")).unwrap();
+	let patch: serde_json::Value = serde_json::from_slice(&json).unwrap();
+	let aura = patch["aura"]["authorities"].as_array().unwrap().len();
+	let grandpa = patch["grandpa"]["authorities"].as_array().unwrap().len();
+	assert_eq!((aura, grandpa), (4, 4));
+	// GRANDPA finalises with more than 2/3 of the authorities: N survive floor((N − 1) / 3).
+	assert_eq!((grandpa - 1) / 3, 1);
+}
+
 /// Weights of the DecentralMl calls against this runtime's block budget; prints the table
 /// reported in bench/bench_chain.md (`cargo test -p decentralml-runtime -- --nocapture`).
 #[test]

@@ -82,6 +82,7 @@ fn bench_spec<T: Config>(max_contributors: u32, max_validators: u32) -> TaskSpec
 		attest_blocks: 10,
 		max_retries: 0,
 		private: false,
+		max_idle_rounds: 0,
 	}
 }
 

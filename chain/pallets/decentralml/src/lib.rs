@@ -81,7 +81,12 @@ pub mod pallet {
 	/// Parts per million, the unit of the agreement and closeness factors of validator pay.
 	pub const PPM: u128 = 1_000_000;
 
+	/// The storage version: 2 added `MemberInfo.joined_bond` and `idle_rounds` and
+	/// `TaskSpec.max_idle_rounds` (no migration: chains of version 1 start again from genesis).
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
+
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	#[pallet::config]
@@ -188,6 +193,15 @@ pub mod pallet {
 		/// Most accounts (count) one `set_allowed` call may carry.
 		#[pallet::constant]
 		type MaxAllowListBatch: Get<u32>;
+
+		/// Largest `max_idle_rounds` (count of consecutive idle round attempts) a task may set.
+		#[pallet::constant]
+		type MaxIdleRounds: Get<u32>;
+
+		/// Fraction of the bond moved to the task's escrow from a member that loses its seat for
+		/// being idle `max_idle_rounds` consecutive round attempts (the rest is released).
+		#[pallet::constant]
+		type IdleSlash: Get<Permill>;
 
 		/// Weights of the calls.
 		type WeightInfo: WeightInfo;
@@ -355,9 +369,20 @@ pub mod pallet {
 		},
 		/// A member left a task; its remaining bond `released` is free again.
 		TaskLeft { task_id: TaskId, who: T::AccountId, released: BalanceOf<T> },
-		/// A member engaged in the current round will leave: it is out of the next electorate
-		/// and may call `leave_task` again once the round is over.
+		/// A member engaged in the current round attempt will leave: it is out of the next
+		/// electorate and is removed (`TaskLeft`) when the attempt is finalised.
 		LeaveScheduled { task_id: TaskId, who: T::AccountId },
+		/// A member eligible in round `round` did not act in it (no commitment, or no revealed
+		/// vote when the attempt reached the vote): `idle_rounds` consecutive idle attempts.
+		MemberIdle { task_id: TaskId, round: RoundIndex, who: T::AccountId, idle_rounds: u32 },
+		/// A member lost its seat at the end of round `round`: `released` of its bond is free.
+		SeatLost {
+			task_id: TaskId,
+			round: RoundIndex,
+			who: T::AccountId,
+			reason: SeatLoss,
+			released: BalanceOf<T>,
+		},
 		/// The creator changed the task's allow-list: `count` accounts are now (dis)allowed.
 		AllowListUpdated { task_id: TaskId, allowed: bool, count: u32 },
 		/// The creator cancelled a task during a round: it ends when round `round` is finalised.
@@ -477,7 +502,7 @@ pub mod pallet {
 		BondTooLow,
 		/// The task has no room left for this role.
 		TaskFull,
-		/// The member already asked to leave; call again once the round is over.
+		/// The member already asked to leave; it leaves when the round attempt is finalised.
 		AlreadyLeaving,
 		/// The account is not registered for this role.
 		NotRegistered,
@@ -495,6 +520,8 @@ pub mod pallet {
 		InvalidSpec,
 		/// The task asks for more retries than the runtime's `MaxRetries`.
 		RetriesTooHigh,
+		/// The task's `max_idle_rounds` is above the runtime's `MaxIdleRounds`.
+		IdleRoundsTooHigh,
 		/// The server optimiser's learning rate must be above zero and at most 100.0
 		/// (100 000 000 millionths).
 		ServerLearningRateInvalid,
@@ -770,7 +797,11 @@ pub mod pallet {
 					TaskValidators::<T>::insert(task_id, validators);
 				},
 			}
-			Members::<T>::insert(task_id, &who, MemberInfo { role, bond, from_round, leaving: false });
+			Members::<T>::insert(
+				task_id,
+				&who,
+				MemberInfo { role, bond, joined_bond: bond, from_round, leaving: false, idle_rounds: 0 },
+			);
 			Participants::<T>::insert(&who, info);
 			Self::deposit_event(Event::TaskJoined { task_id, who, role, bond, from_round });
 			Self::advance(task_id, &mut task);
@@ -1131,7 +1162,8 @@ pub mod pallet {
 		/// Leave a task (members). A member not engaged in the current round attempt (a
 		/// validator outside its electorate, a contributor without a commitment, or any member
 		/// during enrolment) leaves at once and gets its bond back. An engaged member is marked
-		/// as leaving instead: it is left out of the next electorate and calls again later.
+		/// as leaving instead: it is left out of the next electorate and removed, its bond
+		/// released (`TaskLeft`), when the round attempt it is engaged in is finalised.
 		#[pallet::call_index(12)]
 		#[pallet::weight(T::WeightInfo::leave_task())]
 		pub fn leave_task(origin: OriginFor<T>, task_id: TaskId) -> DispatchResult {
@@ -1379,6 +1411,10 @@ pub mod pallet {
 			);
 			ensure!(spec.max_retries <= T::MaxRetries::get(), Error::<T>::RetriesTooHigh);
 			ensure!(
+				spec.max_idle_rounds <= T::MaxIdleRounds::get(),
+				Error::<T>::IdleRoundsTooHigh
+			);
+			ensure!(
 				spec.contributor_bond >= T::MinContributorBond::get() &&
 					spec.validator_bond >= T::MinValidatorBond::get() &&
 					!spec.contributor_bond.is_zero() &&
@@ -1468,7 +1504,8 @@ pub mod pallet {
 		}
 
 		/// Open an attempt of the current round: fix the electorate (joined validators eligible
-		/// for this round and not leaving) and enter `Commit`; when the electorate or the eligible
+		/// for this round, not leaving and holding at least half the task's validator bond, each
+		/// weighted by the bond it joined with) and enter `Commit`; when the electorate or the eligible
 		/// contributors are too few, (re-)enter `Enrol` instead. Returns whether `Commit` opened.
 		fn open_attempt(task_id: TaskId, task: &mut TaskInfoOf<T>, now: u32) -> bool {
 			let key = (task_id, task.round);
@@ -1476,8 +1513,12 @@ pub mod pallet {
 			let mut stake: BalanceOf<T> = Zero::zero();
 			for who in TaskValidators::<T>::get(task_id) {
 				if let Some(m) = Members::<T>::get(task_id, &who) {
-					if m.from_round <= task.round && !m.leaving && electorate.try_push((who, m.bond)).is_ok() {
-						stake = stake.saturating_add(m.bond);
+					let depleted = Self::depleted(&task.spec, &m);
+					if m.from_round <= task.round &&
+						!m.leaving && !depleted &&
+						electorate.try_push((who, m.joined_bond)).is_ok()
+					{
+						stake = stake.saturating_add(m.joined_bond);
 					}
 				}
 			}
@@ -1584,6 +1625,15 @@ pub mod pallet {
 					ends_at,
 				});
 			}
+		}
+
+		/// Whether slashes left a member's bond below half the task's bond for its role.
+		fn depleted(spec: &TaskSpecOf<T>, m: &MemberInfo<BalanceOf<T>>) -> bool {
+			let min = match m.role {
+				Role::Contributor => spec.contributor_bond,
+				Role::Validator => spec.validator_bond,
+			};
+			m.bond.saturating_add(m.bond) < min
 		}
 
 		fn adjust_reputation(who: &T::AccountId, up: bool) {
@@ -1806,6 +1856,96 @@ pub mod pallet {
 			Proposals::<T>::remove(key);
 		}
 
+		/// The end of a round attempt for each member of the task (`committers`: the contributors
+		/// with a commitment in the attempt; `ballots`: the electorate's (validator, weight, bond,
+		/// vote)). A member eligible for the round acted when it committed (contributor) or
+		/// revealed a vote (electorate validator; only counted when the attempt reached the
+		/// vote, `vote_expected`): acting resets `idle_rounds`; not acting raises it, costs a
+		/// contributor 1 reputation (a silent validator already loses it) and emits `MemberIdle`;
+		/// at the task's `max_idle_rounds` the member loses its seat and `IdleSlash` of its bond.
+		/// Members marked leaving are removed (`TaskLeft`), and so are members whose bond fell
+		/// below half the task's bond for their role (`SeatLost { BondDepleted }`). Returns the
+		/// members visited and the amount slashed.
+		#[allow(clippy::type_complexity)]
+		fn end_attempt_for_members(
+			task_id: TaskId,
+			task: &mut TaskInfoOf<T>,
+			committers: &[T::AccountId],
+			ballots: &[(
+				T::AccountId,
+				BalanceOf<T>,
+				BalanceOf<T>,
+				Option<BoundedVec<Verdict, T::MaxVerdicts>>,
+			)],
+			vote_expected: bool,
+		) -> (u32, BalanceOf<T>) {
+			let round = task.round;
+			let max_idle = task.spec.max_idle_rounds;
+			let mut slashed: BalanceOf<T> = Zero::zero();
+			let members: Vec<(T::AccountId, MemberInfo<BalanceOf<T>>)> =
+				Members::<T>::iter_prefix(task_id).collect();
+			let touched = members.len() as u32;
+			for (who, mut member) in members {
+				if member.from_round > round {
+					continue;
+				}
+				let acted = match member.role {
+					Role::Contributor => Some(committers.contains(&who)),
+					Role::Validator => ballots
+						.iter()
+						.find(|(v, ..)| *v == who)
+						.and_then(|(_, _, _, vote)| {
+							if vote.is_some() {
+								Some(true)
+							} else if vote_expected {
+								Some(false)
+							} else {
+								None
+							}
+						}),
+				};
+				let mut lost = None;
+				match acted {
+					Some(true) => member.idle_rounds = 0,
+					Some(false) => {
+						member.idle_rounds = member.idle_rounds.saturating_add(1);
+						if member.role == Role::Contributor {
+							Self::adjust_reputation(&who, false);
+						}
+						Self::deposit_event(Event::MemberIdle {
+							task_id,
+							round,
+							who: who.clone(),
+							idle_rounds: member.idle_rounds,
+						});
+						if max_idle > 0 && member.idle_rounds >= max_idle {
+							lost = Some(SeatLoss::Idle);
+						}
+					},
+					None => {},
+				}
+				Members::<T>::insert(task_id, &who, member);
+				if lost == Some(SeatLoss::Idle) {
+					let bond = Members::<T>::get(task_id, &who).map(|m| m.bond).unwrap_or_default();
+					let amount = T::IdleSlash::get().mul_floor(bond);
+					slashed = slashed
+						.saturating_add(Self::slash(task_id, round, &who, amount, SlashReason::Idle));
+				}
+				let Some(member) = Members::<T>::get(task_id, &who) else { continue };
+				if lost.is_none() && Self::depleted(&task.spec, &member) {
+					lost = Some(SeatLoss::BondDepleted);
+				}
+				if let Some(reason) = lost {
+					let released = Self::remove_member(task_id, task, &who, &member);
+					Self::deposit_event(Event::SeatLost { task_id, round, who, reason, released });
+				} else if member.leaving {
+					let released = Self::remove_member(task_id, task, &who, &member);
+					Self::deposit_event(Event::TaskLeft { task_id, who, released });
+				}
+			}
+			(touched, slashed)
+		}
+
 		fn do_finalize(task_id: TaskId, task: &mut TaskInfoOf<T>) -> DispatchResultWithPostInfo {
 			let round = task.round;
 			let key = (task_id, round);
@@ -1848,17 +1988,29 @@ pub mod pallet {
 				ensure!(!enough || now >= task.phase_ends_at, Error::<T>::RoundNotFinished);
 			}
 
-			// Consensus over the revealed votes of the electorate.
+			// Consensus over the revealed votes of the electorate. A ballot is (validator, voting
+			// weight = the bond it joined with, current bond, vote): the voting weight sets the
+			// stakes and the medians; the current bond (as the attempt is finalised) sets what a
+			// slash takes and what the pay is weighted by.
 			let electorate = Electorate::<T>::get(key);
 			let n_electorate = electorate.len() as u32;
-			let ballots: Vec<(T::AccountId, BalanceOf<T>, Option<BoundedVec<Verdict, T::MaxVerdicts>>)> =
-				electorate.into_iter().map(|(v, b)| {
+			#[allow(clippy::type_complexity)]
+			let ballots: Vec<(
+				T::AccountId,
+				BalanceOf<T>,
+				BalanceOf<T>,
+				Option<BoundedVec<Verdict, T::MaxVerdicts>>,
+			)> = electorate
+				.into_iter()
+				.map(|(v, b)| {
 					let vote = Votes::<T>::get(key, &v);
-					(v, b, vote)
-				}).collect();
+					let current = Members::<T>::get(task_id, &v).map(|m| m.bond).unwrap_or_default();
+					(v, b, current, vote)
+				})
+				.collect();
 			let voted: Vec<(u128, &[Verdict])> = ballots
 				.iter()
-				.filter_map(|(_, b, v)| v.as_ref().map(|v| ((*b).saturated_into::<u128>(), &v[..])))
+				.filter_map(|(_, b, _, v)| v.as_ref().map(|v| ((*b).saturated_into::<u128>(), &v[..])))
 				.collect();
 			let consensus = Self::consensus(
 				&accepted,
@@ -1876,7 +2028,7 @@ pub mod pallet {
 			let verdict_ppm = T::VerdictSlash::get().deconstruct() as u128;
 			let mut q_index = 0usize;
 			let mut quality: Vec<Option<(u128, u32)>> = Vec::with_capacity(ballots.len());
-			for (who, bond, vote) in ballots.iter() {
+			for (who, _, bond, vote) in ballots.iter() {
 				if vote.is_some() {
 					let (m, q) = (consensus.matches[q_index], consensus.quality[q_index]);
 					q_index += 1;
@@ -1913,7 +2065,7 @@ pub mod pallet {
 				}
 			}
 			if let Some(model) = adopted.as_ref() {
-				for (who, bond, _) in ballots.iter() {
+				for (who, _, bond, _) in ballots.iter() {
 					let proposed_loser =
 						proposals.iter().any(|p| p.hash != model.hash && &p.proposer == who);
 					let attested_loser = Attestations::<T>::get(key, who)
@@ -1943,6 +2095,13 @@ pub mod pallet {
 				}
 				Self::adjust_reputation(&sub.contributor, false);
 			}
+			// The end of the attempt for every member: idle counters, idle seat losses, leaving
+			// members and depleted bonds.
+			let committers: Vec<T::AccountId> =
+				subs.iter().map(|(_, s)| s.contributor.clone()).collect();
+			let (touched, idle_slashed) =
+				Self::end_attempt_for_members(task_id, task, &committers, &ballots, vote_expected);
+			slashed = slashed.saturating_add(idle_slashed);
 			task.slashed = task.slashed.saturating_add(slashed);
 			task.escrow = task.escrow.saturating_add(slashed);
 
@@ -1997,7 +2156,7 @@ pub mod pallet {
 					}
 					// Validators that attested the adopted hash, by bond × Q_v.
 					let mut paid_weights: Vec<(usize, u128)> = Vec::new();
-					for (p, ((who, bond, _), q)) in ballots.iter().zip(quality.iter()).enumerate() {
+					for (p, ((who, _, bond, _), q)) in ballots.iter().zip(quality.iter()).enumerate() {
 						let attested = Attestations::<T>::get(key, who)
 							.is_some_and(|(h, _)| h == model.hash);
 						let q_v = q.map(|(q, _)| q).unwrap_or(0);
@@ -2050,7 +2209,7 @@ pub mod pallet {
 					});
 				},
 				_ => {
-					for (who, _, vote) in ballots.iter() {
+					for (who, _, _, vote) in ballots.iter() {
 						if vote.is_none() && vote_expected {
 							Self::adjust_reputation(who, false);
 						}
@@ -2083,7 +2242,7 @@ pub mod pallet {
 					count,
 					n_electorate,
 					n_proposals,
-					members_released,
+					members_released.saturating_add(touched),
 				)),
 				pays_fee: Pays::Yes,
 			})

@@ -58,6 +58,7 @@ parameter_types! {
 	pub const VerdictSlash: Permill = Permill::from_percent(5);
 	pub const LosingAttestSlash: Permill = Permill::from_percent(5);
 	pub const TaskDeposit: Balance = TASK_DEPOSIT;
+	pub const IdleSlash: Permill = Permill::from_percent(10);
 	/// 0.1 % of the consensus probe.
 	pub const ProbeTolerance: Permill = Permill::from_parts(1_000);
 }
@@ -86,6 +87,8 @@ impl pallet_decentralml::Config for Test {
 	type MaxRounds = ConstU32<1_000>;
 	type MaxPhaseBlocks = ConstU32<100_000>;
 	type MaxAllowListBatch = ConstU32<64>;
+	type MaxIdleRounds = ConstU32<10>;
+	type IdleSlash = IdleSlash;
 	type WeightInfo = ();
 }
 

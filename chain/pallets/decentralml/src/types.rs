@@ -202,6 +202,11 @@ pub struct TaskSpec<Balance> {
 	pub max_retries: u32,
 	/// Private mode: updates are sealed to the validators' X25519 keys off chain.
 	pub private: bool,
+	/// Consecutive idle round attempts after which a member loses its seat and `IdleSlash` of
+	/// its bond (0 = never; at most `MaxIdleRounds`). A member is idle in an attempt it was
+	/// eligible for when it did not act: a contributor that made no commitment, an electorate
+	/// validator that revealed no vote although the attempt reached the vote.
+	pub max_idle_rounds: u32,
 }
 
 /// One validator's judgement of one submission: its verdict, its score, and the evidence that it
@@ -288,13 +293,32 @@ pub struct ParticipantInfo<Balance> {
 pub struct MemberInfo<Balance> {
 	/// The one role the account holds in the task.
 	pub role: Role,
-	/// The bond held for the task (reduced by slashes).
+	/// The bond held for the task (reduced by slashes): what the member can still lose, and
+	/// (× its quality) what its pay is weighted by.
 	pub bond: Balance,
+	/// The bond the member joined with, its commitment: its voting and attesting weight in every
+	/// electorate it sits in (slashes do not reduce it). A member whose `bond` falls below half the
+	/// task's bond for its role loses its seat when the round is finalised.
+	pub joined_bond: Balance,
 	/// The first round the account takes part in (joiners after enrolment wait for the next round).
 	pub from_round: RoundIndex,
-	/// The account asked to leave while engaged in a round: it is left out of the next electorate
-	/// and may call `leave_task` again once the round is over.
+	/// The account asked to leave while engaged in a round attempt: it is left out of the next
+	/// electorate and is removed (its bond released) when that attempt is finalised.
 	pub leaving: bool,
+	/// Consecutive round attempts the member was eligible for and did not act in (reset when it
+	/// acts); at the task's `max_idle_rounds` it loses its seat.
+	pub idle_rounds: u32,
+}
+
+/// Why a member lost its seat in a task at the end of a round attempt.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, RuntimeDebug,
+)]
+pub enum SeatLoss {
+	/// Slashes left its bond below half the task's bond for its role.
+	BondDepleted,
+	/// It did not act in `max_idle_rounds` consecutive round attempts it was eligible for.
+	Idle,
 }
 
 /// Why a bond was slashed.
@@ -311,6 +335,9 @@ pub enum SlashReason {
 	LosingAggregate,
 	/// A contributor committed to an update and never revealed it.
 	Unrevealed,
+	/// A member was idle for the task's `max_idle_rounds` consecutive round attempts and lost
+	/// its seat (`IdleSlash` of its bond).
+	Idle,
 }
 
 /// A task and the state of its current round.
