@@ -35,7 +35,7 @@ def spec(contributors: int) -> dict:
         "contributor_bond": UNIT, "validator_bond": 2 * UNIT, "admission": "Open",
         "enrol_blocks": 10_000, "commit_blocks": 10_000, "reveal_blocks": 100,
         "vote_blocks": 100, "vote_reveal_blocks": 100, "attest_blocks": 100,
-        "max_retries": 0, "private": False,
+        "max_retries": 0, "private": False, "max_idle_rounds": 0,
     }
 
 

@@ -79,6 +79,7 @@ class TaskSpec:
     attest_blocks: int = 50
     max_retries: int = 2
     private: bool = False
+    max_idle_rounds: int = 2  # idle round attempts before a member loses its seat (0: never)
 
     def to_call(self) -> dict[str, Any]:
         d = asdict(self)

@@ -95,6 +95,10 @@ def create(
     enrol_blocks: int = typer.Option(10, min=1, help="Blocks of enrolment before round 0."),
     phase_blocks: int = typer.Option(50, help="Blocks of each phase before its deadline."),
     max_retries: int = typer.Option(2),
+    max_idle_rounds: int = typer.Option(
+        2, help="Round attempts a member may sit idle (no commitment, no vote) before it "
+        "loses its seat and 10 % of its bond; 0 = no limit (at most the runtime's "
+        "MaxIdleRounds)."),
     private: bool = typer.Option(False, help="Seal updates to the task's validators."),
     seed: int = typer.Option(0, help="Seed of the initial weights."),
     key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt,
@@ -155,7 +159,7 @@ def create(
             admission=admission_value, enrol_blocks=enrol_blocks,
             commit_blocks=phase_blocks, reveal_blocks=phase_blocks, vote_blocks=phase_blocks,
             vote_reveal_blocks=phase_blocks, attest_blocks=phase_blocks,
-            max_retries=max_retries, private=private)
+            max_retries=max_retries, private=private, max_idle_rounds=max_idle_rounds)
         rc = RoleContext(chain=chain, store=open_store(st), account=signer,
                          data_dir=st.settings.data_dir)
         task_id = create_task(rc, model_spec, spec, seed=seed, initial_weights=initial)
