@@ -540,8 +540,6 @@ pub mod pallet {
 		CancelPending,
 		/// The account already committed in this round.
 		AlreadyCommitted,
-		/// The round has reached its maximum number of submissions.
-		TooManySubmissions,
 		/// The account has no commitment in this round.
 		NoCommitment,
 		/// The update or vote was already revealed.
@@ -571,8 +569,6 @@ pub mod pallet {
 		DuplicateProposal,
 		/// The account already proposed an aggregate in this round.
 		AlreadyProposed,
-		/// The round's proposal list is full.
-		TooManyProposals,
 		/// No aggregate with this hash was proposed in this round.
 		UnknownProposal,
 		/// The proposal with this hash names another CID.
@@ -582,7 +578,8 @@ pub mod pallet {
 		/// The round cannot be finalised yet: wait for the electorate's attestations or the
 		/// aggregation deadline.
 		RoundNotFinished,
-		/// A bound (verdicts, proposals, counters) would be exceeded.
+		/// A bound would be exceeded: the task ids are exhausted (also the defensive answer to
+		/// a submission or proposal list found full, which the seat limits make impossible).
 		BoundsExceeded,
 	}
 
@@ -855,7 +852,9 @@ pub mod pallet {
 			let key = (task_id, round);
 			ensure!(!CommitmentOf::<T>::contains_key(key, &who), Error::<T>::AlreadyCommitted);
 			let index = SubmissionCount::<T>::get(key);
-			ensure!(index < task.spec.max_contributors, Error::<T>::TooManySubmissions);
+			// Cannot fail: only eligible contributors commit, once each, and they hold at most
+			// `max_contributors` seats (a seat freed mid-round goes to a next-round joiner).
+			ensure!(index < task.spec.max_contributors, Error::<T>::BoundsExceeded);
 			Submissions::<T>::insert(
 				key,
 				index,
@@ -998,7 +997,8 @@ pub mod pallet {
 					attestations: 0,
 					score_sum: 0,
 				})
-				.map_err(|_| Error::<T>::TooManyProposals)?;
+				// Cannot fail: one proposal per electorate member, at most `MaxValidators`.
+				.map_err(|_| Error::<T>::BoundsExceeded)?;
 			Proposals::<T>::insert(key, proposals);
 			Self::deposit_event(Event::AggregateProposed { task_id, round, proposer: who, cid, hash });
 			Tasks::<T>::insert(task_id, task);
