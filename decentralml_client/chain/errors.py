@@ -89,7 +89,6 @@ HINTS: dict[str, str] = {
     "AggregationClosed": "the aggregation phase of this round is over.",
     "NotContributor": "join the task as a contributor first.",
     "AlreadyJoined": "the account is already a member of this task in that role.",
-    "TooManySubmissions": "the round has all the submissions it accepts; wait for the next one.",
     "NoCommitment": "commit an update in the commit phase before revealing it.",
     "AlreadyRevealed": "the update is already revealed; nothing more to do this round.",
     "NoExamples": "an update must be trained on at least one example.",
@@ -100,7 +99,6 @@ HINTS: dict[str, str] = {
     "InvalidScore": "scores are basis points, 0 to 10000.",
     "DuplicateProposal": "this aggregate is already proposed: attest it instead.",
     "AlreadyProposed": "this account already proposed an aggregate for the round.",
-    "TooManyProposals": "the round has the maximum number of proposals: attest one of them.",
     "UnknownProposal": "attest a hash that was proposed in this round.",
     "BoundsExceeded": "a value is over the chain's limits (see docs/chain.md).",
     "CreatorCannotJoin": "a task's creator holds no role in it; join with another account "
@@ -124,6 +122,8 @@ HINTS: dict[str, str] = {
     "ProposalMismatch": "attest the proposal's own CID and hash (fetch both from the chain).",
     "CancelPending": "the task already ends after its current round.",
     "RetriesTooHigh": "ask for fewer retries (at most the runtime's MaxRetries).",
+    "IdleRoundsTooHigh": "set --max-idle-rounds to at most the runtime's MaxIdleRounds "
+                         "(0 = no limit).",
     "ServerLearningRateInvalid": "give the server optimiser a learning rate above 0 and at "
     "most 100 (--server-lr).",
     "ServerDecayInvalid": "keep --server-momentum, --beta1 and --beta2 below 1.",

@@ -44,7 +44,7 @@ DEFAULT_NODE_BINARY = Path.home() / ".cache" / "decentralml" / "bin" / "decentra
 DEV_CHAIN_SPEC = CHAIN_ARTIFACTS / "chain-spec-dev.raw.json"
 LOCAL_CHAIN_SPEC = CHAIN_ARTIFACTS / "chain-spec-local.raw.json"
 #: The authorities of the local testnet preset, in order.
-AUTHORITIES = ("alice", "bob", "charlie")
+AUTHORITIES = ("alice", "bob", "charlie", "dave")
 _BUILD_HINT = ("run `make setup` (or `bash chain/scripts/build-node.sh`), or point "
                "$DML_NODE_BINARY at a decentralml-node binary")
 
