@@ -28,15 +28,13 @@ index, a validator
    has a fresh part that is only its perturbation, chosen without data: ``z`` is then a
    standard normal draw whatever the perturbation's size. An honest update's fresh part is what
    its data taught it this round (``z`` of 6–9 at the median on digits);
-6. refuses **re-sent history**: an update whose fresh part holds less than ``min_fresh_ratio``
-   of its norm (a combination of history, lightly perturbed), or whose cosine with another
-   account's earlier update or a global step reaches ``copy_history_cosine`` (a copy of
-   someone else's public work, scaled or perturbed by up to a third of its norm; an honest
-   update's own previous update is not held against it: on skewed shards consecutive honest
-   updates of one contributor point the same way), and **noise**: an update whose fresh part is not
-   informative (``z < pay_z``) *and* either larger than ``noise_ratio`` × the round's median
-   fresh part or more than ``noise_share`` of the update once there is history (a noise rider;
-   a copy carrying more noise than honest work carries);
+6. refuses **copies of others' public work**: an update whose cosine with another account's
+   earlier update or a global step reaches ``copy_history_cosine`` (scaled, or perturbed by up
+   to a third of its norm; an update's own previous update is not held against it: on skewed
+   shards consecutive honest updates of one contributor point the same way), and **noise**:
+   an update whose fresh part is not informative (``z < pay_z``) while more than
+   ``noise_share`` of it lies beyond other accounts' history and the global models (a noise
+   rider, or a copy carrying more noise than signal; honest updates keep 20–55 %);
 7. accepts when the signed gain reaches the task's ``min_improvement`` less a margin for
    measurement noise and data heterogeneity, ``max(margin_floor, margin_mads × MAD)`` of the
    round's gains on this validator's data (honest updates from skewed, non-IID data often
@@ -78,11 +76,9 @@ class AcceptancePolicy:
     max_norm: float = 3.0  # relative to the round's median update norm
     copy_cosine: float = 0.9999  # cosine above which two deltas count as the same
     copy_norm_ratio: float = 0.01  # ... when their norms also differ by less than this
-    min_fresh_ratio: float = 0.05  # share of its norm an update's fresh part must reach
     copy_history_cosine: float = 0.95  # cosine with another's public delta that is a copy
     pay_z: float = 3.0  # freshness (z) at which an update's fresh value is paid
-    noise_ratio: float = 2.5  # relative to the round's median fresh-part norm
-    noise_share: float = 0.9  # share of its norm beyond history that marks an update as noise
+    noise_share: float = 0.6  # share of its norm beyond history that marks an update as noise
 
 
 @dataclass(frozen=True)
@@ -219,9 +215,7 @@ def judge_updates(
         loss = evaluate(model_spec, apply_delta(base, step), x, y)["loss"]
         gains[i] = (whole_step_gain(base_loss, loss, share), loss)
     fresh = _freshness(model_spec, base, base_loss, {i: flats[i][0] for i in survivors},
-                       x, y, history, previous_step)
-    fresh_norms = [f.norm for f in fresh.values()]
-    median_fresh = float(np.median(fresh_norms)) if fresh_norms else 0.0
+                       x, y, history, previous_step, not_own)
     finite = [g for g, _ in gains.values() if math.isfinite(g)]
     margin = max(float(policy.margin_floor), policy.margin_mads * spread(finite))
     threshold = policy.min_improvement - margin
@@ -243,17 +237,11 @@ def judge_updates(
                                f"copies public history: cosine {copied:.3f} with another "
                                "account's earlier update or a global step",
                                loss, gain, value, z)
-        elif fr.ratio < policy.min_fresh_ratio:
-            out[i] = Judgement(False, 0,
-                               f"re-sends public history: {100 * fr.ratio:.1f} % of the update "
-                               "is not explained by earlier rounds' updates and models",
-                               loss, gain, value, z)
-        elif z < policy.pay_z and (fr.norm > policy.noise_ratio * median_fresh
-                                   or (history and fr.ratio > policy.noise_share)):
+        elif z < policy.pay_z and history and fr.ratio > policy.noise_share:
             out[i] = Judgement(False, 0,
                                f"its part beyond public history is noise: freshness z = {z:.1f}"
-                               f", {100 * fr.ratio:.0f} % of the update and "
-                               f"{fr.norm / median_fresh:.1f}x the round's median fresh part",
+                               f" and {100 * fr.ratio:.0f} % of the update is not explained by "
+                               "other accounts' earlier updates and the global models",
                                loss, gain, value, z)
         else:
             out[i] = Judgement(True, paid, None, loss, gain, value, z)
@@ -286,8 +274,8 @@ class Freshness:
 
     value: float  # first-order loss decrease of the fresh part, whole-step basis points
     z: float  # alignment of the fresh part with the descent direction, as a z-score
-    ratio: float  # norm of the fresh part / norm of the update
-    norm: float  # norm of the fresh part
+    ratio: float  # norm beyond the history that is not its own / norm of the update
+    norm: float  # norm beyond the history that is not its own
 
 
 def _freshness(
@@ -299,14 +287,21 @@ def _freshness(
     y: NDArray[Any],
     history: Sequence[Sequence[NDArray[Any]]],
     previous_step: Sequence[NDArray[Any]] | None,
+    not_own: Mapping[int, Sequence[Sequence[NDArray[Any]]]] | None = None,
 ) -> dict[int, Freshness]:
-    """The :class:`Freshness` of each survivor (flat delta)."""
+    """The :class:`Freshness` of each survivor (flat delta). Value and z are measured beyond
+    all of history; the shares that the noise and re-send tests look at, beyond what is not
+    the contributor's own (an honest contributor with a skewed shard repeats its own
+    direction round after round: that is not a copy)."""
     if not survivors:
         return {}
-    past = [_flat(base)] + [_flat(h) for h in history]
-    if previous_step is not None:
-        past.append(_flat(previous_step))
-    basis = history_basis([p for p in past if np.all(np.isfinite(p))])
+    head = [_flat(base)] + ([_flat(previous_step)] if previous_step is not None else [])
+
+    def basis_of(vectors: Sequence[Sequence[NDArray[Any]]]) -> NDArray[Any]:
+        flats = head + [_flat(h) for h in vectors]
+        return history_basis([p for p in flats if np.all(np.isfinite(p))])
+
+    basis = basis_of(history)
     descent = fresh_part(-_flat(loss_gradient(model_spec, base, x, y)), basis)
     dims = max(1, descent.size - (basis.shape[1] if basis.size else 0))
     d_norm = float(np.linalg.norm(descent))
@@ -318,5 +313,8 @@ def _freshness(
         along = float(r @ descent)
         z = along / (r_norm * d_norm) * math.sqrt(dims) if r_norm > 0 and d_norm > 0 else 0.0
         value = along / base_loss * MAX_SCORE if base_loss > 0 else -math.inf
-        out[i] = Freshness(value, z, r_norm / total if total > 0 else 0.0, r_norm)
+        others = not_own.get(i) if not_own is not None else None
+        beyond = r_norm if others is None else float(
+            np.linalg.norm(fresh_part(flat, basis_of(others))))
+        out[i] = Freshness(value, z, beyond / total if total > 0 else 0.0, beyond)
     return out
