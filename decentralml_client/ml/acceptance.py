@@ -214,8 +214,9 @@ def judge_updates(
         step = [np.asarray(d, np.float64) / share for d in delta]
         loss = evaluate(model_spec, apply_delta(base, step), x, y)["loss"]
         gains[i] = (whole_step_gain(base_loss, loss, share), loss)
-    fresh = _freshness(model_spec, base, base_loss, {i: flats[i][0] for i in survivors},
-                       x, y, history, previous_step, not_own)
+    past = _History(base, previous_step, history)
+    fresh = _freshness(model_spec, base_loss, {i: flats[i][0] for i in survivors}, x, y, past,
+                       base, not_own)
     finite = [g for g, _ in gains.values() if math.isfinite(g)]
     margin = max(float(policy.margin_floor), policy.margin_mads * spread(finite))
     threshold = policy.min_improvement - margin
@@ -230,9 +231,9 @@ def judge_updates(
                                f"gain {gain:.0f} bp below the threshold {threshold:.0f} bp "
                                f"(task minimum {policy.min_improvement} bp less a margin of "
                                f"{margin:.0f} bp)", loss, gain, value, z)
-        elif (copied := _copied(flats[i][0], flats[i][1],
-                                 history if not_own is None else not_own.get(i, history),
-                                 policy.copy_history_cosine)) is not None:
+        elif (copied := past.copied(flats[i][0], flats[i][1],
+                                    history if not_own is None else not_own.get(i, history),
+                                    policy.copy_history_cosine)) is not None:
             out[i] = Judgement(False, 0,
                                f"copies public history: cosine {copied:.3f} with another "
                                "account's earlier update or a global step",
@@ -253,21 +254,6 @@ HISTORY_ROUNDS = 2
 
 
 
-def _copied(flat: NDArray[Any], norm: float, public: Sequence[Sequence[NDArray[Any]]],
-            threshold: float) -> float | None:
-    """The largest cosine of ``flat`` with a public delta, when it reaches ``threshold``."""
-    best = None
-    for vector in public:
-        v = _flat(vector)
-        nv = float(np.linalg.norm(v))
-        if nv == 0.0 or norm == 0.0 or v.shape != flat.shape:
-            continue
-        cos = float(flat @ v) / (norm * nv)
-        if cos >= threshold and (best is None or cos > best):
-            best = cos
-    return best
-
-
 @dataclass(frozen=True)
 class Freshness:
     """What an update adds beyond public history, on one validator's data."""
@@ -278,30 +264,79 @@ class Freshness:
     norm: float  # norm beyond the history that is not its own
 
 
+class _History:
+    """The public history a validator holds, flattened once: its orthonormal basis (with the
+    base model and the previous step), and each vector's coordinates in it, so that the span
+    of *other accounts'* history is had from a small SVD in those coordinates."""
+
+    def __init__(self, base: Sequence[NDArray[Any]],
+                 previous_step: Sequence[NDArray[Any]] | None,
+                 history: Sequence[Sequence[NDArray[Any]]]) -> None:
+        self._flat: dict[int, NDArray[Any]] = {}
+        self.head = [_flat(base)] + ([_flat(previous_step)] if previous_step is not None else [])
+        self.items = [h for h in history if np.all(np.isfinite(self.flat(h)))]
+        self.basis = history_basis(self.head + [self.flat(h) for h in self.items])
+        self._coords: dict[int, NDArray[Any]] = {}
+
+    def flat(self, vector: Sequence[NDArray[Any]]) -> NDArray[Any]:
+        key = id(vector)
+        if key not in self._flat:
+            self._flat[key] = _flat(vector)
+        return self._flat[key]
+
+    def coords(self, vector: NDArray[Any]) -> NDArray[Any]:
+        result: NDArray[Any] = self.basis.T @ vector
+        return result
+
+    def copied(self, flat: NDArray[Any], norm: float,
+               public: Sequence[Sequence[NDArray[Any]]], threshold: float) -> float | None:
+        """The largest cosine of ``flat`` with a public delta, when it reaches ``threshold``."""
+        best = None
+        for vector in public:
+            v = self.flat(vector)
+            nv = float(np.linalg.norm(v))
+            if nv == 0.0 or norm == 0.0 or v.shape != flat.shape:
+                continue
+            cos = float(flat @ v) / (norm * nv)
+            if cos >= threshold and (best is None or cos > best):
+                best = cos
+        return best
+
+    def beyond(self, flat: NDArray[Any], public: Sequence[Sequence[NDArray[Any]]]) -> float:
+        """The norm of ``flat`` beyond the span of ``public`` and the head (a subspace of the
+        history's span, so the projection is computed in the basis' coordinates)."""
+        if self.basis.size == 0:
+            return float(np.linalg.norm(flat))
+        cols = [self.coords(v) for v in self.head]
+        for vector in public:
+            key = id(vector)
+            if key not in self._coords:
+                self._coords[key] = self.coords(self.flat(vector))
+            cols.append(self._coords[key])
+        sub = history_basis(cols)
+        total = float(flat @ flat)
+        inside = self.coords(flat)
+        explained = float(np.sum(np.square(sub.T @ inside))) if sub.size else 0.0
+        return math.sqrt(max(0.0, total - explained))
+
+
 def _freshness(
     model_spec: ModelSpec,
-    base: Sequence[NDArray[Any]],
     base_loss: float,
     survivors: Mapping[int, NDArray[Any]],
     x: NDArray[Any],
     y: NDArray[Any],
-    history: Sequence[Sequence[NDArray[Any]]],
-    previous_step: Sequence[NDArray[Any]] | None,
+    past: _History,
+    base: Sequence[NDArray[Any]],
     not_own: Mapping[int, Sequence[Sequence[NDArray[Any]]]] | None = None,
 ) -> dict[int, Freshness]:
     """The :class:`Freshness` of each survivor (flat delta). Value and z are measured beyond
-    all of history; the shares that the noise and re-send tests look at, beyond what is not
-    the contributor's own (an honest contributor with a skewed shard repeats its own
-    direction round after round: that is not a copy)."""
+    all of history; the share the noise test looks at, beyond what is not the contributor's
+    own (an honest contributor with a skewed shard repeats its own direction round after
+    round: that is not a copy)."""
     if not survivors:
         return {}
-    head = [_flat(base)] + ([_flat(previous_step)] if previous_step is not None else [])
-
-    def basis_of(vectors: Sequence[Sequence[NDArray[Any]]]) -> NDArray[Any]:
-        flats = head + [_flat(h) for h in vectors]
-        return history_basis([p for p in flats if np.all(np.isfinite(p))])
-
-    basis = basis_of(history)
+    basis = past.basis
     descent = fresh_part(-_flat(loss_gradient(model_spec, base, x, y)), basis)
     dims = max(1, descent.size - (basis.shape[1] if basis.size else 0))
     d_norm = float(np.linalg.norm(descent))
@@ -314,7 +349,6 @@ def _freshness(
         z = along / (r_norm * d_norm) * math.sqrt(dims) if r_norm > 0 and d_norm > 0 else 0.0
         value = along / base_loss * MAX_SCORE if base_loss > 0 else -math.inf
         others = not_own.get(i) if not_own is not None else None
-        beyond = r_norm if others is None else float(
-            np.linalg.norm(fresh_part(flat, basis_of(others))))
+        beyond = r_norm if others is None else past.beyond(flat, others)
         out[i] = Freshness(value, z, beyond / total if total > 0 else 0.0, beyond)
     return out
