@@ -34,7 +34,7 @@ index, a validator
    shards consecutive honest updates of one contributor point the same way), and **noise**:
    an update whose fresh part is not informative (``z < pay_z``) while more than
    ``noise_share`` of it lies beyond other accounts' history and the global models (a noise
-   rider, or a copy carrying more noise than signal; honest updates keep 20–55 %);
+   rider, or a copy carrying more noise than signal; honest updates keep 20–75 %);
 7. accepts when the signed gain reaches the task's ``min_improvement`` less a margin for
    measurement noise and data heterogeneity, ``max(margin_floor, margin_mads × MAD)`` of the
    round's gains on this validator's data (honest updates from skewed, non-IID data often
@@ -78,7 +78,7 @@ class AcceptancePolicy:
     copy_norm_ratio: float = 0.01  # ... when their norms also differ by less than this
     copy_history_cosine: float = 0.95  # cosine with another's public delta that is a copy
     pay_z: float = 3.0  # freshness (z) at which an update's fresh value is paid
-    noise_share: float = 0.6  # share of its norm beyond history that marks an update as noise
+    noise_share: float = 0.8  # share of its norm beyond history that marks an update as noise
 
 
 @dataclass(frozen=True)
