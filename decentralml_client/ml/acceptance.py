@@ -12,11 +12,10 @@ index, a validator
    previous round's global step (the old model re-sent as "work");
 4. applies the update **at its share of the aggregate**, ``M_r + Δ/k`` with ``k`` the number
    of updates left after steps 1–3, and measures the cross-entropy on its own held-out data.
-   The **score** is the relative loss improvement scaled back to a whole step,
-   ``10 000 · k · (L(M_r) − L(M_r + Δ/k)) / L(M_r)`` basis points, clipped to 0..10 000: the
-   first-order contribution of the update to the next model. (Applying an honest update
-   whole measures the contributor's local model, which late in training is often worse on
-   other data than the global model, so a whole-step test rejects honest work.)
+   The **gain** is the relative loss improvement scaled back to a whole step,
+   ``10 000 · k · (L(M_r) − L(M_r + Δ/k)) / L(M_r)`` basis points — the harm test. (Applying
+   an honest update whole measures the contributor's local model, which late in training is
+   often worse on other data than the global model, so a whole-step test rejects honest work.)
 5. measures what the update adds **beyond public history**: everything earlier rounds made
    public (the global model ``M_r``, the last ``HISTORY_ROUNDS`` rounds' revealed updates and
    global steps) spans a subspace ``H``; the update's *fresh part* is ``r = Δ − proj_H(Δ)``.
