@@ -65,14 +65,19 @@ def predict_proba(
         return _predict(_model(model_spec), weights, x)
 
 
+def _assign(model: Any, weights: Sequence[NDArray[Any]]) -> None:
+    """Load ``weights`` into ``model``'s variables (under :data:`_LOCK`)."""
+    for v, w in zip(model.trainable_weights, weights, strict=False):
+        if tuple(v.shape) != np.shape(w):
+            raise MLError(
+                f"weight shape {np.shape(w)} does not fit variable {v.name} {tuple(v.shape)}"
+            )
+        v.assign(np.asarray(w, np.float32))
+
+
 def _predict(model: Any, weights: Sequence[NDArray[Any]], x: NDArray[Any]) -> NDArray[Any]:
     with _LOCK:
-        for v, w in zip(model.trainable_weights, weights, strict=False):
-            if tuple(v.shape) != np.shape(w):
-                raise MLError(
-                    f"weight shape {np.shape(w)} does not fit variable {v.name} {tuple(v.shape)}"
-                )
-            v.assign(np.asarray(w, np.float32))
+        _assign(model, weights)
         parts = [
             np.asarray(model(x[i : i + _BATCH], training=False)) for i in range(0, len(x), _BATCH)
         ]
@@ -128,12 +133,7 @@ def loss_gradient(
     xa, ya = check_dataset(x, y, model_spec)
     model = _model(model_spec)
     with _LOCK:
-        for v, w in zip(model.trainable_weights, weights, strict=False):
-            if tuple(v.shape) != np.shape(w):
-                raise MLError(
-                    f"weight shape {np.shape(w)} does not fit variable {v.name} {tuple(v.shape)}"
-                )
-            v.assign(np.asarray(w, np.float32))
+        _assign(model, weights)
         with tf.GradientTape() as tape:
             p = model(xa, training=False)
             picked = tf.clip_by_value(tf.gather(p, ya, axis=1, batch_dims=1), 1e-7, 1 - 1e-7)

@@ -12,8 +12,9 @@ import os
 
 import pytest
 
-from decentralml_client.chain import UNIT, Chain, DecentralMl, PalletError, Role, TaskSpec
+from decentralml_client.chain import UNIT, Chain, DecentralMl, Role, TaskSpec
 from decentralml_client.keys import Account, dev_account
+from tests.scenarios.test_incentives import _refused
 
 pytestmark = pytest.mark.integration
 
@@ -28,13 +29,6 @@ def _accounts(chain: Chain, dml: DecentralMl, names: list[str]) -> dict[str, Acc
         if n != "creator":
             dml.register(accts[n].keypair, Role.CONTRIBUTOR, stake, accts[n].x25519_public)
     return accts
-
-
-def _refused(fn, name: str) -> None:  # noqa: ANN001
-    with pytest.raises(PalletError) as err:
-        fn()
-    assert err.value.name == name, err.value
-    assert "What to do:" in str(err.value)
 
 
 def test_an_allow_list_task_refuses_outsiders_and_admits_whom_the_creator_allows(devnet) -> None:
