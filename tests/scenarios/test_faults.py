@@ -116,3 +116,76 @@ def test_killing_a_contributor_and_kubo_mid_round_loses_nothing(devnet, kubo_fac
             assert entry["committed"] and entry["revealed"]
     finally:
         stop_roles(procs)
+
+
+def test_a_validators_storage_outage_in_the_vote_costs_nobody_anything(devnet, kubo_factory,
+                                                                       tmp_path: Path) -> None:
+    """The Kubo daemon every role uses is killed once both updates are uploaded, so the
+    validator meets it down as the vote opens; it comes back a few seconds later. The
+    validator retries instead of rejecting: the round finalises in its first attempt, both
+    honest updates are accepted and paid, and nobody is slashed."""
+    ipfs = kubo_factory(tmp_path / "ipfs").start()
+    run = DemoRun(chain_url=devnet.url, ipfs_api=ipfs.api_multiaddr, workdir=tmp_path)
+    ks = Keystore(tmp_path / "keys", kdf_limits=KdfLimits.minimum())
+    people = {}
+    for name, role in (("c1", "contributor"), ("c2", "contributor"), ("v1", "validator")):
+        ks.create(name, PASSWORD)
+        people[name] = Participant(name, role, ks.load(name, PASSWORD))
+    aggregator = Participant("agg", "aggregator", ks.load("v1", PASSWORD))
+    alice = dev_account("alice")
+    procs = [people["c1"], people["c2"], aggregator]
+    try:
+        with Chain(devnet.url) as chain:
+            dml = DecentralMl(chain)
+            first_block = chain.head()[0]
+            chain.submit_many(alice.keypair, [
+                ("Balances", "transfer_keep_alive", {"dest": p.account.ss58_address,
+                                                     "value": 1000 * UNIT})
+                for p in people.values()])
+            for p in people.values():
+                dml.register(p.account.keypair, Role(p.role.capitalize()),
+                             int(chain.constant("MinContributorStake" if p.role == "contributor"
+                                                else "MinValidatorStake")),
+                             p.account.x25519_public)
+            ctx = RoleContext(chain=chain, store=IpfsStore(ipfs.api_multiaddr), account=alice,
+                              data_dir=tmp_path / "creator")
+            spec = TaskSpec(model_cid="", model_hash="", rounds=1, min_contributors=2,
+                            max_contributors=2, max_validators=1, quorum=permill(2 / 3),
+                            min_validators=1, reward_per_round=50 * UNIT, enrol_blocks=500,
+                            commit_blocks=500, reveal_blocks=500, vote_blocks=500,
+                            vote_reveal_blocks=500, attest_blocks=500)
+            task_id = create_task(ctx, default_digits_spec(), spec)
+            for p in people.values():
+                dml.join_task(p.account.keypair, task_id, Role(p.role.capitalize()),
+                              spec.contributor_bond if p.role == "contributor"
+                              else spec.validator_bond)
+            for i, c in enumerate(("c1", "c2")):
+                spawn_role(run, people[c], ["contribute", "--task", str(task_id),
+                                            "--digits-shard", f"{i}/2"], PASSWORD)
+            for c in ("c1", "c2"):
+                _wait(f"{c} to commit", lambda c=c: _journal(run, people[c], task_id)
+                      .get("0.0", {}).get("committed"), procs=procs)
+            ipfs.kill()  # both updates are in the daemon's repo; the validator starts now
+            procs.append(people["v1"])
+            spawn_role(run, people["v1"], ["validate", "--task", str(task_id),
+                                           "--digits-holdout", "0/1"], PASSWORD)
+            spawn_role(run, aggregator, ["aggregate", "--task", str(task_id)], PASSWORD)
+            _wait("the vote to open", lambda: dml.task(task_id)["phase"] == "VoteCommit",
+                  procs=procs)
+            log = people["v1"].log
+            _wait("the validator to meet the outage",
+                  lambda: log is not None and log.is_file()
+                  and "storage_unavailable" in log.read_text(errors="replace"), procs=procs)
+            ipfs.start()
+            _wait("the task to finish", lambda: dml.task(task_id)["status"] == "Finished",
+                  timeout=600, procs=procs)
+
+            summary = dml.round_summary(task_id, 0)
+            assert summary["accepted"] == 2, summary
+            assert dml.task(task_id)["retries"] == 0  # finalised in its first attempt
+            money = dml.payments(task_id, first_block)
+            assert money["slashed"] == {}, money
+            for p in people.values():
+                assert money["paid"].get(p.account.ss58_address, 0) > 0, (p.name, money)
+    finally:
+        stop_roles(procs)
