@@ -273,7 +273,10 @@ class _History:
                  history: Sequence[Sequence[NDArray[Any]]]) -> None:
         self._flat: dict[int, NDArray[Any]] = {}
         self.head = [_flat(base)] + ([_flat(previous_step)] if previous_step is not None else [])
-        self.items = [h for h in history if np.all(np.isfinite(self.flat(h)))]
+        size = self.head[0].size
+        self.items = [h for h in history if self.flat(h).size == size
+                      and np.all(np.isfinite(self.flat(h)))]
+        self._valid = {id(h) for h in self.items}
         self.basis = history_basis(self.head + [self.flat(h) for h in self.items])
         self._coords: dict[int, NDArray[Any]] = {}
 
@@ -292,6 +295,8 @@ class _History:
         """The largest cosine of ``flat`` with a public delta, when it reaches ``threshold``."""
         best = None
         for vector in public:
+            if id(vector) not in self._valid:
+                continue
             v = self.flat(vector)
             nv = float(np.linalg.norm(v))
             if nv == 0.0 or norm == 0.0 or v.shape != flat.shape:
@@ -309,6 +314,8 @@ class _History:
         cols = [self.coords(v) for v in self.head]
         for vector in public:
             key = id(vector)
+            if key not in self._valid:
+                continue
             if key not in self._coords:
                 self._coords[key] = self.coords(self.flat(vector))
             cols.append(self._coords[key])

@@ -239,11 +239,13 @@ def test_withheld_content_is_a_reject_with_probe_0_but_an_outage_is_no_verdict(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The honest judgement itself: content a working daemon cannot find is rejected with
     probe 0, like any unreadable update; our own storage down raises (no verdict at all)."""
+    from decentralml_client.keys import dev_account
     from decentralml_client.ml import acceptance, evidence
     from decentralml_client.storage import ContentNotFound, StorageUnavailable
 
-    subs = {0: {"status": "Revealed", "update_hash": "0x" + "01" * 32, "num_examples": 10},
-            1: {"status": "Revealed", "update_hash": "0x" + "02" * 32, "num_examples": 10}}
+    subs = {i: {"status": "Revealed", "update_hash": "0x" + f"0{i + 1}" * 32, "num_examples": 10,
+                "contributor": dev_account(name).ss58_address}
+            for i, name in enumerate(("alice", "charlie"))}
     chain = FakeChain(phases(0, "VoteCommit"), maps={"Submissions": list(subs.items())})
     ctx = role_context(chain, tmp_path, name="bob")
     ctx.model_spec = lambda task: None  # type: ignore[method-assign]
@@ -253,6 +255,9 @@ def test_withheld_content_is_a_reject_with_probe_0_but_an_outage_is_no_verdict(
 
     class History:
         def deltas(self) -> list[object]:
+            return []
+
+        def not_own(self, account: int) -> list[object]:
             return []
 
     ctx.public_history = lambda task_id, task: History()  # type: ignore[method-assign]
