@@ -159,17 +159,19 @@ def test_a_validators_storage_outage_in_the_vote_costs_nobody_anything(devnet, k
                 dml.join_task(p.account.keypair, task_id, Role(p.role.capitalize()),
                               spec.contributor_bond if p.role == "contributor"
                               else spec.validator_bond)
+            procs.append(people["v1"])
+            spawn_role(run, people["v1"], ["validate", "--task", str(task_id),
+                                           "--digits-holdout", "0/1"], PASSWORD)
+            spawn_role(run, aggregator, ["aggregate", "--task", str(task_id)], PASSWORD)
             for i, c in enumerate(("c1", "c2")):
                 spawn_role(run, people[c], ["contribute", "--task", str(task_id),
                                             "--digits-shard", f"{i}/2"], PASSWORD)
             for c in ("c1", "c2"):
                 _wait(f"{c} to commit", lambda c=c: _journal(run, people[c], task_id)
                       .get("0.0", {}).get("committed"), procs=procs)
-            ipfs.kill()  # both updates are in the daemon's repo; the validator starts now
-            procs.append(people["v1"])
-            spawn_role(run, people["v1"], ["validate", "--task", str(task_id),
-                                           "--digits-holdout", "0/1"], PASSWORD)
-            spawn_role(run, aggregator, ["aggregate", "--task", str(task_id)], PASSWORD)
+            # Both updates are in the daemon's repo; the reveals (chain only) open the vote
+            # while the daemon is down.
+            ipfs.kill()
             _wait("the vote to open", lambda: dml.task(task_id)["phase"] == "VoteCommit",
                   procs=procs)
             log = people["v1"].log
