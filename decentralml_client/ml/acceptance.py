@@ -279,6 +279,7 @@ class _History:
         self._valid = {id(h) for h in self.items}
         self.basis = history_basis(self.head + [self.flat(h) for h in self.items])
         self._coords: dict[int, NDArray[Any]] = {}
+        self._units: dict[int, NDArray[Any] | None] = {}
 
     def flat(self, vector: Sequence[NDArray[Any]]) -> NDArray[Any]:
         key = id(vector)
@@ -293,22 +294,25 @@ class _History:
     def copied(self, flat: NDArray[Any], norm: float,
                public: Sequence[Sequence[NDArray[Any]]], threshold: float) -> float | None:
         """The largest cosine of ``flat`` with a public delta, when it reaches ``threshold``."""
-        best = None
-        for vector in public:
-            if id(vector) not in self._valid:
-                continue
+        units = [u for v in public if id(v) in self._valid
+                 if (u := self._unit(v)) is not None]
+        if not units or norm == 0.0:
+            return None
+        best = float(np.max(np.stack(units) @ flat)) / norm
+        return best if best >= threshold else None
+
+    def _unit(self, vector: Sequence[NDArray[Any]]) -> NDArray[Any] | None:
+        key = id(vector)
+        if key not in self._units:
             v = self.flat(vector)
-            nv = float(np.linalg.norm(v))
-            if nv == 0.0 or norm == 0.0 or v.shape != flat.shape:
-                continue
-            cos = float(flat @ v) / (norm * nv)
-            if cos >= threshold and (best is None or cos > best):
-                best = cos
-        return best
+            n = float(np.linalg.norm(v))
+            self._units[key] = v / n if n > 0.0 else None
+        return self._units[key]
 
     def beyond(self, flat: NDArray[Any], public: Sequence[Sequence[NDArray[Any]]]) -> float:
         """The norm of ``flat`` beyond the span of ``public`` and the head (a subspace of the
-        history's span, so the projection is computed in the basis' coordinates)."""
+        history's span, so the projection is computed in the basis' coordinates, with a QR
+        whose negligible pivots are dropped)."""
         if self.basis.size == 0:
             return float(np.linalg.norm(flat))
         cols = [self.coords(v) for v in self.head]
@@ -319,7 +323,9 @@ class _History:
             if key not in self._coords:
                 self._coords[key] = self.coords(self.flat(vector))
             cols.append(self._coords[key])
-        sub = history_basis(cols)
+        q, r = np.linalg.qr(np.stack(cols, axis=1))
+        pivots = np.abs(np.diag(r))
+        sub = q[:, pivots > 1e-9 * max(float(pivots.max()), 1e-300)]
         total = float(flat @ flat)
         inside = self.coords(flat)
         explained = float(np.sum(np.square(sub.T @ inside))) if sub.size else 0.0
