@@ -14,6 +14,7 @@ the aggregator); every wait polls the chain, with a deadline.
 from __future__ import annotations
 
 import contextlib
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -149,7 +150,8 @@ def test_four_authorities_run_a_task_while_one_is_killed_finalising_throughout(
 
 def _four_authorities(tmp_path: Path, kubos: list[str]) -> None:
     """GRANDPA needs more than 2/3 of the authorities: four survive one failure, so blocks
-    keep being finalised while Dave is down (three could not)."""
+    keep being finalised while Dave is down (three could not). Then two of the four freeze
+    for 30 s and no role exits."""
     with NodeNetwork(tmp_path / "chain", nodes=4, port=0) as net:
         net.wait_until(lambda ss: all(s["peers"] == 3 for s in ss), "full peering", 120)
         net.wait_finalized(1, timeout=180)
@@ -176,6 +178,21 @@ def _four_authorities(tmp_path: Path, kubos: list[str]) -> None:
                        dml.task(task_id)["status"] != "Active", people)
                 net.wait_finalized(finalized_at_kill + 3, timeout=120, nodes=up)
                 net.restart("dave")
+                # Two of four authorities freeze (SIGSTOP) for 30 s: finality stops, blocks
+                # come at half the rate, inclusion waits time out and roles resend. No role
+                # may exit over it (the _until checks below fail on any role that does).
+                frozen = [net.node(n).proc for n in ("charlie", "dave")]
+                for proc in frozen:
+                    assert proc is not None
+                    proc.send_signal(signal.SIGSTOP)
+                try:
+                    end = time.monotonic() + 30
+                    _until("30 s of two frozen authorities", lambda: time.monotonic() >= end,
+                           people)
+                finally:
+                    for proc in frozen:
+                        if proc is not None:
+                            proc.send_signal(signal.SIGCONT)
                 _until("the task to finish", lambda: dml.task(task_id)["status"] != "Active",
                        people)
                 _check_rounds(dml, task_id, 2)
