@@ -44,42 +44,55 @@ def _journal(run: DemoRun, p: Participant, task_id: int) -> dict:
     return json.loads(path.read_text())["rounds"] if path.is_file() else {}
 
 
-def test_killing_a_contributor_and_kubo_mid_round_loses_nothing(devnet, kubo_factory,
-                                                                 tmp_path: Path) -> None:
-    ipfs = kubo_factory(tmp_path / "ipfs").start()
-    run = DemoRun(chain_url=devnet.url, ipfs_api=ipfs.api_multiaddr, workdir=tmp_path)
+def _people(tmp_path: Path) -> tuple[dict[str, Participant], Participant]:
+    """Two contributors and a validator with keys of their own, and an aggregator that signs
+    as the validator."""
     ks = Keystore(tmp_path / "keys", kdf_limits=KdfLimits.minimum())
     people = {}
     for name, role in (("c1", "contributor"), ("c2", "contributor"), ("v1", "validator")):
         ks.create(name, PASSWORD)
         people[name] = Participant(name, role, ks.load(name, PASSWORD))
-    aggregator = Participant("agg", "aggregator", ks.load("v1", PASSWORD))
+    return people, Participant("agg", "aggregator", ks.load("v1", PASSWORD))
+
+
+def _one_round_task(chain: Chain, dml: DecentralMl, ipfs_api: str,
+                    people: dict[str, Participant], tmp_path: Path) -> int:
+    """Fund and register ``people``, create a one-round task for two contributors and one
+    validator (long phases: the roles move it on), and have them join it."""
     alice = dev_account("alice")
+    chain.submit_many(alice.keypair, [
+        ("Balances", "transfer_keep_alive", {"dest": p.account.ss58_address,
+                                             "value": 1000 * UNIT})
+        for p in people.values()])
+    for p in people.values():
+        dml.register(p.account.keypair, Role(p.role.capitalize()),
+                     int(chain.constant("MinContributorStake" if p.role == "contributor"
+                                        else "MinValidatorStake")),
+                     p.account.x25519_public)
+    ctx = RoleContext(chain=chain, store=IpfsStore(ipfs_api), account=alice,
+                      data_dir=tmp_path / "creator")
+    spec = TaskSpec(model_cid="", model_hash="", rounds=1, min_contributors=2,
+                    max_contributors=2, max_validators=1, quorum=permill(2 / 3),
+                    min_validators=1, reward_per_round=50 * UNIT, enrol_blocks=500,
+                    commit_blocks=500, reveal_blocks=500, vote_blocks=500,
+                    vote_reveal_blocks=500, attest_blocks=500)
+    task_id = create_task(ctx, default_digits_spec(), spec)
+    for p in people.values():
+        dml.join_task(p.account.keypair, task_id, Role(p.role.capitalize()),
+                      spec.contributor_bond if p.role == "contributor" else spec.validator_bond)
+    return task_id
+
+
+def test_killing_a_contributor_and_kubo_mid_round_loses_nothing(devnet, kubo_factory,
+                                                                 tmp_path: Path) -> None:
+    ipfs = kubo_factory(tmp_path / "ipfs").start()
+    run = DemoRun(chain_url=devnet.url, ipfs_api=ipfs.api_multiaddr, workdir=tmp_path)
+    people, aggregator = _people(tmp_path)
     procs = [people["c1"], people["v1"], aggregator]
     try:
         with Chain(devnet.url) as chain:
             dml = DecentralMl(chain)
-            chain.submit_many(alice.keypair, [
-                ("Balances", "transfer_keep_alive", {"dest": p.account.ss58_address,
-                                                     "value": 1000 * UNIT})
-                for p in people.values()])
-            for p in people.values():
-                dml.register(p.account.keypair, Role(p.role.capitalize()),
-                             int(chain.constant("MinContributorStake" if p.role == "contributor"
-                                                else "MinValidatorStake")),
-                             p.account.x25519_public)
-            ctx = RoleContext(chain=chain, store=IpfsStore(ipfs.api_multiaddr), account=alice,
-                              data_dir=tmp_path / "creator")
-            spec = TaskSpec(model_cid="", model_hash="", rounds=1, min_contributors=2,
-                            max_contributors=2, max_validators=1, quorum=permill(2 / 3),
-                            min_validators=1, reward_per_round=50 * UNIT, enrol_blocks=500,
-                            commit_blocks=500, reveal_blocks=500, vote_blocks=500,
-                            vote_reveal_blocks=500, attest_blocks=500)
-            task_id = create_task(ctx, default_digits_spec(), spec)
-            for p in people.values():
-                dml.join_task(p.account.keypair, task_id, Role(p.role.capitalize()),
-                              spec.contributor_bond if p.role == "contributor"
-                              else spec.validator_bond)
+            task_id = _one_round_task(chain, dml, ipfs.api_multiaddr, people, tmp_path)
             c1_before = chain.free_balance(people["c1"].account.ss58_address)
 
             spawn_role(run, people["c1"], ["contribute", "--task", str(task_id),
@@ -126,39 +139,13 @@ def test_a_validators_storage_outage_in_the_vote_costs_nobody_anything(devnet, k
     honest updates are accepted and paid, and nobody is slashed."""
     ipfs = kubo_factory(tmp_path / "ipfs").start()
     run = DemoRun(chain_url=devnet.url, ipfs_api=ipfs.api_multiaddr, workdir=tmp_path)
-    ks = Keystore(tmp_path / "keys", kdf_limits=KdfLimits.minimum())
-    people = {}
-    for name, role in (("c1", "contributor"), ("c2", "contributor"), ("v1", "validator")):
-        ks.create(name, PASSWORD)
-        people[name] = Participant(name, role, ks.load(name, PASSWORD))
-    aggregator = Participant("agg", "aggregator", ks.load("v1", PASSWORD))
-    alice = dev_account("alice")
+    people, aggregator = _people(tmp_path)
     procs = [people["c1"], people["c2"], aggregator]
     try:
         with Chain(devnet.url) as chain:
             dml = DecentralMl(chain)
             first_block = chain.head()[0]
-            chain.submit_many(alice.keypair, [
-                ("Balances", "transfer_keep_alive", {"dest": p.account.ss58_address,
-                                                     "value": 1000 * UNIT})
-                for p in people.values()])
-            for p in people.values():
-                dml.register(p.account.keypair, Role(p.role.capitalize()),
-                             int(chain.constant("MinContributorStake" if p.role == "contributor"
-                                                else "MinValidatorStake")),
-                             p.account.x25519_public)
-            ctx = RoleContext(chain=chain, store=IpfsStore(ipfs.api_multiaddr), account=alice,
-                              data_dir=tmp_path / "creator")
-            spec = TaskSpec(model_cid="", model_hash="", rounds=1, min_contributors=2,
-                            max_contributors=2, max_validators=1, quorum=permill(2 / 3),
-                            min_validators=1, reward_per_round=50 * UNIT, enrol_blocks=500,
-                            commit_blocks=500, reveal_blocks=500, vote_blocks=500,
-                            vote_reveal_blocks=500, attest_blocks=500)
-            task_id = create_task(ctx, default_digits_spec(), spec)
-            for p in people.values():
-                dml.join_task(p.account.keypair, task_id, Role(p.role.capitalize()),
-                              spec.contributor_bond if p.role == "contributor"
-                              else spec.validator_bond)
+            task_id = _one_round_task(chain, dml, ipfs.api_multiaddr, people, tmp_path)
             procs.append(people["v1"])
             spawn_role(run, people["v1"], ["validate", "--task", str(task_id),
                                            "--digits-holdout", "0/1"], PASSWORD)
