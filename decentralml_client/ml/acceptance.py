@@ -260,7 +260,6 @@ class Freshness:
     value: float  # first-order loss decrease of the fresh part, whole-step basis points
     z: float  # alignment of the fresh part with the descent direction, as a z-score
     ratio: float  # norm beyond the history that is not its own / norm of the update
-    norm: float  # norm beyond the history that is not its own
 
 
 class _History:
@@ -362,5 +361,5 @@ def _freshness(
         value = along / base_loss * MAX_SCORE if base_loss > 0 else -math.inf
         others = not_own.get(i) if not_own is not None else None
         beyond = r_norm if others is None else past.beyond(flat, others)
-        out[i] = Freshness(value, z, beyond / total if total > 0 else 0.0, beyond)
+        out[i] = Freshness(value, z, beyond / total if total > 0 else 0.0)
     return out
