@@ -19,12 +19,12 @@ COPY chain/artifacts/chain-spec-dev.raw.json chain/artifacts/chain-spec-local.ra
 USER dml
 VOLUME ["/chain"]
 EXPOSE 9944
-# A dev node as `decentralml devnet up` starts one: instant seal (a block, at once final, per
-# batch of transactions), ParityDB under /chain, every listener on loopback, no telemetry,
+# A dev node as `decentralml devnet up --nodes 1` starts one: instant seal (a block, at once
+# final, per batch of transactions, and an empty one after 2 s without any), ParityDB under /chain, every listener on loopback, no telemetry,
 # no Prometheus, no mDNS, no boot nodes. The compose file gives the same flags explicitly.
 HEALTHCHECK --interval=5s --timeout=6s --retries=24 CMD ["node-health", "9944"]
 ENTRYPOINT ["decentralml-node"]
-CMD ["--chain=/specs/chain-spec-dev.raw.json", "--dev", "--sealing=instant", \
+CMD ["--chain=/specs/chain-spec-dev.raw.json", "--dev", "--sealing=instant", "--seal-idle-ms=2000", \
      "--base-path=/chain", "--database=paritydb", "--name=alice", \
      "--rpc-port=9944", "--rpc-cors=all", "--listen-addr=/ip4/127.0.0.1/tcp/30333", \
      "--no-mdns", "--no-prometheus", "--no-telemetry"]

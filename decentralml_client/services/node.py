@@ -91,6 +91,7 @@ class NodeProcess:
     p2p_port: int
     chain_spec: Path
     dev: bool = False
+    block_time: float = 0.0  # dev node: an empty block after this many idle seconds (0: none)
     bootnodes: list[str] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
     peer_id: str = ""
@@ -137,6 +138,8 @@ class NodeProcess:
             "--no-mdns", "--no-prometheus", "--no-telemetry",
         ]  # fmt: skip
         cmd += ["--dev"] if self.dev else [f"--{self.name}"]
+        if self.dev and self.block_time > 0:
+            cmd += ["--seal-idle-ms", str(round(self.block_time * 1000))]
         for b in self.bootnodes:
             cmd += ["--bootnodes", b]
         return cmd
@@ -224,8 +227,10 @@ def _hash_of(url: str, header: dict[str, Any]) -> str:
 
 
 class NodeNetwork(Service):
-    """``nodes=1``: a dev node (instant seal); ``nodes=3``: Alice, Bob and Charlie (Aura +
-    GRANDPA). ``persist=False`` starts from genesis (the base paths are wiped first)."""
+    """``nodes=1``: a dev node (instant seal; with ``block_time`` also an empty block whenever
+    none was made for that many seconds, so deadlines pass on an idle chain); ``nodes>1``: that
+    many of Alice, Bob, Charlie, Dave (Aura + GRANDPA). ``persist=False`` starts from genesis
+    (the base paths are wiped first)."""
 
     def __init__(
         self,
@@ -236,6 +241,7 @@ class NodeNetwork(Service):
         persist: bool = False,
         chain_spec: Path | None = None,
         start_timeout: float = 120.0,
+        block_time: float = 0.0,
     ) -> None:
         if nodes < 1 or nodes > len(AUTHORITIES):
             raise NodeError(f"--nodes must be 1 (dev node) to {len(AUTHORITIES)} "
@@ -250,7 +256,7 @@ class NodeNetwork(Service):
         self.nodes = [
             NodeProcess(name=AUTHORITIES[i], base_path=self.state_dir / f"node-{AUTHORITIES[i]}",
                         rpc_port=port + i if port else _free_port(), p2p_port=_free_port(),
-                        chain_spec=spec, dev=dev)
+                        chain_spec=spec, dev=dev, block_time=block_time)
             for i in range(nodes)
         ]
 

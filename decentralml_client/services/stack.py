@@ -112,11 +112,14 @@ def _span(ports: range) -> str:
 
 
 def up(state_dir: Path, *, port: int = 9944, ipfs_port: int = 5001, persist: bool = False,
-       ipfs: bool = True, engine: str = "node", nodes: int = 1) -> StackStatus:
+       ipfs: bool = True, engine: str = "node", nodes: int = 1,
+       block_time: float = 0.0) -> StackStatus:
     """Start the dev chain (and Kubo) detached; refuse if they already run.
 
-    ``engine="node"``: our node, ``nodes`` of them (1: dev node; 3: Alice, Bob, Charlie) on
-    RPC ports ``port``, ``port+1``, …, and one Kubo per node (API ports ``ipfs_port``, +1, …).
+    ``engine="node"``: our node, ``nodes`` of them (1: dev node; 2–4: Alice, Bob, Charlie,
+    Dave) on RPC ports ``port``, ``port+1``, …, and one Kubo per node (API ports
+    ``ipfs_port``, +1, …). ``block_time`` (dev node): an empty block whenever none was made
+    for that many seconds.
     """
     state_dir.mkdir(parents=True, exist_ok=True)
     if engine not in ENGINES:
@@ -140,7 +143,8 @@ def up(state_dir: Path, *, port: int = 9944, ipfs_port: int = 5001, persist: boo
             if engine == "chopsticks":
                 Devnet(state_dir, port=port, persist=persist).start(detach=True)
             else:
-                net = NodeNetwork(state_dir, nodes=nodes, port=port, persist=persist)
+                net = NodeNetwork(state_dir, nodes=nodes, port=port, persist=persist,
+                                  block_time=block_time)
                 _record_spawns(net, record)
                 net.start()
                 write_node_state(state_dir, net.detach(), persist)

@@ -44,12 +44,14 @@ def _journal(run: DemoRun, p: Participant, task_id: int) -> dict:
     return json.loads(path.read_text())["rounds"] if path.is_file() else {}
 
 
-def _people(tmp_path: Path) -> tuple[dict[str, Participant], Participant]:
-    """Two contributors and a validator with keys of their own, and an aggregator that signs
-    as the validator."""
+def _people(tmp_path: Path, validators: int = 1) -> tuple[dict[str, Participant], Participant]:
+    """Two contributors and ``validators`` validators with keys of their own, and an
+    aggregator that signs as the first validator."""
     ks = Keystore(tmp_path / "keys", kdf_limits=KdfLimits.minimum())
     people = {}
-    for name, role in (("c1", "contributor"), ("c2", "contributor"), ("v1", "validator")):
+    names = [("c1", "contributor"), ("c2", "contributor")]
+    names += [(f"v{i + 1}", "validator") for i in range(validators)]
+    for name, role in names:
         ks.create(name, PASSWORD)
         people[name] = Participant(name, role, ks.load(name, PASSWORD))
     return people, Participant("agg", "aggregator", ks.load("v1", PASSWORD))
@@ -57,8 +59,8 @@ def _people(tmp_path: Path) -> tuple[dict[str, Participant], Participant]:
 
 def _one_round_task(chain: Chain, dml: DecentralMl, ipfs_api: str,
                     people: dict[str, Participant], tmp_path: Path) -> int:
-    """Fund and register ``people``, create a one-round task for two contributors and one
-    validator (long phases: the roles move it on), and have them join it."""
+    """Fund and register ``people``, create a one-round task for two contributors and the
+    validators among them (long phases: the roles move it on), and have them join it."""
     alice = dev_account("alice")
     chain.submit_many(alice.keypair, [
         ("Balances", "transfer_keep_alive", {"dest": p.account.ss58_address,
@@ -71,9 +73,10 @@ def _one_round_task(chain: Chain, dml: DecentralMl, ipfs_api: str,
                      p.account.x25519_public)
     ctx = RoleContext(chain=chain, store=IpfsStore(ipfs_api), account=alice,
                       data_dir=tmp_path / "creator")
+    seats = sum(p.role == "validator" for p in people.values())
     spec = TaskSpec(model_cid="", model_hash="", rounds=1, min_contributors=2,
-                    max_contributors=2, max_validators=1, quorum=permill(2 / 3),
-                    min_validators=1, reward_per_round=50 * UNIT, enrol_blocks=500,
+                    max_contributors=2, max_validators=seats, quorum=permill(2 / 3),
+                    min_validators=seats, reward_per_round=50 * UNIT, enrol_blocks=500,
                     commit_blocks=500, reveal_blocks=500, vote_blocks=500,
                     vote_reveal_blocks=500, attest_blocks=500)
     task_id = create_task(ctx, default_digits_spec(), spec)
@@ -176,5 +179,59 @@ def test_a_validators_storage_outage_in_the_vote_costs_nobody_anything(devnet, k
             assert money["slashed"] == {}, money
             for p in people.values():
                 assert money["paid"].get(p.account.ss58_address, 0) > 0, (p.name, money)
+    finally:
+        stop_roles(procs)
+
+
+def test_one_validators_own_storage_outage_costs_it_nothing(devnet, kubo_factory,
+                                                           tmp_path: Path) -> None:
+    """Two validators, each with its own Kubo daemon (peered on loopback). Only the second
+    validator's daemon is killed as the vote opens and comes back a few seconds later. That
+    validator retries instead of rejecting: the round finalises in its first attempt, both
+    updates are accepted, nobody is slashed and both validators are paid the same."""
+    shared = kubo_factory(tmp_path / "ipfs-a", online=True).start()
+    own = kubo_factory(tmp_path / "ipfs-b", online=True).start()
+    own.connect_to(shared)
+    run = DemoRun(chain_url=devnet.url, ipfs_api=shared.api_multiaddr, workdir=tmp_path)
+    people, aggregator = _people(tmp_path, validators=2)
+    procs = [people["c1"], people["c2"], people["v1"], people["v2"], aggregator]
+    try:
+        with Chain(devnet.url) as chain:
+            dml = DecentralMl(chain)
+            first_block = chain.head()[0]
+            task_id = _one_round_task(chain, dml, shared.api_multiaddr, people, tmp_path)
+            spawn_role(run, people["v1"], ["validate", "--task", str(task_id),
+                                           "--digits-holdout", "0/2"], PASSWORD)
+            people["v2"].ipfs_api = own.api_multiaddr  # v2 alone reads through the second
+            spawn_role(run, people["v2"], ["validate", "--task", str(task_id),
+                                           "--digits-holdout", "1/2"], PASSWORD)
+            spawn_role(run, aggregator, ["aggregate", "--task", str(task_id)], PASSWORD)
+            for i, c in enumerate(("c1", "c2")):
+                spawn_role(run, people[c], ["contribute", "--task", str(task_id),
+                                            "--digits-shard", f"{i}/2"], PASSWORD)
+            for c in ("c1", "c2"):
+                _wait(f"{c} to commit", lambda c=c: _journal(run, people[c], task_id)
+                      .get("0.0", {}).get("committed"), procs=procs)
+            own.kill()
+            _wait("the vote to open", lambda: dml.task(task_id)["phase"] == "VoteCommit",
+                  procs=procs)
+            log = people["v2"].log
+            _wait("the second validator to meet its outage",
+                  lambda: log is not None and log.is_file()
+                  and "storage_unavailable" in log.read_text(errors="replace"), procs=procs)
+            own.start()
+            own.connect_to(shared)
+            _wait("the task to finish", lambda: dml.task(task_id)["status"] == "Finished",
+                  timeout=600, procs=procs)
+
+            summary = dml.round_summary(task_id, 0)
+            assert summary["accepted"] == 2, summary
+            assert dml.task(task_id)["retries"] == 0  # finalised in its first attempt
+            money = dml.payments(task_id, first_block)
+            assert money["slashed"] == {}, money
+            for p in people.values():
+                assert money["paid"].get(p.account.ss58_address, 0) > 0, (p.name, money)
+            v1, v2 = (money["paid"][people[v].account.ss58_address] for v in ("v1", "v2"))
+            assert v1 == v2, (v1, v2)  # the outage cost the second validator nothing
     finally:
         stop_roles(procs)

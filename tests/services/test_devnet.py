@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -61,13 +62,21 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def test_devnet_up_status_down(tmp_path: Path) -> None:
     env = {**os.environ, "DML_DATA_DIR": str(tmp_path)}
     port, ipfs_port = free_port(), free_port()
-    up = _cli("--json", "devnet", "up", "--port", str(port), "--ipfs-port", str(ipfs_port), env=env)
+    up = _cli("--json", "devnet", "up", "--nodes", "1", "--block-time", "0.5", "--port", str(port),
+              "--ipfs-port", str(ipfs_port), env=env)
     try:
         assert up.returncode == 0, up.stderr
         info = json.loads(up.stdout)
         assert info["chain"]["url"] == f"ws://127.0.0.1:{port}"
+        # Nobody sends a transaction, yet blocks come (the dev node's idle block timer), so
+        # deadlines pass on an idle dev chain.
+        with Chain(info["chain"]["url"]) as chain:
+            start, deadline = chain.head()[0], time.monotonic() + 30
+            while chain.head()[0] < start + 2:
+                assert time.monotonic() < deadline, "the idle dev node made no blocks"
+                time.sleep(0.2)  # poll interval
         status = _cli("--json", "devnet", "status", env=env)
-        assert status.returncode == 0 and json.loads(status.stdout)["head"] >= 0
+        assert status.returncode == 0 and json.loads(status.stdout)["head"] >= start + 2
         again = _cli("devnet", "up", "--port", str(port), env=env)
         assert again.returncode != 0 and "already runs" in again.stderr
     finally:

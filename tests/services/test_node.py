@@ -127,25 +127,25 @@ def test_devnet_up_nodes_3_status_and_down(tmp_path: Path, node_binary: Path) ->
         return subprocess.run([sys.executable, "-m", "decentralml_client.cli.main", *args],
                               capture_output=True, text=True, env=env, timeout=300)
 
-    port, ipfs_port = free_port_block(3), free_port_block(3)  # nodes, Kubos: 3 each
-    up = cli("--json", "devnet", "up", "--nodes", "3", "--port", str(port),
-             "--ipfs-port", str(ipfs_port))
+    port, ipfs_port = free_port_block(4), free_port_block(4)  # nodes, Kubos: 4 each
+    up = cli("--json", "devnet", "up", "--port", str(port), "--ipfs-port", str(ipfs_port))
     try:
         assert up.returncode == 0, up.stderr
         info = json.loads(up.stdout)
-        assert [n["name"] for n in info["chain"]["nodes"]] == ["alice", "bob", "charlie"]
-        assert len(info["ipfs"]["daemons"]) == 3
+        # the default network: four authorities, one Kubo each
+        assert [n["name"] for n in info["chain"]["nodes"]] == ["alice", "bob", "charlie", "dave"]
+        assert len(info["ipfs"]["daemons"]) == 4
         end = time.monotonic() + 120
         nodes: list[dict[str, object]] = []
-        while time.monotonic() < end:  # poll the status command until all three finalise
+        while time.monotonic() < end:  # poll the status command until all four finalise
             status = cli("--json", "devnet", "status")
             assert status.returncode == 0, status.stderr
             nodes = json.loads(status.stdout)["nodes"]
-            if all(n.get("peers") == 2 and int(n.get("finalized", 0)) >= 1  # type: ignore[call-overload]
+            if all(n.get("peers") == 3 and int(n.get("finalized", 0)) >= 1  # type: ignore[call-overload]
                    for n in nodes):
                 break
         else:
-            pytest.fail(f"the three nodes did not peer and finalise: {nodes}")
+            pytest.fail(f"the four nodes did not peer and finalise: {nodes}")
     finally:
         down = cli("--json", "devnet", "down")
     assert json.loads(down.stdout)["stopped"] == {"chain": True, "ipfs": True}

@@ -31,6 +31,11 @@ pub struct Cli {
 	#[arg(long, default_value_t = 2000)]
 	pub seal_batch_max_ms: u64,
 
+	/// Instant seal: also seal an empty block when none was made for this long (ms), so that
+	/// deadlines pass on an idle development chain (0: blocks only for transactions).
+	#[arg(long, default_value_t = 0)]
+	pub seal_idle_ms: u64,
+
 	#[clap(flatten)]
 	pub run: sc_cli::RunCmd,
 }

@@ -109,6 +109,7 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(&cli.run)?;
 			let batch = std::time::Duration::from_millis(cli.seal_batch_ms);
 			let batch_max = std::time::Duration::from_millis(cli.seal_batch_max_ms);
+			let idle = std::time::Duration::from_millis(cli.seal_idle_ms);
 			runner.run_node_until_exit(|config| async move {
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
@@ -116,10 +117,10 @@ pub fn run() -> sc_cli::Result<()> {
 							crate::runtime_api::Block,
 							<crate::runtime_api::Block as sp_runtime::traits::Block>::Hash,
 						>,
-					>(config, sealing, batch, batch_max)
+					>(config, sealing, batch, batch_max, idle)
 					.map_err(sc_cli::Error::Service),
 					sc_network::config::NetworkBackendType::Litep2p =>
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config, sealing, batch, batch_max)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(config, sealing, batch, batch_max, idle)
 							.map_err(sc_cli::Error::Service),
 				}
 			})

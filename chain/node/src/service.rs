@@ -146,6 +146,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
 	sealing: Sealing,
 	seal_batch: std::time::Duration,
 	seal_batch_max: std::time::Duration,
+	seal_idle: std::time::Duration,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -283,6 +284,40 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as sp_runtime::trait
 				Box<dyn futures::Stream<Item = EngineCommand<<Block as BlockT>::Hash>> + Send>,
 			> = if sealing == Sealing::Instant {
 				let (batch_tx, batch_rx) = futures::channel::mpsc::channel(16);
+				if !seal_idle.is_zero() {
+					// An empty block whenever the best block has not changed for `seal_idle`
+					// (checked four times per period), so deadlines pass on an idle chain.
+					let mut idle_tx = batch_tx.clone();
+					let idle_client = client.clone();
+					task_manager.spawn_handle().spawn("seal-idle", None, async move {
+						use sp_blockchain::HeaderBackend;
+						let tick = (seal_idle / 4).max(Duration::from_millis(10));
+						let mut best = idle_client.info().best_hash;
+						let mut since = std::time::Instant::now();
+						loop {
+							futures_timer::Delay::new(tick).await;
+							let now = idle_client.info().best_hash;
+							if now != best {
+								best = now;
+								since = std::time::Instant::now();
+								continue;
+							}
+							if since.elapsed() < seal_idle {
+								continue;
+							}
+							let seal = EngineCommand::SealNewBlock {
+								create_empty: true,
+								finalize: true,
+								parent_hash: None,
+								sender: None,
+							};
+							if idle_tx.send(seal).await.is_err() {
+								break;
+							}
+							since = std::time::Instant::now();
+						}
+					});
+				}
 				let mut imports = transaction_pool.import_notification_stream();
 				let pool = transaction_pool.clone();
 				task_manager.spawn_handle().spawn("seal-batcher", None, async move {
