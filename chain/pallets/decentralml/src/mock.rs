@@ -110,3 +110,13 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	ext.execute_with(|| System::set_block_number(1));
 	ext
 }
+
+/// Runs `test` in a fresh [`new_test_ext`], then checks the pallet's invariants
+/// ([`crate::Pallet::do_try_state`]): every test of the pallet ends with them.
+pub fn build_and_execute<R>(test: impl FnOnce() -> R) -> R {
+	new_test_ext().execute_with(|| {
+		let result = test();
+		DecentralMl::do_try_state().expect("the pallet's invariants hold at the end of the test");
+		result
+	})
+}

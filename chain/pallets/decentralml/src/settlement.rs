@@ -1,0 +1,540 @@
+//! The end of a round attempt, in two steps:
+//!
+//! 1. [`Pallet::settle`] is **pure**: from the attempt's records ([`RoundRecords`], read once)
+//!    it decides everything — whether the attempt succeeded, the slashes, the reputation
+//!    changes, each member's idleness and seat, the submissions' statuses and the payouts —
+//!    and returns a [`Settlement`], touching no storage;
+//! 2. [`Pallet::apply_settlement`] is the **one** step that writes a settlement: it moves the
+//!    funds (through [`crate::funds`]), records what actually moved (a payment can be dust), and
+//!    opens the next round, retries the round, or ends the task.
+//!
+//! The payout rule itself ([`contributor_weights`], [`shares`]) is a pair of pure functions
+//! the shared test vectors (`vectors/payout.json`) check, together with the consensus rule.
+
+use crate::*;
+use alloc::vec::Vec;
+use frame_support::{
+	dispatch::{DispatchResultWithPostInfo, PostDispatchInfo},
+	pallet_prelude::*,
+	CloneNoBound, EqNoBound, PartialEqNoBound, RuntimeDebugNoBound,
+};
+use sp_arithmetic::{helpers_128bit::multiply_by_rational_with_rounding, Rounding};
+use sp_runtime::{
+	traits::{Saturating, Zero},
+	SaturatedConversion,
+};
+
+/// Each accepted update's weight in the contributors' pool: its consensus score, or 1 for every
+/// accepted update when all their scores are 0 (equal shares); 0 for a rejected one.
+pub fn contributor_weights(accepted: &[bool], medians: &[u32]) -> Vec<u128> {
+	let weights: Vec<u128> =
+		accepted.iter().zip(medians.iter()).map(|(a, m)| if *a { *m as u128 } else { 0 }).collect();
+	if weights.iter().all(|w| *w == 0) {
+		accepted.iter().map(|a| *a as u128).collect()
+	} else {
+		weights
+	}
+}
+
+/// Shares of `pool` in proportion to `weights`, each rounded down: `⌊pool × w / Σ w⌋` (the
+/// remainder, dust, stays in escrow).
+pub fn shares(pool: u128, weights: &[u128]) -> Vec<u128> {
+	let total = weights.iter().fold(0u128, |a, w| a.saturating_add(*w)).max(1);
+	weights
+		.iter()
+		.map(|w| multiply_by_rational_with_rounding(pool, *w, total, Rounding::Down).unwrap_or(0))
+		.collect()
+}
+
+/// One electorate member of the attempt, as its records stand when it is finalised.
+#[derive(CloneNoBound, PartialEqNoBound, EqNoBound, RuntimeDebugNoBound)]
+pub struct Ballot<T: Config> {
+	pub who: T::AccountId,
+	/// Voting weight: the bond it joined with (fixed in the electorate).
+	pub weight: BalanceOf<T>,
+	/// Its current bond (0 if no longer a member): what slashes take and pay is weighted by.
+	pub bond: BalanceOf<T>,
+	/// Its revealed vote, if any.
+	pub vote: Option<BoundedVec<Verdict, T::MaxVerdicts>>,
+	/// The hash it attested, if any.
+	pub attested: Option<H256>,
+}
+
+/// What finalising a round attempt reads: the task and the attempt's records.
+pub struct RoundRecords<T: Config> {
+	pub task_id: TaskId,
+	pub task: TaskInfoOf<T>,
+	pub now: u32,
+	/// `SubmissionCount` of the attempt.
+	pub count: u32,
+	/// The attempt's submissions, by index.
+	pub submissions: Vec<(SubmissionIndex, SubmissionOf<T>)>,
+	/// The electorate, in electorate order.
+	pub ballots: Vec<Ballot<T>>,
+	pub proposals: Vec<ProposalOf<T>>,
+	/// The task's members, in storage order.
+	pub members: Vec<(T::AccountId, MemberInfo<BalanceOf<T>>)>,
+}
+
+/// How a member leaves its seat at the end of the attempt.
+#[derive(Clone, Copy, PartialEq, Eq, RuntimeDebug)]
+pub enum Exit {
+	/// It lost its seat (`SeatLost`).
+	Lost(SeatLoss),
+	/// It had asked to leave (`TaskLeft`).
+	Left,
+}
+
+/// The end of the attempt for one member eligible in the round.
+#[derive(CloneNoBound, PartialEqNoBound, EqNoBound, RuntimeDebugNoBound)]
+pub struct SeatChange<T: Config> {
+	pub who: T::AccountId,
+	/// Its consecutive idle attempts after this one.
+	pub idle_rounds: u32,
+	/// Whether it was idle in this attempt (`MemberIdle`).
+	pub idle: bool,
+	/// `IdleSlash` of its bond when idleness costs its seat.
+	pub idle_slash: BalanceOf<T>,
+	pub exit: Option<Exit>,
+}
+
+/// A successful attempt's outcome: the adopted model, the statuses and the payouts.
+#[derive(CloneNoBound, PartialEqNoBound, EqNoBound, RuntimeDebugNoBound)]
+pub struct Success<T: Config> {
+	pub model: ProposalOf<T>,
+	/// The final status of every submission (`Accepted`, `Rejected` or `Void`).
+	pub statuses: Vec<(SubmissionIndex, SubmissionStatus)>,
+	/// Each accepted update's contributor and share, in submission order.
+	pub contributor_pay: Vec<(T::AccountId, BalanceOf<T>)>,
+	/// Each paid validator and its share, in electorate order.
+	pub validator_pay: Vec<(T::AccountId, BalanceOf<T>)>,
+	pub accepted: u32,
+	pub rejected: u32,
+	pub void: u32,
+	/// The mean score of the adopted model's attestations.
+	pub attested_score: u32,
+}
+
+/// Everything finalising a round attempt changes, decided by [`Pallet::settle`].
+#[derive(CloneNoBound, PartialEqNoBound, EqNoBound, RuntimeDebugNoBound)]
+pub struct Settlement<T: Config> {
+	/// Slashes before the members' end of attempt, in order: each voter's losing verdicts or
+	/// silence, losing aggregates, unrevealed commitments.
+	pub slashes: Vec<(T::AccountId, BalanceOf<T>, SlashReason)>,
+	/// Reputation changes (`true`: +1), in order.
+	pub reputation: Vec<(T::AccountId, bool)>,
+	/// Each eligible member's end of the attempt, in storage order.
+	pub seats: Vec<SeatChange<T>>,
+	/// `Some` when the attempt succeeded.
+	pub success: Option<Success<T>>,
+}
+
+impl<T: Config> RoundRecords<T> {
+	/// Read the records of the current attempt of `task`.
+	pub fn load(task_id: TaskId, task: &TaskInfoOf<T>) -> Self {
+		let key = (task_id, task.round);
+		let count = SubmissionCount::<T>::get(key);
+		let submissions =
+			(0..count).filter_map(|i| Submissions::<T>::get(key, i).map(|s| (i, s))).collect();
+		let ballots = Electorate::<T>::get(key)
+			.into_iter()
+			.map(|(who, weight)| Ballot {
+				bond: Members::<T>::get(task_id, &who).map(|m| m.bond).unwrap_or_default(),
+				vote: Votes::<T>::get(key, &who),
+				attested: Attestations::<T>::get(key, &who).map(|(h, _)| h),
+				weight,
+				who,
+			})
+			.collect();
+		RoundRecords {
+			task_id,
+			task: task.clone(),
+			now: Pallet::<T>::now(),
+			count,
+			submissions,
+			ballots,
+			proposals: Proposals::<T>::get(key).into_inner(),
+			members: Members::<T>::iter_prefix(task_id).collect(),
+		}
+	}
+}
+
+impl<T: Config> Pallet<T> {
+	/// Decide the end of a round attempt from its records, without touching storage. Refused
+	/// with `RoundNotFinished` while the attempt is undecided (§4 of `docs/chain.md`).
+	pub fn settle(r: &RoundRecords<T>) -> Result<Settlement<T>, Error<T>> {
+		let task = &r.task;
+		let spec = &task.spec;
+		let threshold = Self::stake_threshold(task);
+		// Revealed submissions in order, and whether the electorate's stake accepted each.
+		let revealed: Vec<&SubmissionOf<T>> = r
+			.submissions
+			.iter()
+			.map(|(_, s)| s)
+			.filter(|s| s.status == SubmissionStatus::Revealed)
+			.collect();
+		let accepted: Vec<bool> = revealed
+			.iter()
+			.map(|s| !s.accept_stake.is_zero() && s.accept_stake >= threshold)
+			.collect();
+		let n_accepted = accepted.iter().filter(|a| **a).count() as u32;
+		let enough =
+			task.vote_reveals >= spec.min_validators && n_accepted >= spec.min_contributors;
+		let adopted = task.adopted.and_then(|i| r.proposals.get(i as usize).cloned());
+		let success = adopted.is_some() && enough;
+		let decided = if success {
+			task.attesters >= task.electorate_size || r.now >= task.phase_ends_at
+		} else {
+			!enough || r.now >= task.phase_ends_at
+		};
+		ensure!(decided, Error::<T>::RoundNotFinished);
+
+		// Consensus over the revealed votes, weighted by the bonds the voters joined with.
+		let voted: Vec<(u128, &[Verdict])> = r
+			.ballots
+			.iter()
+			.filter_map(|b| b.vote.as_ref().map(|v| (b.weight.saturated_into::<u128>(), &v[..])))
+			.collect();
+		let consensus = Self::consensus(
+			&accepted,
+			&voted,
+			T::ScoreTolerance::get(),
+			T::ProbeTolerance::get(),
+			T::ProbeFloor::get(),
+		);
+		let n = accepted.len() as u128;
+
+		// The bonds as the slashes leave them (a slash takes at most what is left).
+		let mut bonds: Vec<(T::AccountId, BalanceOf<T>)> =
+			r.members.iter().map(|(w, m)| (w.clone(), m.bond)).collect();
+		let mut slashes = Vec::new();
+		let mut slash = |who: &T::AccountId, amount: BalanceOf<T>, reason: SlashReason| {
+			let Some((_, bond)) = bonds.iter_mut().find(|(w, _)| w == who) else { return };
+			let amount = amount.min(*bond);
+			if !amount.is_zero() {
+				*bond = bond.saturating_sub(amount);
+				slashes.push((who.clone(), amount, reason));
+			}
+		};
+		// Each voter's losing verdicts (against the consensus, or without evidence: n −
+		// matches), each silent member when the attempt reached the vote.
+		let vote_expected = task.revealed >= spec.min_contributors;
+		let verdict_ppm = T::VerdictSlash::get().deconstruct() as u128;
+		let mut quality: Vec<u128> = Vec::with_capacity(r.ballots.len());
+		let mut voter = 0usize;
+		for b in r.ballots.iter() {
+			if b.vote.is_some() {
+				let (m, q) = (consensus.matches[voter], consensus.quality[voter]);
+				voter += 1;
+				quality.push(q);
+				let wrong = n.saturating_sub(m as u128);
+				if wrong > 0 {
+					let amount = multiply_by_rational_with_rounding(
+						b.bond.saturated_into::<u128>(),
+						wrong.saturating_mul(verdict_ppm),
+						n.saturating_mul(PPM),
+						Rounding::Down,
+					)
+					.unwrap_or(0);
+					slash(&b.who, amount.saturated_into(), SlashReason::LosingVerdicts);
+				}
+			} else {
+				quality.push(0);
+				if vote_expected {
+					slash(&b.who, T::SilenceSlash::get().mul_floor(b.bond), SlashReason::Silence);
+				}
+			}
+		}
+		if let Some(model) = adopted.as_ref() {
+			for b in r.ballots.iter() {
+				let proposed_loser =
+					r.proposals.iter().any(|p| p.hash != model.hash && p.proposer == b.who);
+				let attested_loser = b.attested.is_some_and(|h| h != model.hash);
+				if proposed_loser || attested_loser {
+					let amount = T::LosingAttestSlash::get().mul_floor(b.bond);
+					slash(&b.who, amount, SlashReason::LosingAggregate);
+				}
+			}
+		}
+		let mut reputation = Vec::new();
+		for (_, sub) in r.submissions.iter().filter(|(_, s)| s.status == SubmissionStatus::Committed)
+		{
+			if let Some((_, m)) = r.members.iter().find(|(w, _)| *w == sub.contributor) {
+				slash(&sub.contributor, T::SilenceSlash::get().mul_floor(m.bond), SlashReason::Unrevealed);
+			}
+			reputation.push((sub.contributor.clone(), false));
+		}
+
+		// The end of the attempt for every member eligible in the round: idleness, seats lost
+		// for idleness or a depleted bond, members that asked to leave.
+		let mut seats = Vec::new();
+		for (who, member) in r.members.iter().filter(|(_, m)| m.eligible_in(task.round)) {
+			let acted = match member.role {
+				Role::Contributor => Some(r.submissions.iter().any(|(_, s)| s.contributor == *who)),
+				Role::Validator => r.ballots.iter().find(|b| b.who == *who).and_then(|b| {
+					if b.vote.is_some() {
+						Some(true)
+					} else if vote_expected {
+						Some(false)
+					} else {
+						None
+					}
+				}),
+			};
+			let bond = bonds.iter().find(|(w, _)| w == who).map(|(_, b)| *b).unwrap_or_default();
+			let mut change = SeatChange {
+				who: who.clone(),
+				idle_rounds: member.idle_rounds,
+				idle: false,
+				idle_slash: Zero::zero(),
+				exit: None,
+			};
+			match acted {
+				Some(true) => change.idle_rounds = 0,
+				Some(false) => {
+					change.idle_rounds = member.idle_rounds.saturating_add(1);
+					change.idle = true;
+					if member.role == Role::Contributor {
+						reputation.push((who.clone(), false));
+					}
+					let max_idle = spec.max_idle_rounds;
+					if max_idle > 0 && change.idle_rounds >= max_idle {
+						change.exit = Some(Exit::Lost(SeatLoss::Idle));
+						change.idle_slash = T::IdleSlash::get().mul_floor(bond);
+					}
+				},
+				None => {},
+			}
+			let after = MemberInfo { bond, ..member.clone() };
+			if change.exit.is_none() {
+				if after.depleted(spec) {
+					change.exit = Some(Exit::Lost(SeatLoss::BondDepleted));
+				} else if member.leaving {
+					change.exit = Some(Exit::Left);
+				}
+			}
+			seats.push(change);
+		}
+
+		let Some(model) = adopted.filter(|_| success) else {
+			// A failed attempt: a silent member loses reputation when the vote was expected.
+			for b in r.ballots.iter().filter(|b| b.vote.is_none() && vote_expected) {
+				reputation.push((b.who.clone(), false));
+			}
+			return Ok(Settlement { slashes, reputation, seats, success: None })
+		};
+
+		// Contributors of accepted updates, by their consensus score.
+		let reward = spec.reward_per_round;
+		let validator_pool = spec.validator_share.mul_floor(reward);
+		let contributor_pool: u128 = reward.saturating_sub(validator_pool).saturated_into();
+		let contributor_shares =
+			shares(contributor_pool, &contributor_weights(&accepted, &consensus.medians));
+		let (mut statuses, mut contributor_pay) = (Vec::new(), Vec::new());
+		let (mut rejected, mut void, mut j) = (0u32, 0u32, 0usize);
+		for (index, sub) in r.submissions.iter() {
+			let status = if sub.status == SubmissionStatus::Revealed {
+				let ok = accepted[j];
+				reputation.push((sub.contributor.clone(), ok));
+				if ok {
+					contributor_pay
+						.push((sub.contributor.clone(), contributor_shares[j].saturated_into()));
+				} else {
+					rejected += 1;
+				}
+				j += 1;
+				if ok {
+					SubmissionStatus::Accepted
+				} else {
+					SubmissionStatus::Rejected
+				}
+			} else {
+				void += 1;
+				SubmissionStatus::Void
+			};
+			statuses.push((*index, status));
+		}
+		// Validators that attested the adopted hash, by bond × Q_v.
+		let mut paid: Vec<(T::AccountId, u128)> = Vec::new();
+		for (b, q) in r.ballots.iter().zip(quality.iter()) {
+			let attested = b.attested == Some(model.hash);
+			reputation.push((b.who.clone(), attested && q * 2 >= PPM));
+			if attested && *q > 0 {
+				paid.push((b.who.clone(), b.bond.saturated_into::<u128>().saturating_mul(*q)));
+			}
+		}
+		let weights: Vec<u128> = paid.iter().map(|(_, w)| *w).collect();
+		let validator_pay = paid
+			.into_iter()
+			.zip(shares(validator_pool.saturated_into(), &weights))
+			.map(|((who, _), share)| (who, share.saturated_into()))
+			.collect();
+		let attested_score = (model.score_sum / (model.attestations.max(1) as u64)) as u32;
+		Ok(Settlement {
+			slashes,
+			reputation,
+			seats,
+			success: Some(Success {
+				model,
+				statuses,
+				contributor_pay,
+				validator_pay,
+				accepted: n_accepted,
+				rejected,
+				void,
+				attested_score,
+			}),
+		})
+	}
+
+	/// Finalise round `round` of a task in `Aggregate`: read its records, settle, apply.
+	pub(crate) fn do_finalize_round(task_id: TaskId, round: RoundIndex) -> DispatchResultWithPostInfo {
+		let mut task = Self::active_task(task_id)?;
+		ensure!(round == task.round, Error::<T>::WrongRound);
+		ensure!(task.phase == Phase::Aggregate, Error::<T>::RoundNotFinished);
+		let records = RoundRecords::<T>::load(task_id, &task);
+		let settlement = Self::settle(&records)?;
+		Self::apply_settlement(&records, settlement, &mut task)
+	}
+
+	/// Write a settlement: slashes, the members' end of attempt, reputations, then the
+	/// statuses, payments and summary of a success (or the clearing of a failed attempt), and
+	/// the next attempt or the end of the task. Records what actually moved.
+	pub(crate) fn apply_settlement(
+		r: &RoundRecords<T>,
+		s: Settlement<T>,
+		task: &mut TaskInfoOf<T>,
+	) -> DispatchResultWithPostInfo {
+		let (task_id, round, now) = (r.task_id, task.round, r.now);
+		let key = (task_id, round);
+		let mut slashed: BalanceOf<T> = Zero::zero();
+		for (who, amount, reason) in s.slashes.iter() {
+			slashed = slashed.saturating_add(Self::slash(task_id, round, who, *amount, *reason));
+		}
+		for change in s.seats.iter() {
+			let who = &change.who;
+			let Some(mut member) = Members::<T>::get(task_id, who) else { continue };
+			if change.idle {
+				Self::deposit_event(Event::MemberIdle {
+					task_id,
+					round,
+					who: who.clone(),
+					idle_rounds: change.idle_rounds,
+				});
+			}
+			member.idle_rounds = change.idle_rounds;
+			Members::<T>::insert(task_id, who, member);
+			if change.exit == Some(Exit::Lost(SeatLoss::Idle)) {
+				slashed = slashed.saturating_add(Self::slash(
+					task_id,
+					round,
+					who,
+					change.idle_slash,
+					SlashReason::Idle,
+				));
+			}
+			let Some(member) = Members::<T>::get(task_id, who) else { continue };
+			match change.exit {
+				Some(Exit::Lost(reason)) => {
+					let released = Self::remove_member(task_id, task, who, &member);
+					let who = who.clone();
+					Self::deposit_event(Event::SeatLost { task_id, round, who, reason, released });
+				},
+				Some(Exit::Left) => {
+					let released = Self::remove_member(task_id, task, who, &member);
+					Self::deposit_event(Event::TaskLeft { task_id, who: who.clone(), released });
+				},
+				None => {},
+			}
+		}
+		for (who, up) in s.reputation.iter() {
+			Self::adjust_reputation(who, *up);
+		}
+		task.slashed = task.slashed.saturating_add(slashed);
+		task.escrow = task.escrow.saturating_add(slashed);
+
+		let success = s.success.is_some();
+		match s.success {
+			Some(won) => {
+				for (index, status) in won.statuses.iter() {
+					if let Some((_, sub)) = r.submissions.iter().find(|(i, _)| i == index) {
+						Submissions::<T>::insert(key, index, Submission { status: *status, ..sub.clone() });
+					}
+				}
+				let mut contributor_rewards: BalanceOf<T> = Zero::zero();
+				for (who, share) in won.contributor_pay.iter() {
+					let paid = Self::pay(task_id, round, who, *share)?;
+					contributor_rewards = contributor_rewards.saturating_add(paid);
+				}
+				let mut validator_rewards: BalanceOf<T> = Zero::zero();
+				for (who, share) in won.validator_pay.iter() {
+					let paid = Self::pay(task_id, round, who, *share)?;
+					validator_rewards = validator_rewards.saturating_add(paid);
+				}
+				let paid = contributor_rewards.saturating_add(validator_rewards);
+				task.escrow = task.escrow.saturating_sub(paid);
+				task.paid = task.paid.saturating_add(paid);
+				RoundSummaries::<T>::insert(
+					key,
+					RoundSummary {
+						model_cid: won.model.cid.clone(),
+						model_hash: won.model.hash,
+						accepted: won.accepted,
+						rejected: won.rejected,
+						void: won.void,
+						attested_score: won.attested_score,
+						contributor_rewards,
+						validator_rewards,
+						slashed,
+						retries: task.retries,
+						finalized_at: now,
+					},
+				);
+				task.model_cid = won.model.cid;
+				task.model_hash = won.model.hash;
+				Self::deposit_event(Event::RoundFinalized {
+					task_id,
+					round,
+					accepted: won.accepted,
+					rejected: won.rejected,
+					attested_score: won.attested_score,
+					contributor_rewards,
+					validator_rewards,
+					slashed,
+				});
+			},
+			None => {
+				Self::clear_attempt(key);
+				task.retries = task.retries.saturating_add(1);
+				Self::deposit_event(Event::RoundFailed { task_id, round, retries: task.retries });
+			},
+		}
+
+		let mut members_released = 0u32;
+		if task.cancel_requested {
+			members_released = Self::end_task(task_id, task, TaskStatus::Cancelled)?;
+		} else if success && round.saturating_add(1) >= task.spec.rounds {
+			members_released = Self::end_task(task_id, task, TaskStatus::Finished)?;
+		} else if !success && task.retries > task.spec.max_retries {
+			members_released = Self::end_task(task_id, task, TaskStatus::Finished)?;
+		} else {
+			if success {
+				task.round = round.saturating_add(1);
+				task.retries = 0;
+				task.pending_contributors = 0;
+				task.pending_validators = 0;
+			}
+			Self::open_attempt(task_id, task, now);
+		}
+		Tasks::<T>::insert(task_id, task.clone());
+		Ok(PostDispatchInfo {
+			actual_weight: Some(T::WeightInfo::finalize_round(
+				r.count,
+				r.ballots.len() as u32,
+				r.proposals.len() as u32,
+				members_released.saturating_add(r.members.len() as u32),
+			)),
+			pays_fee: Pays::Yes,
+		})
+	}
+}

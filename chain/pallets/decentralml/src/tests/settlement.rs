@@ -1,0 +1,144 @@
+//! Finalisation, retries, cancellation and the storage deposit.
+
+use super::*;
+
+#[test]
+fn finalisation_waits_for_every_electorate_attester_or_the_deadline() {
+	build_and_execute(|| {
+		let id = default_task();
+		default_round_until_aggregate(id);
+		assert_ok!(DecentralMl::propose_aggregate(origin(21), id, 0, cid("agg"), h(1)));
+		attest(21, id, 0, h(1));
+		attest(22, id, 0, h(1));
+		assert!(task(id).adopted.is_some());
+		// Adopted, but 23 has not attested yet: no same-block finalisation can cut it out.
+		assert_noop!(DecentralMl::finalize_round(origin(30), id, 0), Err::RoundNotFinished);
+		attest(23, id, 0, h(1));
+		assert_ok!(DecentralMl::finalize_round(origin(30), id, 0));
+		assert!(paid_to(23) > 0);
+	});
+	build_and_execute(|| {
+		let id = default_task();
+		default_round_until_aggregate(id);
+		assert_ok!(DecentralMl::propose_aggregate(origin(21), id, 0, cid("agg"), h(1)));
+		attest(21, id, 0, h(1));
+		attest(22, id, 0, h(1));
+		System::set_block_number(task(id).phase_ends_at as u64 - 1);
+		assert_noop!(DecentralMl::finalize_round(origin(30), id, 0), Err::RoundNotFinished);
+		System::set_block_number(task(id).phase_ends_at as u64);
+		assert_ok!(DecentralMl::finalize_round(origin(30), id, 0));
+		assert_eq!(paid_to(23), 0);
+	});
+}
+
+#[test]
+fn finalize_round_pays_contributors_by_consensus_score_and_validators_by_bond_and_agreement() {
+	build_and_execute(|| {
+		let id = default_task();
+		default_round(id, 0);
+		assert_ok!(DecentralMl::finalize_round(origin(30), id, 0));
+		// Contributor pool 7 000 split 3 000 : 2 000 (12's median score), 13 rejected.
+		assert_eq!((paid_to(11), paid_to(12), paid_to(13)), (4_200, 2_800, 0));
+		// Validator pool 3 000 split equally (same bond, full agreement).
+		assert_eq!((paid_to(21), paid_to(22), paid_to(23)), (1_000, 1_000, 1_000));
+		has(E::RoundFinalized {
+			task_id: id,
+			round: 0,
+			accepted: 2,
+			rejected: 1,
+			attested_score: 8_000,
+			contributor_rewards: 7_000,
+			validator_rewards: 3_000,
+			slashed: 0,
+		});
+		assert_eq!((task(id).round, task(id).model_hash), (1, h(1)));
+		let p = |n: u8| Participants::<Test>::get(acc(n)).unwrap().reputation;
+		assert_eq!((p(11), p(13), p(21)), (INITIAL_REPUTATION + 1, INITIAL_REPUTATION - 1, INITIAL_REPUTATION + 1));
+	});
+}
+
+#[test]
+fn a_failed_round_is_retried_and_the_task_ends_after_max_retries() {
+	build_and_execute(|| {
+		let id = default_task();
+		for attempt in 0..=1u32 {
+			assert_eq!(task(id).retries, attempt);
+			updates(id, 0, &[11, 12, 13]);
+			// Everyone rejects everything: too few accepted updates.
+			let ballot = v(&[(false, 0), (false, 0), (false, 0)]);
+			votes(id, 0, &[(21, ballot.clone()), (22, ballot.clone()), (23, ballot)]);
+			assert_ok!(DecentralMl::finalize_round(origin(30), id, 0));
+			has(E::RoundFailed { task_id: id, round: 0, retries: attempt + 1 });
+		}
+		assert_eq!(task(id).status, TaskStatus::Finished);
+		assert_eq!((escrow_balance(id), bond_held(21)), (0, 0));
+		assert!(!no(E::TaskFinished { task_id: id, model_cid: cid("bafy-model-0"), model_hash: h(0xAA), refunded: 2 * REWARD + ED }));
+	});
+}
+
+#[test]
+fn cancel_before_any_commitment_ends_the_task_at_once() {
+	build_and_execute(|| {
+		let id = default_task();
+		assert_noop!(DecentralMl::cancel_task(origin(11), id), Err::NotTaskCreator);
+		assert_ok!(DecentralMl::cancel_task(origin(CREATOR), id));
+		has(E::TaskCancelled { task_id: id, paid: 0, refunded: 2 * REWARD + ED });
+		assert_eq!((task(id).status, escrow_balance(id), bond_held(21), bond_held(11)), (TaskStatus::Cancelled, 0, 0, 0));
+		assert_eq!(Members::<Test>::iter_prefix(id).count(), 0);
+	});
+}
+
+#[test]
+fn cancel_during_a_round_waits_for_its_end_and_pays_its_accepted_work() {
+	build_and_execute(|| {
+		let id = default_task();
+		commit(11, id, 0);
+		assert_ok!(DecentralMl::cancel_task(origin(CREATOR), id));
+		has(E::CancelScheduled { task_id: id, round: 0 });
+		assert_noop!(DecentralMl::cancel_task(origin(CREATOR), id), Err::CancelPending);
+		assert_eq!(task(id).status, TaskStatus::Active);
+		for c in [12, 13] {
+			commit(c, id, 0);
+		}
+		for c in [11, 12, 13] {
+			reveal(c, id, 0);
+		}
+		let ballot = v(&[(true, 3_000), (true, 2_000), (false, 0)]);
+		votes(id, 0, &[(21, ballot.clone()), (22, ballot.clone()), (23, ballot)]);
+		assert_ok!(DecentralMl::propose_aggregate(origin(21), id, 0, cid("agg"), h(1)));
+		for w in [21, 22, 23] {
+			attest(w, id, 0, h(1));
+		}
+		assert_ok!(DecentralMl::finalize_round(origin(30), id, 0));
+		assert_eq!((paid_to(11), paid_to(12)), (4_200, 2_800));
+		has(E::TaskCancelled { task_id: id, paid: REWARD, refunded: REWARD + ED });
+		assert_eq!((task(id).status, escrow_balance(id), bond_held(21)), (TaskStatus::Cancelled, 0, 0));
+	});
+}
+
+#[test]
+fn the_storage_deposit_is_held_until_purge_task_removes_the_round_data() {
+	build_and_execute(|| {
+		let id = default_task();
+		let deposit_held = || Balances::balance_on_hold(&HoldReason::TaskDeposit.into(), &acc(CREATOR));
+		assert_noop!(DecentralMl::purge_task(origin(30), id, 100), Err::TaskStillActive);
+		default_round(id, 0);
+		assert_ok!(DecentralMl::finalize_round(origin(30), id, 0));
+		default_round(id, 1);
+		assert_ok!(DecentralMl::finalize_round(origin(30), id, 1));
+		assert_eq!((task(id).status, deposit_held()), (TaskStatus::Finished, TASK_DEPOSIT));
+		assert_ok!(DecentralMl::purge_task(origin(30), id, 5));
+		has(E::TaskDataRemoved { task_id: id, removed: 5 });
+		assert_eq!(deposit_held(), TASK_DEPOSIT);
+		assert_ok!(DecentralMl::purge_task(origin(30), id, 1_000));
+		has(E::TaskPurged { task_id: id, released: TASK_DEPOSIT });
+		assert_eq!((deposit_held(), task(id).deposit), (0, 0));
+		for r in 0..2 {
+			assert_eq!(Submissions::<Test>::iter_prefix((id, r)).count(), 0);
+			assert_eq!(Votes::<Test>::iter_prefix((id, r)).count(), 0);
+			assert_eq!(UpdateHashes::<Test>::iter_prefix((id, r)).count(), 0);
+			assert!(Electorate::<Test>::get((id, r)).is_empty());
+			assert!(RoundSummaries::<Test>::get((id, r)).is_some());
+		}
+	});
+}
