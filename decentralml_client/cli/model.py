@@ -119,6 +119,7 @@ def pull(
     fmt: str = typer.Option("keras", "--format", help="keras, safetensors or npz."),
     recompute: bool = typer.Option(True, help="Recompute the aggregate from the round's "
                                               "accepted updates and compare its hash."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the output file if it exists."),
 ) -> None:
     """Fetch the adopted model of a finished round, check it against the attested hash and
     its lineage, and write it as a file Keras (or safetensors, or numpy) loads."""
@@ -128,12 +129,15 @@ def pull(
     st = state(ctx)
     if fmt not in MODEL_FORMATS:
         fail(f"--format must be one of {', '.join(MODEL_FORMATS)}", Exit.USAGE)
+    if out_path is not None:  # refused before anything is fetched
+        _refuse_overwrite(out_path, force)
     with errors_to_exit(), connect(st) as chain:
         rc = reader_context(chain, open_store(st), st.settings.data_dir)
         with console.status("fetching and checking the model…"):
             pulled = pull_model(rc, task_id, round_, recompute=recompute)
         suffix = {"keras": ".keras", "safetensors": ".safetensors", "npz": ".npz"}[fmt]
         path = out_path or Path(f"task-{task_id}-round-{pulled.round}{suffix}")
+        _refuse_overwrite(path, force)
         write_model(pulled.spec, pulled.weights, path, fmt, weights_file=pulled.data)
     rl = pulled.lineage.last
     data = {"task_id": task_id, "round": pulled.round, "out": str(path), "format": fmt,
@@ -153,6 +157,12 @@ def pull(
             out.print(f"load it with: keras.models.load_model({str(path)!r})")
 
     emit(st, data, human)
+
+
+def _refuse_overwrite(path: Path, force: bool) -> None:
+    """Stop unless ``path`` is free or ``--force`` allows overwriting it (as `model init`)."""
+    if path.exists() and not force:
+        fail(f"{path} exists", Exit.USAGE, "pass --force to overwrite it, or --out another file.")
 
 
 @app.command("eval")
@@ -183,7 +193,8 @@ def eval_(
     if plot is not None:
         from decentralml_client.ml.simulate import plot_accuracy
 
-        plot_accuracy({"rounds": [{**r, "round": _completed(r)} for r in rows]}, str(plot),
+        plot_accuracy({"rounds": [{**r, "round": _plotted(r)} for r in rows]}, str(plot),
+                      x_label="round (its adopted model)",
                       title=f"task {task_id}: its models on {data.name} ({len(y)} examples)")
     result = {"task_id": task_id, "data": str(data), "num_examples": len(y), "rounds": rows,
               "plot": str(plot) if plot else None}
@@ -204,9 +215,10 @@ def eval_(
     emit(st, result, human)
 
 
-def _completed(row: dict[str, Any]) -> int:
-    """Rounds completed when a model was adopted (the initial model: 0)."""
-    return 0 if row["round"] is None else int(row["round"]) + 1
+def _plotted(row: dict[str, Any]) -> int:
+    """A model's place on the plot's x axis, as in the demo's plot: round R's adopted model at
+    R, the initial model before round 0 (at -1, labelled "initial")."""
+    return -1 if row["round"] is None else int(row["round"])
 
 
 @app.command("lineage")

@@ -167,3 +167,20 @@ def load_file(path: str | Path, model_spec: Any) -> tuple[NDArray[Any], NDArray[
     if suffix == ".csv":
         return load_csv(path, model_spec)
     raise DataError(f"{path}: use a .npz (x, y arrays) or .csv (features..., label) file")
+
+
+def split_dataset(x: NDArray[Any], y: NDArray[Any], test_size: float = 0.25, seed: int = 0
+                  ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]:
+    """A user's examples split into ``(x_train, y_train, x_test, y_test)``: stratified by
+    label when every label has at least two examples, shuffled otherwise."""
+    from sklearn.model_selection import train_test_split
+
+    _check_xy(x, y)
+    _, counts = np.unique(y, return_counts=True)
+    stratify = y if len(counts) > 1 and counts.min() >= 2 else None
+    try:
+        xtr, xte, ytr, yte = train_test_split(x, y, test_size=test_size, random_state=seed,
+                                              stratify=stratify)
+    except ValueError as exc:  # too few examples for a test split
+        raise DataError(f"cannot split {len(x)} examples into train and test: {exc}") from None
+    return xtr, ytr, xte, yte

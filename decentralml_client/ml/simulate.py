@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -51,6 +51,13 @@ from decentralml_client.ml.model_spec import (
     default_digits_spec,
     make_initial_weights,
 )
+
+# The plots live in ml/plots.py; re-exported here, where callers have always found them.
+from decentralml_client.ml.plots import TFF_CURVE as TFF_CURVE
+from decentralml_client.ml.plots import plot_accuracy as plot_accuracy
+from decentralml_client.ml.plots import plot_comparison as plot_comparison
+from decentralml_client.ml.plots import rounds_to as rounds_to
+from decentralml_client.ml.plots import with_tff_curves as with_tff_curves
 from decentralml_client.ml.server_opt import ServerOptimizer, ServerState
 from decentralml_client.ml.validators import Economics, ValidatorPanel, expand_strategies
 from decentralml_client.protocol.rules import example_weighting as weighting_name
@@ -88,6 +95,191 @@ def _readable(candidates: Mapping[int, Any]) -> dict[int, Any]:
     return {i: c for i, c in candidates.items() if not isinstance(c, BaseException)}
 
 
+@dataclass(frozen=True)
+class SimConfig:
+    """What one simulation runs (see :func:`run_simulation` for each field's meaning)."""
+
+    contributors: int
+    rounds: int
+    chain: str | dict[str, Any]  # the chain's rule value
+    opt: ServerOptimizer
+    weighting: str  # the chain's example weighting name
+    malicious: int
+    attack: str
+    scale: float
+    encoding: str
+    topk: float | None
+    partition: str
+    alpha: float
+    seed: int
+    dp: Any
+    test_size: float
+    max_update_bytes: int
+    target_accuracy: float
+    validators: int
+    strategies: list[str]
+    econ: Economics
+
+
+class _Simulation:
+    """One simulation's state between rounds: the global model, its hash and server state,
+    the public history, the validator panel and what each contributor was paid."""
+
+    def __init__(self, cfg: SimConfig, model_spec: ModelSpec,
+                 dataset: tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]],
+                 initial: list[NDArray[Any]] | None) -> None:
+        from decentralml_client.ml.evaluate import evaluate
+
+        self.cfg, self.spec = cfg, model_spec
+        self.xtr, self.ytr, self.xte, self.yte = dataset
+        n = cfg.contributors
+        if cfg.partition == "iid":
+            self.shards = data.partition_iid(self.xtr, self.ytr, n, seed=cfg.seed)
+        else:
+            self.shards = data.partition_dirichlet(self.xtr, self.ytr, n, cfg.alpha,
+                                                   seed=cfg.seed)
+        self.rng = np.random.default_rng([cfg.seed, 0xA77AC])
+        self.bad = (set(self.rng.choice(n, size=cfg.malicious, replace=False).tolist())
+                    if cfg.malicious else set())
+        k = cfg.validators
+        self.panel = ValidatorPanel(cfg.strategies, [(self.xte[i::k], self.yte[i::k])
+                                                     for i in range(k)],
+                                    cfg.econ, np.random.default_rng([cfg.seed, 0x5EA1]))
+        self.contributor_pay = [0] * n
+        self.round_pay: list[list[int]] = [[] for _ in range(n)]
+        self.weights = initial if initial is not None else make_initial_weights(model_spec,
+                                                                               cfg.seed)
+        self.server_state: ServerState | None = None
+        self.model_hash = codec.file_hash(codec.encode_weights(
+            self.weights, model_spec, task="sim", round=0, base_model_hash=model_spec.hash()))
+        self.previous_step: list[NDArray[Any]] | None = None
+        self.public = PublicHistory()
+        self.sizes: list[int] = []
+        self.rejected_total = 0
+        self.false_rejections = 0
+        first = evaluate(model_spec, self.weights, self.xte, self.yte)
+        self.history: list[dict[str, Any]] = [{
+            "round": 0, "accuracy": first["accuracy"], "loss": first["loss"], "accepted": 0,
+            "rejected": 0, "failed": False, "model_hash": self.model_hash}]
+
+    def train(self, r: int, on_update: Callable[[int, int], None] | None
+              ) -> tuple[list[bytes], list[float]]:
+        """Every contributor's encoded update of round ``r`` (attackers' poisoned) and its
+        training loss."""
+        from decentralml_client.ml.train import train_local
+
+        cfg, spec = self.cfg, self.spec
+        files: list[bytes] = []
+        losses: list[float] = []
+        for i, (x, y) in enumerate(self.shards):
+            mode = cfg.attack if i in self.bad else None
+            res = train_local(spec, self.weights, x, attack_labels(y, mode, spec.num_classes),
+                              seed=client_seed(cfg.seed, r, i), dp=cfg.dp)
+            losses.append(res.metrics["loss"])
+            delta = res.delta
+            if mode in HISTORY_ATTACKS:
+                delta = history_delta(mode, cfg.scale, self.rng, delta, self.public, i)
+            elif mode is not None:
+                delta = attack_delta(delta, mode, cfg.scale, self.rng, self.previous_step)
+            files.append(codec.encode_update(
+                delta, spec, task="sim", round=r, base_model_hash=self.model_hash,
+                num_examples=claimed_examples(mode, res.num_examples, cfg.econ.max_examples),
+                encoding=cfg.encoding, topk=cfg.topk, allow_nonfinite=i in self.bad))
+            self.sizes.append(len(files[-1]))
+            if on_update:
+                on_update(r, i)
+        return files, losses
+
+    def decode(self, r: int, files: list[bytes]
+               ) -> tuple[dict[int, list[NDArray[Any]] | BaseException], dict[int, int]]:
+        """What every validator fetches and decodes: each update's tensors (or why it is
+        unreadable) and its claimed example count."""
+        candidates: dict[int, list[NDArray[Any]] | BaseException] = {}
+        claims: dict[int, int] = {}
+        for i, f in enumerate(files):
+            try:
+                d = codec.decode_tensors(f, self.spec, kind="delta",
+                                         max_bytes=self.cfg.max_update_bytes)
+            except CodecError as e:
+                candidates[i] = e
+                continue
+            if d.meta["base_model_hash"] != self.model_hash or d.meta["round"] != r:
+                candidates[i] = MLError("update is for another model or round")
+                continue
+            candidates[i] = d.tensors
+            claims[i] = d.num_examples
+        return candidates, claims
+
+    def judge_and_aggregate(self, r: int, files: list[bytes]
+                            ) -> tuple[list[int], bool, list[str]]:
+        """The validators' verdicts on round ``r``'s updates and the next global model from
+        the accepted ones: (accepted contributors, whether the round failed, notes)."""
+        cfg = self.cfg
+        candidates, claims = self.decode(r, files)
+        for pay in self.round_pay:
+            pay.append(0)
+        seed_bytes = probe_seed(0, r, 0, [bytes.fromhex(codec.file_hash(f)[2:]) for f in files])
+        verdict = self.panel.play_round(self.spec, self.weights, candidates, self.previous_step,
+                                        self.public, seed_bytes)
+        accepted = [i for i in range(cfg.contributors) if verdict.accepted.get(i)]
+        self.rejected_total += cfg.contributors - len(accepted)
+        self.false_rejections += sum(1 for i in range(cfg.contributors)
+                                     if i not in self.bad and not verdict.accepted.get(i))
+        failed, reasons = not verdict.success, verdict.reasons
+        if not failed:
+            deltas = [candidates[i] for i in accepted]
+            counts = agg.effective_examples([claims[i] for i in accepted],
+                                            cfg.econ.max_examples, cfg.weighting)
+            try:
+                new, self.server_state = agg.next_model(
+                    cfg.chain, cfg.opt, self.weights, self.server_state, deltas,  # type: ignore[arg-type]
+                    counts)
+                self.previous_step = [n.astype(np.float64) - w
+                                      for n, w in zip(new, self.weights, strict=False)]
+                self.public.add(_readable(candidates), self.previous_step, HISTORY_ROUNDS)
+                self.weights = new
+                for i, amount in verdict.contributor_pay.items():
+                    self.contributor_pay[i] += amount
+                    self.round_pay[i][-1] = amount
+            except AggregationError as e:
+                failed = True
+                reasons.append(f"round failed: {e}")
+        if failed:  # its revealed updates are public all the same
+            self.public.add(_readable(candidates), None, HISTORY_ROUNDS)
+        self.model_hash = codec.file_hash(codec.encode_weights(
+            self.weights, self.spec, task="sim", round=r, base_model_hash=self.model_hash,
+            server_state=self.server_state))
+        return accepted, failed, reasons
+
+    def round(self, r: int, reference: Any,
+              on_update: Callable[[int, int], None] | None) -> dict[str, Any]:
+        """Play round ``r``; its history row."""
+        from decentralml_client.ml.evaluate import evaluate
+
+        t0 = time.perf_counter()
+        files, losses = self.train(r, on_update)
+        accepted, failed, reasons = self.judge_and_aggregate(r, files)
+        ev = evaluate(self.spec, self.weights, self.xte, self.yte)
+        item: dict[str, Any] = {
+            "round": r, "accuracy": ev["accuracy"],
+            "loss": ev["loss"] if math.isfinite(ev["loss"]) else None,
+            "accepted": len(accepted), "accepted_ids": accepted if not failed else [],
+            "rejected": self.cfg.contributors - len(accepted), "failed": failed,
+            "train_loss": float(np.mean(losses)), "seconds": round(time.perf_counter() - t0, 3),
+            "model_hash": self.model_hash,
+        }
+        if reference is not None:
+            theirs = reference.next_round(r)
+            item["tff_accuracy"] = evaluate(self.spec, theirs, self.xte, self.yte)["accuracy"]
+            item["tff_weight_gap"] = max(
+                float(np.max(np.abs(np.asarray(a, np.float64) - b)))
+                for a, b in zip(self.weights, theirs, strict=True))
+        if reasons:
+            item["notes"] = reasons[:5]
+        self.history.append(item)
+        return item
+
+
 def run_simulation(
     contributors: int = 10,
     rounds: int = 20,
@@ -108,6 +300,7 @@ def run_simulation(
     test_size: float = 0.25,
     model_spec: ModelSpec | None = None,
     dataset: tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]] | None = None,
+    initial_weights: list[NDArray[Any]] | None = None,
     max_update_bytes: int = codec.DEFAULT_MAX_BYTES,
     target_accuracy: float = 0.94,
     validators: int = 3,
@@ -122,7 +315,9 @@ def run_simulation(
     """Run the simulation and return its summary (JSON-serialisable).
 
     ``dataset`` is ``(x_train, y_train, x_test, y_test)``; by default digits split with
-    ``test_size`` and ``seed``. ``rule`` is a CLI name (see :data:`RULES`) or a chain rule.
+    ``test_size`` and ``seed``. ``model_spec`` is the task's model (default: the digits MLP)
+    and ``initial_weights`` its starting weights (default: drawn from ``seed``; a user's model
+    from `model init` brings its own). ``rule`` is a CLI name (see :data:`RULES`) or a chain rule.
     Validator ``k`` holds every ``validators``-th example of the test split from ``k`` on and
     plays ``validator_strategies[k]`` (one value applies to all). ``server_optimizer`` is a
     :class:`~decentralml_client.ml.server_opt.ServerOptimizer` or its chain value (``None``:
@@ -141,10 +336,43 @@ def run_simulation(
     no attackers, every update accepted and ``f32`` updates, the two agree to float32
     rounding.
     """
-    from decentralml_client.ml.evaluate import evaluate
     from decentralml_client.ml.tff_runtime import tff_session
-    from decentralml_client.ml.train import train_local
 
+    cfg = _config(contributors, rounds, rule, malicious, attack, encoding, topk, partition,
+                  alpha, seed, attack_scale=attack_scale, beta=beta, byzantine=byzantine,
+                  keep=keep, dp=dp, test_size=test_size, max_update_bytes=max_update_bytes,
+                  target_accuracy=target_accuracy, validators=validators,
+                  validator_strategies=validator_strategies, economics=economics,
+                  server_optimizer=server_optimizer, example_weighting=example_weighting)
+    model_spec = model_spec or default_digits_spec(seed)
+    dataset = dataset or data.load_digits_split(test_size=test_size, seed=seed)
+    start = time.perf_counter()
+    sim = _Simulation(cfg, model_spec, dataset, initial_weights)
+    reference: Any = None
+    if tff_reference:
+        sim.history[0]["tff_accuracy"] = sim.history[0]["accuracy"]
+    with tff_session():
+        if tff_reference:
+            from decentralml_client.ml.tff_reference import TffReference
+
+            reference = TffReference(model_spec, cfg.opt, sim.shards, sim.weights, seed)
+        for r in range(1, rounds + 1):
+            item = sim.round(r, reference, on_update)
+            if on_round:
+                on_round(item)
+    summary = _summary(sim, tff_reference)
+    summary["seconds"] = round(time.perf_counter() - start, 2)
+    return summary
+
+
+def _config(contributors: int, rounds: int, rule: str | Mapping[str, Any], malicious: int,
+            attack: str, encoding: str, topk: float | None, partition: str, alpha: float,
+            seed: int, *, attack_scale: float | None, beta: float | None,
+            byzantine: int | None, keep: int | None, dp: Any, test_size: float,
+            max_update_bytes: int, target_accuracy: float, validators: int,
+            validator_strategies: Sequence[str], economics: Economics | None,
+            server_optimizer: Any, example_weighting: str) -> SimConfig:
+    """The simulation's settings, checked (an :class:`MLError` names what is wrong)."""
     if contributors < 1 or rounds < 0:
         raise MLError("need at least one contributor and a non-negative number of rounds")
     if not 0 <= malicious <= contributors:
@@ -159,329 +387,98 @@ def run_simulation(
         weighting = weighting_name(example_weighting)
     except ValueError as e:
         raise MLError(str(e)) from None
-    econ = economics or Economics()
-    chain = (
-        dict(rule)
-        if isinstance(rule, Mapping)
-        else chain_rule(rule, contributors, malicious, beta=beta, byzantine=byzantine, keep=keep)
-    )
+    chain = (dict(rule) if isinstance(rule, Mapping)
+             else chain_rule(rule, contributors, malicious, beta=beta, byzantine=byzantine,
+                             keep=keep))
     agg.parse_rule(chain)
     opt = (server_optimizer if isinstance(server_optimizer, ServerOptimizer)
            else ServerOptimizer.from_chain(server_optimizer))
-    server_state: ServerState | None = None
     scale = DEFAULT_ATTACK_SCALE[attack] if attack_scale is None else float(attack_scale)
+    return SimConfig(contributors=contributors, rounds=rounds, chain=chain, opt=opt,
+                     weighting=weighting, malicious=malicious, attack=attack, scale=scale,
+                     encoding=encoding, topk=topk, partition=partition, alpha=alpha, seed=seed,
+                     dp=dp, test_size=test_size, max_update_bytes=max_update_bytes,
+                     target_accuracy=target_accuracy, validators=validators,
+                     strategies=strategies, econ=economics or Economics())
 
-    model_spec = model_spec or default_digits_spec(seed)
-    xtr, ytr, xte, yte = dataset or data.load_digits_split(test_size=test_size, seed=seed)
-    if partition == "iid":
-        shards = data.partition_iid(xtr, ytr, contributors, seed=seed)
-    else:
-        shards = data.partition_dirichlet(xtr, ytr, contributors, alpha, seed=seed)
-    rng = np.random.default_rng([seed, 0xA77AC])
-    bad = (
-        set(rng.choice(contributors, size=malicious, replace=False).tolist())
-        if malicious
-        else set()
-    )
-    panel = ValidatorPanel(strategies, [(xte[k::validators], yte[k::validators])
-                                        for k in range(validators)],
-                           econ, np.random.default_rng([seed, 0x5EA1]))
-    contributor_pay = [0] * contributors
-    round_pay: list[list[int]] = [[] for _ in range(contributors)]
 
-    weights = make_initial_weights(model_spec, seed)
-    model_hash = codec.file_hash(
-        codec.encode_weights(
-            weights, model_spec, task="sim", round=0, base_model_hash=model_spec.hash()
-        )
-    )
-    start = time.perf_counter()
-    first = evaluate(model_spec, weights, xte, yte)
-    reference: Any = None
-    history: list[dict[str, Any]] = [
-        {
-            "round": 0,
-            "accuracy": first["accuracy"],
-            "loss": first["loss"],
-            "accepted": 0,
-            "rejected": 0,
-            "failed": False,
-            "model_hash": model_hash,
-        }
-    ]
-    if tff_reference:
-        history[0]["tff_accuracy"] = first["accuracy"]
-    sizes: list[int] = []
-    rejected_total = 0
-    false_rejections = 0
-    previous_step: list[NDArray[Any]] | None = None
-    public = PublicHistory()
-    with tff_session():
-        if tff_reference:
-            from decentralml_client.ml.tff_reference import TffReference
-
-            reference = TffReference(model_spec, opt, shards, weights, seed)
-        for r in range(1, rounds + 1):
-            t0 = time.perf_counter()
-            files: list[bytes] = []
-            train_losses: list[float] = []
-            for i, (x, y) in enumerate(shards):
-                mode = attack if i in bad else None
-                res = train_local(
-                    model_spec, weights, x, attack_labels(y, mode, model_spec.num_classes),
-                    seed=client_seed(seed, r, i), dp=dp
-                )
-                train_losses.append(res.metrics["loss"])
-                delta = res.delta
-                if mode in HISTORY_ATTACKS:
-                    delta = history_delta(mode, scale, rng, delta, public, i)
-                elif mode is not None:
-                    delta = attack_delta(delta, mode, scale, rng, previous_step)
-                files.append(
-                    codec.encode_update(
-                        delta,
-                        model_spec,
-                        task="sim",
-                        round=r,
-                        base_model_hash=model_hash,
-                        num_examples=claimed_examples(mode, res.num_examples, econ.max_examples),
-                        encoding=encoding,
-                        topk=topk,
-                        allow_nonfinite=i in bad,
-                    )
-                )
-                sizes.append(len(files[-1]))
-                if on_update:
-                    on_update(r, i)
-            candidates: dict[int, list[NDArray[Any]] | BaseException] = {}
-            claims: dict[int, int] = {}
-            for pay in round_pay:
-                pay.append(0)
-            for i, f in enumerate(files):  # what every validator fetches and decodes
-                try:
-                    d = codec.decode_tensors(f, model_spec, kind="delta",
-                                            max_bytes=max_update_bytes)
-                except CodecError as e:
-                    candidates[i] = e
-                    continue
-                if d.meta["base_model_hash"] != model_hash or d.meta["round"] != r:
-                    candidates[i] = MLError("update is for another model or round")
-                    continue
-                candidates[i] = d.tensors
-                claims[i] = d.num_examples
-            seed_bytes = probe_seed(0, r, 0, [bytes.fromhex(codec.file_hash(f)[2:])
-                                              for f in files])
-            verdict = panel.play_round(model_spec, weights, candidates, previous_step,
-                                       public, seed_bytes)
-            accepted_ids = [i for i in range(contributors) if verdict.accepted.get(i)]
-            rejected_total += contributors - len(accepted_ids)
-            false_rejections += sum(1 for i in range(contributors)
-                                    if i not in bad and not verdict.accepted.get(i))
-            failed = not verdict.success
-            reasons = verdict.reasons
-            if not failed:
-                deltas = [candidates[i] for i in accepted_ids]
-                counts = agg.effective_examples([claims[i] for i in accepted_ids],
-                                                econ.max_examples, weighting)
-                try:
-                    new, server_state = agg.next_model(
-                        chain, opt, weights, server_state, deltas, counts  # type: ignore[arg-type]
-                    )
-                    previous_step = [n.astype(np.float64) - w
-                                     for n, w in zip(new, weights, strict=False)]
-                    public.add(_readable(candidates), previous_step, HISTORY_ROUNDS)
-                    weights = new
-                    for i, amount in verdict.contributor_pay.items():
-                        contributor_pay[i] += amount
-                        round_pay[i][-1] = amount
-                except AggregationError as e:
-                    failed = True
-                    reasons.append(f"round failed: {e}")
-            if failed:  # its revealed updates are public all the same
-                public.add(_readable(candidates), None, HISTORY_ROUNDS)
-            model_hash = codec.file_hash(
-                codec.encode_weights(
-                    weights, model_spec, task="sim", round=r, base_model_hash=model_hash,
-                    server_state=server_state,
-                )
-            )
-            ev = evaluate(model_spec, weights, xte, yte)
-            item: dict[str, Any] = {
-                "round": r,
-                "accuracy": ev["accuracy"],
-                "loss": ev["loss"] if math.isfinite(ev["loss"]) else None,
-                "accepted": len(accepted_ids),
-                "accepted_ids": accepted_ids if not failed else [],
-                "rejected": contributors - len(accepted_ids),
-                "failed": failed,
-                "train_loss": float(np.mean(train_losses)),
-                "seconds": round(time.perf_counter() - t0, 3),
-                "model_hash": model_hash,
-            }
-            if reference is not None:
-                theirs = reference.next_round(r)
-                item["tff_accuracy"] = evaluate(model_spec, theirs, xte, yte)["accuracy"]
-                item["tff_weight_gap"] = max(
-                    float(np.max(np.abs(np.asarray(a, np.float64) - b)))
-                    for a, b in zip(weights, theirs, strict=True))
-            if reasons:
-                item["notes"] = reasons[:5]
-            history.append(item)
-            if on_round:
-                on_round(item)
-
+def _tff_summary(sim: _Simulation) -> dict[str, Any]:
+    """How TFF's own run compares with ours (``tff_reference``)."""
+    history, target = sim.history, sim.cfg.target_accuracy
     accs = [h["accuracy"] for h in history]
-    reach = next((h["round"] for h in history if h["accuracy"] >= target_accuracy), None)
-    extra: dict[str, Any] = {}
-    if tff_reference:
-        theirs = [h["tff_accuracy"] for h in history]
-        extra["tff"] = {
-            "algorithm": ("build_weighted_fed_prox" if model_spec.prox_mu > 0
-                          else "build_weighted_fed_avg"),
-            "final_accuracy": theirs[-1],
-            "best_accuracy": max(theirs),
-            "first_round_at_target": next(
-                (h["round"] for h in history if h["tff_accuracy"] >= target_accuracy), None),
-            "max_gap_pp": round(100 * max(abs(a - b) for a, b in zip(accs, theirs,
-                                                                     strict=True)), 2),
-            "max_weight_gap": max(h["tff_weight_gap"] for h in history[1:]) if rounds else 0.0,
-        }
+    theirs = [h["tff_accuracy"] for h in history]
     return {
-        **extra,
+        "algorithm": ("build_weighted_fed_prox" if sim.spec.prox_mu > 0
+                      else "build_weighted_fed_avg"),
+        "final_accuracy": theirs[-1],
+        "best_accuracy": max(theirs),
+        "first_round_at_target": next(
+            (h["round"] for h in history if h["tff_accuracy"] >= target), None),
+        "max_gap_pp": round(100 * max(abs(a - b) for a, b in zip(accs, theirs, strict=True)),
+                            2),
+        "max_weight_gap": (max(h["tff_weight_gap"] for h in history[1:])
+                           if sim.cfg.rounds else 0.0),
+    }
+
+
+def _summary(sim: _Simulation, tff_reference: bool) -> dict[str, Any]:
+    """The run's summary (JSON-serialisable): accuracy per round, pay, what was refused."""
+    cfg, history, spec = sim.cfg, sim.history, sim.spec
+    accs = [h["accuracy"] for h in history]
+    sizes = sim.sizes
+    reach = next((h["round"] for h in history if h["accuracy"] >= cfg.target_accuracy), None)
+    return {
+        **({"tff": _tff_summary(sim)} if tff_reference else {}),
         "final_accuracy": accs[-1],
         "final_loss": history[-1]["loss"],
         "best_accuracy": max(accs),
         "initial_accuracy": accs[0],
         "rounds": history,
         "bytes_per_update": float(np.mean(sizes)) if sizes else 0.0,
-        "bytes_per_param": float(np.mean(sizes)) / model_spec.num_params if sizes else 0.0,
-        "num_params": model_spec.num_params,
-        "rejected_updates": rejected_total,
-        "false_rejections": false_rejections,
-        "validators": panel.report(),
+        "bytes_per_param": float(np.mean(sizes)) / spec.num_params if sizes else 0.0,
+        "num_params": spec.num_params,
+        "rejected_updates": sim.rejected_total,
+        "false_rejections": sim.false_rejections,
+        "validators": sim.panel.report(),
         "contributors": [
-            {"index": i, "malicious": i in bad, "reward": contributor_pay[i],
-             "round_rewards": round_pay[i]}
-            for i in range(contributors)
+            {"index": i, "malicious": i in sim.bad, "reward": sim.contributor_pay[i],
+             "round_rewards": sim.round_pay[i]}
+            for i in range(cfg.contributors)
         ],
-        "target_accuracy": target_accuracy,
+        "target_accuracy": cfg.target_accuracy,
         "first_round_at_target": reach,
-        "final_model_hash": model_hash,
-        "seconds": round(time.perf_counter() - start, 2),
-        "config": {
-            "contributors": contributors,
-            "rounds": rounds,
-            "rule": chain,
-            "server_optimizer": opt.to_chain(),
-            "example_weighting": weighting,
-            "prox_mu": model_spec.prox_mu,
-            "local_epochs": model_spec.local_epochs,
-            "local_steps": model_spec.local_steps,
-            "malicious": malicious,
-            "malicious_ids": sorted(bad),
-            "attack": attack if malicious else None,
-            "attack_scale": scale if malicious else None,
-            "encoding": encoding,
-            "topk": topk,
-            "partition": partition,
-            "alpha": alpha if partition == "dirichlet" else None,
-            "seed": seed,
-            "test_size": test_size,
-            "train_examples": len(xtr),
-            "test_examples": len(xte),
-            "model_spec_hash": model_spec.hash(),
-            "validators": validators,
-            "validator_strategies": strategies,
-            "economics": asdict(econ),
-            "dp": None
-            if dp is None
-            else {"clip_norm": dp.clip_norm, "noise_multiplier": dp.noise_multiplier},
-        },
+        "final_model_hash": sim.model_hash,
+        "config": _config_summary(sim),
     }
 
 
-def plot_accuracy(summary: Mapping[str, Any], path: str, *, title: str | None = None) -> None:
-    """Write a PNG of test accuracy (and the loss on a second axis, when the rows carry
-    one) per round (matplotlib, Agg backend). ``summary["rounds"]``
-    holds ``{"round", "accuracy", "loss"?}`` rows; ``round`` counts rounds completed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rs = summary["rounds"]
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    ax.plot([h["round"] for h in rs], [h["accuracy"] for h in rs], marker="o", markersize=3,
-            label="accuracy")
-    cfg = summary.get("config", {})
-    ax.set_title(
-        title or f"{cfg.get('contributors')} contributors, rule {cfg.get('rule')}, "
-        f"{cfg.get('malicious', 0)} malicious",
-        fontsize=9,
-    )
-    ax.set_xlabel("round")
-    ax.set_ylabel("test accuracy")
-    ax.set_ylim(0, 1)
-    ax.grid(alpha=0.3)
-    from matplotlib.ticker import MaxNLocator
-
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    losses = [(h["round"], h["loss"]) for h in rs if h.get("loss") is not None]
-    if losses:
-        ax2 = ax.twinx()
-        ax2.plot(*zip(*losses, strict=True), color="C1", marker="s", markersize=3,
-                 linestyle="--", label="loss")
-        ax2.set_ylabel("loss")
-        ax2.set_ylim(bottom=0)
-        fig.legend(loc="lower left", bbox_to_anchor=(0.1, 0.12), fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-
-
-def rounds_to(summary: Mapping[str, Any], target: float) -> int | None:
-    """The first round whose global model reaches ``target`` test accuracy (None: never)."""
-    return next((h["round"] for h in summary["rounds"] if h["accuracy"] >= target), None)
-
-
-TFF_CURVE = " · TFF"  # suffix of the label of TFF's curve beside a run's (drawn dashed)
-
-
-def with_tff_curves(runs: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    """The runs plus, for each run made with ``tff_reference``, TFF's curve labelled
-    ``<label>`` + :data:`TFF_CURVE` (for :func:`plot_comparison`)."""
-    out: dict[str, Mapping[str, Any]] = {}
-    for label, summary in runs.items():
-        out[label] = summary
-        if "tff" in summary:
-            out[label + TFF_CURVE] = {"rounds": [
-                {"round": h["round"], "accuracy": h["tff_accuracy"]} for h in summary["rounds"]]}
-    return out
-
-
-def plot_comparison(runs: Mapping[str, Mapping[str, Any]], path: str, *,
-                    title: str | None = None) -> None:
-    """Write a PNG with the test accuracy per round of several runs (one line per label,
-    e.g. one per rule, server optimiser or Dirichlet α) on one chart (matplotlib, Agg)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
-    for label, summary in runs.items():
-        rs = summary["rounds"]
-        ax.plot([h["round"] for h in rs], [h["accuracy"] for h in rs], marker="o",
-                markersize=2, linewidth=1.2, label=label,
-                linestyle="--" if label.endswith(TFF_CURVE) else "-")
-    for target in (0.90, 0.94):
-        ax.axhline(target, color="grey", linewidth=0.6, linestyle=":")
-    ax.set_title(title or "test accuracy per round", fontsize=9)
-    ax.set_xlabel("round")
-    ax.set_ylabel("test accuracy")
-    ax.set_ylim(0, 1)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+def _config_summary(sim: _Simulation) -> dict[str, Any]:
+    cfg, spec = sim.cfg, sim.spec
+    return {
+        "contributors": cfg.contributors,
+        "rounds": cfg.rounds,
+        "rule": cfg.chain,
+        "server_optimizer": cfg.opt.to_chain(),
+        "example_weighting": cfg.weighting,
+        "prox_mu": spec.prox_mu,
+        "local_epochs": spec.local_epochs,
+        "local_steps": spec.local_steps,
+        "malicious": cfg.malicious,
+        "malicious_ids": sorted(sim.bad),
+        "attack": cfg.attack if cfg.malicious else None,
+        "attack_scale": cfg.scale if cfg.malicious else None,
+        "encoding": cfg.encoding,
+        "topk": cfg.topk,
+        "partition": cfg.partition,
+        "alpha": cfg.alpha if cfg.partition == "dirichlet" else None,
+        "seed": cfg.seed,
+        "test_size": cfg.test_size,
+        "train_examples": len(sim.xtr),
+        "test_examples": len(sim.xte),
+        "model_spec_hash": spec.hash(),
+        "validators": cfg.validators,
+        "validator_strategies": cfg.strategies,
+        "economics": asdict(cfg.econ),
+        "dp": (None if cfg.dp is None
+               else {"clip_norm": cfg.dp.clip_norm, "noise_multiplier": cfg.dp.noise_multiplier}),
+    }

@@ -232,3 +232,21 @@ def test_with_tff_curves_puts_tffs_curve_beside_each_run_made_with_it() -> None:
     assert out["fedavg"] is runs["fedavg"] and out["plain"] is runs["plain"]
     assert [(h["round"], h["accuracy"]) for h in out["fedavg" + TFF_CURVE]["rounds"]] == [
         (0, 0.1), (1, 0.6)]
+
+
+def test_the_users_initial_weights_are_the_starting_point() -> None:
+    """``initial_weights`` replaces the seed's: round 0's accuracy is theirs."""
+    import numpy as np
+
+    from decentralml_client.ml.data import load_digits_split, split_dataset
+    from decentralml_client.ml.evaluate import evaluate
+    from decentralml_client.ml.model_spec import make_initial_weights
+
+    xtr, ytr, _, _ = load_digits_split(seed=0)
+    dataset = split_dataset(xtr[:400], ytr[:400], 0.25, 0)
+    mine = make_initial_weights(FAST, 7)
+    s = run_simulation(contributors=2, rounds=1, seed=0, model_spec=FAST, dataset=dataset,
+                       initial_weights=mine)
+    assert s["rounds"][0]["accuracy"] == evaluate(FAST, mine, dataset[2], dataset[3])["accuracy"]
+    assert s["config"]["train_examples"] == 300 and s["config"]["test_examples"] == 100
+    assert not np.array_equal(mine[0], make_initial_weights(FAST, 0)[0])
