@@ -61,6 +61,13 @@ _ENV = {
 
 def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
     """Merge defaults, the config file, the environment and explicit ``overrides`` (non-None)."""
+    return load_settings_given(config_file, **overrides)[0]
+
+
+def load_settings_given(config_file: Path | None = None, **overrides: object
+                        ) -> tuple[Settings, set[str]]:
+    """:func:`load_settings`, and the names of the settings given (by the config file, the
+    environment or ``overrides``) rather than left at their defaults."""
     values: dict[str, object] = {}
     path = config_file or Path(os.environ.get("DML_CONFIG", DEFAULT_CONFIG_FILE))
     if path.is_file():
@@ -83,4 +90,4 @@ def load_settings(config_file: Path | None = None, **overrides: object) -> Setti
     for name in ("keystore", "data_dir"):
         if name in values:
             values[name] = Path(str(values[name])).expanduser()
-    return replace(settings, **values)  # type: ignore[arg-type]
+    return replace(settings, **values), set(values)  # type: ignore[arg-type]

@@ -32,18 +32,38 @@ prompt) or `--dev NAME` (well-known dev accounts, dev chain only).
 
 def _params(cmd: Any) -> list[str]:
     rows = []
-    for p in cmd.params:
+    panel = None
+    for p in sorted(cmd.params, key=lambda p: _panel_order(cmd, p)):
         if p.hidden if hasattr(p, "hidden") else False:
             continue
+        if getattr(p, "rich_help_panel", None) != panel:  # the groups --help shows
+            panel = getattr(p, "rich_help_panel", None)
+            rows.append(f"| **{panel or 'Options'}** | | |")
         if getattr(p, "param_type_name", "") == "argument":
             name = f"`{p.name.upper()}`"
         else:
             name = ", ".join(f"`{o}`" for o in p.opts + p.secondary_opts)
-        default = "" if p.default is None or p.default is False or callable(p.default) \
-            else f"`{p.default}`"
+        shown = getattr(p, "show_default", None)
+        if isinstance(shown, str):  # a default said in words ("66.7 %", "--min-validators")
+            default = f"`{shown}`"
+        else:
+            default = "" if p.default is None or p.default is False or callable(p.default) \
+                else f"`{p.default}`"
         help_ = (getattr(p, "help", "") or "").replace("|", "\\|")
+        envvar = getattr(p, "envvar", None)
+        if envvar and getattr(p, "show_envvar", False):
+            help_ += f" Env: `{envvar}`."
         rows.append(f"| {name} | {help_} | {default} |")
     return rows
+
+
+def _panel_order(cmd: Any, param: Any) -> int:
+    """Options grouped by help panel, the panels in order of first appearance."""
+    panels: list[Any] = []
+    for p in cmd.params:
+        if getattr(p, "rich_help_panel", None) not in panels:
+            panels.append(getattr(p, "rich_help_panel", None))
+    return panels.index(getattr(param, "rich_help_panel", None))
 
 
 def _walk(cmd: Any, path: list[str], out: list[str]) -> None:

@@ -7,14 +7,14 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from decentralml_client.config import ConfigError, Settings, load_settings
+from decentralml_client.config import ConfigError, Settings, load_settings, load_settings_given
 from decentralml_client.errors import DecentralMLError
 
 if TYPE_CHECKING:  # imported where used: the CLI starts fast
@@ -55,10 +55,49 @@ def state(ctx: typer.Context) -> State:
 def init_state(ctx: typer.Context, *, config: Path | None, node: str | None, ipfs: str | None,
                keystore: Path | None, json_out: bool) -> None:
     try:
-        settings = load_settings(config, node_url=node, ipfs_api=ipfs, keystore=keystore)
+        settings, given = load_settings_given(config, node_url=node, ipfs_api=ipfs,
+                                              keystore=keystore)
     except ConfigError as exc:
         fail(str(exc), Exit.USAGE, exc.hint)
-    ctx.obj = State(settings=settings, json=json_out)
+    recorded: dict[str, Any] = {k: v for k, v in devnet_endpoints(settings.devnet_dir).items()
+                                if k not in given}
+    ctx.obj = State(settings=replace(settings, **recorded), json=json_out)
+
+
+def devnet_endpoints(devnet_dir: Path) -> dict[str, str]:
+    """The chain URL (``node_url``) and Kubo API (``ipfs_api``) a running `devnet up` recorded
+    in ``devnet_dir`` (services/devnet.py's ``devnet.json``, services/stack.py's
+    ``kubo.json``); a recorded process that is gone is left out. Read here without importing
+    the launcher, so that every command starts fast."""
+    found: dict[str, str] = {}
+    for name, setting, field_ in (("devnet.json", "node_url", "url"),
+                                  ("kubo.json", "ipfs_api", "api")):
+        try:
+            info = json.loads((devnet_dir / name).read_text())
+            pid, value = int(info["pid"]), str(info[field_])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        except PermissionError:  # alive, another user's
+            pass
+        found[setting] = value
+    return found
+
+
+def plain_flags_in_help() -> None:
+    """``--help`` shows no type for an on/off flag (Typer prints ``<bool>`` beside every one,
+    as if it took a value): one patch of Typer's option class, so every command gets it."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    setattr(TyperOption, "display_type_rich", display_type_rich)  # noqa: B010 (a method)
 
 
 # The global options (``decentralml --json task list``) and whether each takes a value. They
@@ -224,6 +263,40 @@ def signed_connection(st: State, key: str | None, dev: str | None,
         signer = load_signer(st, key, dev, password_file)
         with connect(st) as chain:
             yield signer, chain
+
+
+YesOpt = typer.Option(False, "--yes", "-y",
+                      help="Send without asking to confirm (the fee is still shown).")
+
+
+def call_fee(chain: Chain, signer: Account, call: str, params: dict[str, Any], *,
+             pallet: str = "DecentralMl") -> int | None:
+    """The fee ``signer`` would pay for ``pallet.call(params)`` now (the node's
+    ``payment_queryInfo``), or None when the node cannot say."""
+    try:
+        composed = chain.substrate.compose_call(pallet, call, params)
+        info = chain.substrate.get_payment_info(composed, signer.keypair)
+        return int(info.get("partial_fee", info.get("partialFee")))
+    except Exception:  # a fee estimate is advice: the transaction itself is checked by the node
+        return None
+
+
+def confirm_send(chain: Chain, signer: Account, what: str, call: str, params: dict[str, Any],
+                 *, yes: bool, pallet: str = "DecentralMl") -> None:
+    """Show what a value-moving transaction does and its fee; unless ``yes``, ask before
+    sending (the answer is read from the terminal, or from stdin when there is none; no
+    answer is a no). Stops the command when the answer is no."""
+    fee = call_fee(chain, signer, call, params, pallet=pallet)
+    console.print(f"{what}; fee {fmt_units(fee) if fee is not None else 'unknown'} "
+                  f"(paid by {signer.name or signer.ss58_address})", highlight=False)
+    if yes:
+        return
+    try:
+        ok = typer.confirm("Send it?", default=False, err=True)
+    except typer.Abort:  # no answer (end of input)
+        ok = False
+    if not ok:
+        fail("not sent", Exit.FAILED, "answer y to send it, or pass --yes.")
 
 
 def open_store(st: State) -> IpfsStore:

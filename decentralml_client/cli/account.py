@@ -6,6 +6,8 @@ import typer
 
 from decentralml_client.cli._common import (
     State,
+    YesOpt,
+    confirm_send,
     connect,
     emit,
     errors_to_exit,
@@ -34,7 +36,8 @@ def balance(ctx: typer.Context,
 
 @app.command("faucet")
 def faucet(ctx: typer.Context, address: str = typer.Argument(..., help="SS58 address or key name."),
-           amount: str = typer.Option("1000", help="Amount in DML.")) -> None:
+           amount: str = typer.Option("1000", help="Amount in DML."),
+           yes: bool = YesOpt) -> None:
     """Send dev tokens from //Alice (dev chain only)."""
     from decentralml_client.keys import dev_account
 
@@ -45,8 +48,10 @@ def faucet(ctx: typer.Context, address: str = typer.Argument(..., help="SS58 add
         if chain.substrate.chain and "dev" not in str(chain.substrate.chain).lower() and \
                 "local" not in str(chain.substrate.chain).lower():
             fail(f"the faucet is for the dev chain only (this chain is {chain.substrate.chain})")
-        chain.submit(dev_account("alice").keypair, "transfer_keep_alive",
-                     {"dest": address, "value": value}, pallet="Balances")
+        alice, params = dev_account("alice"), {"dest": address, "value": value}
+        confirm_send(chain, alice, f"send {fmt_units(value)} from the dev account alice to "
+                     f"{address}", "transfer_keep_alive", params, yes=yes, pallet="Balances")
+        chain.submit(alice.keypair, "transfer_keep_alive", params, pallet="Balances")
         free = chain.free_balance(address)
     emit(st, {"address": address, "sent": value, "free": free},
          lambda: out.print(f"sent {fmt_units(value)} to {address}; free {fmt_units(free)}"))

@@ -16,7 +16,10 @@ from decentralml_client.cli._common import (
     errors_to_exit,
     hoist_global_options,
     init_state,
+    plain_flags_in_help,
 )
+
+plain_flags_in_help()
 
 
 class _GlobalOptionsAnywhere(TyperGroup):
@@ -47,11 +50,18 @@ app = typer.Typer(
 @app.callback()
 def _global(
     ctx: typer.Context,
-    config: Path = typer.Option(None, "--config", help="Config file (TOML).", envvar="DML_CONFIG"),
-    node: str = typer.Option(None, "--node", help="Node WebSocket URL [env DML_NODE_URL]."),
-    ipfs: str = typer.Option(None, "--ipfs", help="Kubo API multiaddr or URL [env DML_IPFS_API]."),
-    keystore: Path = typer.Option(None, "--keystore",
-                                  help="Keystore directory [env DML_KEYSTORE]."),
+    config: Path = typer.Option(None, "--config", envvar="DML_CONFIG", show_envvar=True,
+                                help="Config file (TOML; default "
+                                     "~/.config/decentralml/config.toml)."),
+    node: str = typer.Option(None, "--node", envvar="DML_NODE_URL", show_envvar=True,
+                             help="Node WebSocket URL (default: the chain `devnet up` started, "
+                                  "else ws://127.0.0.1:9944)."),
+    ipfs: str = typer.Option(None, "--ipfs", envvar="DML_IPFS_API", show_envvar=True,
+                             help="Kubo API multiaddr or URL (default: the Kubo `devnet up` "
+                                  "started, else /ip4/127.0.0.1/tcp/5001/http)."),
+    keystore: Path = typer.Option(None, "--keystore", envvar="DML_KEYSTORE", show_envvar=True,
+                                  help="Keystore directory (default "
+                                       "~/.local/share/decentralml/keys)."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
 ) -> None:
     """Global options apply to every command."""

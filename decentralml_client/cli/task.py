@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,8 @@ from decentralml_client.cli._common import (
     Exit,
     KeyOpt,
     PasswordFileOpt,
+    YesOpt,
+    confirm_send,
     connect,
     emit,
     errors_to_exit,
@@ -34,73 +37,133 @@ app = typer.Typer(help="Training tasks: create, list, show, join, leave, cancel,
                   no_args_is_help=True)
 
 
+_MODEL, _SEATS, _RULE, _TRAINING, _MONEY, _SCHEDULE = (
+    "Model", "Rounds and seats", "Aggregation", "Server optimiser and local training",
+    "Reward, bonds and admission", "Schedule (in blocks)")
+
+
+def parse_fraction(text: str, name: str) -> float:
+    """A share written as a percentage (``66.7%``, ``20 %``) or a fraction (``0.2``, ``2/3``)."""
+    t = text.strip().replace(" ", "")
+    try:
+        if t.endswith("%"):
+            value = float(t[:-1]) / 100
+        elif "/" in t:
+            num, den = t.split("/", 1)
+            value = float(num) / float(den)
+        else:
+            value = float(t)
+    except (ValueError, ZeroDivisionError):
+        fail(f"{name} {text!r} is not a share: write e.g. 66.7% or 0.667", Exit.USAGE)
+    if not 0.0 <= value <= 1.0:
+        fail(f"{name} must be between 0% and 100%, not {text!r}", Exit.USAGE)
+    return value
+
+
 @app.command("create")
 def create(
     ctx: typer.Context,
     model: Path = typer.Option(None, "--model", exists=True, dir_okay=False,
+                               rich_help_panel=_MODEL,
                                help="Model spec JSON (architecture only, no code), e.g. from "
                                     "`decentralml model init`."),
     weights: Path = typer.Option(None, "--weights", exists=True, dir_okay=False,
+                                 rich_help_panel=_MODEL,
                                  help="Initial weights file the spec names (default: "
                                       "NAME.weights.safetensors beside the spec, if present)."),
-    example: str = typer.Option("digits", help="Built-in example model when --model is not "
-                                               "given: digits or breast-cancer."),
-    rounds: int = typer.Option(3, min=1),
-    min_contributors: int = typer.Option(1, min=1),
-    max_contributors: int = typer.Option(16, min=1),
-    max_validators: int = typer.Option(8, min=1, help="Validator seats."),
-    quorum: float = typer.Option(2 / 3, min=0.0, max=1.0,
-                                 help="Share of the electorate's bonded stake that accepts an "
-                                      "update or adopts an aggregate."),
-    min_validators: int = typer.Option(1, min=1),
-    reward: str = typer.Option("100", help="Reward per round in DML (all rounds go to escrow)."),
-    validator_share: float = typer.Option(0.2, min=0.0, max=1.0),
-    rule: str = typer.Option("fedavg", help="fedavg, trimmed-mean, median or krum."),
-    beta: float = typer.Option(0.1, help="Trimmed share per side for trimmed-mean."),
-    byzantine: int = typer.Option(1, help="Assumed attackers for krum."),
-    keep: int = typer.Option(None, help="Updates krum averages (default max-contributors - "
-                                        "byzantine)."),
-    server_opt: str = typer.Option("none", "--server-opt",
-                                   help="Server optimiser after the rule: none, momentum "
-                                        "(FedAvgM), adam (FedAdam) or yogi (FedYogi)."),
-    server_lr: float = typer.Option(None, "--server-lr",
-                                    help="Server learning rate (default per optimiser: "
-                                         "momentum 1.0, adam/yogi 0.1)."),
-    server_momentum: float = typer.Option(None, "--server-momentum",
-                                          help="Momentum of --server-opt momentum (0.9)."),
-    beta1: float = typer.Option(None, "--beta1", help="Adam/Yogi first-moment decay (0.9)."),
-    beta2: float = typer.Option(None, "--beta2", help="Adam/Yogi second-moment decay (0.99)."),
-    tau: float = typer.Option(None, "--tau", help="Adam/Yogi adaptivity epsilon (0.001)."),
-    prox_mu: float = typer.Option(None, "--prox-mu", min=0.0,
-                                  help="FedProx proximal strength mu in the contributors' "
-                                       "local objective (default: the model spec's, 0)."),
-    local_epochs: int = typer.Option(None, "--local-epochs", min=1,
-                                     help="Local epochs per round (default: the model spec's)."),
-    local_steps: int = typer.Option(None, "--local-steps", min=1,
-                                    help="Cap on local batches per round (default: none)."),
-    max_examples: int = typer.Option(10_000, help="Cap on an update's num_examples."),
+    example: str = typer.Option("digits", rich_help_panel=_MODEL,
+                                help="Built-in example model when --model is not given: "
+                                     "digits or breast-cancer."),
+    seed: int = typer.Option(0, rich_help_panel=_MODEL,
+                             help="Seed of the initial weights when the spec names none."),
+    rounds: int = typer.Option(3, min=1, rich_help_panel=_SEATS,
+                               help="Rounds to train; the reward of every round goes to "
+                                    "escrow now."),
+    min_contributors: int = typer.Option(1, min=1, rich_help_panel=_SEATS,
+                                         help="Contributors a round needs to start."),
+    max_contributors: int = typer.Option(16, min=1, rich_help_panel=_SEATS,
+                                         help="Contributor seats."),
+    min_validators: int = typer.Option(1, min=1, rich_help_panel=_SEATS,
+                                       help="Validators a round needs to start (and to adopt "
+                                            "a model)."),
+    max_validators: int = typer.Option(
+        None, min=1, rich_help_panel=_SEATS, show_default="--min-validators",
+        help="Validator seats. Enrolment closes as soon as every seat is taken; with seats "
+             "left it closes at its deadline (--enrol-blocks) once the minimums have joined."),
+    quorum: str = typer.Option(
+        "2/3", rich_help_panel=_SEATS, show_default="66.7 %",
+        help="Share of the electorate's bonded stake that accepts an update or adopts an "
+             "aggregate, as a percentage (66.7%) or a fraction (0.667)."),
+    reward: str = typer.Option("100", rich_help_panel=_MONEY,
+                               help="Reward per round in DML (all rounds go to escrow)."),
+    validator_share: str = typer.Option(
+        "20%", rich_help_panel=_MONEY, show_default="20 %",
+        help="Share of each round's reward paid to validators (the rest to contributors), "
+             "as a percentage or a fraction."),
+    contributor_bond: str = typer.Option(None, rich_help_panel=_MONEY,
+                                         show_default="the runtime's minimum",
+                                         help="Bond per contributor in DML."),
+    validator_bond: str = typer.Option(None, rich_help_panel=_MONEY,
+                                       show_default="the runtime's minimum",
+                                       help="Bond per validator in DML."),
+    admission: str = typer.Option("open", rich_help_panel=_MONEY,
+                                  help="Who may join: open, allow-list (`task allow`) or "
+                                       "min-reputation:N."),
+    private: bool = typer.Option(False, rich_help_panel=_MONEY,
+                                 help="Seal updates to the task's validators."),
+    rule: str = typer.Option("fedavg", rich_help_panel=_RULE,
+                             help="Aggregation rule: fedavg, trimmed-mean, median or krum."),
+    beta: float = typer.Option(0.1, rich_help_panel=_RULE,
+                               help="Trimmed share per side for trimmed-mean (0.1 = 10 %)."),
+    byzantine: int = typer.Option(1, rich_help_panel=_RULE, help="Assumed attackers for krum."),
+    keep: int = typer.Option(None, rich_help_panel=_RULE,
+                             show_default="max-contributors - byzantine",
+                             help="Updates krum averages."),
+    max_examples: int = typer.Option(10_000, rich_help_panel=_RULE,
+                                     help="Cap on an update's claimed example count."),
     example_weighting: str = typer.Option(
-        "median-capped", "--example-weighting",
+        "median-capped", "--example-weighting", rich_help_panel=_RULE,
         help="How FedAvg weights updates by their claimed num_examples: median-capped (capped "
              "at max-examples and the round's median claim) or claimed (capped at "
              "max-examples only: plain FedAvg; not with --admission open)."),
-    min_improvement: int = typer.Option(0, min=0, max=10_000,
+    min_improvement: int = typer.Option(0, min=0, max=10_000, rich_help_panel=_RULE,
                                         help="Validators' acceptance threshold (basis points of "
-                                             "loss improvement)."),
-    contributor_bond: str = typer.Option(None, help="Bond per contributor in DML "
-                                                    "(default: the runtime's minimum)."),
-    validator_bond: str = typer.Option(None, help="Bond per validator in DML "
-                                                  "(default: the runtime's minimum)."),
-    admission: str = typer.Option("open", help="open, allow-list or min-reputation:N."),
-    enrol_blocks: int = typer.Option(10, min=1, help="Blocks of enrolment before round 0."),
-    phase_blocks: int = typer.Option(50, help="Blocks of each phase before its deadline."),
-    max_retries: int = typer.Option(2),
+                                             "loss improvement; 100 = 1 %)."),
+    server_opt: str = typer.Option("none", "--server-opt", rich_help_panel=_TRAINING,
+                                   help="Server optimiser after the rule: none, momentum "
+                                        "(FedAvgM), adam (FedAdam) or yogi (FedYogi)."),
+    server_lr: float = typer.Option(None, "--server-lr", rich_help_panel=_TRAINING,
+                                    help="Server learning rate (default per optimiser: "
+                                         "momentum 1.0, adam/yogi 0.1)."),
+    server_momentum: float = typer.Option(None, "--server-momentum", rich_help_panel=_TRAINING,
+                                          help="Momentum of --server-opt momentum (0.9)."),
+    beta1: float = typer.Option(None, "--beta1", rich_help_panel=_TRAINING,
+                                help="Adam/Yogi first-moment decay (0.9)."),
+    beta2: float = typer.Option(None, "--beta2", rich_help_panel=_TRAINING,
+                                help="Adam/Yogi second-moment decay (0.99)."),
+    tau: float = typer.Option(None, "--tau", rich_help_panel=_TRAINING,
+                              help="Adam/Yogi adaptivity epsilon (0.001)."),
+    prox_mu: float = typer.Option(None, "--prox-mu", min=0.0, rich_help_panel=_TRAINING,
+                                  help="FedProx proximal strength mu in the contributors' "
+                                       "local objective (default: the model spec's, 0)."),
+    local_epochs: int = typer.Option(None, "--local-epochs", min=1, rich_help_panel=_TRAINING,
+                                     help="Local epochs per round (default: the model spec's)."),
+    local_steps: int = typer.Option(None, "--local-steps", min=1, rich_help_panel=_TRAINING,
+                                    help="Cap on local batches per round (default: none)."),
+    enrol_blocks: int = typer.Option(10, min=1, rich_help_panel=_SCHEDULE,
+                                     help="Blocks of enrolment before round 0 (when seats are "
+                                          "left)."),
+    phase_blocks: int = typer.Option(50, rich_help_panel=_SCHEDULE,
+                                     help="Blocks of each phase before its deadline."),
+    max_retries: int = typer.Option(2, rich_help_panel=_SCHEDULE,
+                                    help="Times a failed round is tried again before the task "
+                                         "ends."),
     max_idle_rounds: int = typer.Option(
-        2, help="Round attempts a member may sit idle (no commitment, no vote) before it "
+        2, rich_help_panel=_SCHEDULE,
+        help="Round attempts a member may sit idle (no commitment, no vote) before it "
         "loses its seat and 10 % of its bond; 0 = no limit (at most the runtime's "
         "MaxIdleRounds)."),
-    private: bool = typer.Option(False, help="Seal updates to the task's validators."),
-    seed: int = typer.Option(0, help="Seed of the initial weights."),
+    yes: bool = YesOpt,
     key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt,
 ) -> None:
     """Publish a model and create a task; the whole reward moves to the task's escrow."""
@@ -146,9 +209,10 @@ def create(
     with signed_connection(st, key, dev, password_file) as (signer, chain):
         spec = TaskSpec(
             model_cid="", model_hash="", rounds=rounds, min_contributors=min_contributors,
-            max_contributors=max_contributors, max_validators=max_validators,
-            quorum=permill(quorum), min_validators=min_validators,
-            reward_per_round=parse_units(reward), validator_share=permill(validator_share),
+            max_contributors=max_contributors, max_validators=max_validators or min_validators,
+            quorum=permill(parse_fraction(quorum, "--quorum")), min_validators=min_validators,
+            reward_per_round=parse_units(reward),
+            validator_share=permill(parse_fraction(validator_share, "--validator-share")),
             rule=rule_value, server_optimizer=server_value,
             max_examples=max_examples, example_weighting=weighting_value,
             min_improvement=min_improvement,
@@ -160,6 +224,11 @@ def create(
             commit_blocks=phase_blocks, reveal_blocks=phase_blocks, vote_blocks=phase_blocks,
             vote_reveal_blocks=phase_blocks, attest_blocks=phase_blocks,
             max_retries=max_retries, private=private, max_idle_rounds=max_idle_rounds)
+        escrow = spec.reward_per_round * spec.rounds
+        confirm_send(chain, signer, f"create a task of {rounds} round(s): {fmt_units(escrow)} "
+                     "moves to its escrow", "create_task",
+                     {"spec": replace(spec, model_cid="b" * 59, model_hash="0x" + "0" * 64
+                                      ).to_call()}, yes=yes)
         rc = RoleContext(chain=chain, store=open_store(st), account=signer,
                          data_dir=st.settings.data_dir)
         task_id = create_task(rc, model_spec, spec, seed=seed, initial_weights=initial)
@@ -229,7 +298,8 @@ def join(ctx: typer.Context, task_id: int = typer.Argument(...),
          role: str = typer.Option(..., help="contributor or validator"),
          bond: str = typer.Option(
              None, help="Bond in DML (default: the task's bond for the role)."),
-         key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt) -> None:
+         key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt,
+         yes: bool = YesOpt) -> None:
     """Join a task as a contributor or validator, bonding stake in it (register first).
 
     The bond is held until you leave between rounds or the task ends; silence and work
@@ -241,6 +311,8 @@ def join(ctx: typer.Context, task_id: int = typer.Argument(...),
     with signed_connection(st, key, dev, password_file) as (signer, chain):
         dml = DecentralMl(chain)
         amount = parse_units(bond) if bond else task_bond(dml, task_id, r)
+        confirm_send(chain, signer, f"join task {task_id} as {r.value}: {fmt_units(amount)} "
+                     "held as bond", *dml.join_task_call(task_id, r, amount), yes=yes)
         dml.join_task(signer.keypair, task_id, r, amount)
     emit(st, {"task_id": task_id, "role": r.value, "bond": amount},
          lambda: out.print(f"joined task {task_id} as {r.value}, bond {fmt_units(amount)}"))

@@ -178,11 +178,22 @@ def mnemonic_to_seed(mnemonic: str) -> bytes:
     """Return the ed25519 seed Substrate derives from a BIP39 mnemonic (empty password)."""
     from bip39 import bip39_to_mini_secret  # bundled with substrate-interface
 
+    from .errors import InvalidMnemonic
+
     words = " ".join(mnemonic.split())
     try:
         return bytes(bip39_to_mini_secret(words, "", "en"))
-    except Exception as exc:
-        raise ValueError("not a valid English BIP39 mnemonic") from exc
+    except Exception:  # the message never repeats the phrase
+        raise InvalidMnemonic("not a valid English BIP-39 mnemonic") from None
+
+
+def generate_mnemonic(words: int = 12) -> str:
+    """A new random English BIP-39 mnemonic of ``words`` words (12, 15, 18, 21 or 24): the
+    recovery phrase of a key (:func:`mnemonic_to_seed` gives its ed25519 seed, the one
+    ``subkey`` and polkadot.js derive)."""
+    from bip39 import bip39_generate  # bundled with substrate-interface
+
+    return str(bip39_generate(words, "en"))
 
 
 def dev_account(name: str) -> Account:

@@ -52,3 +52,10 @@ class InvalidEnvelope(KeysError, ValueError):
     """A sealed envelope is malformed or its ciphertext does not decrypt."""
 
     hint = "fetch the envelope again; do not use it as it is."
+
+
+class InvalidMnemonic(KeysError, ValueError):
+    """The recovery phrase is not a valid English BIP-39 mnemonic (a word or its checksum)."""
+
+    hint = ("type the 12 to 24 words exactly as `decentralml keys new` showed them, "
+            "separated by spaces.")

@@ -31,7 +31,7 @@ import nacl.pwhash
 import nacl.secret
 import nacl.utils
 
-from .account import Account, mnemonic_to_seed
+from .account import Account, generate_mnemonic, mnemonic_to_seed
 from .errors import InvalidKeyFile, KeyExists, KeyNotFound, WrongPassword
 
 log = logging.getLogger(__name__)
@@ -145,6 +145,14 @@ class Keystore:
             seed = nacl.utils.random(32)
         account = Account(seed, name=name)
         return self._store(name, account, password)
+
+    def create_with_mnemonic(self, name: str, password: str | bytes, *, words: int = 12
+                             ) -> tuple[KeyInfo, str]:
+        """Create and store a new ed25519 key from a fresh BIP-39 recovery phrase; returns the
+        key and the phrase (shown to the user once, stored nowhere: the key file holds only
+        the encrypted seed). :meth:`import_seed` restores the same key from the phrase."""
+        phrase = generate_mnemonic(words)
+        return self._store(name, Account(mnemonic_to_seed(phrase), name=name), password), phrase
 
     def import_seed(self, name: str, secret: str | bytes, password: str | bytes) -> KeyInfo:
         """Store an existing key given as a 32-byte seed, its hex, or a BIP39 mnemonic.

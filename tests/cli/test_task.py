@@ -30,6 +30,7 @@ def created(monkeypatch: pytest.MonkeyPatch) -> list[TaskSpec]:
     monkeypatch.setattr(decentralml_client.cli.task, "signed_connection",
                         lambda *a: contextlib.nullcontext((object(), object())))
     monkeypatch.setattr(decentralml_client.cli.task, "open_store", lambda st: None)
+    monkeypatch.setattr(decentralml_client.cli.task, "confirm_send", lambda *a, **k: None)
     monkeypatch.setattr(decentralml_client.roles.creator, "create_task", create_task)
     return specs
 
@@ -72,3 +73,32 @@ def test_the_chains_refusal_of_claimed_with_open_admission_says_what_to_do(
     output = " ".join(result.output.split())
     assert "ClaimedWeightingNeedsClosedAdmission" in output
     assert "--example-weighting median-capped" in output and "allow-list" in output
+
+
+def test_shares_are_taken_as_percentages_or_fractions(created: list[TaskSpec]) -> None:
+    res = runner.invoke(app, ["task", "create", "--dev", "alice", *BONDS, "--quorum", "75%",
+                              "--validator-share", "0.25"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["task", "create", "--dev", "alice", *BONDS])
+    assert res.exit_code == 0, res.output
+    assert [(s.quorum, s.validator_share) for s in created] == [(750_000, 250_000),
+                                                                 (666_666, 200_000)]
+    bad = runner.invoke(app, ["task", "create", "--dev", "alice", *BONDS, "--quorum", "150%"])
+    assert bad.exit_code == Exit.USAGE and "between 0% and 100%" in bad.output
+
+
+def test_validator_seats_default_to_the_minimum_so_enrolment_ends_when_they_are_taken(
+        created: list[TaskSpec]) -> None:
+    for args in ([], ["--min-validators", "3"], ["--min-validators", "2", "--max-validators", "5"]):
+        res = runner.invoke(app, ["task", "create", "--dev", "alice", *BONDS, *args])
+        assert res.exit_code == 0, res.output
+    assert [(s.min_validators, s.max_validators) for s in created] == [(1, 1), (3, 3), (2, 5)]
+
+
+def test_help_groups_the_options_and_shows_shares_as_percentages() -> None:
+    res = runner.invoke(app, ["task", "create", "--help"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0
+    for panel in ("Model", "Rounds and seats", "Aggregation", "Server optimiser and local "
+                  "training", "Reward, bonds and admission", "Schedule (in blocks)"):
+        assert panel in res.output
+    assert "66.7 %" in res.output and "0.666" not in res.output and "<bool>" not in res.output

@@ -185,3 +185,26 @@ def test_default_moderate_limits_round_trip(tmp_path):
     assert doc["kdf"]["opslimit"] == KdfLimits.moderate().opslimit
     assert doc["kdf"]["memlimit"] == KdfLimits.moderate().memlimit
     assert store.load("k", PASSWORD) == Account.from_seed(SEED)
+
+
+def test_a_new_keys_recovery_phrase_restores_the_same_account_and_is_not_stored(
+        store, tmp_path) -> None:
+    info, phrase = store.create_with_mnemonic("alice", "pw", words=12)
+    assert len(phrase.split()) == 12
+    other = Keystore(tmp_path / "elsewhere", kdf_limits=KdfLimits.minimum())
+    again = other.import_seed("alice", phrase, "another pw")
+    assert again.ss58_address == info.ss58_address
+    for path in (tmp_path / "keys").rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            assert all(word not in text.split() for word in phrase.split()[:3])
+
+
+def test_a_wrong_recovery_phrase_is_refused_without_repeating_it(store) -> None:
+    from decentralml_client.keys import InvalidMnemonic, generate_mnemonic
+
+    words = generate_mnemonic(12).split()
+    wrong = " ".join([*words[:-1], "zoo" if words[-1] != "zoo" else "abandon"])
+    with pytest.raises(InvalidMnemonic) as exc:
+        store.import_seed("bob", wrong, "pw")
+    assert words[0] not in str(exc.value) and "BIP-39" in str(exc.value)
