@@ -79,6 +79,7 @@ class DemoRun:
     background: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1))
     password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     host: subprocess.Popen[bytes] | None = None  # a role host started ahead (start_host)
+    task_id: int | None = None  # the demo's task, once created
 
 
 @contextmanager
@@ -188,6 +189,11 @@ def run_demo(settings: Settings, opts: DemoOptions,
             ticker = BlockTicker(url, opts.block_time).start() if opts.block_time > 0 else None
             try:
                 return _run(run, opts, progress)
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM: cancel the task, roles still up
+                from decentralml_client.demo_cancel import DemoInterrupted, cancel_interrupted
+
+                raise DemoInterrupted(cancel_interrupted(run.chain_url, run.task_id,
+                                                         progress)) from None
             finally:
                 stop_roles(run.participants)
                 if ticker:
@@ -267,6 +273,7 @@ def _run(run: DemoRun, opts: DemoOptions,
         model_spec, initial = demo_model(opts)
         task_id = create_task(rc, model_spec, spec, seed=opts.seed, initial_weights=initial)
         first_block, _ = chain.head()
+        run.task_id = task_id
         progress("task_created", {"task_id": task_id})
         dml.submit_all([(p.account.keypair, dml.join_task_call(
             task_id, Role(p.role.capitalize()), bond[p.role])) for p in members])

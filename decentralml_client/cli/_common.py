@@ -165,6 +165,7 @@ def emit(st: State, data: Any, human: Callable[[], None] | None = None) -> None:
 def _exit_code(exc: DecentralMLError) -> int:
     """The exit code of a project error (see :class:`Exit`)."""
     from decentralml_client.chain.errors import ChainUnreachable, PalletError, TransactionRejected
+    from decentralml_client.demo_cancel import DemoInterrupted
     from decentralml_client.keys import KeyNotFound, WrongPassword
     from decentralml_client.roles.common import Stopped
     from decentralml_client.storage.errors import StorageUnavailable
@@ -174,7 +175,7 @@ def _exit_code(exc: DecentralMLError) -> int:
         ((PalletError, TransactionRejected), Exit.REFUSED),
         ((WrongPassword, KeyNotFound), Exit.AUTH),
         ((ConfigError,), Exit.USAGE),
-        ((Stopped,), Exit.INTERRUPTED),
+        ((Stopped, DemoInterrupted), Exit.INTERRUPTED),
     ]
     for kinds, code in codes:
         if isinstance(exc, kinds):

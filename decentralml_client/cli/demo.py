@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,11 @@ def demo(
     seed: int = typer.Option(0),
     timeout: float = typer.Option(1800, help="Give up after this many seconds."),
 ) -> None:
-    """Run a federated task end to end: chain, IPFS, and every role as its own process."""
+    """Run a federated task end to end: chain, IPFS, and every role as its own process.
+
+    Interrupted (Ctrl-C, SIGTERM), it cancels its task: before the first round the whole
+    escrow goes back at once; mid-round, the round is finished first (a second Ctrl-C stops
+    waiting). It says which, and the next run creates a new task."""
     from decentralml_client.demo_run import DemoOptions, run_demo
     from decentralml_client.ml.attacks import ATTACKS
     from decentralml_client.ml.examples import EXAMPLES
@@ -68,6 +73,10 @@ def demo(
             progress.update(bar, description=stage.replace("_", " ") + " " +
                             " ".join(f"{k}={v}" for k, v in info.items()))
 
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)  # stopped like Ctrl-C: the task is cancelled
     with errors_to_exit():
         with progress:
             summary = run_demo(st.settings, opts, on_progress)

@@ -1,0 +1,105 @@
+"""What ``decentralml demo`` does when it is interrupted: it cancels its task.
+
+The demo's task is created by the dev account Alice with the whole reward in escrow. A demo
+that is stopped half-way (Ctrl-C, SIGTERM) would leave that task Active with the reward locked;
+instead, the demo cancels it (``cancel_task``) before it stops its roles:
+
+* a task that has not started a round (enrolment, or no commitment yet) ends at once and its
+  whole escrow goes back to Alice;
+* a task in the middle of a round ends when that round is finalised (its accepted work is paid,
+  the rest of the escrow goes back): the roles, still running, finish the round (seconds on the
+  dev chain) while the demo waits; a second Ctrl-C stops waiting, and the task then ends when
+  the round's deadline has passed and anyone calls ``finalize``.
+
+The message says which happened and how much went back. The next ``decentralml demo`` starts
+a new task; it never resumes the cancelled one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from decentralml_client.errors import DecentralMLError
+
+WAIT_FOR_ROUND = 300.0  # s the demo waits for the current round to be finalised
+
+
+class DemoInterrupted(DecentralMLError):
+    """The demo was interrupted; its task was cancelled (the message says how)."""
+
+    hint = "run `decentralml demo` again: it creates a new task."
+
+
+def _get(record: Any, name: str) -> Any:
+    """A field of a chain record (a typed record or its dict form)."""
+    return record[name] if isinstance(record, dict) else getattr(record, name)
+
+
+def _event_field(event: Any, name: str) -> Any:
+    """A field of an event's attributes (named, or a list of ``{"name", "value"}``)."""
+    if hasattr(event, "field"):
+        return event.field(name)
+    attributes = event.attributes
+    if isinstance(attributes, dict):
+        return attributes[name]
+    return next(a["value"] for a in attributes if a.get("name") == name)
+
+
+def _refunded(chain: Any, task_id: int, first_block: int) -> int | None:
+    """What the TaskCancelled event of ``task_id`` since ``first_block`` gave back."""
+    for _, events in chain.events_between(first_block, None):
+        for e in events:
+            if e.pallet == "DecentralMl" and e.name == "TaskCancelled" \
+                    and int(_event_field(e, "task_id")) == task_id:
+                return int(_event_field(e, "refunded"))
+    return None
+
+
+def cancel_interrupted(chain_url: str, task_id: int | None,
+                       progress: Callable[[str, dict[str, Any]], None] = lambda s, i: None,
+                       *, wait: float = WAIT_FOR_ROUND) -> str:
+    """Cancel the interrupted demo's task (created by Alice); return what to tell the user."""
+    from decentralml_client.chain import Chain, DecentralMl, PalletError
+    from decentralml_client.cli._common import fmt_units
+    from decentralml_client.keys import dev_account
+
+    if task_id is None:
+        return "demo interrupted before its task was created: nothing was paid into escrow."
+    alice = dev_account("alice")
+    with Chain(chain_url) as chain:
+        dml = DecentralMl(chain)
+        task = dml.task(task_id)
+        status = _get(task, "status") if task is not None else "gone"
+        if status != "Active":
+            return f"demo interrupted after task {task_id} had ended ({status})."
+        first_block, _ = chain.head()
+        try:
+            dml.cancel_task(alice.keypair, task_id)
+        except PalletError as exc:
+            if exc.name != "CancelPending":
+                raise
+        refunded = _refunded(chain, task_id, first_block)
+        if refunded is not None:
+            return (f"demo interrupted: task {task_id} cancelled before its first round; its "
+                    f"escrow ({fmt_units(refunded)}) went back to alice.")
+        round_ = int(_get(task, "round"))
+        progress("cancelling", {"task": task_id, "round": round_})
+        deadline = time.monotonic() + wait
+        try:
+            while time.monotonic() < deadline:
+                task = dml.task(task_id)
+                if task is None or _get(task, "status") != "Active":
+                    refunded = _refunded(chain, task_id, first_block) or 0
+                    return (f"demo interrupted: task {task_id} cancelled once its round "
+                            f"{round_} was finalised (its accepted work paid); the rest of its "
+                            f"escrow ({fmt_units(refunded)}) went back to alice.")
+                time.sleep(0.5)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
+            pass
+        ends = int(_get(task, "phase_ends_at")) if task is not None else 0
+        return (f"demo interrupted: task {task_id} is cancelled and ends when its round "
+                f"{round_} is finalised (after block {ends} on this chain, by anyone's "
+                f"`decentralml finalize --task {task_id}`); the rest of its escrow then goes "
+                "back to alice.")
