@@ -32,7 +32,7 @@ runtime:
 
 ## Regenerate pallet-abi/ from the runtime's metadata.
 abi:
-	$(UV) run --frozen python -m decentralml_client.chain.abi generate
+	$(UV) run --frozen python -m decentralml_client.services.abi_tool generate
 
 devnet:
 	$(UV) run --frozen decentralml devnet up

@@ -309,11 +309,11 @@ def _run(run: DemoRun, opts: DemoOptions,
         while True:
             task = dml.task(task_id)
             assert task is not None
-            if int(task["round"]) != last_round or task["status"] != "Active":
-                last_round = int(task["round"])
-                progress("round", {"round": last_round, "phase": task["phase"],
-                                   "status": task["status"], "rounds": opts.rounds})
-            if task["status"] != "Active":
+            if task.round != last_round or not task.active:
+                last_round = task.round
+                progress("round", {"round": last_round, "phase": task.phase,
+                                   "status": task.status, "rounds": opts.rounds})
+            if not task.active:
                 break
             for p in run.participants:
                 if p.proc is not None and p.proc.poll() not in (None, 0):
@@ -325,7 +325,7 @@ def _run(run: DemoRun, opts: DemoOptions,
         summary = _summarise(chain, dml, store, rc, task_id, run, opts, balances_before,
                                baseline_accuracy)
         money = dml.payments(task_id, first_block)
-        paid, slashed = money["paid"], money["slashed"]
+        paid, slashed = money.paid, money.slashed
         summary["validators"] = [
             {"name": p.name, "strategy": p.strategy, "address": p.account.ss58_address,
              "reward": paid.get(p.account.ss58_address, 0),
@@ -402,34 +402,34 @@ def _summarise(chain: Chain, dml: DecentralMl, store: Any, rc: Any, task_id: int
     model_spec = rc.model_spec(task)
     malicious = {p.account.ss58_address for p in run.participants if p.malicious}
     rounds, mal_total, mal_rejected = [], 0, 0
-    for r in range(int(task["spec"]["rounds"]) + 1):
+    for r in range(task.spec.rounds + 1):
         s = dml.round_summary(task_id, r)
         if not s:
             continue
         subs = dml.submissions(task_id, r)
         for sub in subs.values():
-            if sub["contributor"] in malicious:
+            if sub.contributor in malicious:
                 mal_total += 1
-                mal_rejected += sub["status"] != "Accepted"
+                mal_rejected += sub.status != "Accepted"
         rounds.append({
-            "round": r, "accepted": int(s["accepted"]), "rejected": int(s["rejected"]),
-            "attested_accuracy": int(s["attested_score"]) / 10_000,
-            "contributor_rewards": int(s["contributor_rewards"]),
-            "validator_rewards": int(s["validator_rewards"]),
-            "model_cid": s["model_cid"], "model_hash": s["model_hash"],
+            "round": r, "accepted": s.accepted, "rejected": s.rejected,
+            "attested_accuracy": s.attested_score / 10_000,
+            "contributor_rewards": s.contributor_rewards,
+            "validator_rewards": s.validator_rewards,
+            "model_cid": s.model_cid, "model_hash": s.model_hash,
         })
     from decentralml_client.ml.examples import get_example
 
     _, _, x_te, y_te = get_example(opts.example).split(0)
-    weights = decode_tensors(store.fetch(task["model_cid"], task["model_hash"]), model_spec,
+    weights = decode_tensors(store.fetch(task.model_cid, task.model_hash), model_spec,
                              kind="weights").tensors
     final = evaluate(model_spec, weights, x_te, y_te)["accuracy"]
     baseline = baseline_accuracy.result()
     paid = {p.name: chain.account(p.account.ss58_address)["free"] - before[p.name]["free"]
             for p in run.participants if p.role != "aggregator"}
     return {
-        "task_id": task_id, "status": task["status"],
-        "final_model_cid": task["model_cid"], "final_model_hash": task["model_hash"],
+        "task_id": task_id, "status": task.status,
+        "final_model_cid": task.model_cid, "final_model_hash": task.model_hash,
         "final_accuracy": final, "baseline_accuracy": baseline,
         "malicious": mal_total, "malicious_rejected": mal_rejected,
         "rounds": rounds, "balance_changes": paid,

@@ -4,8 +4,8 @@ The package carries it as data, ``decentralml_client/chain/pallet_abi/decentralm
 (:data:`ABI_FILE`), so the check runs in every install, a wheel included; ``pallet-abi/`` at
 the repository root holds the same file for readers of the checkout. :func:`check_compatible`
 is what the client runs at connect time, refusing a chain whose calls, storage, events or
-errors differ. ``python -m decentralml_client.chain.abi generate`` (``make abi``) rewrites both
-files from a chain; ``check`` compares (see :mod:`decentralml_client.chain._abi_tool`).
+errors differ. ``python -m decentralml_client.services.abi_tool generate`` (``make abi``) rewrites
+both files from a chain; ``check`` compares (see :mod:`decentralml_client.services.abi_tool`).
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ import json
 from pathlib import Path
 from typing import Any, Protocol
 
-from decentralml_client.chain.errors import IncompatibleChain
+from decentralml_client.chain.errors import ABI_FILE, IncompatibleChain
 from decentralml_client.config import REPO_ROOT
 
-#: The interface this client was built for: package data, the file the check loads.
-ABI_FILE = Path(__file__).resolve().parent / "pallet_abi" / "decentralml.json"
+__all__ = ["ABI_FILE", "REPO_ABI_FILE", "check_compatible", "describe", "differences", "load"]
 #: The same file at the repository root (written together with ABI_FILE by ``make abi``).
 REPO_ABI_FILE = REPO_ROOT / "pallet-abi" / "decentralml.json"
 
@@ -142,11 +141,3 @@ def check_compatible(chain: MetadataSource, path: Path = ABI_FILE) -> None:
 
 def dumps(abi: dict[str, Any]) -> str:
     return json.dumps(abi, indent=2, sort_keys=False) + "\n"
-
-
-if __name__ == "__main__":  # `make abi`: python -m decentralml_client.chain.abi generate
-    import sys
-
-    from decentralml_client.chain._abi_tool import main
-
-    sys.exit(main())

@@ -6,85 +6,50 @@
     task_id = dml.create_task(creator.keypair, TaskSpec(...))
 
 Every call waits for inclusion and raises :class:`~.errors.PalletError` (with a hint) when the
-runtime refuses it. Reads return plain Python values: hashes as ``0x`` hex, CIDs as ``str``.
+runtime refuses it. Reads return the typed records of :mod:`.records` (``Task``, ``Submission``,
+``Vote``, ...): hashes as :class:`~.records.Hash`, CIDs as ``str``.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
 from substrateinterface import Keypair
-from substrateinterface.exceptions import StorageFunctionNotFound, SubstrateRequestException
+from substrateinterface.exceptions import StorageFunctionNotFound
 from substrateinterface.utils.ss58 import ss58_decode
-from websocket import WebSocketException
 
 from decentralml_client.chain.client import PALLET, Chain, Receipt
 from decentralml_client.chain.errors import ChainError
+from decentralml_client.chain.records import (
+    Attestation,
+    Hash,
+    Member,
+    Participant,
+    Payments,
+    Proposal,
+    Round,
+    Submission,
+    Task,
+    TaskSpec,
+    Vote,
+)
 from decentralml_client.protocol import consensus
 from decentralml_client.protocol.rules import rule_value
+from decentralml_client.units import PERMILL, UNIT, permill
+
+__all__ = ["PERMILL", "UNIT", "Call", "DecentralMl", "Role", "TaskSpec", "permill"]
 
 Call = tuple[str, dict[str, Any]]
 """An extrinsic of the pallet, by name and parameters, ready to sign and send."""
 
 T = TypeVar("T")
 
-UNIT = 10**12
-PERMILL = 1_000_000
-
 
 class Role(str, enum.Enum):
     CONTRIBUTOR = "Contributor"
     VALIDATOR = "Validator"
-
-
-def permill(fraction: float) -> int:
-    """A fraction in [0, 1] as the chain's ``Permill`` parts per million, rounded down (so
-    that a quorum of 2/3 is reached by exactly 2 of 3 equal bonds: the pallet rounds the
-    stake a quorum needs up)."""
-    if not 0.0 <= fraction <= 1.0:
-        raise ValueError(f"{fraction} is not a fraction between 0 and 1")
-    return int(fraction * PERMILL + 1e-9)
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """What a task creator pays for (PROTOCOL §3, Tasks). Balances in plancks (UNIT = 1e12)."""
-
-    model_cid: str
-    model_hash: str
-    rounds: int = 3
-    min_contributors: int = 1
-    max_contributors: int = 16
-    max_validators: int = 8
-    quorum: int = permill(2 / 3)  # of the electorate's bonded stake
-    min_validators: int = 1
-    reward_per_round: int = 100 * UNIT
-    validator_share: int = permill(0.2)
-    rule: Any = "FedAvg"
-    server_optimizer: Any = "None"  # "None" | {"Adam": {lr, beta1, beta2, tau}} | ...
-    max_examples: int = 10_000
-    example_weighting: str = "MedianCapped"  # | "Claimed" (not with "Open" admission)
-    min_improvement: int = 0  # basis points (validators' acceptance threshold)
-    contributor_bond: int = 1 * UNIT
-    validator_bond: int = 2 * UNIT
-    admission: Any = "Open"  # "Open" | "AllowList" | {"MinReputation": n}
-    enrol_blocks: int = 10
-    commit_blocks: int = 50
-    reveal_blocks: int = 50
-    vote_blocks: int = 50
-    vote_reveal_blocks: int = 50
-    attest_blocks: int = 50
-    max_retries: int = 2
-    private: bool = False
-    max_idle_rounds: int = 2  # idle round attempts before a member loses its seat (0: never)
-
-    def to_call(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["model_cid"] = "0x" + self.model_cid.encode().hex()
-        return d
 
 
 def admission_param(text: str) -> Any:
@@ -109,29 +74,6 @@ def rule_param(name: str, *, max_contributors: int = 16, beta: float = 0.1,
                       keep=keep)
 
 
-def is_accepted(task: dict[str, Any], submission: dict[str, Any]) -> bool:
-    """The pallet's consensus rule for one revealed update (docs/protocol.md, Consensus):
-    the bonded stake behind its accept verdicts reaches the quorum of the electorate stake."""
-    if submission["status"] == "Accepted":
-        return True
-    if submission["status"] != "Revealed":
-        return False
-    return consensus.is_accepted(int(submission["accept_stake"]), int(task["spec"]["quorum"]),
-                                 int(task["electorate_stake"]))
-
-
-def vote_verdict(value: Any) -> dict[str, Any]:
-    """One revealed verdict as read from storage: ``{submission, accept, score, probe}``."""
-    return {"submission": int(value["submission"]), "accept": bool(value["accept"]),
-            "score": int(value["score"]), "probe": int(value.get("probe", 0) or 0)}
-
-
-def verdict_tuple(value: dict[str, Any]) -> consensus.Verdict:
-    """A verdict read by :meth:`DecentralMl.votes` as ``(submission, accept, score, probe)``."""
-    return (int(value["submission"]), bool(value["accept"]), int(value["score"]),
-            int(value.get("probe", 0)))
-
-
 def account_id(address: str) -> bytes:
     return bytes.fromhex(ss58_decode(address))
 
@@ -146,37 +88,16 @@ def is_ss58_address(address: str) -> bool:
 
 
 def h256(value: bytes | str) -> str:
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
-    return value if value.startswith("0x") else "0x" + value
-
-
-def cid_text(value: Any) -> str | None:
-    """A CID as stored on chain (bytes shown as hex or a string) back to text."""
-    if value is None:
-        return None
-    if isinstance(value, str) and value.startswith("0x"):
-        return bytes.fromhex(value[2:]).decode()
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).decode()
-    if isinstance(value, list):
-        return bytes(value).decode()
-    return str(value)
+    """A 32-byte value (bytes or hex) as the ``0x`` hex a call parameter takes."""
+    return str(Hash(value))
 
 
 def _cid_param(cid: str) -> str:
     return "0x" + cid.encode().hex()
 
 
-CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
-    OSError, WebSocketException, ChainError, SubstrateRequestException, TimeoutError,
-)
-"""Errors that mean "the node is gone or unusable", as opposed to a bug in our own code."""
-
-
 def if_present(read: Callable[[], T], default: T) -> T:
-    """``read()``, or ``default`` when the connected runtime lacks the storage item it reads
-    (protocol v2 items such as ``VoteCommits`` and ``Electorate`` on a v1 runtime)."""
+    """``read()``, or ``default`` when the connected runtime lacks the storage item it reads."""
     try:
         return read()
     except StorageFunctionNotFound:
@@ -212,7 +133,7 @@ class DecentralMl:
     def create_task(self, signer: Keypair, spec: TaskSpec) -> int:
         receipt = self.chain.submit(signer, "create_task", {"spec": spec.to_call()})
         (event,) = receipt.find("TaskCreated")
-        return int(_field(event.attributes, "task_id"))
+        return int(event.field("task_id"))
 
     @staticmethod
     def join_task_call(task_id: int, role: Role, bond: int) -> Call:
@@ -316,90 +237,76 @@ class DecentralMl:
 
     # -- reads ------------------------------------------------------------------------------
 
-    def task(self, task_id: int) -> dict[str, Any] | None:
-        return _record(self.chain.query("Tasks", [task_id]))
+    def task(self, task_id: int) -> Task | None:
+        value = _struct(self.chain.query("Tasks", [task_id]))
+        return None if value is None else Task.from_chain(task_id, value)
 
-    def tasks(self) -> dict[int, dict[str, Any]]:
-        return {int(k): _normalise(v) for k, v in self.chain.query_map("Tasks")}
+    def tasks(self) -> dict[int, Task]:
+        return {int(k): Task.from_chain(int(k), v) for k, v in self.chain.query_map("Tasks")}
 
-    def participant(self, address: str) -> dict[str, Any] | None:
-        return _record(self.chain.query("Participants", [address]))
+    def participant(self, address: str) -> Participant | None:
+        value = _struct(self.chain.query("Participants", [address]))
+        return None if value is None else Participant.from_chain(address, value)
 
-    def participants(self) -> dict[str, dict[str, Any]]:
-        return {str(k): _normalise(v) for k, v in self.chain.query_map("Participants")}
+    def participants(self) -> dict[str, Participant]:
+        return {str(k): Participant.from_chain(str(k), v)
+                for k, v in self.chain.query_map("Participants")}
 
-    def members(self, task_id: int) -> dict[str, dict[str, Any]]:
-        """Members of a task: ``{address: {role, bond, from_round, leaving}}``."""
-        return {str(k): v for k, v in self.chain.query_map("Members", [task_id])}
+    def members(self, task_id: int) -> dict[str, Member]:
+        """Members of a task by address."""
+        return {str(k): Member.from_chain(str(k), v)
+                for k, v in self.chain.query_map("Members", [task_id])}
 
     def electorate(self, task_id: int, round_: int) -> dict[str, int]:
         """The round's electorate (fixed when the round attempt opened): address → bond."""
         value = self.chain.query("Electorate", [[task_id, round_]]) or []
         return {str(who): int(bond) for who, bond in value}
 
-    def vote_commits(self, task_id: int, round_: int) -> dict[str, str]:
+    def vote_commits(self, task_id: int, round_: int) -> dict[str, Hash]:
         """Sealed votes of the round: validator → commitment (the verdicts stay hidden)."""
-        return {str(k): str(v) for k, v in self.chain.query_map("VoteCommits",
-                                                                  [[task_id, round_]])}
+        return {str(k): Hash(str(v)) for k, v in self.chain.query_map("VoteCommits",
+                                                                       [[task_id, round_]])}
 
-    def submissions(self, task_id: int, round_: int) -> dict[int, dict[str, Any]]:
-        return {int(k): _normalise(v)
+    def submissions(self, task_id: int, round_: int) -> dict[int, Submission]:
+        return {int(k): Submission.from_chain(int(k), v)
                 for k, v in self.chain.query_map("Submissions", [[task_id, round_]])}
 
-    def votes(self, task_id: int, round_: int) -> dict[str, list[dict[str, Any]]]:
-        """Revealed votes of the round: validator → ``[{submission, accept, score, probe}]``
-        (a vote read from a runtime without probes has probe 0)."""
-        return {str(k): [vote_verdict(v) for v in (value or [])]
+    def votes(self, task_id: int, round_: int) -> dict[str, Vote]:
+        """Revealed votes of the round by validator."""
+        return {str(k): Vote.from_chain(str(k), value)
                 for k, value in self.chain.query_map("Votes", [[task_id, round_]])}
 
-    def proposals(self, task_id: int, round_: int) -> list[dict[str, Any]]:
-        return [_normalise(p) for p in (self.chain.query("Proposals", [[task_id, round_]]) or [])]
+    def proposals(self, task_id: int, round_: int) -> list[Proposal]:
+        return [Proposal.from_chain(p)
+                for p in (self.chain.query("Proposals", [[task_id, round_]]) or [])]
 
-    def attestations(self, task_id: int, round_: int) -> dict[str, Any]:
-        return {str(k): v for k, v in self.chain.query_map("Attestations", [[task_id, round_]])}
+    def attestations(self, task_id: int, round_: int) -> dict[str, Attestation]:
+        return {str(k): Attestation.from_chain(str(k), v)
+                for k, v in self.chain.query_map("Attestations", [[task_id, round_]])}
 
-    def round_summary(self, task_id: int, round_: int) -> dict[str, Any] | None:
-        return _record(self.chain.query("RoundSummaries", [[task_id, round_]]))
+    def round_summary(self, task_id: int, round_: int) -> Round | None:
+        value = _struct(self.chain.query("RoundSummaries", [[task_id, round_]]))
+        return None if value is None else Round.from_chain(value)
 
     def payments(self, task_id: int, first_block: int, last_block: int | None = None
-                 ) -> dict[str, dict[str, int]]:
+                 ) -> Payments:
         """What ``task_id`` paid and slashed between two blocks, per account, from its
-        ``RewardPaid`` and ``Slashed`` events: ``{"paid": {address: amount}, "slashed": ...}``."""
-        out: dict[str, dict[str, int]] = {"paid": {}, "slashed": {}}
-        kinds = {"RewardPaid": "paid", "Slashed": "slashed"}
+        ``RewardPaid`` and ``Slashed`` events."""
+        out = Payments()
+        kinds = {"RewardPaid": out.paid, "Slashed": out.slashed}
         for _, events in self.chain.events_between(first_block, last_block):
             for e in events:
-                kind = kinds.get(e.name) if e.pallet == "DecentralMl" else None
-                if kind and int(_field(e.attributes, "task_id")) == task_id:
-                    who = str(_field(e.attributes, "who"))
-                    out[kind][who] = out[kind].get(who, 0) + int(_field(e.attributes, "amount"))
+                into = kinds.get(e.name) if e.pallet == PALLET else None
+                if into is not None and int(e.field("task_id")) == task_id:
+                    who = str(e.field("who"))
+                    into[who] = into.get(who, 0) + int(e.field("amount"))
         return out
 
 
-def _field(attributes: Any, name: str) -> Any:
-    if isinstance(attributes, dict):
-        return attributes[name]
-    raise KeyError(f"event attributes {attributes!r} have no field {name!r}")
-
-
-_CID_FIELDS = {"model_cid", "cid"}
-
-
-def _normalise(value: Any) -> Any:
-    """Decode CID byte strings inside a storage value into text (recursively)."""
-    if isinstance(value, dict):
-        return {k: (cid_text(v) if k in _CID_FIELDS and v is not None else _normalise(v))
-                for k, v in value.items()}
-    if isinstance(value, list):
-        return [_normalise(v) for v in value]
-    return value
-
-
-def _record(value: Any) -> dict[str, Any] | None:
-    """A struct read from storage with its CIDs as text; None when the entry is absent."""
+def _struct(value: Any) -> dict[str, Any] | None:
+    """A struct read from storage; None when the entry is absent."""
     if value is None:
         return None
     if not isinstance(value, dict):
         raise ChainError(f"the chain returned {value!r} where a record was expected")
-    record: dict[str, Any] = _normalise(value)
-    return record
+    return value

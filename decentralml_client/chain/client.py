@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import xxhash
 from substrateinterface import ExtrinsicReceipt, Keypair, SubstrateInterface
 from substrateinterface.exceptions import SubstrateRequestException
 from websocket import WebSocketException
@@ -24,13 +25,33 @@ from websocket import WebSocketException
 from decentralml_client.chain.abi import check_compatible
 from decentralml_client.chain.errors import (
     ChainUnreachable,
+    ConnectionLost,
     InclusionTimeout,
+    IncompatibleChain,
     PalletError,
     TransactionRejected,
 )
 from decentralml_client.hashing import blake2_256
 
 PALLET = "DecentralMl"
+STORAGE_VERSION = 2
+"""The pallet's ``StorageVersion`` this client reads and writes (the pallet declares it)."""
+
+_TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (OSError, WebSocketException, TimeoutError)
+"""What substrate-interface and ``websocket`` raise when the node goes away (connection
+refused or reset, the websocket closed, a timeout): all become :class:`ConnectionLost`."""
+
+
+@contextlib.contextmanager
+def _transport(url: str) -> Iterator[None]:
+    """Map every transport failure inside the block to :class:`ConnectionLost`."""
+    try:
+        yield
+    except ConnectionLost:
+        raise
+    except _TRANSPORT_ERRORS as exc:
+        raise ConnectionLost(f"lost the connection to the node at {url} "
+                             f"({exc.__class__.__name__}: {exc})") from exc
 
 _REJECTION_HINTS = {
     "Inability to pay some fees": "the account cannot pay the fee: fund it "
@@ -53,6 +74,12 @@ class Event:
     @property
     def qualname(self) -> str:
         return f"{self.pallet}.{self.name}"
+
+    def field(self, name: str) -> Any:
+        """The event's field ``name`` (e.g. ``TaskCreated``'s ``task_id``)."""
+        if isinstance(self.attributes, dict) and name in self.attributes:
+            return self.attributes[name]
+        raise KeyError(f"event {self.qualname} has no field {name!r} ({self.attributes!r})")
 
 
 @dataclass
@@ -129,6 +156,7 @@ class Chain:
         self._next_nonce: dict[str, int] = {}
         self._unconfirmed: dict[str, _Sent] = {}
         if check_abi:
+            self.check_storage_version()
             check_compatible(self)
 
     def _open(self) -> SubstrateInterface:
@@ -163,8 +191,25 @@ class Chain:
 
     # -- metadata ---------------------------------------------------------------------------
 
+    def storage_version(self) -> int:
+        """The pallet's on-chain storage version (``:__STORAGE_VERSION__:``, a ``u16``)."""
+        key = "0x" + _twox128(PALLET.encode()) + _twox128(b":__STORAGE_VERSION__:")
+        raw = self._read(lambda: self.substrate.rpc_request("state_getStorage", [key]))
+        value = raw.get("result") if isinstance(raw, dict) else None
+        return int.from_bytes(bytes.fromhex(value[2:]), "little") if value else 0
+
+    def check_storage_version(self) -> None:
+        """Refuse a chain whose pallet stores data in another layout than this client's."""
+        found = self.storage_version()
+        if found != STORAGE_VERSION:
+            raise IncompatibleChain(
+                f"the chain at {self.url} has DecentralMl storage version {found}; this client "
+                f"reads version {STORAGE_VERSION}",
+                hint="connect to a node running this release's runtime (or run its storage "
+                "migration), or install the client of the node's release.")
+
     def metadata(self) -> Any:
-        with self._lock:
+        with self._lock, _transport(self.url):
             self.substrate.init_runtime()
             return self.substrate.metadata
 
@@ -179,10 +224,12 @@ class Chain:
         again — reads are safe to repeat (submissions are not retried here)."""
         with self._lock:
             try:
-                return read()
-            except (ConnectionError, WebSocketException):
+                with _transport(self.url):
+                    return read()
+            except ConnectionLost:
                 self.reconnect(self.timeout)
-                return read()
+                with _transport(self.url):
+                    return read()
 
     def query(self, storage: str, params: list[Any] | None = None, pallet: str = PALLET,
               block_hash: str | None = None) -> Any:
@@ -272,7 +319,7 @@ class Chain:
         inclusion and returns its receipt instead of reporting a refusal.
         """
         deadline = time.monotonic() + (timeout or self.timeout)
-        with self._lock:
+        with self._lock, _transport(self.url):
             start_block, _ = self.head()
             scan_from = start_block
             # Sign everything first, then hand it over in one quick burst, so that the node
@@ -416,7 +463,7 @@ class Chain:
             docs = err.get("docs", "")
             if isinstance(docs, list):
                 docs = " ".join(docs)
-            raise PalletError(str(pallet), str(name), str(docs), call=label)
+            raise PalletError(str(pallet), str(name), str(docs), call=label)  # its own class
         return Receipt(ext_hash, block_hash, number, events)
 
     def _failed_pallet(self, events: list[Event]) -> str | None:
@@ -437,7 +484,7 @@ class Chain:
     def new_blocks(self, count: int = 1) -> int:
         """Build ``count`` empty blocks on a dev chain — Chopsticks' ``dev_newBlock``, or a
         manual/instant-seal node's ``engine_createBlock`` — and return the new head."""
-        with self._lock:
+        with self._lock, _transport(self.url):
             if not getattr(self, "_manual_seal", False):
                 try:
                     reply = self.substrate.rpc_request("dev_newBlock", [{"count": count}])
@@ -458,6 +505,12 @@ class Chain:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _twox128(data: bytes) -> str:
+    """FRAME's ``twox_128`` storage-prefix hash, as hex."""
+    return "".join(xxhash.xxh64(data, seed=seed).intdigest().to_bytes(8, "little").hex()
+                   for seed in (0, 1))
 
 
 def _plain(key: Any) -> Any:

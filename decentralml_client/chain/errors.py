@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import enum
+import json
+from pathlib import Path
+
 from decentralml_client.errors import DecentralMLError
 
 
@@ -35,18 +39,59 @@ class InclusionTimeout(ChainError):
     hint = "check that the node produces blocks, then retry."
 
 
+class ConnectionLost(ChainUnreachable):
+    """The connection to the node broke (the websocket closed, the node refused or timed out):
+    every transport failure of substrate-interface and ``websocket`` becomes this one error."""
+
+    hint = "check that the node still runs (`decentralml devnet status`); roles reconnect."
+
+
+class Kind(enum.Enum):
+    """What a refusal means to a role that sent the call."""
+
+    DONE = "already done"  # the effect is there already (e.g. a commit sent before a crash)
+    MISSED = "too late"  # this round attempt's chance has passed; wait for the next one
+    NOT_YET = "too early"  # the chain will accept it later in the round
+    FATAL = "fatal"  # the call can never succeed as sent: a user or client error
+
+
+#: The kind of each DecentralMl error; any error not named here is :attr:`Kind.FATAL`.
+KINDS: dict[str, Kind] = {
+    **dict.fromkeys(("AlreadyCommitted", "AlreadyRevealed", "AlreadyVoted", "AlreadyAttested",
+                     "AlreadyProposed", "DuplicateProposal", "AlreadyJoined",
+                     "AlreadyRegistered", "AlreadyLeaving", "CancelPending"), Kind.DONE),
+    **dict.fromkeys(("WrongPhase", "WrongRound", "CommitDeadlinePassed", "AggregationClosed",
+                     "NotYetEligible", "NotInElectorate", "TaskFull", "DuplicateUpdate",
+                     "TaskNotActive"), Kind.MISSED),
+    **dict.fromkeys(("RoundNotFinished", "VotesSealed"), Kind.NOT_YET),
+}
+
+
 class PalletError(ChainError):
     """The runtime included the transaction and it failed with a named error.
 
     ``pallet`` and ``name`` are the runtime's names (e.g. ``DecentralMl`` / ``WrongPhase``);
-    ``docs`` is the runtime's own description; the message adds what to do about it.
+    ``docs`` is the runtime's own description; ``kind`` what it means to the caller; the
+    message adds what to do about it. Each DecentralMl error of the pallet interface
+    (``pallet_abi/decentralml.json``) has its own subclass (:data:`PALLET_ERRORS`), made from
+    the interface when this module is imported: ``PalletError("DecentralMl", "WrongPhase")``
+    is an instance of ``PALLET_ERRORS["WrongPhase"]``.
     """
+
+    kind: Kind = Kind.FATAL
+    abi_docs: str = ""
+
+    def __new__(cls, pallet: str, name: str, docs: str = "", call: str = "") -> PalletError:
+        if cls is PalletError and pallet == PALLET and name in PALLET_ERRORS:
+            cls = PALLET_ERRORS[name]
+        return super().__new__(cls)
 
     def __init__(self, pallet: str, name: str, docs: str = "", call: str = "") -> None:
         self.pallet = pallet
         self.name = name
-        self.docs = docs.strip()
+        self.docs = docs.strip() or self.abi_docs
         self.call = call
+        self.kind = KINDS.get(name, Kind.FATAL) if pallet == PALLET else Kind.FATAL
         hint = HINTS.get(name, "")
         if hint:
             self.hint = hint
@@ -59,7 +104,24 @@ class PalletError(ChainError):
         super().__init__(text)
 
 
-# What a user can do about each refusal. Keys are pallet error names (any pallet).
+PALLET = "DecentralMl"
+#: The pallet interface this client was built for (package data; ``make abi`` writes it).
+ABI_FILE = Path(__file__).resolve().parent / "pallet_abi" / "decentralml.json"
+
+
+def _error_classes(path: Path = ABI_FILE) -> dict[str, type[PalletError]]:
+    """One :class:`PalletError` subclass per error of the pallet interface, named after it,
+    carrying its kind and the interface's docs."""
+    errors = json.loads(path.read_text()).get("errors", [])
+    return {e["name"]: type(e["name"], (PalletError,), {
+        "__doc__": e.get("docs") or e["name"], "__module__": __name__,
+        "kind": KINDS.get(e["name"], Kind.FATAL), "abi_docs": e.get("docs", ""),
+        "hint": HINTS.get(e["name"], e.get("docs") or PalletError.hint)})
+        for e in errors}
+
+
+# What a user can do about a refusal, where the pallet's own docs (the ABI) do not say it.
+# Keys are pallet error names (any pallet).
 HINTS: dict[str, str] = {
     # DecentralMl
     "WrongPhase": "wait for the round's phase that accepts this call (`decentralml task show`).",
@@ -67,39 +129,23 @@ HINTS: dict[str, str] = {
     "NotRegistered": "register the account first with `decentralml register`.",
     "AlreadyRegistered": "the account already has this role; use it, or `deregister` first.",
     "AlreadyCommitted": "this account already committed an update for this round; reveal it.",
-    "CommitDeadlinePassed": "the commit phase is over; take part in the next round.",
     "CommitmentMismatch": "reveal the exact update hash and salt that were committed "
     "(the contributor's journal keeps them).",
-    "NotValidator": "only validators of this task may do this; join it as a validator.",
     "AlreadyVoted": "each validator votes once per round; nothing more to do.",
     "AlreadyAttested": "each validator attests once per round; nothing more to do.",
-    "UnknownSubmission": "vote only on submissions revealed in this round.",
     "StakeTooLow": "stake at least the role's minimum (see `decentralml account balance`).",
     "RewardTooLow": "offer a larger reward per round (at least the chain's minimum).",
-    "NotTaskCreator": "only the account that created the task can do this.",
-    "RoundNotFinished": "the round is still running; finalise after its deadline or once a model "
-    "is adopted.",
     "UnknownTask": "check the task id with `decentralml task list`.",
     "TaskFull": "the task has all the participants it accepts; choose another task.",
-    "TaskNotActive": "the task has finished or was cancelled.",
     "WrongRound": "the task is in another round now; fetch its state and retry.",
     "HasOpenCommitments": "finish or leave your tasks before deregistering.",
     "InvalidSpec": "fix the task specification (see docs/chain.md for the limits).",
-    "FinalizeAdoptedRoundFirst": "finalise the round whose model was adopted first.",
-    "AggregationClosed": "the aggregation phase of this round is over.",
     "NotContributor": "join the task as a contributor first.",
     "AlreadyJoined": "the account is already a member of this task in that role.",
     "NoCommitment": "commit an update in the commit phase before revealing it.",
     "AlreadyRevealed": "the update is already revealed; nothing more to do this round.",
-    "NoExamples": "an update must be trained on at least one example.",
-    "EmptyVote": "a vote needs at least one verdict.",
-    "TooManyVerdicts": "a vote carries at most MaxVerdicts verdicts, one per submission.",
-    "NotRevealed": "vote only on revealed submissions.",
-    "DuplicateVerdict": "give one verdict per submission.",
-    "InvalidScore": "scores are basis points, 0 to 10000.",
     "DuplicateProposal": "this aggregate is already proposed: attest it instead.",
     "AlreadyProposed": "this account already proposed an aggregate for the round.",
-    "UnknownProposal": "attest a hash that was proposed in this round.",
     "BoundsExceeded": "a value is over the chain's limits (see docs/chain.md).",
     "CreatorCannotJoin": "a task's creator holds no role in it; join with another account "
     "only if it is really another party.",
@@ -108,17 +154,12 @@ HINTS: dict[str, str] = {
     "ReputationTooLow": "the task admits only accounts with more reputation; earn it in "
     "open tasks first.",
     "BondTooLow": "bond at least the task's bond for the role (`decentralml task show`).",
-    "NotYetEligible": "you joined during a round: you take part from the next round on.",
     "DuplicateUpdate": "this update was already revealed in this round: train your own.",
     "NotInElectorate": "only the validators of the round's electorate (joined before it "
     "opened) may do this; you count from the next round.",
     "NoVoteCommitment": "commit a vote in the vote-commit phase before revealing it.",
     "VoteMismatch": "reveal exactly the verdicts, scores and salt that were committed "
     "(the validator's journal keeps them).",
-    "VotesSealed": "votes are revealed only after the vote-commit window closes; wait for "
-    "the VoteReveal phase.",
-    "IncompleteVote": "a vote must cover every revealed submission exactly once, in "
-    "ascending order.",
     "ProposalMismatch": "attest the proposal's own CID and hash (fetch both from the chain).",
     "CancelPending": "the task already ends after its current round.",
     "RetriesTooHigh": "ask for fewer retries (at most the runtime's MaxRetries).",
@@ -131,7 +172,6 @@ HINTS: dict[str, str] = {
     "ClaimedWeightingNeedsClosedAdmission": "weighting by claimed example counts trusts "
     "every contributor's claim: use --example-weighting median-capped with open admission, "
     "or keep claimed with --admission allow-list or min-reputation:N.",
-    "TaskStillActive": "purge a task only after it finished or was cancelled.",
     "AlreadyLeaving": "the account already asked to leave: run `decentralml task leave` again "
     "once the current round is over to get the bond back.",
     # Balances / System
@@ -140,3 +180,7 @@ HINTS: dict[str, str] = {
     "Expendability": "keep at least the existential deposit on the account.",
     "BadOrigin": "sign with the right account.",
 }
+
+
+PALLET_ERRORS: dict[str, type[PalletError]] = _error_classes()
+"""The DecentralMl errors by name, as the pallet interface lists them."""

@@ -227,13 +227,14 @@ def host(plan: Path = typer.Argument(..., dir_okay=False, help="JSON list of rol
 def _ensure_member(chain: Any, signer: Any, task_id: int, role: Any) -> None:
     """Join the task in ``role`` unless the account already has."""
     from decentralml_client.chain import DecentralMl, PalletError
+    from decentralml_client.chain.errors import Kind
 
     dml = DecentralMl(chain)
     if signer.ss58_address not in dml.members(task_id):
         try:
             dml.join_task(signer.keypair, task_id, role, task_bond(dml, task_id, role))
         except PalletError as exc:
-            if exc.name != "AlreadyJoined":
+            if exc.kind is not Kind.DONE:  # done: already a member
                 raise
 
 
@@ -335,7 +336,7 @@ def finalize(
         task = dml.task(task_id)
         if task is None:
             fail(f"task {task_id} does not exist")
-        r = int(task["round"]) if round_ is None else round_
+        r = task.round if round_ is None else round_
         receipt = dml.finalize_round(signer.keypair, task_id, r)
     events = [e.qualname for e in receipt.events if e.pallet == "DecentralMl"]
     emit(st, {"task_id": task_id, "round": r, "events": events},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -245,10 +245,10 @@ def list_(ctx: typer.Context,
     st = state(ctx)
     with errors_to_exit(), connect(st) as chain:
         tasks = DecentralMl(chain).tasks()
-    rows = [{"task_id": i, "status": t["status"], "round": t["round"],
-             "rounds": t["spec"]["rounds"],
-             "phase": t["phase"], "creator": t["creator"], "escrow": t.get("escrow")}
-            for i, t in sorted(tasks.items()) if status is None or t["status"] == status]
+    rows: list[dict[str, Any]] = [
+        {"task_id": i, "status": t.status, "round": t.round, "rounds": t.spec.rounds,
+         "phase": t.phase, "creator": t.creator, "escrow": t.escrow}
+        for i, t in sorted(tasks.items()) if status is None or t.status == status]
 
     def human() -> None:
         table = Table("task", "status", "round", "phase", "escrow", "creator")
@@ -273,17 +273,17 @@ def show(ctx: typer.Context, task_id: int = typer.Argument(...)) -> None:
             fail(f"task {task_id} does not exist; see `decentralml task list`")
         head = chain.head()[0]
         rounds = []
-        for r in range(int(task["round"]) + 1):
+        for r in range(task.round + 1):
             s = dml.round_summary(task_id, r)
             if s:
-                rounds.append({"round": r, **s})
-    data = {"task_id": task_id, **task, "head": head, "rounds": rounds}
+                rounds.append({"round": r, **s.as_json()})
+    data = {"task_id": task_id, **task.as_json(), "head": head, "rounds": rounds}
 
     def human() -> None:
-        out.print(f"[bold]task {task_id}[/] {task['status']} — round {task['round']}"
-                  f"/{task['spec']['rounds']}, phase {task['phase']} "
-                  f"(ends at block {task['phase_ends_at']}, head {head})")
-        out.print(f"model {task['model_cid']} {task['model_hash']}")
+        out.print(f"[bold]task {task_id}[/] {task.status} — round {task.round}"
+                  f"/{task.spec.rounds}, phase {task.phase} "
+                  f"(ends at block {task.phase_ends_at}, head {head})")
+        out.print(f"model {task.model_cid} {task.model_hash}")
         t = Table("round", "accepted", "rejected", "attested accuracy", "model")
         for r in rounds:
             t.add_row(str(r["round"]), str(r["accepted"]), str(r["rejected"]),
@@ -392,8 +392,7 @@ def task_bond(dml: DecentralMl, task_id: int, role: Role) -> int:
     task = dml.task(task_id)
     if task is None:
         fail(f"task {task_id} does not exist")
-    field = "contributor_bond" if role == Role.CONTRIBUTOR else "validator_bond"
-    return int(task["spec"][field])
+    return task.spec.contributor_bond if role == Role.CONTRIBUTOR else task.spec.validator_bond
 
 
 @app.command("cancel")

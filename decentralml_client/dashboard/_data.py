@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from decentralml_client.chain.api import if_present, is_ss58_address
+from decentralml_client.chain.api import is_ss58_address
+from decentralml_client.chain.records import Hash, Member, Proposal, Round, Submission, Task, Vote
 from decentralml_client.dashboard import _views as views
 from decentralml_client.dashboard._reader import Reader
 from decentralml_client.errors import DecentralMLError
@@ -47,64 +48,55 @@ class DashboardData:
         return int(self.reader.read(("NextTaskId",),
                                     lambda d: d.chain.query("NextTaskId") or 0))
 
-    def task(self, task_id: int) -> dict[str, Any]:
+    def task(self, task_id: int) -> Task:
         t = self.reader.read(("task", task_id), lambda d: d.task(task_id),
-                             final=lambda v: v is not None and v["status"] != "Active")
+                             final=lambda v: v is not None and not v.active)
         if t is None:
             raise NotFound(f"no task {task_id} on this chain")
         return t
 
-    def summary(self, task_id: int, r: int) -> dict[str, Any] | None:
+    def summary(self, task_id: int, r: int) -> Round | None:
         return self.reader.read(("summary", task_id, r), lambda d: d.round_summary(task_id, r),
                                 final=lambda v: v is not None)
 
     def _final_round(self, task_id: int, r: int) -> bool:
         return self.summary(task_id, r) is not None
 
-    def submissions(self, task_id: int, r: int) -> dict[int, dict[str, Any]]:
+    def submissions(self, task_id: int, r: int) -> dict[int, Submission]:
         fin = self._final_round(task_id, r)
         return self.reader.read(("subs", task_id, r), lambda d: d.submissions(task_id, r),
                                 final=lambda v: fin)
 
-    def votes(self, task_id: int, r: int) -> dict[str, list[dict[str, Any]]]:
+    def votes(self, task_id: int, r: int) -> dict[str, Vote]:
         fin = self._final_round(task_id, r)
         return self.reader.read(("votes", task_id, r), lambda d: d.votes(task_id, r),
                                 final=lambda v: fin)
 
-    def proposals(self, task_id: int, r: int) -> list[dict[str, Any]]:
+    def proposals(self, task_id: int, r: int) -> list[Proposal]:
         fin = self._final_round(task_id, r)
         return self.reader.read(("proposals", task_id, r), lambda d: d.proposals(task_id, r),
                                 final=lambda v: fin)
 
-    def members(self, task_id: int) -> dict[str, Any]:
-        """Raw ``Members`` values: v2 ``MemberInfo`` dicts, or v1 role flags."""
+    def members(self, task_id: int) -> dict[str, Member]:
         return self.reader.read(("members", task_id), lambda d: d.members(task_id))
 
     def vote_commits(self, task_id: int, r: int) -> set[str]:
-        """Validators that committed a sealed vote in round ``r`` (v2 ``VoteCommits``)."""
+        """Validators that committed a sealed vote in round ``r`` (``VoteCommits``)."""
         fin = self._final_round(task_id, r)
-        commits = self.reader.read(
-            ("vote_commits", task_id, r),
-            lambda d: if_present(lambda: d.vote_commits(task_id, r), dict[str, str]()),
+        commits: dict[str, Hash] = self.reader.read(
+            ("vote_commits", task_id, r), lambda d: d.vote_commits(task_id, r),
             final=lambda v: fin)
         return set(commits)
 
     def electorate(self, task_id: int, r: int) -> dict[str, int]:
-        """Round ``r``'s electorate, validator → bond (v2 ``Electorate`` snapshot)."""
+        """Round ``r``'s electorate, validator → bond (the ``Electorate`` snapshot)."""
         fin = self._final_round(task_id, r)
-        return self.reader.read(
-            ("electorate", task_id, r),
-            lambda d: if_present(lambda: d.electorate(task_id, r), dict[str, int]()),
-            final=lambda v: fin)
+        return self.reader.read(("electorate", task_id, r), lambda d: d.electorate(task_id, r),
+                                final=lambda v: fin)
 
-    def member_views(self, task_id: int, task: dict[str, Any]) -> list[dict[str, Any]]:
-        """The task's members, with their bonds on v2.
-
-        A v1 pallet removes the members when the task ends, so they are not read then.
-        """
-        if task["status"] != "Active" and not views.is_v2(task):
-            return []
-        return [views.member_view(a, m) for a, m in sorted(self.members(task_id).items())]
+    def member_views(self, task_id: int) -> list[dict[str, Any]]:
+        """The task's members, with their bonds."""
+        return [views.member_view(m) for _, m in sorted(self.members(task_id).items())]
 
     # -- views ------------------------------------------------------------------------------
 
@@ -133,46 +125,41 @@ class DashboardData:
         task = self.task(task_id)
         head, _ = self.head()
         out = []
-        for r in range(int(task["spec"]["rounds"])):
-            summary = self.summary(task_id, r) if r <= int(task["round"]) else None
+        for r in range(task.spec.rounds):
+            summary = self.summary(task_id, r) if r <= task.round else None
             out.append(views.round_view(task, r, summary, head))
         return out
 
     def round_detail(self, task_id: int, r: int) -> dict[str, Any]:
         task = self.task(task_id)
-        if not 0 <= r <= int(task["round"]):
-            raise NotFound(f"task {task_id} has no round {r} yet (current: {task['round']})")
+        if not 0 <= r <= task.round:
+            raise NotFound(f"task {task_id} has no round {r} yet (current: {task.round})")
         final = self._final_round(task_id, r)
         subs = self.submissions(task_id, r)
         sealed = views.votes_sealed(task, r)
         votes = {} if sealed else self.votes(task_id, r)
-        members = self.member_views(task_id, task)
+        members = self.member_views(task_id)
         validators = sorted(m["address"] for m in members if m["validator"])
-        if views.is_v2(task):
-            stakes = self.electorate(task_id, r)
-            counts = views.verdict_counts(votes)
-            matrix = views.vote_matrix(subs, votes, sorted(stakes) or validators,
-                                       commits=self.vote_commits(task_id, r), stakes=stakes,
-                                       sealed=sealed)
-            submissions = [views.submission_view(i, s, task, final, counts.get(i, (0, 0)))
-                           for i, s in sorted(subs.items())]
-        else:
-            matrix = views.vote_matrix(subs, votes, validators)
-            submissions = [views.submission_view(i, s, task, final)
-                           for i, s in sorted(subs.items())]
+        stakes = self.electorate(task_id, r)
+        counts = views.verdict_counts(votes)
+        matrix = views.vote_matrix(subs, votes, sorted(stakes) or validators,
+                                   commits=self.vote_commits(task_id, r), stakes=stakes,
+                                   sealed=sealed)
+        submissions = [views.submission_view(i, s, task, final, counts.get(i, (0, 0)))
+                       for i, s in sorted(subs.items())]
         return {
             "round": r,
             "finalized": final,
             "submissions": submissions,
             "vote_matrix": matrix,
-            "proposals": self.proposals(task_id, r),
+            "proposals": [p.as_json() for p in self.proposals(task_id, r)],
         }
 
     def task_detail(self, task_id: int, selected: int | None = None) -> dict[str, Any]:
         task = self.task(task_id)
         head, _ = self.head()
         rounds = self.rounds(task_id)
-        r = int(task["round"]) if selected is None else selected
+        r = task.round if selected is None else selected
         if selected is None and not self.submissions(task_id, r):
             # Nothing committed in the current round yet: show the latest finalised round.
             r = max((rv["round"] for rv in rounds if rv["state"] == "finalized"), default=r)
@@ -184,14 +171,14 @@ class DashboardData:
         }
         return {
             "task": views.task_summary(task_id, task, head),
-            "spec": task["spec"],
+            "spec": task.spec.as_json(),
             "quorum": views.quorum_text(task),
             "head": head,
             "phases": views.phase_timeline(task, head),
             "rounds": rounds,
             "selected_round": detail,
             "lineage": views.lineage(task, rounds, accepted),
-            "members": self.member_views(task_id, task),
+            "members": self.member_views(task_id),
             "rewards": views.rewards(task, rounds),
         }
 
@@ -213,30 +200,26 @@ class DashboardData:
         bonds = self.active_bonds()
         out = []
         for address, info in raw.items():
-            view = views.participant_view(address, info, None)
-            if bonds is not None:
-                view["bonded"] = bonds.get(address, 0)
+            view = views.participant_view(info, None)
+            view["bonded"] = bonds.get(address, 0)
             out.append(view)
         return sorted(out, key=lambda p: (-p["reputation"], p["address"]))
 
-    def active_bonds(self) -> dict[str, int] | None:
-        """Each account's bonds held in the active tasks among the most recent ones (v2).
+    def active_bonds(self) -> dict[str, int]:
+        """Each account's bonds held in the active tasks among the most recent ones.
 
-        None on a v1 chain (no per-task bonds). Costs a ``Members`` read per active task.
+        Costs a ``Members`` read per active task.
         """
         total = self.task_count()
-        bonds: dict[str, int] | None = None
+        bonds: dict[str, int] = {}
         for tid in range(total - 1, max(-1, total - 1 - HISTORY_TASKS), -1):
             try:
                 task = self.task(tid)
             except NotFound:
                 continue
-            if not views.is_v2(task):
+            if not task.active:
                 continue
-            bonds = bonds if bonds is not None else {}
-            if task["status"] != "Active":
-                continue
-            for m in self.member_views(tid, task):
+            for m in self.member_views(tid):
                 bonds[m["address"]] = bonds.get(m["address"], 0) + int(m.get("bond") or 0)
         return bonds
 
@@ -246,7 +229,7 @@ class DashboardData:
         if info is None:
             raise NotFound(f"{address} is not a registered participant")
         balance = self.reader.read(("account", address), lambda d: d.chain.account(address))
-        view = views.participant_view(address, info, balance)
+        view = views.participant_view(info, balance)
         view["history"] = self.history(address)
         bonds = [h["bond"] for h in view["history"] if "bond" in h and h["status"] == "Active"]
         if bonds:
@@ -262,13 +245,13 @@ class DashboardData:
                 task = self.task(tid)
             except NotFound:
                 continue
-            member = next((m for m in self.member_views(tid, task) if m["address"] == address),
+            member = next((m for m in self.member_views(tid) if m["address"] == address),
                           None)
             entries = []
-            for r in range(int(task["round"]) + 1):
+            for r in range(task.round + 1):
                 subs = [views.submission_view(i, s, task, self._final_round(tid, r))
                         for i, s in self.submissions(tid, r).items()
-                        if s["contributor"] == address]
+                        if s.contributor == address]
                 vote = self.votes(tid, r).get(address)
                 summary = self.summary(tid, r)
                 if subs or vote:
@@ -276,24 +259,23 @@ class DashboardData:
                         "round": r,
                         "updates": [{"index": s["index"], "cid": s["cid"],
                                      "outcome": s["outcome"]} for s in subs],
-                        "verdicts": len(vote or []),
+                        "verdicts": len(vote.verdicts) if vote else 0,
                         "finalized": summary is not None,
                     })
-            if member or entries or task["creator"] == address:
+            if member or entries or task.creator == address:
                 item: dict[str, Any] = {
                     "task": tid,
-                    "status": task["status"],
-                    "creator": task["creator"] == address,
+                    "status": task.status,
+                    "creator": task.creator == address,
                     "contributor": bool(member and member["contributor"])
                     or any(e["updates"] for e in entries),
                     "validator": bool(member and member["validator"])
                     or any(e["verdicts"] for e in entries),
                     "rounds": entries,
                 }
-                if member is not None and "bond" in member:
+                if member is not None:
                     item.update(bond=member["bond"], leaving=member["leaving"],
                                 from_round=member["from_round"])
-                if "slashed" in task:
-                    item["task_slashed"] = int(task["slashed"] or 0)
+                item["task_slashed"] = task.slashed
                 out.append(item)
         return out

@@ -17,8 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from decentralml_client.chain import Chain, ChainUnreachable, DecentralMl
-from decentralml_client.chain.api import CONNECTION_ERRORS
+from decentralml_client.chain import Chain, ChainError, ChainUnreachable, DecentralMl
 
 T = TypeVar("T")
 
@@ -133,8 +132,7 @@ class Reader:
             dml = self._connect()
             try:
                 value = fn(dml)
-            except CONNECTION_ERRORS as exc:
-                # substrate-interface reports a dead socket in many ways: treat them all alike.
+            except ChainError as exc:  # the chain API maps a dead socket to ConnectionLost
                 self._drop(exc)
                 raise ChainUnreachable(self._error or str(exc)) from exc
             self.reads += 1

@@ -26,10 +26,10 @@ from numpy.typing import NDArray
 
 from decentralml_client.ml.errors import AggregationError
 from decentralml_client.protocol.rules import DEFAULT_EXAMPLE_WEIGHTING, example_weighting
+from decentralml_client.units import PERMILL
 
 Tensors = Sequence[NDArray[Any]]
 _CHUNK = 1 << 15  # elements per chunk of the FedAvg inner loop (256 KiB of float64: in L2)
-PERMILL = 1_000_000
 
 
 def _check_base(base: Tensors) -> list[tuple[int, ...]]:

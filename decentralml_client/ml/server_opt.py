@@ -36,11 +36,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from decentralml_client.ml.errors import AggregationError
+from decentralml_client.units import PERMILL
 
 KINDS = ("none", "momentum", "adam", "yogi")
 _CHAIN_NAMES = {"None": "none", "Momentum": "momentum", "Adam": "adam", "Yogi": "yogi"}
 LR_UNIT = 1_000_000  # chain: lr in millionths
-PERMILL = 1_000_000
 PERBILL = 1_000_000_000
 MAX_LR = 100.0
 

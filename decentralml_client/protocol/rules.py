@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-PERMILL = 1_000_000
+from decentralml_client.units import PERMILL
+
 RULES = ("fedavg", "trimmed-mean", "median", "krum")
 
 

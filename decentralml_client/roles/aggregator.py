@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from decentralml_client.chain import PalletError
+from decentralml_client.chain.errors import Kind
+from decentralml_client.chain.records import Hash, Task
 from decentralml_client.roles.common import RoleContext, RoleError, attempts
 from decentralml_client.roles.journal import Journal
 from decentralml_client.roles.updates import compute_aggregate
@@ -23,26 +25,26 @@ def try_finalize(ctx: RoleContext, task_id: int, r: int) -> bool:
     try:
         ctx.dml.finalize_round(ctx.account.keypair, task_id, r)
     except PalletError as exc:
-        if exc.name in ("RoundNotFinished", "WrongRound", "WrongPhase", "TaskNotActive"):
+        if exc.kind in (Kind.NOT_YET, Kind.MISSED):
             return False
         raise
     ctx.emit("finalized", task=task_id, round=r)
     return True
 
 
-def round_finalizable(ctx: RoleContext, task: dict[str, Any]) -> bool:
+def round_finalizable(ctx: RoleContext, task: Task) -> bool:
     """In the aggregation phase: a model was adopted and every electorate member attested,
     or the phase's deadline has passed."""
-    if task["phase"] != "Aggregate":
+    if task.phase != "Aggregate":
         return False
-    if task.get("adopted") is not None and int(task["attesters"]) >= int(task["electorate_size"]):
+    if task.adopted is not None and task.attesters >= task.electorate_size:
         return True
     head, _ = ctx.chain.head()
-    return head >= int(task["phase_ends_at"])
+    return head >= task.phase_ends_at
 
 
-def _changed_or_finalizable(ctx: RoleContext, task: dict[str, Any],
-                            finalize: bool) -> Callable[[dict[str, Any]], bool]:
+def _changed_or_finalizable(ctx: RoleContext, task: Task,
+                            finalize: bool) -> Callable[[Task], bool]:
     """A wait condition: the task changed, or (with ``finalize``) its round can be finalised."""
     return lambda t: t != task or (finalize and round_finalizable(ctx, t))
 
@@ -62,11 +64,9 @@ def run_aggregator(ctx: RoleContext, task_id: int, *, finalize: bool = True) -> 
                 continue
             cid = ctx.store.add(agg.data)
             try:
-                ctx.dml.propose_aggregate(ctx.account.keypair, task_id, r, cid,
-                                          bytes.fromhex(agg.hash[2:]))
+                ctx.dml.propose_aggregate(ctx.account.keypair, task_id, r, cid, Hash(agg.hash).raw)
             except PalletError as exc:
-                if exc.name not in ("AlreadyProposed", "DuplicateProposal", "WrongPhase",
-                                    "AggregationClosed"):
+                if exc.kind not in (Kind.DONE, Kind.MISSED):
                     raise
             journal.update(key, proposed=True, cid=cid, hash=agg.hash, included=agg.included)
             proposed += 1

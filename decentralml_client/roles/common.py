@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
-from websocket import WebSocketException
 
 from decentralml_client.canonical import canonical_json
 from decentralml_client.chain import Chain, ChainUnreachable, DecentralMl
 from decentralml_client.chain.errors import InclusionTimeout
+from decentralml_client.chain.records import Task
 from decentralml_client.errors import DecentralMLError
 from decentralml_client.keys import Account, sign_document, verify_document
 from decentralml_client.keys.account import ss58_to_public_key
@@ -50,11 +50,6 @@ class Stopped(DecentralMLError):
 
 T = TypeVar("T")
 
-NODE_LOST: tuple[type[BaseException], ...] = (ConnectionError, WebSocketException,
-                                              ChainUnreachable)
-"""What a role sees when its node goes away (a crash or restart): not a refusal."""
-
-
 def reconnecting(ctx: RoleContext, loop: Callable[[], T], *, timeout: float = 300.0,
                  lost_transactions: int = 5) -> T:
     """Run a role loop; when the connection to the node drops, reconnect (waiting up to
@@ -66,7 +61,7 @@ def reconnecting(ctx: RoleContext, loop: Callable[[], T], *, timeout: float = 30
     while True:
         try:
             return loop()
-        except NODE_LOST as exc:
+        except ChainUnreachable as exc:  # the node went away (a crash or restart)
             ctx.emit("reconnecting", node=ctx.chain.url, error=f"{exc.__class__.__name__}")
             ctx.chain.reconnect(timeout)
         except InclusionTimeout:
@@ -106,21 +101,21 @@ class RoleContext:
         log.info("%s %s", kind, info)
         self.on_event(kind, info)
 
-    def task(self, task_id: int) -> dict[str, Any]:
+    def task(self, task_id: int) -> Task:
         t = self.dml.task(task_id)
         if t is None:
             raise RoleError(f"task {task_id} does not exist on this chain")
         return t
 
-    def wait(self, task_id: int, ready: Callable[[dict[str, Any]], bool],
-             timeout: float | None = None) -> dict[str, Any]:
+    def wait(self, task_id: int, ready: Callable[[Task], bool],
+             timeout: float | None = None) -> Task:
         """Poll the task until ``ready(task)`` (or it ended); returns the task."""
         end = None if timeout is None else time.monotonic() + timeout
         while True:
             if self.stop():
                 raise Stopped
             t = self.task(task_id)
-            if t["status"] != "Active" or ready(t):
+            if not t.active or ready(t):
                 return t
             if end is not None and time.monotonic() > end:
                 raise TimeoutError(f"task {task_id}: condition not reached in {timeout} s")
@@ -128,25 +123,25 @@ class RoleContext:
 
     # -- the task's model -------------------------------------------------------------------
 
-    def model_spec(self, task: dict[str, Any]) -> ModelSpec:
-        spec = task["spec"]
-        key = spec["model_hash"]
+    def model_spec(self, task: Task) -> ModelSpec:
+        spec = task.spec
+        key = spec.model_hash
         if key not in self._model_specs:
-            data = self.store.fetch(spec["model_cid"], spec["model_hash"])
+            data = self.store.fetch(spec.model_cid, spec.model_hash)
             self._model_specs[key] = ModelSpec.from_bytes(data)
         return self._model_specs[key]
 
-    def global_model(self, task: dict[str, Any]) -> tuple[list[NDArray[Any]], str]:
+    def global_model(self, task: Task) -> tuple[list[NDArray[Any]], str]:
         """The round's starting model M_r as float32 tensors, and its hash (``0x`` hex).
 
         Round 0 starts from the initial weights named by the model spec; later rounds
         from the adopted aggregate recorded on chain.
         """
         model_spec = self.model_spec(task)
-        if task["model_hash"] == task["spec"]["model_hash"]:
+        if task.model_hash == task.spec.model_hash:
             cid, digest = initial_weights(model_spec)
         else:
-            cid, digest = task["model_cid"], task["model_hash"]
+            cid, digest = task.model_cid, task.model_hash
         if digest not in self._weights:
             data = self.store.fetch(cid, digest)
             decoded = decode_tensors(data, model_spec, kind="weights")
@@ -154,7 +149,7 @@ class RoleContext:
             self._server_states[digest] = decoded.server_state
         return self._weights[digest], digest
 
-    def server_state(self, task: dict[str, Any]) -> ServerState | None:
+    def server_state(self, task: Task) -> ServerState | None:
         """The server optimiser state the round's starting model M_r carries (``None`` for
         the initial weights or a task without a server optimiser); it is part of M_r's
         hashed weights file, so every party starts the next step from the same state."""
@@ -162,14 +157,14 @@ class RoleContext:
         if digest not in self._server_states:
             model_spec = self.model_spec(task)
             cid = (initial_weights(model_spec)[0] if digest == model_spec.initial_weights_hash
-                   else task["model_cid"])
+                   else task.model_cid)
             data = self.store.fetch(cid, digest)
             self._server_states[digest] = decode_tensors(data, model_spec,
                                                          kind="weights").server_state
         return self._server_states[digest]
 
 
-    def _round_start_ref(self, task_id: int, task: dict[str, Any], round_: int
+    def _round_start_ref(self, task_id: int, task: Task, round_: int
                          ) -> tuple[str, str]:
         """The CID and hash of the global model a round ``round_`` started from."""
         if round_ == 0:
@@ -177,9 +172,9 @@ class RoleContext:
         summary = self.dml.round_summary(task_id, round_ - 1)
         if summary is None:
             raise RoleError(f"round {round_ - 1} has no summary on chain")
-        return summary["model_cid"], summary["model_hash"]
+        return summary.model_cid, summary.model_hash
 
-    def _round_start(self, task_id: int, task: dict[str, Any], round_: int) -> list[NDArray[Any]]:
+    def _round_start(self, task_id: int, task: Task, round_: int) -> list[NDArray[Any]]:
         """The global model a past round ``round_`` started from."""
         cid, digest = self._round_start_ref(task_id, task, round_)
         if digest not in self._weights:
@@ -188,9 +183,9 @@ class RoleContext:
                                                    kind="weights").tensors
         return self._weights[digest]
 
-    def previous_step(self, task_id: int, task: dict[str, Any]) -> list[NDArray[Any]] | None:
+    def previous_step(self, task_id: int, task: Task) -> list[NDArray[Any]] | None:
         """``M_r − M_{r−1}``: the last adopted global step (None in round 0)."""
-        r = int(task["round"])
+        r = task.round
         if r == 0:
             return None
         now, _ = self.global_model(task)
@@ -198,35 +193,33 @@ class RoleContext:
         return [np.asarray(a, np.float64) - np.asarray(b, np.float64)
                 for a, b in zip(now, before, strict=False)]
 
-    def last_consensus(self, task_id: int, task: dict[str, Any]) -> dict[int, Outcome]:
+    def last_consensus(self, task_id: int, task: Task) -> dict[int, Outcome]:
         """The previous round's public outcome for each submission of the current round:
         submission index (this round's) → what the previous round's consensus said of the
         update the **same contributor account** revealed then (accepted, consensus score,
         consensus probe). Submission indices follow commit order, so they change between
         rounds; the account does not. Absent: the account revealed nothing last round."""
-        from decentralml_client.chain.api import verdict_tuple
         from decentralml_client.ml.validators import Outcome
         from decentralml_client.protocol.consensus import VoteRecord, consensus
 
-        r = int(task["round"]) - 1
+        r = task.round - 1
         if r < 0:
             return {}
         subs = self.dml.submissions(task_id, r)
         bonds = self.dml.electorate(task_id, r)
         votes = self.dml.votes(task_id, r)
-        records = {who: VoteRecord(bond, [verdict_tuple(v) for v in votes[who]]
-                                   if who in votes else None)
+        records = {who: VoteRecord(bond, votes[who].as_tuples() if who in votes else None)
                    for who, bond in bonds.items()}
-        revealed = sorted(i for i, s in subs.items() if s["status"] in ("Accepted", "Rejected"))
-        c = consensus(revealed, records, int(task["spec"]["quorum"]))
-        by_account = {str(subs[i]["contributor"]): Outcome(subs[i]["status"] == "Accepted",
-                                                           c.scores[i], c.probes[i])
+        revealed = sorted(i for i, s in subs.items() if s.status in ("Accepted", "Rejected"))
+        c = consensus(revealed, records, task.spec.quorum)
+        by_account = {subs[i].contributor: Outcome(subs[i].status == "Accepted",
+                                                   c.scores[i], c.probes[i])
                       for i in revealed}
         now = self.dml.submissions(task_id, r + 1)
-        return {i: by_account[str(s["contributor"])] for i, s in now.items()
-                if str(s.get("contributor")) in by_account}
+        return {i: by_account[s.contributor] for i, s in now.items()
+                if s.contributor in by_account}
 
-    def public_history(self, task_id: int, task: dict[str, Any]) -> PublicHistory:
+    def public_history(self, task_id: int, task: Task) -> PublicHistory:
         """What the previous ``HISTORY_ROUNDS`` rounds made public, oldest first: each
         round's revealed updates (contributor :func:`account_key` → delta; an update that
         cannot be fetched, verified or decoded is left out) and the global steps between
@@ -238,7 +231,7 @@ class RoleContext:
         from decentralml_client.ml.acceptance import HISTORY_ROUNDS
         from decentralml_client.ml.attacks import PublicHistory
 
-        r = int(task["round"])
+        r = task.round
         first = max(0, r - HISTORY_ROUNDS)
         for key in [k for k in self._history if k[0] == task_id and k[1] < first]:
             del self._history[key]
@@ -254,7 +247,7 @@ class RoleContext:
                                   for a, b in zip(after, before, strict=False)])
         return history
 
-    def _round_updates(self, task_id: int, task: dict[str, Any], round_: int
+    def _round_updates(self, task_id: int, task: Task, round_: int
                        ) -> dict[int, list[NDArray[Any]]]:
         """A past round's revealed updates that load, by contributor account key."""
         from decentralml_client.roles.updates import load_update
@@ -262,7 +255,7 @@ class RoleContext:
         _, base_hash = self._round_start_ref(task_id, task, round_)
         out: dict[int, list[NDArray[Any]]] = {}
         for index, sub in sorted(self.dml.submissions(task_id, round_).items()):
-            if sub.get("status") not in REVEALED:
+            if not sub.revealed:
                 continue
             try:
                 delta, _ = load_update(self, task_id, task, index, sub, round_=round_,
@@ -273,12 +266,8 @@ class RoleContext:
                 log.info("history: task %s round %s submission %s left out: %s",
                          task_id, round_, index, exc)
                 continue
-            out[account_key(str(sub["contributor"]))] = delta
+            out[account_key(sub.contributor)] = delta
         return out
-
-
-REVEALED = ("Revealed", "Accepted", "Rejected")
-"""Statuses of a submission whose update was revealed (public once the round is over)."""
 
 
 def account_key(address: str) -> int:
@@ -297,21 +286,21 @@ def initial_weights(model_spec: ModelSpec) -> tuple[str, str]:
     return cid, digest
 
 
-def attempt_changed(round_: int, retries: int) -> Callable[[dict[str, Any]], bool]:
+def attempt_changed(round_: int, retries: int) -> Callable[[Task], bool]:
     """A :meth:`RoleContext.wait` condition: the task has moved on to another round attempt."""
-    return lambda t: (t["round"], t["retries"]) != (round_, retries)
+    return lambda t: t.attempt != (round_, retries)
 
 
-def phase_changed(round_: int, retries: int, phase: str) -> Callable[[dict[str, Any]], bool]:
+def phase_changed(round_: int, retries: int, phase: str) -> Callable[[Task], bool]:
     """A :meth:`RoleContext.wait` condition: the task has left this attempt's ``phase``."""
-    return lambda t: (t["round"], t["retries"], t["phase"]) != (round_, retries, phase)
+    return lambda t: (t.round, t.retries, t.phase) != (round_, retries, phase)
 
 
 @dataclass(frozen=True)
 class Attempt:
     """Where a task stands when a role looks at it: one attempt of one round, in one phase."""
 
-    task: dict[str, Any]
+    task: Task
     round: int
     retries: int
     phase: str
@@ -323,11 +312,11 @@ def attempts(ctx: RoleContext, task_id: int, journal: Journal) -> Iterator[Attem
     """The task's state each time a role loop comes round, until the task has ended."""
     while True:
         task = ctx.wait(task_id, lambda t: True)
-        if task["status"] in FINAL_STATES:
+        if task.status in FINAL_STATES:
             return
-        r, retries = int(task["round"]), int(task["retries"])
+        r, retries = task.attempt
         key = attempt_key(r, retries)
-        yield Attempt(task, r, retries, task["phase"], key, journal.entry(key))
+        yield Attempt(task, r, retries, task.phase, key, journal.entry(key))
 
 
 def build_update_manifest(account: Account, *, task_id: int, round_: int, base_model_hash: str,

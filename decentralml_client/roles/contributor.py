@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from decentralml_client.chain import PalletError
+from decentralml_client.chain import DecentralMl, PalletError
 from decentralml_client.chain.api import account_id
+from decentralml_client.chain.errors import Kind
+from decentralml_client.chain.records import Hash
 from decentralml_client.keys import seal_for_validators
 from decentralml_client.ml.attacks import (
     DEFAULT_ATTACK_SCALE,
@@ -105,14 +107,14 @@ def run_contributor(ctx: RoleContext, task_id: int, x: NDArray[Any], y: NDArray[
                     delta = attack_delta(delta, opts.attack, DEFAULT_ATTACK_SCALE[opts.attack], rng,
                                          ctx.previous_step(task_id, task))
                 claimed = claimed_examples(opts.attack, result.num_examples,
-                                           int(task["spec"]["max_examples"]))
+                                           task.spec.max_examples)
                 result = TrainResult(delta, claimed, result.metrics)
                 update = encode_update(
                     delta, model_spec, task=str(task_id), round=r, base_model_hash=base_hash,
                     num_examples=claimed, encoding=opts.encoding, topk=opts.topk,
                     allow_nonfinite=opts.attack == "nan",
                 )
-                sealed = bool(task["spec"].get("private"))
+                sealed = task.spec.private
                 stored = update
                 if sealed:
                     stored = seal_for_validators(update, _validator_keys(ctx, task_id))
@@ -135,12 +137,11 @@ def run_contributor(ctx: RoleContext, task_id: int, x: NDArray[Any], y: NDArray[
             try:
                 dml.commit_update(ctx.account.keypair, task_id, r, c)
             except PalletError as exc:
-                if exc.name != "AlreadyCommitted":  # a commit sent before a crash landed
-                    if exc.name in ("WrongPhase", "CommitDeadlinePassed", "TaskFull",
-                                    "NotYetEligible", "WrongRound"):
-                        journal.update(key, missed=exc.name)
-                        ctx.wait(task_id, attempt_changed(r, retries))
-                        continue
+                if exc.kind is Kind.MISSED:
+                    journal.update(key, missed=exc.name)
+                    ctx.wait(task_id, attempt_changed(r, retries))
+                    continue
+                if exc.kind is not Kind.DONE:  # done: a commit sent before a crash landed
                     raise
             journal.update(key, committed=True)
             ctx.emit("committed", task=task_id, round=r)
@@ -150,14 +151,14 @@ def run_contributor(ctx: RoleContext, task_id: int, x: NDArray[Any], y: NDArray[
             try:
                 dml.reveal_update(
                     ctx.account.keypair, task_id, r, entry["manifest_cid"],
-                    bytes.fromhex(entry["manifest_hash"][2:]), int(entry["num_examples"]),
-                    bytes.fromhex(entry["salt"][2:]),
+                    Hash(entry["manifest_hash"]).raw, int(entry["num_examples"]),
+                    Hash(entry["salt"]).raw,
                 )
             except PalletError as exc:
-                if exc.name == "DuplicateUpdate":  # the same bytes as an earlier submission
+                if exc.kind is Kind.MISSED:  # e.g. the same bytes as an earlier submission
                     journal.update(key, revealed=False, missed=exc.name)
                     continue
-                if exc.name != "AlreadyRevealed":
+                if exc.kind is not Kind.DONE:
                     raise
             journal.update(key, revealed=True)
             rounds_done += 1
@@ -172,23 +173,23 @@ def run_contributor(ctx: RoleContext, task_id: int, x: NDArray[Any], y: NDArray[
 def _commitment(task_id: int, round_: int, attempt: int, me: bytes,
                 entry: dict[str, Any]) -> bytes:
     """The update commitment of the round's prepared journal entry."""
-    return update_commitment(task_id, round_, attempt, me,
-                             bytes.fromhex(entry["manifest_hash"][2:]),
-                             int(entry["num_examples"]), bytes.fromhex(entry["salt"][2:]))
+    return update_commitment(task_id, round_, attempt, me, Hash(entry["manifest_hash"]).raw,
+                             int(entry["num_examples"]), Hash(entry["salt"]).raw)
 
 
-def _commit_landed(dml: Any, task_id: int, round_: int, address: str, commitment: bytes) -> bool:
+def _commit_landed(dml: DecentralMl, task_id: int, round_: int, address: str,
+                   commitment: bytes) -> bool:
     """Whether the chain holds ``address``'s commitment ``commitment`` for the round."""
-    want = "0x" + commitment.hex()
-    return any(s.get("contributor") == address and str(s.get("commitment")) == want
+    want = Hash(commitment)
+    return any(s.contributor == address and s.commitment == want
                for s in dml.submissions(task_id, round_).values())
 
 
 def _validator_keys(ctx: RoleContext, task_id: int) -> list[bytes]:
     keys = []
     for address, member in ctx.dml.members(task_id).items():
-        if member.get("role") == "Validator":
+        if member.role == "Validator":
             info = ctx.dml.participant(address)
             if info:
-                keys.append(bytes.fromhex(str(info["x25519_key"])[2:]))
+                keys.append(info.x25519_key.raw)
     return keys

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from decentralml_client.chain import DecentralMl
-from decentralml_client.chain.api import verdict_tuple
+from decentralml_client.chain.records import Round, Task, TaskSpec
 from decentralml_client.errors import DecentralMLError
 from decentralml_client.protocol.consensus import VoteRecord, consensus, evidenced, quorum_stake
 
@@ -117,7 +117,7 @@ class Lineage:
 def finished_rounds(dml: DecentralMl, task_id: int) -> list[int]:
     """The task's finalised rounds, in order."""
     task = _task(dml, task_id)
-    return [r for r in range(int(task["round"]) + 1) if dml.round_summary(task_id, r)]
+    return [r for r in range(task.round + 1) if dml.round_summary(task_id, r)]
 
 
 def read_lineage(dml: DecentralMl, task_id: int, upto: int | None = None) -> Lineage:
@@ -133,7 +133,7 @@ def read_lineage(dml: DecentralMl, task_id: int, upto: int | None = None) -> Lin
         raise LineageError(f"task {task_id} round {upto} is not finalised; finalised rounds: "
                            f"{', '.join(map(str, done))}",
                            hint="pick one of the finalised rounds with --round.")
-    spec = task["spec"]
+    spec = task.spec
     rounds: list[RoundLineage] = []
     base = "initial"  # replaced by each adopted model in turn
     for r in range(upto + 1):
@@ -141,57 +141,48 @@ def read_lineage(dml: DecentralMl, task_id: int, upto: int | None = None) -> Lin
         if summary is None:
             raise LineageError(f"task {task_id}: round {r} has no summary on chain")
         rounds.append(_round(dml, task_id, r, summary, base, spec))
-        base = str(summary["model_hash"])
-    return Lineage(task_id=task_id, status=str(task["status"]), model_spec_cid=spec["model_cid"],
-                   model_spec_hash=spec["model_hash"], rounds=rounds)
+        base = summary.model_hash
+    return Lineage(task_id=task_id, status=task.status, model_spec_cid=spec.model_cid,
+                   model_spec_hash=spec.model_hash, rounds=rounds)
 
 
-def _round(dml: DecentralMl, task_id: int, r: int, summary: dict[str, Any], base: str,
-           spec: dict[str, Any]) -> RoundLineage:
+def _round(dml: DecentralMl, task_id: int, r: int, summary: Round, base: str,
+           spec: TaskSpec) -> RoundLineage:
     bonds = dml.electorate(task_id, r)
     votes = dml.votes(task_id, r)
     subs = dml.submissions(task_id, r)
-    revealed = sorted(i for i, s in subs.items() if s["status"] in ("Accepted", "Rejected"))
-    records = {who: VoteRecord(bonds.get(who, 0), [verdict_tuple(v) for v in verdicts])
-               for who, verdicts in votes.items()}
-    probes = consensus(revealed, records, int(spec["quorum"])).probes
+    revealed = sorted(i for i, s in subs.items() if s.status in ("Accepted", "Rejected"))
+    records = {who: VoteRecord(bonds.get(who, 0), vote.as_tuples())
+               for who, vote in votes.items()}
+    probes = consensus(revealed, records, spec.quorum).probes
     by_submission: dict[int, list[Vote]] = {}
-    for validator, verdicts in sorted(votes.items()):
-        for v in verdicts:
-            i, probe = int(v["submission"]), int(v.get("probe", 0))
+    for validator, vote in sorted(votes.items()):
+        for v in vote.verdicts:
+            i = v.submission
             by_submission.setdefault(i, []).append(
-                Vote(validator, bool(v["accept"]), int(v["score"]), bonds.get(validator, 0),
-                     probe, i in probes and evidenced(probe, probes[i])))
+                Vote(validator, v.accept, v.score, bonds.get(validator, 0),
+                     v.probe, i in probes and evidenced(v.probe, probes[i])))
     updates = [
-        Update(index=i, contributor=str(s["contributor"]), cid=s.get("cid"),
-               update_hash=s.get("update_hash"), num_examples=int(s["num_examples"]),
-               status=str(s["status"]), accept_stake=int(s["accept_stake"]),
-               reject_stake=int(s["reject_stake"]), votes=by_submission.get(i, []))
+        Update(index=i, contributor=s.contributor, cid=s.cid, update_hash=s.update_hash,
+               num_examples=s.num_examples, status=s.status, accept_stake=s.accept_stake,
+               reject_stake=s.reject_stake, votes=by_submission.get(i, []))
         for i, s in sorted(subs.items())
-        if s["status"] in ("Accepted", "Rejected")
+        if s.status in ("Accepted", "Rejected")
     ]
-    model_hash = str(summary["model_hash"])
-    attestations = []
-    for validator, value in sorted(dml.attestations(task_id, r).items()):
-        digest, score = _attestation(value)
-        if digest == model_hash:
-            attestations.append(Attestation(validator, digest, score, bonds.get(validator, 0)))
-    proposer = next((str(p["proposer"]) for p in dml.proposals(task_id, r)
-                     if str(p["hash"]) == model_hash), None)
+    model_hash = summary.model_hash
+    attestations = [Attestation(validator, a.hash, a.score, bonds.get(validator, 0))
+                    for validator, a in sorted(dml.attestations(task_id, r).items())
+                    if a.hash == model_hash]
+    proposer = next((p.proposer for p in dml.proposals(task_id, r) if p.hash == model_hash),
+                    None)
     return RoundLineage(
-        round=r, base_model_hash=base, model_cid=str(summary["model_cid"]),
-        model_hash=model_hash, attested_score=int(summary["attested_score"]),
-        accepted=int(summary["accepted"]), rejected=int(summary["rejected"]),
-        void=int(summary["void"]), retries=int(summary["retries"]),
-        finalized_at=int(summary["finalized_at"]), electorate_stake=sum(bonds.values()),
-        quorum=int(spec["quorum"]), rule=spec["rule"], proposer=proposer, updates=updates,
+        round=r, base_model_hash=base, model_cid=summary.model_cid,
+        model_hash=model_hash, attested_score=summary.attested_score,
+        accepted=summary.accepted, rejected=summary.rejected,
+        void=summary.void, retries=summary.retries,
+        finalized_at=summary.finalized_at, electorate_stake=sum(bonds.values()),
+        quorum=spec.quorum, rule=spec.rule, proposer=proposer, updates=updates,
         attestations=attestations)
-
-
-def _attestation(value: Any) -> tuple[str, int]:
-    if isinstance(value, dict):
-        return str(value["hash"]), int(value["score"])
-    return str(value[0]), int(value[1])
 
 
 def check_lineage(lineage: Lineage) -> None:
@@ -227,7 +218,7 @@ def lineage_report(dml: DecentralMl, task_id: int, upto: int | None = None
     return lineage, {**lineage.to_dict(), "checked": problem is None, "problem": problem}
 
 
-def _task(dml: DecentralMl, task_id: int) -> dict[str, Any]:
+def _task(dml: DecentralMl, task_id: int) -> Task:
     task = dml.task(task_id)
     if task is None:
         raise LineageError(f"task {task_id} does not exist on this chain",

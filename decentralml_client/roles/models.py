@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from numpy.typing import NDArray
 
+from decentralml_client.chain.records import Hash, Task
 from decentralml_client.ml.codec import decode_tensors
 from decentralml_client.ml.model_spec import ModelSpec
 from decentralml_client.roles.common import RoleContext
@@ -58,7 +59,7 @@ def reader_context(chain: Any, store: Any, data_dir: Any) -> RoleContext:
                        data_dir=data_dir)
 
 
-def fetch_adopted(ctx: RoleContext, task_id: int, task: dict[str, Any], cid: str,
+def fetch_adopted(ctx: RoleContext, task_id: int, task: Task, cid: str,
                   digest: str, r: int | None) -> tuple[list[NDArray[Any]], bytes]:
     """Weights of an adopted model (``r`` None: the initial model), hash-checked."""
     spec = ctx.model_spec(task)
@@ -81,7 +82,7 @@ def pull_model(ctx: RoleContext, task_id: int, round_: int | None = None, *,
     rl = lineage.last
     weights, data = fetch_adopted(ctx, task_id, task, rl.model_cid, rl.model_hash, rl.round)
     done = False
-    if recompute and not task["spec"].get("private"):
+    if recompute and not task.spec.private:
         got = recompute_round(ctx, task_id, task, rl.round)
         if got != rl.model_hash:
             raise LineageError(f"task {task_id} round {rl.round}: the aggregate of the accepted "
@@ -90,18 +91,18 @@ def pull_model(ctx: RoleContext, task_id: int, round_: int | None = None, *,
     return PulledModel(ctx.model_spec(task), weights, data, rl.round, lineage, done)
 
 
-def recompute_round(ctx: RoleContext, task_id: int, task: dict[str, Any], r: int) -> str:
+def recompute_round(ctx: RoleContext, task_id: int, task: Task, r: int) -> str:
     """The hash of round ``r``'s aggregate, recomputed as every validator does."""
     from decentralml_client.roles.updates import compute_aggregate
 
     if r == 0:  # RoleContext.global_model reads the initial weights for this view
-        base_cid, base_hash = task["spec"]["model_cid"], task["spec"]["model_hash"]
+        base_cid, base_hash = task.spec.model_cid, Hash(task.spec.model_hash)
     else:
         before = ctx.dml.round_summary(task_id, r - 1)
         if before is None:
             raise LineageError(f"task {task_id}: round {r - 1} has no summary on chain")
-        base_cid, base_hash = before["model_cid"], before["model_hash"]
-    view = {**task, "round": r, "model_cid": base_cid, "model_hash": base_hash}
+        base_cid, base_hash = before.model_cid, before.model_hash
+    view = replace(task, round=r, model_cid=base_cid, model_hash=base_hash)
     return compute_aggregate(ctx, task_id, view).hash
 
 
@@ -119,8 +120,7 @@ def evaluate_rounds(ctx: RoleContext, task_id: int, x: Any, y: Any,
     for done in finished_rounds(ctx.dml, task_id):
         s = ctx.dml.round_summary(task_id, done)
         assert s is not None
-        models.append((done, str(s["model_cid"]), str(s["model_hash"]),
-                       int(s["attested_score"])))
+        models.append((done, s.model_cid, s.model_hash, s.attested_score))
     rows = []
     for step, (r, cid, digest, attested) in enumerate(models):
         weights, _ = fetch_adopted(ctx, task_id, task, cid, digest, r)

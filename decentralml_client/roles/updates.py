@@ -18,7 +18,7 @@ from typing import Any
 
 from numpy.typing import NDArray
 
-from decentralml_client.chain.api import is_accepted
+from decentralml_client.chain.records import Submission, Task
 from decentralml_client.keys import is_sealed, open_sealed
 from decentralml_client.ml.aggregate import effective_examples, next_model
 from decentralml_client.ml.codec import decode_tensors, encode_weights, file_hash
@@ -35,8 +35,8 @@ class Aggregate:
     included: list[int]
 
 
-def load_update(ctx: RoleContext, task_id: int, task: dict[str, Any], index: int,
-                sub: dict[str, Any], *, round_: int | None = None,
+def load_update(ctx: RoleContext, task_id: int, task: Task, index: int,
+                sub: Submission, *, round_: int | None = None,
                 base_hash: str | None = None) -> tuple[list[NDArray[Any]], int]:
     """Fetch, verify and decode one revealed update: (delta tensors, num_examples).
 
@@ -49,10 +49,12 @@ def load_update(ctx: RoleContext, task_id: int, task: dict[str, Any], index: int
     model_spec = ctx.model_spec(task)
     if base_hash is None:
         _, base_hash = ctx.global_model(task)
-    raw = ctx.store.fetch(sub["cid"], sub["update_hash"])
-    body = read_update_manifest(raw, sub["contributor"])
-    expect = {"task": task_id, "round": int(task["round"]) if round_ is None else round_,
-              "base_model_hash": base_hash, "num_examples": int(sub["num_examples"])}
+    if sub.cid is None or sub.update_hash is None:
+        raise RoleError(f"submission {index} is not revealed")
+    raw = ctx.store.fetch(sub.cid, sub.update_hash)
+    body = read_update_manifest(raw, sub.contributor)
+    expect = {"task": task_id, "round": task.round if round_ is None else round_,
+              "base_model_hash": base_hash, "num_examples": sub.num_examples}
     for k, v in expect.items():
         if body.get(k) != v:
             raise RoleError(f"submission {index}: manifest {k}={body.get(k)!r}, expected {v!r}")
@@ -62,15 +64,15 @@ def load_update(ctx: RoleContext, task_id: int, task: dict[str, Any], index: int
     decoded = decode_tensors(data, model_spec, kind="delta")
     if decoded.meta.get("base_model_hash") != base_hash:
         raise RoleError(f"submission {index}: update built on another model")
-    return decoded.tensors, int(sub["num_examples"])
+    return decoded.tensors, sub.num_examples
 
 
-def compute_aggregate(ctx: RoleContext, task_id: int, task: dict[str, Any],
+def compute_aggregate(ctx: RoleContext, task_id: int, task: Task,
                       cache: UpdateCache | None = None) -> Aggregate:
     """The round's aggregate over the accepted submissions, as canonical weights bytes."""
-    r = int(task["round"])
+    r = task.round
     subs = ctx.dml.submissions(task_id, r)
-    accepted = sorted(i for i, s in subs.items() if is_accepted(task, s))
+    accepted = sorted(i for i, s in subs.items() if s.accepted(task))
     if not accepted:
         raise RoleError(f"task {task_id} round {r}: no accepted update to aggregate")
     deltas, claims = [], []
@@ -81,10 +83,9 @@ def compute_aggregate(ctx: RoleContext, task_id: int, task: dict[str, Any],
             delta, n = load_update(ctx, task_id, task, i, subs[i])
         deltas.append(delta)
         claims.append(n)
-    counts = effective_examples(claims, int(task["spec"]["max_examples"]),
-                                task["spec"].get("example_weighting"))
+    counts = effective_examples(claims, task.spec.max_examples, task.spec.example_weighting)
     base, base_hash = ctx.global_model(task)
-    weights, state = next_model(task["spec"]["rule"], task["spec"].get("server_optimizer"),
+    weights, state = next_model(task.spec.rule, task.spec.server_optimizer,
                                 base, ctx.server_state(task), deltas, counts)
     data = encode_weights(weights, ctx.model_spec(task), task=str(task_id), round=r + 1,
                           base_model_hash=base_hash, server_state=state)

@@ -56,7 +56,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from decentralml_client.chain import PalletError
-from decentralml_client.chain.api import account_id, is_accepted
+from decentralml_client.chain.api import account_id
+from decentralml_client.chain.errors import Kind
+from decentralml_client.chain.records import Hash, Task
 from decentralml_client.protocol import Verdict, vote_commitment
 from decentralml_client.roles.common import (
     RoleContext,
@@ -71,8 +73,6 @@ from decentralml_client.roles.updates import UpdateCache, compute_aggregate, loa
 from decentralml_client.storage import StorageUnavailable
 
 T = TypeVar("T")
-
-_MISSED = ("NotInElectorate", "WrongPhase", "WrongRound")
 
 MARGIN_BLOCKS = 1
 """While storage is down, a validator keeps retrying until this many blocks before the last
@@ -107,10 +107,9 @@ def while_storage_down(ctx: RoleContext, task_id: int, round_: int, retries: int
         except StorageUnavailable as exc:
             task = ctx.task(task_id)
             head, _ = ctx.chain.head()
-            left = int(task["phase_ends_at"]) - 1 - head  # blocks that may still include us
-            here = (int(task["round"]), int(task["retries"]), task["phase"]) == (
-                round_, retries, phase)
-            if not here or task["status"] != "Active" or left <= margin:
+            left = task.phase_ends_at - 1 - head  # blocks that may still include us
+            here = (task.round, task.retries, task.phase) == (round_, retries, phase)
+            if not here or not task.active or left <= margin:
                 raise StorageOutage(
                     f"task {task_id} round {round_}: storage still unavailable "
                     f"{max(left, 0)} block(s) before the {phase} deadline ({exc})") from exc
@@ -136,7 +135,7 @@ def basis_points(accuracy: float) -> int:
     return max(0, min(10_000, round(accuracy * 10_000)))
 
 
-def _judge(ctx: RoleContext, task_id: int, task: dict[str, Any], x_val: NDArray[Any],
+def _judge(ctx: RoleContext, task_id: int, task: Task, x_val: NDArray[Any],
            y_val: NDArray[Any], updates: UpdateCache, opts: ValidatorOptions,
            ) -> tuple[list[Verdict] | None, dict[int, str]]:
     """This validator's verdicts ``(submission, accept, score, probe)`` on every revealed
@@ -145,9 +144,9 @@ def _judge(ctx: RoleContext, task_id: int, task: dict[str, Any], x_val: NDArray[
     from decentralml_client.ml.evidence import Prober, probe_seed
     from decentralml_client.ml.validators import strategy_verdicts
 
-    r = int(task["round"])
+    r = task.round
     subs = {i: s for i, s in sorted(ctx.dml.submissions(task_id, r).items())
-            if s["status"] == "Revealed"}
+            if s.status == "Revealed"}
     reasons: dict[int, str] = {}
 
     def honest() -> list[Verdict]:
@@ -161,29 +160,30 @@ def _judge(ctx: RoleContext, task_id: int, task: dict[str, Any], x_val: NDArray[
                 candidates[index] = exc
         model_spec = ctx.model_spec(task)
         base = ctx.global_model(task)[0]
-        policy = AcceptancePolicy(min_improvement=int(task["spec"].get("min_improvement", 0)))
+        policy = AcceptancePolicy(min_improvement=task.spec.min_improvement)
         public = ctx.public_history(task_id, task)
         judged = judge_updates(model_spec, base, candidates, x_val, y_val, policy=policy,
                                previous_step=ctx.previous_step(task_id, task),
                                history=public.deltas(),
-                               not_own={i: public.not_own(account_key(str(s["contributor"])))
+                               not_own={i: public.not_own(account_key(s.contributor))
                                         for i, s in subs.items()})
         # The evidence that this validator ran every update: the seed is fixed by the
         # round's revealed update hashes, in submission order (ml/evidence.py).
-        seed = probe_seed(task_id, r, int(task["retries"]),
-                          [bytes.fromhex(str(s["update_hash"])[2:]) for s in subs.values()])
+        seed = probe_seed(task_id, r, task.retries,
+                          [s.update_hash.raw for s in subs.values()
+                           if s.update_hash is not None])
         prober = Prober(model_spec, base, seed)
         probes = {i: prober.probe(c) for i, c in candidates.items()}
         for index, j in judged.items():
             if j.accept:
                 delta = candidates[index]
-                updates[index] = (delta, int(subs[index]["num_examples"]))
+                updates[index] = (delta, subs[index].num_examples)
             elif j.reason:
                 reasons[index] = j.reason
         return [(i, j.accept, j.score, probes[i]) for i, j in judged.items()]
 
     last = ctx.last_consensus(task_id, task)
-    rng = np.random.default_rng([opts.seed, task_id, r, int(task["retries"])])
+    rng = np.random.default_rng([opts.seed, task_id, r, task.retries])
     return strategy_verdicts(opts.strategy, sorted(subs), honest, rng, last), reasons
 
 
@@ -200,8 +200,7 @@ def _verdicts(entry: Mapping[str, Any]) -> list[Verdict]:
 def _vote_commitment(task_id: int, round_: int, attempt: int, me: bytes,
                      entry: Mapping[str, Any]) -> bytes:
     """The vote commitment of the round's judged journal entry."""
-    return vote_commitment(task_id, round_, attempt, me, _verdicts(entry),
-                           bytes.fromhex(entry["salt"][2:]))
+    return vote_commitment(task_id, round_, attempt, me, _verdicts(entry), Hash(entry["salt"]).raw)
 
 
 def next_step(phase: str, entry: Mapping[str, Any]) -> str:
@@ -219,10 +218,10 @@ def next_step(phase: str, entry: Mapping[str, Any]) -> str:
     return "wait"
 
 
-def _proposed_or_changed(ctx: RoleContext, task_id: int, task: dict[str, Any],
-                         seen: int) -> Callable[[dict[str, Any]], bool]:
+def _proposed_or_changed(ctx: RoleContext, task_id: int, task: Task,
+                         seen: int) -> Callable[[Task], bool]:
     """A wait condition: the task changed, or the round has other than ``seen`` proposals."""
-    r = int(task["round"])
+    r = task.round
     return lambda t: t != task or len(ctx.dml.proposals(task_id, r)) != seen
 
 
@@ -243,7 +242,7 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: ND
 
         if ("verdicts" in entry and "vote_committed" not in entry and "missed" not in entry
                 and ctx.dml.vote_commits(task_id, r).get(ctx.address)
-                == "0x" + _vote_commitment(task_id, r, retries, me, entry).hex()):
+                == Hash(_vote_commitment(task_id, r, retries, me, entry))):
             # The vote commit was included but its receipt was lost (a crash or node restart).
             entry = journal.update(key, vote_committed=True)
             voted_rounds += 1
@@ -268,10 +267,10 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: ND
                 ctx.dml.commit_vote(ctx.account.keypair, task_id, r,
                                     _vote_commitment(task_id, r, retries, me, entry))
             except PalletError as exc:
-                if exc.name in _MISSED:
+                if exc.kind is Kind.MISSED:
                     journal.update(key, missed=exc.name)
                     continue
-                if exc.name != "AlreadyVoted":  # a commit sent before a crash landed
+                if exc.kind is not Kind.DONE:  # done: a commit sent before a crash landed
                     raise
             journal.update(key, vote_committed=True)
             voted_rounds += 1
@@ -283,16 +282,16 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: ND
             verdicts = _verdicts(entry)
             try:
                 ctx.dml.reveal_vote(ctx.account.keypair, task_id, r, verdicts,
-                                    bytes.fromhex(entry["salt"][2:]))
+                                    Hash(entry["salt"]).raw)
             except PalletError as exc:
-                if exc.name not in ("AlreadyRevealed", "WrongPhase"):
+                if exc.kind not in (Kind.DONE, Kind.MISSED):
                     raise
             journal.update(key, vote_revealed=True)
             ctx.emit("vote_revealed", task=task_id, round=r, verdicts=verdicts)
             continue
 
         if step == "attest":
-            if not any(is_accepted(task, s) for s in ctx.dml.submissions(task_id, r).values()):
+            if not any(s.accepted(task) for s in ctx.dml.submissions(task_id, r).values()):
                 journal.update(key, attested=False, reason="nothing accepted")
                 continue
             try:
@@ -303,9 +302,9 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: ND
                 journal.update(key, attested=False, reason=str(exc))
                 continue
             proposals = ctx.dml.proposals(task_id, r)
-            match = next((p for p in proposals if p["hash"] == agg.hash), None)
+            match = next((p for p in proposals if p.hash == agg.hash), None)
             if match is not None:
-                cid = str(match["cid"])
+                cid = match.cid
                 try:  # the CID must serve exactly the bytes we computed
                     while_storage_down(ctx, task_id, r, retries, phase,
                                        partial(ctx.store.fetch, cid, agg.hash))
@@ -315,21 +314,21 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: ND
                 score = basis_points(
                     evaluate(ctx.model_spec(task), agg.weights, x_val, y_val)["accuracy"])
                 try:
-                    ctx.dml.attest_aggregate(ctx.account.keypair, task_id, r, match["cid"],
-                                             bytes.fromhex(agg.hash[2:]), score)
+                    ctx.dml.attest_aggregate(ctx.account.keypair, task_id, r, match.cid,
+                                             match.hash.raw, score)
                 except PalletError as exc:
-                    if exc.name not in ("AlreadyAttested", "WrongPhase", "AggregationClosed"):
+                    if exc.kind not in (Kind.DONE, Kind.MISSED):
                         raise
                 journal.update(key, attested=True, hash=agg.hash, score=score)
                 ctx.emit("attested", task=task_id, round=r, hash=agg.hash, score=score)
                 continue
-            if opts.propose and not any(p["proposer"] == ctx.address for p in proposals):
+            if opts.propose and not any(p.proposer == ctx.address for p in proposals):
                 cid = ctx.store.add(agg.data)
                 try:
                     ctx.dml.propose_aggregate(ctx.account.keypair, task_id, r, cid,
-                                              bytes.fromhex(agg.hash[2:]))
+                                              Hash(agg.hash).raw)
                 except PalletError as exc:
-                    if exc.name not in ("AlreadyProposed", "DuplicateProposal"):
+                    if exc.kind is not Kind.DONE:
                         raise
                 ctx.emit("proposed", task=task_id, round=r, cid=cid, hash=agg.hash)
                 continue

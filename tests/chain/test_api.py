@@ -19,16 +19,17 @@ from decentralml_client.chain import (
     permill,
     rule_param,
 )
-from decentralml_client.chain.api import (
-    account_id,
-    cid_text,
-    h256,
-    if_present,
-    is_accepted,
-    is_ss58_address,
-    verdict_tuple,
-)
+from decentralml_client.chain.api import account_id, h256, if_present, is_ss58_address
 from decentralml_client.chain.client import Event
+from decentralml_client.chain.records import (
+    Hash,
+    Proposal,
+    Submission,
+    Task,
+    Verdict,
+    Vote,
+    cid_text,
+)
 from decentralml_client.keys import dev_account
 
 ALICE = dev_account("alice").ss58_address
@@ -80,26 +81,45 @@ def test_rule_param_gives_the_chains_aggregation_rule() -> None:
         rule_param("mean")
 
 
-def _task(quorum: int, electorate_stake: int) -> dict[str, Any]:
-    return {"spec": {"quorum": quorum}, "electorate_stake": electorate_stake}
+H = "0x" + "22" * 32
+
+
+def _stored_task(quorum: int = permill(2 / 3), electorate_stake: int = 0,
+                 **fields: Any) -> dict[str, Any]:
+    """A task as substrate-interface decodes it from storage."""
+    return {"creator": ALICE, "spec": {"model_cid": CID, "model_hash": H, "quorum": quorum},
+            "status": "Active", "round": 0, "phase": "Commit", "phase_ends_at": 9,
+            "retries": 0, "model_cid": CID, "model_hash": H,
+            "electorate_stake": electorate_stake, **fields}
+
+
+def _submission(status: str, accept_stake: int = 0) -> Submission:
+    return Submission.from_chain(0, {"contributor": ALICE, "commitment": H, "status": status,
+                                     "accept_stake": accept_stake})
 
 
 def test_is_accepted_is_the_pallets_stake_quorum() -> None:
-    task = _task(permill(2 / 3), 3 * UNIT)
-    revealed = {"status": "Revealed", "accept_stake": 2 * UNIT}
-    assert is_accepted(task, revealed)  # 2 of 3 equal bonds reach 2/3
-    assert not is_accepted(task, {**revealed, "accept_stake": 1 * UNIT})
-    assert is_accepted(task, {"status": "Accepted"})
+    task = Task.from_chain(0, _stored_task(permill(2 / 3), 3 * UNIT))
+    assert _submission("Revealed", 2 * UNIT).accepted(task)  # 2 of 3 equal bonds reach 2/3
+    assert not _submission("Revealed", 1 * UNIT).accepted(task)
+    assert _submission("Accepted").accepted(task)
     for status in ("Committed", "Rejected"):
-        assert not is_accepted(task, {"status": status, "accept_stake": 3 * UNIT})
+        assert not _submission(status, 3 * UNIT).accepted(task)
+
+
+def test_a_hash_has_one_text_form() -> None:
+    assert Hash(b"\x01" * 32) == "0x" + "01" * 32 == Hash("01" * 32) == Hash("0X" + "01" * 32)
+    assert Hash("0x" + "AB" * 32) == "0x" + "ab" * 32 and Hash("0x" + "ab" * 32).raw == b"\xab" * 32
+    for bad in ("0x0102", "0x" + "zz" * 32, b"\x01"):
+        with pytest.raises(ValueError, match="32-byte hash"):
+            Hash(bad)
 
 
 def test_addresses_hashes_and_cids() -> None:
     assert account_id(ALICE) == dev_account("alice").public_key
     assert is_ss58_address(ALICE)
     assert not is_ss58_address("not-an-address") and not is_ss58_address("")
-    assert h256(b"\x01\x02") == "0x0102" and h256("0102") == "0x0102"
-    assert h256("0xab") == "0xab"
+    assert h256(b"\x01" * 32) == "0x" + "01" * 32 == h256("01" * 32)
     raw = CID.encode()
     assert cid_text("0x" + raw.hex()) == cid_text(raw) == cid_text(list(raw)) == CID
     assert cid_text(CID) == CID and cid_text(None) is None
@@ -126,18 +146,26 @@ class _Storage:
 
 def test_reads_decode_cids_inside_records_and_lists() -> None:
     stored_cid = "0x" + CID.encode().hex()
+    stored = _stored_task(round=1)
+    stored["spec"] = {**stored["spec"], "model_cid": stored_cid, "rounds": 3}
     chain = _Storage(
-        {"Tasks": {"spec": {"model_cid": stored_cid, "rounds": 3}, "model_cid": stored_cid,
-                   "round": 1},
-         "Proposals": [{"cid": stored_cid, "hash": "0x22", "proposer": ALICE}]},
-        {"Submissions": [(0, {"cid": stored_cid, "status": "Revealed"}), (1, {"cid": None})],
+        {"Tasks": {**stored, "model_cid": stored_cid},
+         "Proposals": [{"cid": stored_cid, "hash": H, "proposer": ALICE}]},
+        {"Submissions": [
+            (0, {"contributor": ALICE, "commitment": H, "cid": stored_cid, "update_hash": H,
+                 "status": "Revealed"}),
+            (1, {"contributor": ALICE, "commitment": H, "cid": None, "update_hash": None,
+                 "status": "Committed"})],
          "Electorate": []})
     dml = DecentralMl(chain)  # type: ignore[arg-type]
     task = dml.task(0)
     assert task is not None
-    assert task["model_cid"] == CID and task["spec"]["model_cid"] == CID
-    assert dml.proposals(0, 0) == [{"cid": CID, "hash": "0x22", "proposer": ALICE}]
-    assert dml.submissions(0, 0) == {0: {"cid": CID, "status": "Revealed"}, 1: {"cid": None}}
+    assert task.model_cid == CID and task.spec.model_cid == CID and task.spec.rounds == 3
+    assert task.round == 1 and task.model_hash == H and isinstance(task.model_hash, Hash)
+    assert dml.proposals(0, 0) == [Proposal(ALICE, CID, Hash(H))]
+    subs = dml.submissions(0, 0)
+    assert subs[0].cid == CID and subs[0].update_hash == H and subs[0].revealed
+    assert subs[1].cid is None and subs[1].update_hash is None and not subs[1].revealed
     assert dml.participant(ALICE) is None  # an absent entry
 
 
@@ -151,7 +179,7 @@ def test_calls_carry_hex_hashes_and_cids_as_bytes() -> None:
     chain = _Storage({}, {})
     dml = DecentralMl(chain)  # type: ignore[arg-type]
     kp = dev_account("alice").keypair
-    assert dml.create_task(kp, TaskSpec(model_cid=CID, model_hash="0x00")) == 4
+    assert dml.create_task(kp, TaskSpec(model_cid=CID, model_hash=H)) == 4
     dml.register(kp, Role.VALIDATOR, 5 * UNIT, b"\x07" * 32)
     dml.reveal_update(kp, 4, 0, CID, b"\x01" * 32, 12, b"\x02" * 32)
     dml.reveal_vote(kp, 4, 0, [(0, True, 9_000, 123_456)], b"\x03" * 32)
@@ -171,9 +199,9 @@ def test_votes_are_read_back_with_their_probe() -> None:
                        ("old", [{"submission": 0, "accept": False, "score": 0}])]}
     dml = DecentralMl(_Storage({}, votes))  # type: ignore[arg-type]
     read = dml.votes(0, 0)
-    assert read == {ALICE: [{"submission": 1, "accept": True, "score": 9_000, "probe": 77}],
-                    "old": [{"submission": 0, "accept": False, "score": 0, "probe": 0}]}
-    assert [verdict_tuple(v) for v in read[ALICE]] == [(1, True, 9_000, 77)]
+    assert read == {ALICE: Vote(ALICE, (Verdict(1, True, 9_000, 77),)),
+                    "old": Vote("old", (Verdict(0, False, 0, 0),))}
+    assert read[ALICE].as_tuples() == [(1, True, 9_000, 77)]
 
 
 class _V1Runtime:

@@ -131,3 +131,54 @@ def test_other_calls_after_a_confirmed_resend_are_signed_afresh(monkeypatch) -> 
     again = chain.submit(dev_account("bob").keypair, CALL[1], CALL[2], pallet=CALL[0])
     assert again.extrinsic_hash != ext_hash(first)
     assert fake.answers == ["ok", "1013", "ok"] and len(fake.blocks) == 3
+
+
+# -- the storage version and lost connections ------------------------------------------------
+
+from decentralml_client.chain.client import STORAGE_VERSION, _twox128  # noqa: E402
+from decentralml_client.chain.errors import ConnectionLost, IncompatibleChain  # noqa: E402
+
+
+class _Versioned(FakeSubstrate):
+    """A node whose pallet reports storage ``version``; ``fail`` breaks its head reads."""
+
+    version: int = STORAGE_VERSION
+    fail: BaseException | None = None
+
+    def rpc_request(self, method: str, params: list[Any]) -> dict[str, Any]:
+        if method == "state_getStorage":
+            assert params[0] == "0x" + _twox128(b"DecentralMl") + _twox128(b":__STORAGE_VERSION__:")
+            return {"result": "0x" + self.version.to_bytes(2, "little").hex()}
+        return super().rpc_request(method, params)
+
+    def get_chain_head(self) -> str:
+        if self.fail is not None:
+            raise self.fail
+        return super().get_chain_head()
+
+
+def test_twox128_is_frames_storage_prefix_hash() -> None:
+    # `System` is 26aa394eea5630e07c48ae0c9558cef7 in every Substrate chain.
+    assert _twox128(b"System") == "26aa394eea5630e07c48ae0c9558cef7"
+
+
+def test_the_client_refuses_a_pallet_with_another_storage_version(monkeypatch) -> None:
+    fake = _Versioned()
+    chain = _chain(fake, monkeypatch)
+    assert chain.storage_version() == STORAGE_VERSION
+    chain.check_storage_version()
+    fake.version = STORAGE_VERSION - 1
+    with pytest.raises(IncompatibleChain, match=f"storage version {STORAGE_VERSION - 1}") as err:
+        chain.check_storage_version()
+    assert "runtime" in err.value.hint
+
+
+@pytest.mark.parametrize("failure", [ConnectionRefusedError(111, "refused"),
+                                     TimeoutError("timed out"), BrokenPipeError()])
+def test_every_transport_failure_is_one_connection_lost(monkeypatch, failure) -> None:
+    fake = _Versioned()
+    chain = _chain(fake, monkeypatch)
+    fake.fail = failure
+    monkeypatch.setattr(Chain, "reconnect", lambda self, timeout=0: None)
+    with pytest.raises(ConnectionLost, match="lost the connection"):
+        chain.head()

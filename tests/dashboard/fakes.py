@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from decentralml_client.chain.errors import ConnectionLost
 from decentralml_client.config import Settings
 from decentralml_client.dashboard.app import create_app
 
@@ -21,7 +22,9 @@ DAVE = "5ECTwv6cZ5nJQPk6tWfaTrEk8YH2L7X1VT4EL5Tx2ikfFwb7"
 
 
 def make_task(task_id: int, *, rounds: int = 3, round_: int = 0, status: str = "Active",
-              phase: str = "Commit", phase_ends_at: int = 50) -> dict[str, Any]:
+              phase: str = "Commit", phase_ends_at: int = 50,
+              electorate_stake: int = 0) -> dict[str, Any]:
+    """A task as the runtime stores it (sealed votes, bonds, slashing)."""
     return {
         "creator": ALICE,
         "spec": {"model_cid": f"bafy-m0-{task_id}", "model_hash": "0x" + "11" * 32,
@@ -30,27 +33,25 @@ def make_task(task_id: int, *, rounds: int = 3, round_: int = 0, status: str = "
                  "validator_share": 200000, "rule": "FedAvg", "max_examples": 10000,
                  "commit_blocks": 10, "reveal_blocks": 10, "vote_blocks": 10,
                  "attest_blocks": 10, "max_retries": 2, "private": False,
-                 "max_idle_rounds": 2},
+                 "max_idle_rounds": 2, "min_improvement": 0, "contributor_bond": 10**12,
+                 "validator_bond": 10 * 10**12, "admission": "Open", "enrol_blocks": 10,
+                 "vote_reveal_blocks": 10},
         "status": status, "round": round_, "phase": phase, "phase_ends_at": phase_ends_at,
         "retries": 0, "model_cid": f"bafy-m0-{task_id}", "model_hash": "0x" + "11" * 32,
         "escrow": rounds * 100 * 10**12, "paid": 0, "num_contributors": 1,
-        "num_validators": 2, "revealed": 0, "voters": 0, "adopted": None,
-        "created_at": task_id + 1,
+        "num_validators": 2, "revealed": 0, "adopted": None,
+        "created_at": task_id + 1, "electorate_stake": electorate_stake, "electorate_size": 0,
+        "vote_commits": 0, "vote_reveals": 0, "attesters": 0, "cancel_requested": False,
+        "deposit": 10**12, "slashed": 0,
     }
 
 
 def make_task_v2(task_id: int, *, rounds: int = 3, round_: int = 0, status: str = "Active",
                  phase: str = "VoteCommit", phase_ends_at: int = 50,
                  electorate_stake: int = 0) -> dict[str, Any]:
-    """A task as a protocol v2 runtime stores it (spec-v2: sealed votes, bonds, slashing)."""
-    task = make_task(task_id, rounds=rounds, round_=round_, status=status, phase=phase,
-                     phase_ends_at=phase_ends_at)
-    del task["voters"]
-    task["spec"].update(min_improvement=0, contributor_bond=10**12, validator_bond=10 * 10**12,
-                        admission="Open", enrol_blocks=10, vote_reveal_blocks=10)
-    task.update(electorate_stake=electorate_stake, electorate_size=0, vote_commits=0,
-                vote_reveals=0, attesters=0, cancel_requested=False, deposit=10**12, slashed=0)
-    return task
+    """A task in its vote-commit phase by default."""
+    return make_task(task_id, rounds=rounds, round_=round_, status=status, phase=phase,
+                     phase_ends_at=phase_ends_at, electorate_stake=electorate_stake)
 
 
 def member_v2(role: str, bond: int, from_round: int = 0, leaving: bool = False
@@ -65,9 +66,8 @@ class FakeChain:
         self.summaries: dict[tuple[int, int], dict[str, Any]] = {}
         self.submissions: dict[tuple[int, int], dict[int, dict[str, Any]]] = {}
         self.votes: dict[tuple[int, int], dict[str, list[dict[str, Any]]]] = {}
-        self.members: dict[int, dict[str, dict[str, bool]]] = {}
+        self.members: dict[int, dict[str, dict[str, Any]]] = {}
         self.participants: dict[str, dict[str, Any]] = {}
-        # protocol v2 storage
         self.vote_commits: dict[tuple[int, int], dict[str, str]] = {}
         self.electorate: dict[tuple[int, int], list[tuple[str, int]]] = {}
         self.attestations: dict[tuple[int, int], dict[str, tuple[str, int]]] = {}
@@ -78,7 +78,7 @@ class FakeChain:
 
     def _call(self) -> None:
         if self.down:
-            raise ConnectionRefusedError(111, "Connection refused")
+            raise ConnectionLost("Connection refused")
         self.calls += 1
 
     def head(self) -> tuple[int, str]:
@@ -143,17 +143,18 @@ def app_for(fake: FakeChain, **kw: object) -> TestClient:
 def finished_round(fake: FakeChain, tid: int, r: int, score: int) -> None:
     """Round ``r`` of task ``tid``: BOB's update accepted, DAVE's... rejected by both."""
     fake.submissions[(tid, r)] = {
-        0: {"contributor": BOB, "commitment": "0x00", "cid": f"bafy-u-{r}-0",
-            "update_hash": "0x" + "aa" * 32, "num_examples": 100, "accepts": 2, "rejects": 0,
-            "status": "Accepted"},
-        1: {"contributor": ALICE, "commitment": "0x00", "cid": f"bafy-u-{r}-1",
-            "update_hash": "0x" + "bb" * 32, "num_examples": 50, "accepts": 0, "rejects": 2,
-            "status": "Rejected"},
+        0: {"contributor": BOB, "commitment": "0x" + "00" * 32, "cid": f"bafy-u-{r}-0",
+            "update_hash": "0x" + "aa" * 32, "num_examples": 100, "accept_stake": 20 * 10**12,
+            "reject_stake": 0, "status": "Accepted"},
+        1: {"contributor": ALICE, "commitment": "0x" + "00" * 32, "cid": f"bafy-u-{r}-1",
+            "update_hash": "0x" + "bb" * 32, "num_examples": 50, "accept_stake": 0,
+            "reject_stake": 10 * 10**12, "status": "Rejected"},
     }
     fake.votes[(tid, r)] = {
         CHARLIE: [{"submission": 0, "accept": True, "score": score},
                   {"submission": 1, "accept": False, "score": 1200}],
-        DAVE: [{"submission": 0, "accept": True, "score": score + 10}],
+        DAVE: [{"submission": 0, "accept": True, "score": score + 10},
+               {"submission": 1, "accept": False, "score": 1100}],
     }
     fake.summaries[(tid, r)] = {
         "model_cid": f"bafy-m{r + 1}", "model_hash": "0x" + f"{r + 1:02x}" * 32,

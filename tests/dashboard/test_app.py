@@ -26,6 +26,7 @@ from tests.dashboard.fakes import (
     app_for,
     finished_round,
     make_task,
+    member_v2,
 )
 
 PACKAGE = Path(dashboard_pkg.__file__).parent
@@ -125,9 +126,9 @@ def test_hundreds_of_tasks_page_cleanly() -> None:
 def test_task_detail_shows_rounds_votes_rewards_and_lineage() -> None:
     fake = FakeChain(1)
     fake.tasks[0] = make_task(0, rounds=3, round_=2, phase="Reveal", phase_ends_at=55)
-    fake.members[0] = {BOB: {"contributor": True, "validator": False},
-                       CHARLIE: {"contributor": False, "validator": True},
-                       DAVE: {"contributor": False, "validator": True}}
+    fake.members[0] = {BOB: member_v2("Contributor", 10**12),
+                       CHARLIE: member_v2("Validator", 10**13),
+                       DAVE: member_v2("Validator", 10**13)}
     finished_round(fake, 0, 0, 8000)
     finished_round(fake, 0, 1, 8600)
     with app_for(fake) as client:
@@ -149,14 +150,14 @@ def test_task_detail_shows_rounds_votes_rewards_and_lineage() -> None:
         assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
         html = client.get("/tasks/0?round=1").text
         assert 'id="vote-matrix"' in html and 'data-points="2"' in html
-        assert html.count('class="cell accept"') == 2 and html.count('class="cell reject"') == 1
+        assert html.count('class="cell accept"') == 2 and html.count('class="cell reject"') == 2
 
 
-def test_task_page_shows_the_example_weighting_when_the_spec_has_one() -> None:
+def test_task_page_shows_the_example_weighting() -> None:
     fake = FakeChain(1)
     fake.tasks[0] = make_task(0)
     with app_for(fake) as client:
-        assert "examples weighted" not in client.get("/tasks/0").text  # an older spec
+        assert "examples weighted median-capped" in client.get("/tasks/0").text  # the default
     fake.tasks[0]["spec"]["example_weighting"] = "Claimed"
     with app_for(fake) as client:
         html = client.get("/tasks/0").text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from decentralml_client.chain.records import Task
 from decentralml_client.dashboard import _render as render
 from decentralml_client.dashboard import _views as views
 from tests.dashboard.fakes import FakeChain, app_for, finished_round, make_task
@@ -37,7 +38,8 @@ def test_the_task_page_draws_the_chart() -> None:
 def test_rendering_escapes_chain_strings() -> None:
     task = make_task(0)
     task["model_cid"] = '<script>alert("x")</script>'
-    html = render.overview({"tasks": [views.task_summary(0, task, 1)], "total": 1, "head": 1,
+    record = Task.from_chain(0, task)
+    html = render.overview({"tasks": [views.task_summary(0, record, 1)], "total": 1, "head": 1,
                             "page": 1, "per_page": 25, "pages": 1})
     assert "<script>" not in html and "&lt;script&gt;" in html
 

@@ -16,10 +16,13 @@ from typing import Any
 
 from decentralml_client.chain import PalletError, Receipt
 from decentralml_client.chain.api import permill
+from decentralml_client.chain.records import Task
 from decentralml_client.keys import dev_account
 from decentralml_client.roles.common import RoleContext
 
 TASK_ID = 7
+CREATOR = dev_account("ferdie").ss58_address
+MODEL_HASH = "0x" + "00" * 32
 
 Phase = tuple[int, int, str]
 
@@ -54,12 +57,15 @@ class FakeChain:
         step = self.reads // self.reads_per_phase
         finished = step >= len(self.script)
         r, retries, phase = self.script[min(step, len(self.script) - 1)]
-        return {"status": "Finished" if finished else "Active", "round": r, "retries": retries,
-                "phase": phase, "phase_ends_at": self.phase_ends_at,
-                "model_cid": "0x", "model_hash": "0x00",
-                "electorate_stake": 0,
+        return {"creator": CREATOR, "status": "Finished" if finished else "Active", "round": r,
+                "retries": retries, "phase": phase, "phase_ends_at": self.phase_ends_at,
+                "model_cid": "bafy-model", "model_hash": MODEL_HASH, "electorate_stake": 0,
                 "spec": {"quorum": permill(2 / 3), "max_examples": 10_000, "private": False,
-                         "model_cid": "0x", "model_hash": "0x00", **self.spec}}
+                         "model_cid": "bafy-model", "model_hash": MODEL_HASH, **self.spec}}
+
+    def record(self, **changes: Any) -> Task:
+        """The task as the role code sees it (with ``changes``), without counting a read."""
+        return Task.from_chain(TASK_ID, {**self.task(), **changes})
 
     def query(self, storage: str, params: list[Any] | None = None, **_: Any) -> Any:
         if storage == "Tasks" and params == [TASK_ID]:

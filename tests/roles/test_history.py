@@ -53,7 +53,8 @@ class RoundsChain(FakeChain):
 
 def _sub(who: str, status: str, digest: str = "0x" + "ab" * 32) -> dict[str, Any]:
     return {"contributor": who, "status": status, "cid": "bafy", "update_hash": digest,
-            "num_examples": 10, "commitment": "0x00", "accept_stake": 0, "reject_stake": 0}
+            "num_examples": 10, "commitment": "0x" + "00" * 32, "accept_stake": 0,
+            "reject_stake": 0}
 
 
 def _v(sub: int, accept: bool, score: int, probe: int) -> dict[str, Any]:
@@ -72,12 +73,12 @@ def test_last_consensus_follows_the_contributor_account_not_the_index(tmp_path: 
     }
     chain = RoundsChain(phases(1, "VoteCommit"), rounds)
     ctx = role_context(chain, tmp_path)
-    last = ctx.last_consensus(TASK_ID, chain.task())
+    last = ctx.last_consensus(TASK_ID, chain.record())
     # V2's probe on BOB's update is far off V1's (the 30-of-40 median): its score of 7000
     # is not evidence, so BOB's consensus score is V1's 0
     assert last == {0: Outcome(False, 0, 300_000), 2: Outcome(True, 8000, 500_000)}
     assert role_context(RoundsChain(phases(0, "VoteCommit"), rounds), tmp_path
-                        ).last_consensus(TASK_ID, chain.task() | {"round": 0}) == {}
+                        ).last_consensus(TASK_ID, chain.record(round=0)) == {}
 
 
 def _tensors(value: float) -> list[NDArray[Any]]:
@@ -94,11 +95,11 @@ def test_public_history_holds_the_last_rounds_by_account_and_is_fetched_once(
     ctx = role_context(chain, tmp_path)
     loads: list[tuple[int, int]] = []
 
-    def load(c: RoleContext, task_id: int, task: dict[str, Any], index: int,
-             sub: dict[str, Any], *, round_: int, base_hash: str) -> Any:
+    def load(c: RoleContext, task_id: int, task: Any, index: int,
+             sub: Any, *, round_: int, base_hash: str) -> Any:
         loads.append((round_, index))
         assert base_hash == f"M{round_}"  # checked against the model that round started from
-        if sub["contributor"] == CAROL:
+        if sub.contributor == CAROL:
             raise ValueError("unavailable")  # left out of history
         return _tensors(10 * round_ + index), 10
 
@@ -107,7 +108,7 @@ def test_public_history_holds_the_last_rounds_by_account_and_is_fetched_once(
     monkeypatch.setattr(ctx, "_round_start_ref", lambda t, task, r: (f"cid{r}", f"M{r}"))
     monkeypatch.setattr(ctx, "_round_start", lambda t, task, r: models[r])
 
-    history = ctx.public_history(TASK_ID, chain.task())
+    history = ctx.public_history(TASK_ID, chain.record())
     assert isinstance(history, PublicHistory)
     # rounds 1 and 2 (HISTORY_ROUNDS = 2 before round 3); revealed statuses only
     assert [sorted(u) for u in history.updates] == [sorted([account_key(ALICE),
@@ -122,7 +123,7 @@ def test_public_history_holds_the_last_rounds_by_account_and_is_fetched_once(
     # the next round fetches only the new round, and forgets the one out of the window
     loads.clear()
     chain.script = phases(4, "VoteCommit")
-    again = ctx.public_history(TASK_ID, chain.task() | {"round": 4})
+    again = ctx.public_history(TASK_ID, chain.record(round=4))
     assert sorted(loads) == [(3, 0), (3, 1), (3, 2)]
     assert len(again.updates) == 2 and [float(s[0][0, 0]) for s in again.steps] == [5.0, 7.0]
     assert sorted(k[1] for k in ctx._history) == [2, 3]
@@ -165,7 +166,7 @@ def test_the_validator_commits_a_probe_for_every_revealed_update(
     x = rng.uniform(0, 16, (40, 64)).astype(np.float32)
     y = rng.integers(0, 10, 40)
 
-    verdicts, reasons = validator._judge(ctx, TASK_ID, chain.task(), x, y, {},
+    verdicts, reasons = validator._judge(ctx, TASK_ID, chain.record(), x, y, {},
                                          validator.ValidatorOptions())
 
     assert verdicts is not None and [len(v) for v in verdicts] == [4, 4]

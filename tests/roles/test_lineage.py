@@ -26,7 +26,8 @@ M1, M2 = "0x" + "01" * 32, "0x" + "02" * 32
 
 
 def _sub(contributor: str, status: str, accept: int) -> dict[str, Any]:
-    return {"contributor": contributor, "commitment": "0x00", "cid": f"bafy-{contributor[:4]}",
+    return {"contributor": contributor, "commitment": "0x" + "00" * 32,
+            "cid": f"bafy-{contributor[:4]}",
             "update_hash": "0x" + "ab" * 32, "num_examples": 100, "accept_stake": accept,
             "reject_stake": 40 * DML - accept, "status": status}
 

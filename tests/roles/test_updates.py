@@ -13,7 +13,7 @@ from decentralml_client.ml.aggregate import fedavg
 from decentralml_client.ml.model_spec import default_digits_spec, make_initial_weights
 from decentralml_client.roles.common import RoleContext
 from decentralml_client.roles.updates import compute_aggregate
-from tests.roles.fakes import TASK_ID, FakeChain, phases, role_context
+from tests.roles.fakes import CREATOR, MODEL_HASH, TASK_ID, FakeChain, phases, role_context
 
 CLAIMS = [100, 100, 400, 9_000]  # the last one inflated past max_examples
 MAX_EXAMPLES = 1_000
@@ -25,12 +25,13 @@ def _context(tmp_path: Path, weighting: str | None) -> tuple[RoleContext, dict[s
                             "max_examples": MAX_EXAMPLES}
     if weighting is not None:
         spec["example_weighting"] = weighting
-    subs = [(i, {"status": "Accepted", "num_examples": n}) for i, n in enumerate(CLAIMS)]
+    subs = [(i, {"contributor": CREATOR, "commitment": MODEL_HASH, "status": "Accepted",
+                 "num_examples": n}) for i, n in enumerate(CLAIMS)]
     chain = FakeChain(phases(0, "Aggregate"), maps={"Submissions": subs}, spec=spec)
     ctx = role_context(chain, tmp_path)
     # M_0 and its model spec as if fetched from IPFS already (the fake has no store).
     model_spec = default_digits_spec(0).with_initial_weights(cid="bafy-w0", hash_hex=WEIGHTS_HASH)
-    ctx._model_specs["0x00"] = model_spec
+    ctx._model_specs[MODEL_HASH] = model_spec
     ctx._weights[WEIGHTS_HASH] = make_initial_weights(model_spec, 0)
     ctx._server_states[WEIGHTS_HASH] = None
     return ctx, ctx.task(TASK_ID)

@@ -244,7 +244,7 @@ def test_withheld_content_is_a_reject_with_probe_0_but_an_outage_is_no_verdict(
     from decentralml_client.storage import ContentNotFound, StorageUnavailable
 
     subs = {i: {"status": "Revealed", "update_hash": "0x" + f"0{i + 1}" * 32, "num_examples": 10,
-                "contributor": dev_account(name).ss58_address}
+                "contributor": dev_account(name).ss58_address, "commitment": "0x" + "00" * 32}
             for i, name in enumerate(("alice", "charlie"))}
     chain = FakeChain(phases(0, "VoteCommit"), maps={"Submissions": list(subs.items())})
     ctx = role_context(chain, tmp_path, name="bob")
@@ -287,7 +287,7 @@ def test_withheld_content_is_a_reject_with_probe_0_but_an_outage_is_no_verdict(
     import numpy as np
 
     monkeypatch.setattr(validator, "load_update", load_update)
-    task = chain.task()
+    task = chain.record()
     opts = validator.ValidatorOptions()
 
     verdicts, reasons = validator._judge(ctx, TASK_ID, task, None, None, {}, opts)

@@ -17,6 +17,7 @@ from typing import Any
 
 from decentralml_client.chain import UNIT, Chain, DecentralMl, PalletError, Role, TaskSpec
 from decentralml_client.chain.api import account_id
+from decentralml_client.chain.errors import Kind
 from decentralml_client.dashboard._reader import SUBSTRATE_LOCK
 from decentralml_client.keys import dev_account
 from decentralml_client.keys.account import Account
@@ -63,7 +64,7 @@ def ensure_registered(dml: DecentralMl, who: Account, role: Role) -> None:
     try:
         dml.register(who.keypair, role, stake, who.x25519_public)
     except PalletError as exc:
-        if exc.name != "AlreadyRegistered":
+        if exc.kind is not Kind.DONE:  # done: already registered
             raise
 
 
@@ -118,7 +119,7 @@ class DrivenTask:
     def up_to_votes(self) -> None:
         """Commit and reveal both updates; both validators seal their votes, then open them."""
         dml, tid, r = self.dml, self.task_id, self.rounds_done
-        attempt = int(dml.task(tid)["retries"])
+        attempt = dml.task(tid).retries
         secrets = {}
         for i, c in enumerate(self.contributors):
             h, salt, n = os.urandom(32), os.urandom(32), 100 * (i + 1)
@@ -128,7 +129,7 @@ class DrivenTask:
         for c in self.contributors:
             h, salt, n = secrets[c.ss58_address]
             dml.reveal_update(c.keypair, tid, r, f"bafy-update-t{tid}-r{r}-{c.name}", h, n, salt)
-        index = {s["contributor"]: i for i, s in dml.submissions(tid, r).items()}
+        index = {s.contributor: i for i, s in dml.submissions(tid, r).items()}
         good = index[self.contributors[0].ss58_address]
         bad = index[self.contributors[1].ss58_address]
         votes = {}

@@ -16,6 +16,7 @@ import pytest
 
 from decentralml_client.chain import UNIT, Chain, DecentralMl, PalletError, Role, TaskSpec
 from decentralml_client.chain.api import account_id
+from decentralml_client.chain.records import Hash, Submission
 from decentralml_client.keys import Account, BadSignature, dev_account
 from decentralml_client.ml.codec import encode_tensors, encode_update, file_hash
 from decentralml_client.ml.errors import CodecError, NonFiniteError
@@ -87,7 +88,7 @@ def test_chain_refusals_are_named_and_change_nothing(world) -> None:  # noqa: AN
              chain, c1, dml, t)
     h2, s2 = os.urandom(32), os.urandom(32)
     dml.commit_update(c2.keypair, t, 0, commit(c2, h2, s2))
-    assert dml.task(t)["phase"] == "Reveal"
+    assert dml.task(t).phase == "Reveal"
     _refused(lambda: dml.commit_update(c2.keypair, t, 0, os.urandom(32)), "CommitDeadlinePassed",
              chain, c2, dml, t)
     # The claimed number of examples is bound by the commitment: no inflating it at reveal.
@@ -100,7 +101,7 @@ def test_chain_refusals_are_named_and_change_nothing(world) -> None:  # noqa: AN
     _refused(lambda: dml.reveal_update(c1.keypair, t, 0, "bafy-c1", h1, 100, s1),
              "AlreadyRevealed", chain, c1, dml, t)
     dml.reveal_update(c2.keypair, t, 0, "bafy-c2", h2, 100, s2)
-    assert dml.task(t)["phase"] == "VoteCommit"
+    assert dml.task(t).phase == "VoteCommit"
     _refused(lambda: dml.commit_vote(c1.keypair, t, 0, os.urandom(32)), "NotInElectorate",
              chain, c1, dml, t)
     me = account_id(val.ss58_address)
@@ -111,7 +112,7 @@ def test_chain_refusals_are_named_and_change_nothing(world) -> None:  # noqa: AN
 
     vote = [(0, True, 5000, 7_000_000), (1, False, 100, 9_000_000)]
     dml.commit_vote(val.keypair, t, 0, sealed(vote))
-    assert dml.task(t)["phase"] == "VoteReveal"  # the whole electorate has committed
+    assert dml.task(t).phase == "VoteReveal"  # the whole electorate has committed
     _refused(lambda: dml.commit_vote(val.keypair, t, 0, sealed(vote)), "WrongPhase",
              chain, val, dml, t)
     _refused(lambda: dml.reveal_vote(val.keypair, t, 0, [(0, True, 5000, 7_000_000)], salt),
@@ -150,17 +151,18 @@ def test_claimed_example_weighting_needs_a_closed_admission(devnet) -> None:  # 
             task_id = dml.create_task(creator.keypair, replace(spec, admission=admission))
             stored = dml.task(task_id)
             assert stored is not None
-            assert stored["spec"]["example_weighting"] == "Claimed"
-            assert stored["spec"]["admission"] == admission
+            assert stored.spec.example_weighting == "Claimed"
+            assert stored.spec.admission == admission
         default = dml.task(dml.create_task(creator.keypair, TaskSpec(
             model_cid=spec.model_cid, model_hash=spec.model_hash, rounds=1)))
-        assert default is not None and default["spec"]["example_weighting"] == "MedianCapped"
+        assert default is not None and default.spec.example_weighting == "MedianCapped"
 
 
-def _submission(world, data: bytes, manifest_bytes: bytes, who: Account) -> dict:  # noqa: ANN001
+def _submission(world, data: bytes, manifest_bytes: bytes, who: Account) -> Submission:  # noqa: ANN001
     store = world["store"]
-    return {"contributor": who.ss58_address, "cid": store.add(manifest_bytes),
-            "update_hash": file_hash(manifest_bytes), "num_examples": 100, "status": "Revealed"}
+    return Submission(0, who.ss58_address, Hash(b"\x00" * 32), "Revealed",
+                      cid=store.add(manifest_bytes), update_hash=Hash(file_hash(manifest_bytes)),
+                      num_examples=100)
 
 
 def _signed(world, who: Account, update: bytes, *, base: str, signer: Account | None = None,  # noqa: ANN001
@@ -190,7 +192,7 @@ def test_validators_refuse_unsigned_forged_swapped_malformed_and_nan_updates(wor
     def check(raw: bytes, exc: type[Exception], update_hash: str | None = None) -> None:
         sub = _submission(world, good, raw, c1)
         if update_hash:
-            sub["update_hash"] = update_hash
+            sub = replace(sub, update_hash=Hash(update_hash))
         with pytest.raises(exc):
             load_update(ctx, t, task, 0, sub)
 

@@ -105,7 +105,7 @@ def test_killing_a_contributor_and_kubo_mid_round_loses_nothing(devnet, kubo_fac
             spawn_role(run, aggregator, ["aggregate", "--task", str(task_id)], PASSWORD)
             _wait("c1 to commit", lambda: _journal(run, people["c1"], task_id)
                   .get("0.0", {}).get("committed"), procs=procs)
-            assert dml.task(task_id)["phase"] == "Commit"  # c2 has not committed yet
+            assert dml.task(task_id).phase == "Commit"  # c2 has not committed yet
 
             os.killpg(people["c1"].proc.pid, signal.SIGKILL)
             people["c1"].proc.wait()
@@ -115,18 +115,18 @@ def test_killing_a_contributor_and_kubo_mid_round_loses_nothing(devnet, kubo_fac
             procs.append(people["c2"])
             spawn_role(run, people["c2"], ["contribute", "--task", str(task_id),
                                            "--digits-shard", "1/2"], PASSWORD)
-            _wait("the reveal phase", lambda: dml.task(task_id)["phase"] != "Commit", procs=procs)
+            _wait("the reveal phase", lambda: dml.task(task_id).phase != "Commit", procs=procs)
             spawn_role(run, people["c1"], ["contribute", "--task", str(task_id),
                                            "--digits-shard", "0/2"], PASSWORD)
-            _wait("the task to finish", lambda: dml.task(task_id)["status"] == "Finished",
+            _wait("the task to finish", lambda: dml.task(task_id).status == "Finished",
                   timeout=600, procs=procs)
 
             subs = dml.submissions(task_id, 0)
-            assert sorted(s["contributor"] for s in subs.values()) == sorted(
+            assert sorted(s.contributor for s in subs.values()) == sorted(
                 [people["c1"].account.ss58_address, people["c2"].account.ss58_address])
-            assert all(s["status"] == "Accepted" for s in subs.values())
+            assert all(s.status == "Accepted" for s in subs.values())
             summary = dml.round_summary(task_id, 0)
-            assert summary["accepted"] == 2
+            assert summary.accepted == 2
             assert chain.free_balance(people["c1"].account.ss58_address) > c1_before
             entry = _journal(run, people["c1"], task_id)["0.0"]
             assert entry["committed"] and entry["revealed"]
@@ -162,23 +162,23 @@ def test_a_validators_storage_outage_in_the_vote_costs_nobody_anything(devnet, k
             # Both updates are in the daemon's repo; the reveals (chain only) open the vote
             # while the daemon is down.
             ipfs.kill()
-            _wait("the vote to open", lambda: dml.task(task_id)["phase"] == "VoteCommit",
+            _wait("the vote to open", lambda: dml.task(task_id).phase == "VoteCommit",
                   procs=procs)
             log = people["v1"].log
             _wait("the validator to meet the outage",
                   lambda: log is not None and log.is_file()
                   and "storage_unavailable" in log.read_text(errors="replace"), procs=procs)
             ipfs.start()
-            _wait("the task to finish", lambda: dml.task(task_id)["status"] == "Finished",
+            _wait("the task to finish", lambda: dml.task(task_id).status == "Finished",
                   timeout=600, procs=procs)
 
             summary = dml.round_summary(task_id, 0)
-            assert summary["accepted"] == 2, summary
-            assert dml.task(task_id)["retries"] == 0  # finalised in its first attempt
+            assert summary.accepted == 2, summary
+            assert dml.task(task_id).retries == 0  # finalised in its first attempt
             money = dml.payments(task_id, first_block)
-            assert money["slashed"] == {}, money
+            assert money.slashed == {}, money
             for p in people.values():
-                assert money["paid"].get(p.account.ss58_address, 0) > 0, (p.name, money)
+                assert money.paid.get(p.account.ss58_address, 0) > 0, (p.name, money)
     finally:
         stop_roles(procs)
 
@@ -213,7 +213,7 @@ def test_one_validators_own_storage_outage_costs_it_nothing(devnet, kubo_factory
                 _wait(f"{c} to commit", lambda c=c: _journal(run, people[c], task_id)
                       .get("0.0", {}).get("committed"), procs=procs)
             own.kill()
-            _wait("the vote to open", lambda: dml.task(task_id)["phase"] == "VoteCommit",
+            _wait("the vote to open", lambda: dml.task(task_id).phase == "VoteCommit",
                   procs=procs)
             log = people["v2"].log
             _wait("the second validator to meet its outage",
@@ -221,17 +221,17 @@ def test_one_validators_own_storage_outage_costs_it_nothing(devnet, kubo_factory
                   and "storage_unavailable" in log.read_text(errors="replace"), procs=procs)
             own.start()
             own.connect_to(shared)
-            _wait("the task to finish", lambda: dml.task(task_id)["status"] == "Finished",
+            _wait("the task to finish", lambda: dml.task(task_id).status == "Finished",
                   timeout=600, procs=procs)
 
             summary = dml.round_summary(task_id, 0)
-            assert summary["accepted"] == 2, summary
-            assert dml.task(task_id)["retries"] == 0  # finalised in its first attempt
+            assert summary.accepted == 2, summary
+            assert dml.task(task_id).retries == 0  # finalised in its first attempt
             money = dml.payments(task_id, first_block)
-            assert money["slashed"] == {}, money
+            assert money.slashed == {}, money
             for p in people.values():
-                assert money["paid"].get(p.account.ss58_address, 0) > 0, (p.name, money)
-            v1, v2 = (money["paid"][people[v].account.ss58_address] for v in ("v1", "v2"))
+                assert money.paid.get(p.account.ss58_address, 0) > 0, (p.name, money)
+            v1, v2 = (money.paid[people[v].account.ss58_address] for v in ("v1", "v2"))
             assert v1 == v2, (v1, v2)  # the outage cost the second validator nothing
     finally:
         stop_roles(procs)

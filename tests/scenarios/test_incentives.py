@@ -88,10 +88,10 @@ def test_sybils_splitting_one_stake_cannot_capture_a_round_and_votes_stay_sealed
         for n in ("honest", "junk"):
             dml.join_task(a[n].keypair, t, Role.CONTRIBUTOR, UNIT)
         task = dml.task(t)
-        assert task["phase"] == "Commit"  # every seat taken: enrolment closed early
-        assert task["electorate_stake"] == 18 * UNIT
+        assert task.phase == "Commit"  # every seat taken: enrolment closed early
+        assert task.electorate_stake == 18 * UNIT
         _commit_reveal(dml, t, 0, 0, [a["honest"], a["junk"]])
-        assert dml.task(t)["phase"] == "VoteCommit"
+        assert dml.task(t).phase == "VoteCommit"
 
         # Everyone ran both updates (the same probes); the Sybils lie about the verdicts.
         honest = [(0, True, 3000, 7_000_000), (1, False, 0, 9_000_000)]
@@ -116,14 +116,14 @@ def test_sybils_splitting_one_stake_cannot_capture_a_round_and_votes_stay_sealed
             for e in events:
                 if e.pallet == "DecentralMl" and e.name == "VoteCommitted":
                     assert set(e.attributes) == {"task_id", "round", "validator"}
-        assert dml.task(t)["phase"] == "VoteReveal"
+        assert dml.task(t).phase == "VoteReveal"
         _refused(lambda: dml.reveal_vote(a["s1"].keypair, t, 0, honest, salts["s1"]),
                  "VoteMismatch")  # a Sybil cannot switch sides once the votes are open
         for n in salts:
             dml.reveal_vote(a[n].keypair, t, 0, verdicts(n), salts[n])
         subs = dml.submissions(t, 0)
-        assert subs[0]["accept_stake"] == 12 * UNIT and subs[1]["accept_stake"] == 6 * UNIT
-        assert dml.task(t)["phase"] == "Aggregate"
+        assert subs[0].accept_stake == 12 * UNIT and subs[1].accept_stake == 6 * UNIT
+        assert dml.task(t).phase == "Aggregate"
 
         good, junk = os.urandom(32), os.urandom(32)
         _refused(lambda: dml.propose_aggregate(a["honest"].keypair, t, 0, "bafy-x", good),
@@ -140,9 +140,9 @@ def test_sybils_splitting_one_stake_cannot_capture_a_round_and_votes_stay_sealed
         dml.finalize_round(a["junk"].keypair, t, 0)
 
         task = dml.task(t)
-        assert task["round"] == 1 and task["model_hash"] == "0x" + good.hex()
+        assert task.round == 1 and task.model_hash == "0x" + good.hex()
         money = dml.payments(t, start)
-        paid, slashed = money["paid"], money["slashed"]
+        paid, slashed = money.paid, money.slashed
         addr = {n: acct.ss58_address for n, acct in a.items()}
         assert paid.get(addr["junk"], 0) == 0 and paid[addr["honest"]] > 0
         for n in ("s1", "s2", "s3"):
@@ -152,9 +152,9 @@ def test_sybils_splitting_one_stake_cannot_capture_a_round_and_votes_stay_sealed
         # The bonds that remain are what the members now hold in the task.
         members = dml.members(t)
         for n, bond in (("s1", 2), ("s2", 2), ("s3", 2)):
-            assert members[addr[n]]["bond"] == bond * UNIT - slashed[addr[n]]
+            assert members[addr[n]].bond == bond * UNIT - slashed[addr[n]]
         escrow0 = 20 * UNIT
-        assert task["escrow"] == escrow0 - sum(paid.values()) + sum(slashed.values())
+        assert task.escrow == escrow0 - sum(paid.values()) + sum(slashed.values())
 
         end = chain.head()[0]
         issuance1, held1 = ledger(chain)
@@ -175,7 +175,7 @@ def test_a_late_silent_validator_cannot_stall_and_pays_for_silence(devnet) -> No
         dml.join_task(a["c"].keypair, t, Role.CONTRIBUTOR, UNIT)
         chain.new_blocks(2)  # enrolment deadline: the minimums are met, round 0 opens
         _commit_reveal(dml, t, 0, 0, [a["c"]])
-        assert dml.task(t)["phase"] == "VoteCommit"
+        assert dml.task(t).phase == "VoteCommit"
         joined = dml.join_task(a["late"].keypair, t, Role.VALIDATOR, 2 * UNIT)
         assert joined.find("TaskJoined")[0].attributes["from_round"] == 1
         assert list(dml.electorate(t, 0)) == [a["v1"].ss58_address]
@@ -187,13 +187,13 @@ def test_a_late_silent_validator_cannot_stall_and_pays_for_silence(devnet) -> No
                          "NotInElectorate")
             dml.commit_vote(a["v1"].keypair, t, r, vote_commitment(
                 t, r, 0, account_id(a["v1"].ss58_address), v, salt))
-            if dml.task(t)["phase"] == "VoteCommit":  # waiting for the silent member
+            if dml.task(t).phase == "VoteCommit":  # waiting for the silent member
                 chain.new_blocks(6)
             dml.reveal_vote(a["v1"].keypair, t, r, v, salt)
             h = os.urandom(32)
             dml.propose_aggregate(a["v1"].keypair, t, r, f"bafy-m{r}", h)
             dml.attest_aggregate(a["v1"].keypair, t, r, f"bafy-m{r}", h, 8000)
-            if dml.task(t)["round"] == r and dml.task(t)["status"] == "Active":
+            if dml.task(t).round == r and dml.task(t).status == "Active":
                 try:
                     dml.finalize_round(a["v1"].keypair, t, r)
                 except PalletError as exc:  # waiting for the silent member's attestation
@@ -203,12 +203,12 @@ def test_a_late_silent_validator_cannot_stall_and_pays_for_silence(devnet) -> No
 
         start = chain.head()[0]
         vote_round(0)  # the late validator is not in round 0's electorate: no wait at all
-        assert dml.task(t)["round"] == 1
+        assert dml.task(t).round == 1
         assert set(dml.electorate(t, 1)) == {a["v1"].ss58_address, a["late"].ss58_address}
         _commit_reveal(dml, t, 1, 0, [a["c"]])
         vote_round(1)  # silent in round 1: the round closes on its deadlines all the same
         task = dml.task(t)
-        assert task["status"] == "Finished"
-        slashed = dml.payments(t, start)["slashed"]
+        assert task.status == "Finished"
+        slashed = dml.payments(t, start).slashed
         assert slashed[a["late"].ss58_address] == 2 * UNIT // 10  # SilenceSlash 10% of bond
         assert a["v1"].ss58_address not in slashed

@@ -88,10 +88,9 @@ def test_a_keras_model_goes_through_a_task_and_comes_back_out(devnet, kubo,  # n
     assert code == 0, output
     created = json.loads(output)["task_id"]
     with Chain(devnet.url) as chain:
-        on_chain = DecentralMl(chain).task(created)["spec"]
+        on_chain = DecentralMl(chain).task(created).spec
         store = IpfsStore(kubo.api_multiaddr)
-        published = ModelSpec.from_bytes(store.fetch(on_chain["model_cid"],
-                                                     on_chain["model_hash"]))
+        published = ModelSpec.from_bytes(store.fetch(on_chain.model_cid, on_chain.model_hash))
         assert published.weights == spec.weights
         assert published.initial_weights_hash == spec.initial_weights_hash
         assert store.fetch(str(published.initial_weights_cid),
@@ -137,7 +136,7 @@ def test_a_keras_model_goes_through_a_task_and_comes_back_out(devnet, kubo,  # n
     with Chain(devnet.url) as chain:
         dml = DecentralMl(chain)
         mine = next(v["address"] for v in summary["validators"] if v["name"] == "validator1")
-        scores = [dict(dml.attestations(task_id, r))[mine][1] for r in (0, 1)]
+        scores = [dml.attestations(task_id, r)[mine].score for r in (0, 1)]
     holdout = Path(summary["workdir"]) / "validator1-test.npz"
     code, output = _cli(["model", "eval", str(task_id), "--data", str(holdout), "--plot",
                          str(tmp_path / "eval.png"), "--json"], devnet, kubo, creator_dir)

@@ -104,10 +104,10 @@ def _task_with_roles(run: DemoRun, urls: dict[str, str], rounds: int, phase_bloc
 
 def _check_rounds(dml: DecentralMl, task_id: int, rounds: int) -> None:
     task = dml.task(task_id)
-    assert task is not None and task["status"] == "Finished"
+    assert task is not None and task.status == "Finished"
     for r in range(rounds):
         summary = dml.round_summary(task_id, r)
-        assert summary and int(summary["accepted"]) == 2, (r, summary)
+        assert summary and summary.accepted == 2, (r, summary)
 
 
 def test_roles_carry_on_when_the_dev_node_is_killed_mid_task_and_restarted(
@@ -121,15 +121,15 @@ def test_roles_carry_on_when_the_dev_node_is_killed_mid_task_and_restarted(
             with Chain(net.url) as chain:
                 dml = DecentralMl(chain)
                 at_kill = _until("round 0 past its commit phase", lambda: (
-                    (t := dml.task(task_id)) and t["phase"] not in ("Enrol", "Commit") and t),
+                    (t := dml.task(task_id)) and t.phase not in ("Enrol", "Commit") and t),
                     people)
-            assert at_kill["status"] == "Active"  # killed in the middle of the task
+            assert at_kill.status == "Active"  # killed in the middle of the task
             node = net.nodes[0]
             node.kill()  # SIGKILL: no clean shutdown of the database
             net.restart(node.name)
             with Chain(net.url) as chain:
                 dml = DecentralMl(chain)
-                _until("the task to finish", lambda: dml.task(task_id)["status"] != "Active",
+                _until("the task to finish", lambda: dml.task(task_id).status != "Active",
                        people)
                 _check_rounds(dml, task_id, 2)
                 issuance, held = ledger(chain)
@@ -166,7 +166,7 @@ def _four_authorities(tmp_path: Path, kubos: list[str]) -> None:
             with Chain(alice.url) as chain:
                 dml = DecentralMl(chain)
                 _until("round 0 past its commit phase", lambda: (
-                    (t := dml.task(task_id)) and t["phase"] not in ("Enrol", "Commit")),
+                    (t := dml.task(task_id)) and t.phase not in ("Enrol", "Commit")),
                     people)
                 net.node("dave").kill()
                 up = [net.node(n) for n in ("alice", "bob", "charlie")]
@@ -174,8 +174,8 @@ def _four_authorities(tmp_path: Path, kubos: list[str]) -> None:
                 # The other three carry the task on (Dave's slots stay empty) and keep
                 # finalising while it is down.
                 _until("round 0 to finalise without Dave",
-                       lambda: dml.task(task_id)["round"] >= 1 or
-                       dml.task(task_id)["status"] != "Active", people)
+                       lambda: dml.task(task_id).round >= 1 or
+                       dml.task(task_id).status != "Active", people)
                 net.wait_finalized(finalized_at_kill + 3, timeout=120, nodes=up)
                 net.restart("dave")
                 # Two of four authorities freeze (SIGSTOP) for 30 s: finality stops, blocks
@@ -193,7 +193,7 @@ def _four_authorities(tmp_path: Path, kubos: list[str]) -> None:
                     for proc in frozen:
                         if proc is not None:
                             proc.send_signal(signal.SIGCONT)
-                _until("the task to finish", lambda: dml.task(task_id)["status"] != "Active",
+                _until("the task to finish", lambda: dml.task(task_id).status != "Active",
                        people)
                 _check_rounds(dml, task_id, 2)
                 issuance, held = ledger(chain)

@@ -53,7 +53,7 @@ def test_a_two_round_fedadam_task_is_attested_by_every_validator(
         dml = DecentralMl(chain)
         task = dml.task(task_id)
         assert task is not None
-        assert ServerOptimizer.from_chain(task["spec"]["server_optimizer"]).kind == "adam"
+        assert ServerOptimizer.from_chain(task.spec.server_optimizer).kind == "adam"
         attested: dict[int, dict[str, str]] = {0: {}, 1: {}}
         for _, events in chain.events_between(start_block):
             for e in events:
@@ -68,8 +68,8 @@ def test_a_two_round_fedadam_task_is_attested_by_every_validator(
     assert summary["rounds"][0]["model_hash"] != summary["rounds"][1]["model_hash"]
 
     store = IpfsStore(kubo.api_multiaddr)
-    spec = ModelSpec.from_bytes(store.fetch(task["spec"]["model_cid"], task["spec"]["model_hash"]))
-    final = decode_tensors(store.fetch(task["model_cid"], task["model_hash"]), spec,
+    spec = ModelSpec.from_bytes(store.fetch(task.spec.model_cid, task.spec.model_hash))
+    final = decode_tensors(store.fetch(task.model_cid, task.model_hash), spec,
                            kind="weights")
     assert final.server_state is not None
     assert final.server_state.step == 2 and sorted(final.server_state.slots) == ["m", "v"]

@@ -1,7 +1,7 @@
 """``make abi``: write the pallet's interface from a chain, or check the recorded one.
 
-    python -m decentralml_client.chain.abi generate [--url WS]
-    python -m decentralml_client.chain.abi check [--url WS]
+    python -m decentralml_client.services.abi_tool generate [--url WS]
+    python -m decentralml_client.services.abi_tool check [--url WS]
 
 Without ``--url`` a throwaway dev chain runs our runtime. ``generate`` writes the package's
 copy (the one the client checks against) and the repository's ``pallet-abi/`` copy.
@@ -18,22 +18,21 @@ from typing import Any
 
 from decentralml_client.chain.abi import ABI_FILE, REPO_ABI_FILE, describe, differences, dumps, load
 from decentralml_client.chain.client import Chain
+from decentralml_client.services.devnet import Devnet
+from decentralml_client.services.ports import free_port
 
 
 def _with_chain(url: str | None, fn: Callable[[Chain], Any]) -> Any:
     if url:
         with Chain(url, check_abi=False) as chain:
             return fn(chain)
-    from decentralml_client.services.devnet import Devnet
-    from decentralml_client.services.ports import free_port
-
     with tempfile.TemporaryDirectory() as tmp, Devnet(Path(tmp), port=free_port()) as dev, \
             Chain(dev.url, check_abi=False) as chain:
         return fn(chain)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m decentralml_client.chain.abi")
+    parser = argparse.ArgumentParser(prog="python -m decentralml_client.services.abi_tool")
     parser.add_argument("command", choices=["generate", "check"])
     parser.add_argument("--url", help="a running node (default: start a throwaway dev chain)")
     parser.add_argument("--out", type=Path, default=None,
