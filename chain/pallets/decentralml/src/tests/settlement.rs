@@ -142,3 +142,46 @@ fn the_storage_deposit_is_held_until_purge_task_removes_the_round_data() {
 		}
 	});
 }
+
+#[test]
+fn settle_decides_the_round_without_writing_and_finalisation_applies_exactly_that() {
+	build_and_execute(|| {
+		let id = default_task();
+		updates(id, 0, &[11, 12, 13]);
+		// 23 votes against the others on submission 1 and backs another aggregate: it is slashed.
+		let ballot = v(&[(true, 3_000), (true, 2_000), (false, 0)]);
+		let dissent = v(&[(true, 3_000), (false, 2_000), (false, 0)]);
+		votes(id, 0, &[(21, ballot.clone()), (22, ballot), (23, dissent)]);
+		assert_ok!(DecentralMl::propose_aggregate(origin(21), id, 0, cid("agg"), h(1)));
+		assert_ok!(DecentralMl::propose_aggregate(origin(23), id, 0, cid("other"), h(2)));
+		attest(21, id, 0, h(1));
+		attest(22, id, 0, h(1));
+		assert_ok!(DecentralMl::attest_aggregate(origin(23), id, 0, cid("other"), h(2), 8_000));
+		let records = RoundRecords::<Test>::load(id, &task(id));
+		let root = sp_io::storage::root(sp_runtime::StateVersion::V1);
+		let settlement = DecentralMl::settle(&records).expect("the round is decided");
+		assert_eq!(sp_io::storage::root(sp_runtime::StateVersion::V1), root, "settle wrote");
+		let won = settlement.success.clone().expect("the round succeeds");
+		let byte = |w: &AccountId| AsRef::<[u8; 32]>::as_ref(w)[0];
+		System::reset_events();
+		assert_ok!(DecentralMl::finalize_round(origin(30), id, 0));
+		let planned: Vec<(u8, Balance)> = won
+			.contributor_pay
+			.iter()
+			.chain(won.validator_pay.iter())
+			.filter(|(_, amount)| *amount > 0)
+			.map(|(w, amount)| (byte(w), *amount))
+			.collect();
+		assert_eq!(payments(), planned);
+		let planned: Vec<(u8, SlashReason, Balance)> =
+			settlement.slashes.iter().map(|(w, amount, reason)| (byte(w), *reason, *amount)).collect();
+		assert_eq!(slashes(), planned);
+		assert_eq!(
+			planned.iter().map(|(w, r, _)| (*w, *r)).collect::<Vec<_>>(),
+			vec![(23, SlashReason::LosingVerdicts), (23, SlashReason::LosingAggregate)]
+		);
+		let statuses: Vec<SubmissionStatus> =
+			(0..3).map(|i| Submissions::<Test>::get((id, 0), i).unwrap().status).collect();
+		assert_eq!(statuses, won.statuses.iter().map(|(_, s)| *s).collect::<Vec<_>>());
+	});
+}
