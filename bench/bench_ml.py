@@ -307,10 +307,10 @@ def run_rule_pair(name: str, partition: str, seed: int, rounds: int, *,
     from decentralml_client.ml import data
     from decentralml_client.ml.aggregate import effective_examples, next_model
     from decentralml_client.ml.codec import decode_tensors, encode_update, encode_weights
+    from decentralml_client.ml.data import client_seed
     from decentralml_client.ml.evaluate import evaluate
     from decentralml_client.ml.model_spec import default_digits_spec, make_initial_weights
     from decentralml_client.ml.server_opt import ServerOptimizer
-    from decentralml_client.ml.simulate import client_seed
     from decentralml_client.ml.tff_reference import TffReference
     from decentralml_client.ml.tff_runtime import tff_session
     from decentralml_client.ml.train import train_local

@@ -28,7 +28,7 @@ from typing import Any
 from decentralml_client.chain import UNIT, Chain, DecentralMl, Role, TaskSpec, permill, rule_param
 from decentralml_client.config import Settings
 from decentralml_client.keys import Account, KdfLimits, Keystore, dev_account
-from decentralml_client.protocol.rules import server_optimizer_value
+from decentralml_client.ml.server_opt import server_optimizer_value
 from decentralml_client.services.processes import terminate
 
 

@@ -18,3 +18,8 @@ def permill(fraction: float) -> int:
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f"{fraction} is not a fraction between 0 and 1")
     return int(fraction * PERMILL + 1e-9)
+
+
+def fmt_units(plancks: int) -> str:
+    """A balance for people: ``1,234.5000 DML``."""
+    return f"{plancks / UNIT:,.4f} DML"

@@ -14,7 +14,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import xxhash
@@ -31,9 +31,12 @@ from decentralml_client.chain.errors import (
     PalletError,
     TransactionRejected,
 )
+from decentralml_client.chain.events import PALLET, Event, Receipt
+from decentralml_client.chain.events import event_from_record as _event_from_record
 from decentralml_client.hashing import blake2_256
 
-PALLET = "DecentralMl"
+__all__ = ["PALLET", "STORAGE_VERSION", "Chain", "Event", "Receipt"]
+
 STORAGE_VERSION = 2
 """The pallet's ``StorageVersion`` this client reads and writes (the pallet declares it)."""
 
@@ -60,50 +63,6 @@ _REJECTION_HINTS = {
     "Priority is too low": "a transaction with this nonce is already pending; retry.",
     "Transaction has a bad signature": "the signing key does not match the account.",
 }
-
-
-@dataclass(frozen=True)
-class Event:
-    """One runtime event, decoded: ``Pallet.Name`` with its named fields."""
-
-    pallet: str
-    name: str
-    attributes: Any
-    extrinsic_idx: int | None = None
-
-    @property
-    def qualname(self) -> str:
-        return f"{self.pallet}.{self.name}"
-
-    def field(self, name: str) -> Any:
-        """The event's field ``name`` (e.g. ``TaskCreated``'s ``task_id``)."""
-        if isinstance(self.attributes, dict) and name in self.attributes:
-            return self.attributes[name]
-        raise KeyError(f"event {self.qualname} has no field {name!r} ({self.attributes!r})")
-
-
-@dataclass
-class Receipt:
-    """A transaction included in a block, with the events it emitted."""
-
-    extrinsic_hash: str
-    block_hash: str
-    block_number: int
-    events: list[Event] = field(default_factory=list)
-
-    def find(self, name: str, pallet: str = PALLET) -> list[Event]:
-        return [e for e in self.events if e.pallet == pallet and e.name == name]
-
-
-def _event_from_record(record: Any) -> Event:
-    value = record.value if hasattr(record, "value") else record
-    ev = value["event"]
-    return Event(
-        pallet=ev["module_id"],
-        name=ev["event_id"],
-        attributes=ev.get("attributes"),
-        extrinsic_idx=value.get("extrinsic_idx"),
-    )
 
 
 _OPEN_LOCK = threading.Lock()

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from decentralml_client.config import ConfigError, Settings, load_settings, load_settings_given
 from decentralml_client.errors import DecentralMLError
+from decentralml_client.units import fmt_units as fmt_units
 
 if TYPE_CHECKING:  # imported where used: the CLI starts fast
     from decentralml_client.chain import Chain, Role
@@ -313,12 +314,6 @@ def open_store(st: State) -> IpfsStore:
             "`decentralml devnet up`, or set --ipfs / DML_IPFS_API"
         )
     return store
-
-
-def fmt_units(plancks: int) -> str:
-    from decentralml_client.chain import UNIT
-
-    return f"{plancks / UNIT:,.4f} DML"
 
 
 def parse_units(text: str) -> int:

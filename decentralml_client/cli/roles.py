@@ -180,7 +180,14 @@ def run_hosted(entries: list[dict[str, Any]], run_one: Any, stop: threading.Even
     return codes
 
 
-def host(plan: Path = typer.Argument(..., dir_okay=False, help="JSON list of role commands."),
+def root_command(ctx: typer.Context) -> Any:
+    """The whole ``decentralml`` command, which hosted roles run (found from the context, so
+    that this module need not import ``cli.main``, which imports it)."""
+    return ctx.find_root().command
+
+
+def host(ctx: typer.Context,
+         plan: Path = typer.Argument(..., dir_okay=False, help="JSON list of role commands."),
          wait: float = typer.Option(600.0, help="Seconds to wait for PLAN to appear."),
          restarts: int = typer.Option(3, help="Times a failed role is started again."),
          ) -> None:
@@ -192,8 +199,6 @@ def host(plan: Path = typer.Argument(..., dir_okay=False, help="JSON list of rol
     PLAN does not exist yet, the host loads TensorFlow meanwhile and starts when PLAN
     appears."""
     import json
-
-    from decentralml_client.cli.main import app
 
     stop = _stop_on_signals()
     if not plan.exists():
@@ -208,7 +213,7 @@ def host(plan: Path = typer.Argument(..., dir_okay=False, help="JSON list of rol
                 fail(f"{plan} did not appear within {wait:.0f} s", Exit.USAGE)
             time.sleep(0.1)
     entries = json.loads(plan.read_text())
-    command = typer.main.get_command(app)
+    command = root_command(ctx)
 
     def run_one(entry: dict[str, Any]) -> int:
         try:

@@ -224,7 +224,8 @@ def _plan(kwargs: dict[str, Any], *, example: str, model: Path | None, data: Pat
     """The runs to make and their shared inputs: the model (an example's or the user's spec
     with its initial weights) and the data (the example's split or the user's file split)."""
     from decentralml_client.ml.examples import get_example
-    from decentralml_client.protocol.rules import server_optimizer, with_client_options
+    from decentralml_client.ml.model_spec import with_client_options
+    from decentralml_client.ml.server_opt import server_optimizer
 
     try:
         runs = _variants(rule, server_opt, prox_mu, alpha, example_weighting)

@@ -170,12 +170,9 @@ def create(
     from decentralml_client.chain import TaskSpec, admission_param, permill, rule_param
     from decentralml_client.ml.errors import DataError
     from decentralml_client.ml.examples import get_example
-    from decentralml_client.ml.model_spec import ModelSpec
-    from decentralml_client.protocol.rules import (
-        example_weighting_value,
-        server_optimizer_value,
-        with_client_options,
-    )
+    from decentralml_client.ml.model_spec import ModelSpec, with_client_options
+    from decentralml_client.ml.server_opt import server_optimizer_value
+    from decentralml_client.protocol.rules import example_weighting_value
     from decentralml_client.roles.common import RoleContext
     from decentralml_client.roles.creator import create_task
 

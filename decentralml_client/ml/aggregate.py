@@ -25,7 +25,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from decentralml_client.ml.errors import AggregationError
-from decentralml_client.protocol.rules import DEFAULT_EXAMPLE_WEIGHTING, example_weighting
+from decentralml_client.protocol.rules import (
+    DEFAULT_EXAMPLE_WEIGHTING,
+    check_rule,
+    example_weighting,
+)
 from decentralml_client.units import PERMILL
 
 Tensors = Sequence[NDArray[Any]]
@@ -256,44 +260,13 @@ def multi_krum_delta(
 
 
 def parse_rule(rule: str | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Normalise a chain rule (``"FedAvg"``, ``{"TrimmedMean": {"beta": 100000}}``, …).
-
-    Returns ``(name, params)`` with name in FedAvg/TrimmedMean/Median/MultiKrum; ``beta`` is
-    in Permill (parts per million) as on chain.
-    """
-    if isinstance(rule, str):
-        name, params = rule, dict[str, Any]()
-    elif isinstance(rule, Mapping) and len(rule) == 1:
-        ((name, params),) = rule.items()
-        if params is None:
-            params = {}
-        elif not isinstance(params, Mapping):
-            params = {"beta": params} if name == "TrimmedMean" else {"value": params}
-    else:
-        raise AggregationError(f"cannot read aggregation rule {rule!r}")
-    params = dict(params)
-    if name == "FedAvg" or name == "Median":
-        if params:
-            raise AggregationError(f"{name} takes no parameters, got {params}")
-    elif name == "TrimmedMean":
-        if (
-            set(params) != {"beta"}
-            or not isinstance(params["beta"], int)
-            or not 0 <= params["beta"] < PERMILL // 2
-        ):
-            raise AggregationError(
-                f"TrimmedMean needs beta in Permill, 0 <= beta < 500000: {params}"
-            )
-    elif name == "MultiKrum":
-        if set(params) != {"byzantine", "keep"} or not all(
-            isinstance(params[k], int) for k in params
-        ):
-            raise AggregationError(f"MultiKrum needs integer byzantine and keep: {params}")
-    else:
-        raise AggregationError(
-            f"unknown aggregation rule {name!r}; known: FedAvg, TrimmedMean, Median, MultiKrum"
-        )
-    return name, params
+    """Normalise a chain rule (``"FedAvg"``, ``{"TrimmedMean": {"beta": 100000}}``, …) as
+    :func:`~decentralml_client.protocol.rules.check_rule` checks it: ``(name, params)`` with
+    name in FedAvg/TrimmedMean/Median/MultiKrum; ``beta`` is in Permill as on chain."""
+    try:
+        return check_rule(rule)
+    except ValueError as exc:
+        raise AggregationError(str(exc)) from None
 
 
 def effective_examples(

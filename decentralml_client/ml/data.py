@@ -184,3 +184,10 @@ def split_dataset(x: NDArray[Any], y: NDArray[Any], test_size: float = 0.25, see
     except ValueError as exc:  # too few examples for a test split
         raise DataError(f"cannot split {len(x)} examples into train and test: {exc}") from None
     return xtr, ytr, xte, yte
+
+
+def client_seed(seed: int, rnd: int, client: int) -> int:
+    """The seed of contributor ``client``'s local batches in round ``rnd`` of a run seeded
+    ``seed`` (the simulator's, the TFF reference's and the benchmark's: all see the same
+    batches)."""
+    return seed * 1_000_003 + rnd * 1009 + client

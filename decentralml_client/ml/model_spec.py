@@ -652,3 +652,27 @@ def initial_weights_file(model_spec: ModelSpec, seed: int = 0) -> bytes:
     return encode_weights(
         make_initial_weights(model_spec, seed), model_spec, task="", round=0, base_model_hash=""
     )
+
+
+def with_client_options(
+    model_spec: Any,
+    *,
+    prox_mu: float | None = None,
+    local_epochs: int | None = None,
+    local_steps: int | None = None,
+) -> Any:
+    """The model spec with the contributors' FedProx ``prox_mu``, ``local_epochs`` and
+    ``local_steps`` set where given (they are hashed with the spec). Raises ``ValueError``."""
+    from dataclasses import replace
+
+    changes: dict[str, Any] = {}
+    if prox_mu is not None:
+        changes["prox_mu"] = float(prox_mu)
+    if local_epochs is not None:
+        changes["local_epochs"] = int(local_epochs)
+    if local_steps is not None:
+        changes["local_steps"] = int(local_steps)
+    try:
+        return replace(model_spec, **changes) if changes else model_spec
+    except ModelSpecError as exc:
+        raise ValueError(str(exc)) from None

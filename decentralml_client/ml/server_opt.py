@@ -228,3 +228,48 @@ def apply(
         new["m"].append(m.astype(np.float32))
         new["v"].append(v.astype(np.float32))
     return out, ServerState(step=step, slots=new)
+
+
+SERVER_OPTIMIZERS = ("none", "momentum", "adam", "yogi")
+#: Defaults per server optimiser (tuned on digits, see docs/ml.md, Server optimisers).
+SERVER_DEFAULTS: dict[str, dict[str, float]] = {
+    "none": {},
+    "momentum": {"lr": 1.0, "momentum": 0.9},
+    "adam": {"lr": 0.1, "beta1": 0.9, "beta2": 0.99, "tau": 1e-3},
+    "yogi": {"lr": 0.1, "beta1": 0.9, "beta2": 0.99, "tau": 1e-3},
+}
+
+
+def server_optimizer(
+    name: str,
+    *,
+    lr: float | None = None,
+    momentum: float | None = None,
+    beta1: float | None = None,
+    beta2: float | None = None,
+    tau: float | None = None,
+) -> Any:
+    """The :class:`~decentralml_client.ml.server_opt.ServerOptimizer` for a user's name
+    (``none``, ``momentum``/``fedavgm``, ``adam``/``fedadam``, ``yogi``/``fedyogi``); unset
+    hyper-parameters take :data:`SERVER_DEFAULTS`. Raises ``ValueError`` on a bad name or value.
+    Its ``to_chain()`` is the chain's ``ServerOptimizer`` value."""
+    key = name.strip().lower().replace("_", "-")
+    key = {"fedavgm": "momentum", "fedadam": "adam", "fedyogi": "yogi", "sgd": "none"}.get(key, key)
+    if key not in SERVER_OPTIMIZERS:
+        raise ValueError(
+            f"unknown server optimiser {name!r}; choose one of {', '.join(SERVER_OPTIMIZERS)}"
+        )
+    given = {"lr": lr, "momentum": momentum, "beta1": beta1, "beta2": beta2, "tau": tau}
+    params = dict(SERVER_DEFAULTS[key])
+    for k, v in given.items():
+        if v is not None and k in params:
+            params[k] = float(v)
+    try:
+        return ServerOptimizer(key, **params)
+    except AggregationError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def server_optimizer_value(name: str, **hyper: float | None) -> Any:
+    """The chain's ``ServerOptimizer`` value for a user's name (see :func:`server_optimizer`)."""
+    return server_optimizer(name, **hyper).to_chain()

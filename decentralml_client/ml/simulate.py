@@ -44,6 +44,7 @@ from decentralml_client.ml.attacks import (
     claimed_examples,
     history_delta,
 )
+from decentralml_client.ml.data import client_seed as client_seed
 from decentralml_client.ml.errors import AggregationError, CodecError, MLError
 from decentralml_client.ml.evidence import probe_seed
 from decentralml_client.ml.model_spec import (
@@ -82,13 +83,6 @@ def chain_rule(
                           byzantine=byzantine, keep=keep)
     except ValueError as e:
         raise MLError(str(e)) from None
-
-
-def client_seed(seed: int, rnd: int, client: int) -> int:
-    """The seed of contributor ``client``'s local batches in round ``rnd`` of a run seeded
-    ``seed`` (the simulator's, the TFF reference's and the benchmark's: all see the same
-    batches)."""
-    return seed * 1_000_003 + rnd * 1009 + client
 
 
 def _readable(candidates: Mapping[int, Any]) -> dict[int, Any]:

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from decentralml_client.ml.data import client_seed
 from decentralml_client.ml.model_spec import ModelSpec
 from decentralml_client.ml.server_opt import ServerOptimizer
-from decentralml_client.ml.simulate import client_seed
 from decentralml_client.ml.tff_runtime import tff, worker_safe_streams
 from decentralml_client.ml.train import client_optimizer, keras_model_fn, make_client_dataset
 

@@ -1,5 +1,6 @@
 """Aggregation rules by name: the one mapping from a user's rule name to the chain's
-``AggregationRule`` value, shared by ``task create``, ``simulate`` and the demo.
+``AggregationRule`` value, shared by ``task create``, ``simulate`` and the demo, and the one
+check of a rule value (:func:`check_rule`; the pallet's ``check_spec`` mirrors it).
 
 Defaults: trimmed mean trims ``β = max(0.1, malicious/contributors)`` from each side; Krum
 assumes ``f = max(1, malicious)`` Byzantine updates and keeps ``n − f`` (at least 1).
@@ -7,6 +8,7 @@ assumes ``f = max(1, malicious)`` Byzantine updates and keeps ``n − f`` (at le
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from decentralml_client.units import PERMILL
@@ -29,92 +31,54 @@ def rule_value(
         return "FedAvg"
     if key == "median":
         return "Median"
+    value: dict[str, Any]
     if key in ("trimmed-mean", "trimmedmean"):
         b = beta if beta is not None else max(0.1, malicious / max(contributors, 1))
         if not 0 <= b < 0.5:
             raise ValueError(f"beta must be in [0, 0.5), got {b}")
-        return {"TrimmedMean": {"beta": round(b * PERMILL)}}
-    if key in ("krum", "multi-krum", "multikrum"):
+        value = {"TrimmedMean": {"beta": round(b * PERMILL)}}
+    elif key in ("krum", "multi-krum", "multikrum"):
         f = byzantine if byzantine is not None else max(1, malicious)
         k = keep if keep is not None else max(1, contributors - f)
-        if f < 0 or k < 1:
-            raise ValueError(f"krum needs byzantine >= 0 and keep >= 1, got {f}, {k}")
-        return {"MultiKrum": {"byzantine": int(f), "keep": int(k)}}
-    raise ValueError(f"unknown aggregation rule {name!r}; choose one of {', '.join(RULES)}")
+        value = {"MultiKrum": {"byzantine": int(f), "keep": int(k)}}
+    else:
+        raise ValueError(f"unknown aggregation rule {name!r}; choose one of {', '.join(RULES)}")
+    check_rule(value)
+    return value
 
 
-SERVER_OPTIMIZERS = ("none", "momentum", "adam", "yogi")
-#: Defaults per server optimiser (tuned on digits, see docs/ml.md, Server optimisers).
-SERVER_DEFAULTS: dict[str, dict[str, float]] = {
-    "none": {},
-    "momentum": {"lr": 1.0, "momentum": 0.9},
-    "adam": {"lr": 0.1, "beta1": 0.9, "beta2": 0.99, "tau": 1e-3},
-    "yogi": {"lr": 0.1, "beta1": 0.9, "beta2": 0.99, "tau": 1e-3},
-}
-
-
-def server_optimizer(
-    name: str,
-    *,
-    lr: float | None = None,
-    momentum: float | None = None,
-    beta1: float | None = None,
-    beta2: float | None = None,
-    tau: float | None = None,
-) -> Any:
-    """The :class:`~decentralml_client.ml.server_opt.ServerOptimizer` for a user's name
-    (``none``, ``momentum``/``fedavgm``, ``adam``/``fedadam``, ``yogi``/``fedyogi``); unset
-    hyper-parameters take :data:`SERVER_DEFAULTS`. Raises ``ValueError`` on a bad name or value.
-    Its ``to_chain()`` is the chain's ``ServerOptimizer`` value."""
-    from decentralml_client.ml.errors import AggregationError
-    from decentralml_client.ml.server_opt import ServerOptimizer
-
-    key = name.strip().lower().replace("_", "-")
-    key = {"fedavgm": "momentum", "fedadam": "adam", "fedyogi": "yogi", "sgd": "none"}.get(key, key)
-    if key not in SERVER_OPTIMIZERS:
+def check_rule(rule: str | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Check a chain rule value (``"FedAvg"``, ``{"TrimmedMean": {"beta": 100000}}``, …) and
+    return it as ``(name, params)``; ``beta`` is in Permill, as on chain. Raises
+    ``ValueError`` on what the pallet's ``check_spec`` refuses."""
+    if isinstance(rule, str):
+        name, params = rule, dict[str, Any]()
+    elif isinstance(rule, Mapping) and len(rule) == 1:
+        ((name, raw),) = rule.items()
+        if raw is None:
+            raw = {}
+        elif not isinstance(raw, Mapping):
+            raw = {"beta": raw} if name == "TrimmedMean" else {"value": raw}
+        params = dict(raw)
+    else:
+        raise ValueError(f"cannot read aggregation rule {rule!r}")
+    if name in ("FedAvg", "Median"):
+        if params:
+            raise ValueError(f"{name} takes no parameters, got {params}")
+    elif name == "TrimmedMean":
+        beta = params.get("beta")
+        if set(params) != {"beta"} or not isinstance(beta, int) or not 0 <= beta < PERMILL // 2:
+            raise ValueError(f"TrimmedMean needs beta in Permill, 0 <= beta < 500000: {params}")
+    elif name == "MultiKrum":
+        if set(params) != {"byzantine", "keep"} or not all(
+                isinstance(v, int) for v in params.values()):
+            raise ValueError(f"MultiKrum needs integer byzantine and keep: {params}")
+        if params["byzantine"] < 0 or params["keep"] < 1:
+            raise ValueError(f"krum needs byzantine >= 0 and keep >= 1, got {params}")
+    else:
         raise ValueError(
-            f"unknown server optimiser {name!r}; choose one of {', '.join(SERVER_OPTIMIZERS)}"
-        )
-    given = {"lr": lr, "momentum": momentum, "beta1": beta1, "beta2": beta2, "tau": tau}
-    params = dict(SERVER_DEFAULTS[key])
-    for k, v in given.items():
-        if v is not None and k in params:
-            params[k] = float(v)
-    try:
-        return ServerOptimizer(key, **params)
-    except AggregationError as exc:
-        raise ValueError(str(exc)) from None
-
-
-def server_optimizer_value(name: str, **hyper: float | None) -> Any:
-    """The chain's ``ServerOptimizer`` value for a user's name (see :func:`server_optimizer`)."""
-    return server_optimizer(name, **hyper).to_chain()
-
-
-def with_client_options(
-    model_spec: Any,
-    *,
-    prox_mu: float | None = None,
-    local_epochs: int | None = None,
-    local_steps: int | None = None,
-) -> Any:
-    """The model spec with the contributors' FedProx ``prox_mu``, ``local_epochs`` and
-    ``local_steps`` set where given (they are hashed with the spec). Raises ``ValueError``."""
-    from dataclasses import replace
-
-    from decentralml_client.ml.errors import ModelSpecError
-
-    changes: dict[str, Any] = {}
-    if prox_mu is not None:
-        changes["prox_mu"] = float(prox_mu)
-    if local_epochs is not None:
-        changes["local_epochs"] = int(local_epochs)
-    if local_steps is not None:
-        changes["local_steps"] = int(local_steps)
-    try:
-        return replace(model_spec, **changes) if changes else model_spec
-    except ModelSpecError as exc:
-        raise ValueError(str(exc)) from None
+            f"unknown aggregation rule {name!r}; known: FedAvg, TrimmedMean, Median, MultiKrum")
+    return name, params
 
 
 #: How FedAvg weights accepted updates by their claimed ``num_examples``: user names in the

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -13,39 +12,30 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from decentralml_client.canonical import canonical_json
 from decentralml_client.chain import Chain, ChainUnreachable, DecentralMl
 from decentralml_client.chain.errors import InclusionTimeout
 from decentralml_client.chain.records import Task
-from decentralml_client.errors import DecentralMLError
-from decentralml_client.keys import Account, sign_document, verify_document
+from decentralml_client.keys import Account
 from decentralml_client.keys.account import ss58_to_public_key
-from decentralml_client.ml.codec import decode_tensors, file_hash
+from decentralml_client.ml.codec import decode_tensors
 from decentralml_client.ml.model_spec import ModelSpec
 from decentralml_client.ml.server_opt import ServerState
+from decentralml_client.roles.errors import RoleError, Stopped
 from decentralml_client.roles.journal import Journal, attempt_key
+from decentralml_client.roles.manifests import build_update_manifest, read_update_manifest
 from decentralml_client.storage import IpfsStore, StorageUnavailable
 
 if TYPE_CHECKING:
     from decentralml_client.ml.attacks import PublicHistory
     from decentralml_client.ml.validators import Outcome
+    from decentralml_client.protocol.consensus import Consensus
 
 log = logging.getLogger("decentralml.roles")
 
-UPDATE_MANIFEST_VERSION = 1
+__all__ = ["RoleContext", "RoleError", "Stopped", "build_update_manifest",
+           "read_update_manifest"]
+
 FINAL_STATES = ("Finished", "Cancelled")
-
-
-class RoleError(DecentralMLError, RuntimeError):
-    """A role cannot go on (task gone, artifacts unavailable, ...)."""
-
-    hint = "check the task with `decentralml task show`; the journal lets the role resume."
-
-
-class Stopped(DecentralMLError):
-    """The role was asked to stop."""
-
-    hint = "run the same command again to resume from the journal."
 
 
 T = TypeVar("T")
@@ -193,6 +183,21 @@ class RoleContext:
         return [np.asarray(a, np.float64) - np.asarray(b, np.float64)
                 for a, b in zip(now, before, strict=False)]
 
+    def round_consensus(self, task_id: int, task: Task, r: int) -> Consensus:
+        """Round ``r``'s consensus as the pallet computes it from the revealed votes
+        (acceptance, consensus score and probe of every revealed update), also before the
+        round is finalised."""
+        from decentralml_client.protocol.consensus import VoteRecord, consensus
+
+        subs = self.dml.submissions(task_id, r)
+        bonds = self.dml.electorate(task_id, r)
+        votes = self.dml.votes(task_id, r)
+        records = {who: VoteRecord(bond, votes[who].as_tuples() if who in votes else None)
+                   for who, bond in bonds.items()}
+        revealed = sorted(i for i, s in subs.items()
+                          if s.status in ("Revealed", "Accepted", "Rejected"))
+        return consensus(revealed, records, task.spec.quorum)
+
     def last_consensus(self, task_id: int, task: Task) -> dict[int, Outcome]:
         """The previous round's public outcome for each submission of the current round:
         submission index (this round's) → what the previous round's consensus said of the
@@ -200,21 +205,15 @@ class RoleContext:
         consensus probe). Submission indices follow commit order, so they change between
         rounds; the account does not. Absent: the account revealed nothing last round."""
         from decentralml_client.ml.validators import Outcome
-        from decentralml_client.protocol.consensus import VoteRecord, consensus
 
         r = task.round - 1
         if r < 0:
             return {}
         subs = self.dml.submissions(task_id, r)
-        bonds = self.dml.electorate(task_id, r)
-        votes = self.dml.votes(task_id, r)
-        records = {who: VoteRecord(bond, votes[who].as_tuples() if who in votes else None)
-                   for who, bond in bonds.items()}
-        revealed = sorted(i for i, s in subs.items() if s.status in ("Accepted", "Rejected"))
-        c = consensus(revealed, records, task.spec.quorum)
+        c = self.round_consensus(task_id, task, r)
         by_account = {subs[i].contributor: Outcome(subs[i].status == "Accepted",
                                                    c.scores[i], c.probes[i])
-                      for i in revealed}
+                      for i in c.scores if subs[i].status in ("Accepted", "Rejected")}
         now = self.dml.submissions(task_id, r + 1)
         return {i: by_account[s.contributor] for i, s in now.items()
                 if s.contributor in by_account}
@@ -317,33 +316,3 @@ def attempts(ctx: RoleContext, task_id: int, journal: Journal) -> Iterator[Attem
         r, retries = task.attempt
         key = attempt_key(r, retries)
         yield Attempt(task, r, retries, task.phase, key, journal.entry(key))
-
-
-def build_update_manifest(account: Account, *, task_id: int, round_: int, base_model_hash: str,
-                          update_cid: str, update_bytes: bytes, num_examples: int,
-                          metrics: dict[str, float], sealed: bool) -> bytes:
-    """The signed update manifest (canonical JSON). Its hash is what goes on chain."""
-    body = {
-        "version": UPDATE_MANIFEST_VERSION,
-        "task": task_id,
-        "round": round_,
-        "base_model_hash": base_model_hash,
-        "update_cid": update_cid,
-        "update_hash": file_hash(update_bytes),
-        "num_examples": int(num_examples),
-        "metrics": {k: round(float(v), 6) for k, v in sorted(metrics.items())},
-        "sealed": sealed,
-    }
-    signed = sign_document(account, body)
-    return canonical_json(signed, ensure_ascii=True)
-
-
-def read_update_manifest(data: bytes, contributor: str) -> dict[str, Any]:
-    """Parse and verify a signed update manifest against the contributor's account id.
-
-    With ed25519 accounts the 32-byte account id is the public key itself.
-    """
-    signed = json.loads(data.decode("utf-8"))
-    if not isinstance(signed, dict):
-        raise ValueError("update manifest is not a JSON object")
-    return verify_document(signed, ss58_to_public_key(contributor))

@@ -14,7 +14,7 @@ the new state.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from numpy.typing import NDArray
 
@@ -22,7 +22,12 @@ from decentralml_client.chain.records import Submission, Task
 from decentralml_client.keys import is_sealed, open_sealed
 from decentralml_client.ml.aggregate import effective_examples, next_model
 from decentralml_client.ml.codec import decode_tensors, encode_weights, file_hash
-from decentralml_client.roles.common import RoleContext, RoleError, read_update_manifest
+from decentralml_client.protocol.consensus import aggregated
+from decentralml_client.roles.errors import RoleError
+from decentralml_client.roles.manifests import read_update_manifest
+
+if TYPE_CHECKING:
+    from decentralml_client.roles.common import RoleContext
 
 UpdateCache = dict[int, tuple[list[NDArray[Any]], int]]
 
@@ -69,12 +74,15 @@ def load_update(ctx: RoleContext, task_id: int, task: Task, index: int,
 
 def compute_aggregate(ctx: RoleContext, task_id: int, task: Task,
                       cache: UpdateCache | None = None) -> Aggregate:
-    """The round's aggregate over the accepted submissions, as canonical weights bytes."""
+    """The round's aggregate, as canonical weights bytes, over the accepted submissions that
+    add value (:func:`~decentralml_client.protocol.consensus.aggregated`: a positive
+    consensus score; all accepted ones when none has)."""
     r = task.round
     subs = ctx.dml.submissions(task_id, r)
     accepted = sorted(i for i, s in subs.items() if s.accepted(task))
     if not accepted:
         raise RoleError(f"task {task_id} round {r}: no accepted update to aggregate")
+    accepted = aggregated(accepted, ctx.round_consensus(task_id, task, r).scores)
     deltas, claims = [], []
     for i in accepted:
         if cache is not None and i in cache:

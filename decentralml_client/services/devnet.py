@@ -87,24 +87,16 @@ def find_chopsticks() -> tuple[str, Path]:
 
 def wait_for_rpc(url: str, deadline_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
     """Poll ``chain_getHeader`` until the node answers; fail early if ``proc`` exits."""
-    from websocket import WebSocketException, create_connection  # substrate-interface dep
+    from decentralml_client.chain.probe import answers
 
     end = time.monotonic() + deadline_s
-    last: Exception | None = None
+    last = ""
     while time.monotonic() < end:
         if proc is not None and proc.poll() is not None:
             raise DevnetError(f"Chopsticks exited with code {proc.returncode} while starting")
-        try:
-            ws = create_connection(url, timeout=2)
-            try:
-                ws.send(json.dumps({"id": 1, "jsonrpc": "2.0", "method": "chain_getHeader"}))
-                reply = json.loads(ws.recv())
-            finally:
-                ws.close()
-            if reply.get("result"):
-                return
-        except (OSError, WebSocketException, ValueError) as exc:
-            last = exc
+        ok, last = answers(url, timeout=2)
+        if ok:
+            return
         time.sleep(0.2)
     raise DevnetError(f"the dev chain at {url} did not answer within {deadline_s:.0f} s ({last})")
 

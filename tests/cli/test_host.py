@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import typer.main
 from typer.testing import CliRunner
 
 from decentralml_client.cli import roles
@@ -89,9 +88,7 @@ def test_the_host_command_restarts_a_failing_role_and_exits_0(tmp_path: Path,
                 raise RuntimeError("the node answered 1013")
             return 0
 
-    real = typer.main.get_command
-    monkeypatch.setattr(typer.main, "get_command",
-                        lambda a: FakeCommand() if a is app else real(a))
+    monkeypatch.setattr(roles, "root_command", lambda ctx: FakeCommand())
     monkeypatch.setattr(roles, "run_hosted",
                         lambda entries, run_one, stop, **kw: run_hosted(
                             entries, run_one, stop, **{**kw, "backoff": 0.0}))

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from decentralml_client.ml.model_spec import default_digits_spec
+from decentralml_client.ml.model_spec import default_digits_spec, with_client_options
+from decentralml_client.ml.server_opt import server_optimizer, server_optimizer_value
 from decentralml_client.protocol.rules import (
     EXAMPLE_WEIGHTINGS,
     example_weighting,
     example_weighting_value,
     rule_value,
-    server_optimizer,
-    server_optimizer_value,
-    with_client_options,
 )
 
 
