@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from decentralml_client.chain.api import is_ss58_address
-from decentralml_client.chain.records import Hash, Member, Proposal, Round, Submission, Task, Vote
+from decentralml_client.chain.records import (
+    Hash,
+    Member,
+    Payments,
+    Proposal,
+    Round,
+    Submission,
+    Task,
+    Vote,
+)
 from decentralml_client.dashboard import _views as views
 from decentralml_client.dashboard._reader import Reader
 from decentralml_client.errors import DecentralMLError
@@ -164,23 +173,53 @@ class DashboardData:
             # Nothing committed in the current round yet: show the latest finalised round.
             r = max((rv["round"] for rv in rounds if rv["state"] == "finalized"), default=r)
         detail = self.round_detail(task_id, r)
-        accepted = {
-            rv["round"]: [s for s in self.round_detail(task_id, rv["round"])["submissions"]
-                          if s["status"] == "Accepted"]
-            for rv in rounds if rv["state"] == "finalized"
-        }
+        details = {rv["round"]: self.round_detail(task_id, rv["round"])
+                   for rv in rounds if rv["state"] == "finalized"}
+        accepted = {i: [s for s in d["submissions"] if s["status"] == "Accepted"]
+                    for i, d in details.items()}
+        finalised = []
+        for rv in rounds:
+            if rv["round"] not in details:
+                continue
+            d = details[rv["round"]]
+            rv["loss_decrease"] = views.loss_decrease(task, d["submissions"],
+                                                      self.votes(task_id, rv["round"]),
+                                                      self.electorate(task_id, rv["round"]))
+            rv["model_url"] = f"/tasks/{task_id}/rounds/{rv['round']}/model"
+            pay = self.round_payments(task_id, rv["round"], int(rv["finalized_at"]))
+            finalised.append({
+                "round": rv["round"], "paid": pay.paid, "slashed": pay.slashed,
+                "agreement": views.validator_agreement(d["vote_matrix"], d["submissions"]),
+                "contributors": {s["contributor"] for s in d["submissions"]},
+                "electorate": self.electorate(task_id, rv["round"]),
+            })
+        members = self.member_views(task_id)
+        accounts = views.accounts(members, finalised)
+        summary = views.task_summary(task_id, task, head)
+        if not task.active:  # the pallet releases the seats when a task ends
+            summary["num_contributors"] = sum(a["role"] == "Contributor" for a in accounts)
+            summary["num_validators"] = sum(a["role"] == "Validator" for a in accounts)
         return {
-            "task": views.task_summary(task_id, task, head),
+            "task": summary,
             "spec": task.spec.as_json(),
             "quorum": views.quorum_text(task),
             "head": head,
             "phases": views.phase_timeline(task, head),
+            "enrol_wait": views.enrol_wait(task, head),
             "rounds": rounds,
             "selected_round": detail,
             "lineage": views.lineage(task, rounds, accepted),
-            "members": self.member_views(task_id),
+            "members": members,
+            "accounts": accounts,
             "rewards": views.rewards(task, rounds),
         }
+
+    def round_payments(self, task_id: int, r: int, block: int) -> Payments:
+        """What finalising round ``r`` (in ``block``) paid and slashed, per account, from
+        that block's events; a finalised round's payments never change."""
+        return self.reader.read(("payments", task_id, r),
+                                lambda d: d.payments(task_id, block, block),
+                                final=lambda v: True)
 
     def lineage(self, task_id: int, r: int) -> dict[str, Any]:
         """Where round ``r``'s model comes from, checked (``roles/lineage.py``, one copy for

@@ -113,6 +113,31 @@ class RoundState(BaseModel):
     phase: str | None = None
     phase_ends_at: int | None = None
     blocks_left: int | None = None
+    loss_decrease: int | None = None  # bp: accepted updates' median validator score, mean
+    model_url: str | None = None  # read-only download of the adopted weights file
+
+
+class RoundPay(BaseModel):
+    """What one account earned and was slashed in one finalised round."""
+
+    round: int
+    earned: int
+    slashed: int
+    cast: int | None = None  # a validator's verdicts on decided updates
+    agreed: int | None = None  # of them, agreeing with the outcome, with matching evidence
+
+
+class Account(BaseModel):
+    """An account that took part in a task: role, bond, and its pay per round."""
+
+    address: str
+    role: str
+    bond: int | None = None
+    member: bool
+    leaving: bool | None = None
+    earned: int
+    slashed: int
+    rounds: list[RoundPay]
 
 
 class SubmissionView(BaseModel):
@@ -210,10 +235,12 @@ class TaskDetail(BaseModel):
     quorum: str
     head: int
     phases: list[PhaseStep]
+    enrol_wait: str | None = None  # why an Enrol phase waits
     rounds: list[RoundState]
     selected_round: RoundDetail
     lineage: list[ModelVersion]
     members: list[Member]
+    accounts: list[Account]
     rewards: Rewards
 
 

@@ -7,7 +7,11 @@ template; its geometry is computed here (:func:`chart_geometry`), in plain numbe
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -31,6 +35,26 @@ def short(address: str | None) -> str:
     if not address:
         return "—"
     return f"{address[:6]}…{address[-4:]}"
+
+
+NAMES: ContextVar[Mapping[str, str]] = ContextVar("NAMES", default=MappingProxyType({}))
+"""The names of the accounts the page being rendered may show (see :func:`naming`)."""
+
+
+@contextmanager
+def naming(names: Mapping[str, str]) -> Iterator[None]:
+    """Render pages with ``names`` (address → local key name) for the accounts they show."""
+    token = NAMES.set(names)
+    try:
+        yield
+    finally:
+        NAMES.reset(token)
+
+
+def label(address: str | None) -> str:
+    """``name (5EhF…t43p)`` for an account named in the local keystore, else the short form."""
+    name = NAMES.get().get(address or "")
+    return f"{name} ({short(address)})" if name else short(address)
 
 
 def rule_text(rule: Any) -> str:
@@ -60,7 +84,7 @@ def _environment() -> Environment:
         keep_trailing_newline=False,
         undefined=StrictUndefined,
     )
-    env.filters.update(dml=dml, pct=pct, short=short, rule_text=rule_text,
+    env.filters.update(dml=dml, pct=pct, short=short, label=label, rule_text=rule_text,
                        weighting_text=weighting_text)
     return env
 

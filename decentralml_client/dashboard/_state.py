@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -22,6 +23,8 @@ class DashboardState:
     broadcaster: Broadcaster
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     follower: Follower | None = None
+    names: Callable[[], Mapping[str, str]] = dict  # address -> name to show (create_app)
+    ipfs_api: str = "/ip4/127.0.0.1/tcp/5001/http"  # where adopted models are fetched from
 
 
 def get_state(request: Request) -> DashboardState:

@@ -310,3 +310,108 @@ def participant_view(info: Participant, balance: dict[str, int] | None) -> dict[
         "x25519_public_key": info.x25519_key,
         "balance": balance,
     }
+
+
+def enrol_wait(task: Task, head: int) -> str | None:
+    """Why a task in its Enrol phase is waiting, in words (None outside Enrol)."""
+    if not task.active or task.phase != "Enrol":
+        return None
+    spec, ends = task.spec, task.phase_ends_at
+    c = task.num_contributors - task.pending_contributors
+    v = task.num_validators - task.pending_validators
+    seats = (f"{task.num_contributors}/{spec.max_contributors} contributor and "
+             f"{task.num_validators}/{spec.max_validators} validator seats taken")
+    need = (f"at least {spec.min_contributors} contributor(s) and {spec.min_validators} "
+            "validator(s)")
+    if head < ends:
+        return (f"Enrolment ends as soon as every seat is taken ({seats}), or at block #{ends} "
+                f"once {need} have joined.")
+    if c < spec.min_contributors or v < spec.min_validators:
+        return (f"Past its deadline (block #{ends}), enrolment waits for {need} to join: {c} "
+                f"and {v} so far ({seats}).")
+    return (f"Past its deadline (block #{ends}) with enough members ({c} contributor(s), "
+            f"{v} validator(s)): round 0 opens with the next transaction to this task "
+            "(a contributor's commit, or a new member joining).")
+
+
+def validator_agreement(matrix: dict[str, Any], submissions: list[dict[str, Any]]
+                        ) -> dict[str, dict[str, int]]:
+    """For each validator of a finalised round: the verdicts it cast on decided updates and
+    how many of them agree with the outcome and carry matching evidence (its pay follows)."""
+    outcome = {s["index"]: s["status"] == "Accepted" for s in submissions
+               if s["status"] in ("Accepted", "Rejected")}
+    out: dict[str, dict[str, int]] = {}
+    for row in matrix["rows"]:
+        cast = agreed = 0
+        for c, cell in zip(matrix["submissions"], row["verdicts"], strict=True):
+            if cell is None or c not in outcome:
+                continue
+            cast += 1
+            agreed += int(cell["accept"] == outcome[c] and cell.get("evidenced", True))
+        out[row["validator"]] = {"cast": cast, "agreed": agreed}
+    return out
+
+
+def loss_decrease(task: Task, submissions: list[dict[str, Any]], votes: dict[str, Vote],
+                  stakes: dict[str, int]) -> int | None:
+    """The round's loss decrease: the mean over its accepted updates of their consensus score
+    (basis points of loss decrease on the validators' held-out data, by the pallet's rule as
+    :func:`decentralml_client.protocol.consensus.consensus` mirrors it); None when nothing
+    was accepted or no vote is readable."""
+    from decentralml_client.protocol.consensus import consensus
+
+    decided = sorted(s["index"] for s in submissions if s["status"] in ("Accepted", "Rejected"))
+    accepted = [s["index"] for s in submissions if s["status"] == "Accepted"]
+    if not accepted or not votes:
+        return None
+    records = {v: protocol.VoteRecord(int(stakes.get(v) or 0), vote.as_tuples())
+               for v, vote in votes.items()}
+    scores = consensus(decided, records, task.spec.quorum).scores
+    values = [scores[i] for i in accepted if i in scores]
+    return round(sum(values) / len(values)) if values else None
+
+
+def accounts(members: list[dict[str, Any]], finalised: list[dict[str, Any]]
+             ) -> list[dict[str, Any]]:
+    """Every account that took part in the task: its role, bond, and per finalised round what
+    it earned and was slashed (and, for a validator, its agreement with the outcome).
+
+    ``finalised`` holds one entry per finalised round: ``round``, ``paid`` and ``slashed``
+    (address → plancks, from the round's events), ``agreement`` (validator → cast, agreed),
+    ``contributors`` (who submitted) and ``electorate`` (validator → bond).
+    """
+    rows: dict[str, dict[str, Any]] = {}
+
+    def row(address: str, role: str) -> dict[str, Any]:
+        return rows.setdefault(address, {"address": address, "role": role, "bond": None,
+                                         "member": False, "rounds": [], "earned": 0,
+                                         "slashed": 0})
+
+    for m in members:
+        r = row(m["address"], m["role"])
+        r.update(bond=m["bond"], member=True, leaving=m["leaving"])
+    for f in finalised:
+        for who, bond in f["electorate"].items():
+            r = row(who, "Validator")
+            if r["bond"] is None:
+                r["bond"] = bond
+        for who in f["contributors"]:
+            row(who, "Contributor")
+        for who in (*f["paid"], *f["slashed"]):
+            row(who, "Contributor")
+    for f in finalised:
+        for address, r in rows.items():
+            earned, slashed = f["paid"].get(address, 0), f["slashed"].get(address, 0)
+            agreement = f["agreement"].get(address)
+            took_part = (address in f["electorate"] or address in f["contributors"]
+                         or earned or slashed)
+            if not took_part:
+                continue
+            entry: dict[str, Any] = {"round": f["round"], "earned": earned, "slashed": slashed}
+            if agreement is not None:
+                entry.update(agreement)
+            r["rounds"].append(entry)
+            r["earned"] += earned
+            r["slashed"] += slashed
+    order = {"Validator": 1, "Contributor": 0}
+    return sorted(rows.values(), key=lambda r: (order.get(r["role"], 2), r["address"]))

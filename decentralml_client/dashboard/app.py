@@ -1,7 +1,8 @@
 """The dashboard's FastAPI application: HTML pages, the JSON API and server-sent events.
 
 Read-only by construction: every route is a GET, the app holds no key (it never opens the
-keystore; it only uses ``settings.node_url``), and it signs nothing. See ``docs/dashboard.md``.
+keystore: the names it shows for accounts are handed to it; it only uses
+``settings.node_url``), and it signs nothing. See ``docs/dashboard.md``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import asyncio
 import contextlib
 import signal
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -28,14 +29,19 @@ Lifespan = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
 
 def create_app(settings: Settings, *, follow: bool = True, poll: float = 0.5,
                ttl: float = 2.0, retry_every: float = 1.0,
-               factory: Callable[[str], Chain] = default_factory) -> FastAPI:
+               factory: Callable[[str], Chain] = default_factory,
+               names: Callable[[], Mapping[str, str]] | None = None) -> FastAPI:
     """The dashboard for the chain at ``settings.node_url``.
+
+    ``names`` gives the names to show for accounts (address → name; ``decentralml dashboard``
+    passes the local keystore's key names, read by the CLI: this package never opens keys).
 
     ``follow`` starts the block follower (live updates, cache invalidation) with the app;
     ``poll`` is how often it asks for the head, ``ttl`` how long a read is cached at most.
     """
     reader = Reader(settings.node_url, ttl=ttl, retry_every=retry_every, factory=factory)
-    state = DashboardState(reader=reader, data=DashboardData(reader), broadcaster=Broadcaster())
+    state = DashboardState(reader=reader, data=DashboardData(reader), broadcaster=Broadcaster(),
+                           names=names or dict, ipfs_api=settings.ipfs_api)
 
     def start_follower() -> Follower | None:
         if not follow:

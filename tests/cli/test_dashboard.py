@@ -47,3 +47,14 @@ def test_cli_serves_on_loopback_and_stops_with_an_event_stream_open(tmp_path: Pa
             proc.kill()
             proc.wait()
     assert not (tmp_path / "keys").exists()  # the keystore was never created or opened
+
+
+def test_the_dashboard_is_given_the_local_keystores_names(tmp_path) -> None:
+    """``decentralml dashboard`` names accounts by their local key names, read from the key
+    files' public parts (the password is never asked for)."""
+    from decentralml_client.cli.dashboard import KeyNames
+    from decentralml_client.keys import KdfLimits, Keystore
+
+    info = Keystore(tmp_path / "keys", kdf_limits=KdfLimits.minimum()).create("alice-data", "pw")
+    assert KeyNames(tmp_path / "keys")() == {info.ss58_address: "alice-data"}
+    assert KeyNames(tmp_path / "nothing")() == {}

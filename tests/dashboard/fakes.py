@@ -7,10 +7,12 @@ read fail as a dead websocket would. :func:`app_for` serves the dashboard over o
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from decentralml_client.chain import Event
 from decentralml_client.chain.errors import ConnectionLost
 from decentralml_client.config import Settings
 from decentralml_client.dashboard.app import create_app
@@ -72,6 +74,8 @@ class FakeChain:
         self.electorate: dict[tuple[int, int], list[tuple[str, int]]] = {}
         self.attestations: dict[tuple[int, int], dict[str, tuple[str, int]]] = {}
         self.proposals: dict[tuple[int, int], list[dict[str, Any]]] = {}
+        # block -> (pallet, event name, attributes): RewardPaid / Slashed of finalisations
+        self.events: dict[int, list[tuple[str, str, dict[str, Any]]]] = {}
         self.down = False
         self.calls = 0
         self.closed = False
@@ -120,6 +124,14 @@ class FakeChain:
         if storage == "Attestations":
             return list(self.attestations.get(tuple(p[0]), {}).items())
         raise KeyError(storage)
+
+    def events_between(self, first: int, last: int | None = None
+                       ) -> Iterator[tuple[int, list[Event]]]:
+        self._call()
+        end = self.head_number if last is None else last
+        for block in range(first, end + 1):
+            yield block, [Event(pallet, name, attrs)
+                          for pallet, name, attrs in self.events.get(block, [])]
 
     def account(self, address: str) -> dict[str, int]:
         self._call()

@@ -22,7 +22,9 @@ def test_task_page_shows_chart_and_votes_and_follows_a_new_round(
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     tid = driven.task_id
     done = driven.rounds_done
-    app = create_app(Settings(node_url=devnet.url), poll=0.2)
+    named = driven.contributors[0].ss58_address
+    app = create_app(Settings(node_url=devnet.url), poll=0.2,
+                     names=lambda: {named: "alice-data"})
     with serve(app) as base:
         page = browser.new_page(viewport={"width": 1280, "height": 1400})
         foreign: list[str] = []
@@ -39,6 +41,21 @@ def test_task_page_shows_chart_and_votes_and_follows_a_new_round(
         assert page.locator("#vote-matrix td.cell.accept").count() == 2
         assert page.locator("#vote-matrix td.cell.reject").count() == 2
         page.screenshot(path=str(ARTIFACTS / "task-finalised-round.png"), full_page=True)
+
+        # Who earned what: every account with its bond, earnings and slashes per round (a
+        # validator's agreement too), the local key's name beside its short address; the
+        # loss decrease beside the accuracy; a download link for each adopted model.
+        accounts = page.locator("#accounts")
+        assert accounts.locator("tr[data-role='Contributor']").count() == 2
+        assert accounts.locator("tr[data-role='Validator']").count() == 2
+        assert "alice-data (" in accounts.locator(f"tr[data-account='{named}']").inner_text()
+        assert accounts.locator("tr[data-role='Validator'] li[data-round]").count() == 2 * done
+        assert "agreed" in accounts.locator("tr[data-role='Validator']").first.inner_text()
+        earned = accounts.locator("td.earned").all_inner_texts()
+        assert any(e != "0.0000 DML" for e in earned), earned
+        assert page.locator("a.model-download").count() == done
+        assert page.locator("#rounds").inner_text().count("%") >= 2 * done  # accuracy, loss
+        page.screenshot(path=str(ARTIFACTS / "task-accounts.png"), full_page=True)
 
         # The default view: nothing committed in the current round yet, so the matrix shows
         # the last finalised round; then the current round's updates and votes appear live,

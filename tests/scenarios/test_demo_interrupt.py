@@ -52,10 +52,6 @@ def _tasks(url: str) -> dict[int, Any]:
         return DecentralMl(chain).tasks()
 
 
-def _field(record: Any, name: str) -> Any:
-    return record[name] if isinstance(record, dict) else getattr(record, name)
-
-
 def _interrupt_when(env: dict[str, str], url: str, tmp: Path, ready: Any
                     ) -> tuple[int, str, int]:
     """Start a demo, SIGINT it once ``ready(task)`` holds for its new task; returns its exit
@@ -92,15 +88,11 @@ def _ended_with_escrow_back(url: str, task_id: int) -> int:
 
     with Chain(url) as chain:
         task = DecentralMl(chain).task(task_id)
-        assert task is not None and _field(task, "status") == "Cancelled"
-        assert int(_field(task, "escrow") or 0) == 0
+        assert task is not None and task.status == "Cancelled" and task.escrow == 0
         for _, events in chain.events_between(0, None):
             for e in events:
-                if e.name == "TaskCancelled":
-                    from decentralml_client.demo_cancel import _event_field
-
-                    if int(_event_field(e, "task_id")) == task_id:
-                        return int(_event_field(e, "refunded"))
+                if e.name == "TaskCancelled" and int(e.field("task_id")) == task_id:
+                    return int(e.field("refunded"))
     raise AssertionError(f"no TaskCancelled event for task {task_id}")
 
 
@@ -120,8 +112,7 @@ def test_ctrl_c_mid_task_finishes_the_round_then_cancels_and_returns_the_rest(
         chain_env, tmp_path: Path) -> None:
     env, url = chain_env
     code, output, task_id = _interrupt_when(
-        env, url, tmp_path, lambda t: int(_field(t, "round")) >= 1
-        and _field(t, "phase") not in ("Enrol", "Commit"))
+        env, url, tmp_path, lambda t: t.round >= 1 and t.phase not in ("Enrol", "Commit"))
     assert code == 130, output
     assert f"task {task_id} cancelled once its round" in output, output
     from decentralml_client.chain import UNIT
