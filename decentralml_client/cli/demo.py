@@ -33,7 +33,7 @@ def demo(
     model: Path = typer.Option(None, "--model", exists=True, dir_okay=False,
                                help="Train this model spec (from `decentralml model init`, its "
                                     "weights beside it) on the example's data instead."),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, help="Seed of the data split, initial weights and training."),
     timeout: float = typer.Option(1800, help="Give up after this many seconds."),
 ) -> None:
     """Run a federated task end to end: chain, IPFS, and every role as its own process.

@@ -28,6 +28,9 @@ app = typer.Typer(help="Create, restore, list, import and export keys (ed25519, 
                   no_args_is_help=True)
 
 
+KeyNameArg = typer.Argument(..., help="Name of the key in the keystore.")
+
+
 def _store(ctx: typer.Context) -> Keystore:
     from decentralml_client.keys import Keystore
 
@@ -86,7 +89,7 @@ def restore(ctx: typer.Context, name: str = typer.Argument(..., help="Name of th
 
 
 @app.command("import")
-def import_(ctx: typer.Context, name: str = typer.Argument(...),
+def import_(ctx: typer.Context, name: str = KeyNameArg,
             secret_file: Path = typer.Option(..., "--secret-file", exists=True, dir_okay=False,
                                              help="File with a 32-byte hex seed or a mnemonic."),
             password_file: Path = PasswordFileOpt) -> None:
@@ -113,7 +116,7 @@ def list_(ctx: typer.Context) -> None:
 
 
 @app.command("export")
-def export(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
+def export(ctx: typer.Context, name: str = KeyNameArg) -> None:
     """Print a key's public parts (address, public key, X25519 key). Secrets never leave."""
     with errors_to_exit():
         info = _store(ctx).export_public(name)

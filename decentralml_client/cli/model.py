@@ -224,7 +224,7 @@ def _plotted(row: dict[str, Any]) -> int:
 @app.command("lineage")
 def lineage(
     ctx: typer.Context,
-    task_id: int = typer.Argument(...),
+    task_id: int = typer.Argument(..., help="Task whose model lineage to check."),
     round_: int = typer.Option(None, "--round", min=0,
                                help="Last round to show (default: the last finalised)."),
 ) -> None:

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Training tasks: create, list, show, join, leave, cancel, allow, purge.",
                   no_args_is_help=True)
 
+TaskArg = typer.Argument(..., help="Task id (see `decentralml task list`).")
+
 
 _MODEL, _SEATS, _RULE, _TRAINING, _MONEY, _SCHEDULE = (
     "Model", "Rounds and seats", "Aggregation", "Server optimiser and local training",
@@ -258,7 +260,7 @@ def list_(ctx: typer.Context,
 
 
 @app.command("show")
-def show(ctx: typer.Context, task_id: int = typer.Argument(...)) -> None:
+def show(ctx: typer.Context, task_id: int = TaskArg) -> None:
     """A task's spec, current phase and the summary of every finished round."""
     from decentralml_client.chain import DecentralMl
 
@@ -291,7 +293,7 @@ def show(ctx: typer.Context, task_id: int = typer.Argument(...)) -> None:
 
 
 @app.command("join")
-def join(ctx: typer.Context, task_id: int = typer.Argument(...),
+def join(ctx: typer.Context, task_id: int = TaskArg,
          role: str = typer.Option(..., help="contributor or validator"),
          bond: str = typer.Option(
              None, help="Bond in DML (default: the task's bond for the role)."),
@@ -316,7 +318,7 @@ def join(ctx: typer.Context, task_id: int = typer.Argument(...),
 
 
 @app.command("leave")
-def leave(ctx: typer.Context, task_id: int = typer.Argument(...),
+def leave(ctx: typer.Context, task_id: int = TaskArg,
           key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt) -> None:
     """Leave a task and get the bond back. While you take part in the current round you are
     marked as leaving instead (you will not be in the next round): run it again after it."""
@@ -333,7 +335,7 @@ def leave(ctx: typer.Context, task_id: int = typer.Argument(...),
 
 
 @app.command("allow")
-def allow(ctx: typer.Context, task_id: int = typer.Argument(...),
+def allow(ctx: typer.Context, task_id: int = TaskArg,
           accounts: list[str] = typer.Argument(..., help="SS58 addresses."),
           revoke: bool = typer.Option(False, help="Remove them from the allow-list instead."),
           key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt) -> None:
@@ -348,7 +350,7 @@ def allow(ctx: typer.Context, task_id: int = typer.Argument(...),
 
 
 @app.command("purge")
-def purge(ctx: typer.Context, task_id: int = typer.Argument(...),
+def purge(ctx: typer.Context, task_id: int = TaskArg,
           limit: int = typer.Option(1_000, min=1, help="Most storage items removed per call."),
           key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt) -> None:
     """Clear an ended task's round data from chain storage; the last call returns the
@@ -393,7 +395,7 @@ def task_bond(dml: DecentralMl, task_id: int, role: Role) -> int:
 
 
 @app.command("cancel")
-def cancel(ctx: typer.Context, task_id: int = typer.Argument(...),
+def cancel(ctx: typer.Context, task_id: int = TaskArg,
            key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt) -> None:
     """Cancel your task: finished rounds stay paid, the rest of the escrow comes back."""
     from decentralml_client.chain import DecentralMl
