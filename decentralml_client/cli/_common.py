@@ -293,12 +293,33 @@ def confirm_send(chain: Chain, signer: Account, what: str, call: str, params: di
                   f"(paid by {signer.name or signer.ss58_address})", highlight=False)
     if yes:
         return
-    try:
-        ok = typer.confirm("Send it?", default=False, err=True)
-    except typer.Abort:  # no answer (end of input)
-        ok = False
+    if sys.stdin.isatty():
+        try:
+            ok = typer.confirm("Send it?", default=False, err=True)
+        except typer.Abort:  # Ctrl-D
+            ok = False
+    else:
+        console.print("Send it? [y/N]: ", end="", highlight=False, markup=False)
+        ok = stdin_line().strip().lower() in ("y", "yes")
     if not ok:
         fail("not sent", Exit.FAILED, "answer y to send it, or pass --yes.")
+
+
+def stdin_line() -> str:
+    """One line of standard input, read without buffering ahead: commands that read their
+    answers from a pipe (a script answering ``y`` to several commands in turn) take only
+    their own line and leave the rest to the next command. "" at the end of input."""
+    try:
+        fd = sys.stdin.fileno()
+    except (OSError, ValueError):  # not a file (a test's in-memory input): nothing to share
+        return sys.stdin.readline()
+    data = bytearray()
+    while not data.endswith(b"\n"):
+        chunk = os.read(fd, 1)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace")
 
 
 def open_store(st: State) -> IpfsStore:

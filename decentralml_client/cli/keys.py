@@ -18,6 +18,7 @@ from decentralml_client.cli._common import (
     out,
     password,
     state,
+    stdin_line,
 )
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def restore(ctx: typer.Context, name: str = typer.Argument(..., help="Name of th
         if sys.stdin.isatty():
             phrase = str(typer.prompt("Recovery phrase", hide_input=True))
         else:
-            phrase = sys.stdin.readline()
+            phrase = stdin_line()
         if not phrase.split():
             fail("no recovery phrase given", Exit.USAGE)
         from decentralml_client.keys import mnemonic_to_seed

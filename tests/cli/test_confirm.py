@@ -50,3 +50,15 @@ def test_the_fee_is_shown_and_the_answer_decides() -> None:
     yes = runner.invoke(app, ["--yes"])
     assert yes.exit_code == 0 and "fee 0.0025 DML" in yes.output and "Send it?" not in yes.output
     assert sent == ["sent", "sent"]
+
+
+def test_answers_piped_to_several_commands_reach_each_in_turn(tmp_path) -> None:
+    """A script answering ``y`` then ``n`` to two commands: each reads only its own line."""
+    import subprocess
+    import sys
+
+    read = f"{sys.executable} -c 'from decentralml_client.cli._common import stdin_line; " \
+           "print(repr(stdin_line()))'"
+    done = subprocess.run(["bash", "-c", f"printf 'y\\nn\\n' | ({read}; {read}; {read})"],
+                          capture_output=True, text=True, check=True, timeout=120)
+    assert done.stdout.split() == ["'y\\n'", "'n\\n'", "''"]
