@@ -277,24 +277,7 @@ def _run(run: DemoRun, opts: DemoOptions,
         progress("task_created", {"task_id": task_id})
         dml.submit_all([(p.account.keypair, dml.join_task_call(
             task_id, Role(p.role.capitalize()), bond[p.role])) for p in members])
-        n_val = opts.validators
-        ci = vi = 0
-        planned: list[tuple[Participant, list[str]]] = []
-        for p in run.participants:
-            if p.role == "contributor":
-                args = ["contribute", "--task", str(task_id),
-                        *_data_args(run, opts, p, "train", ci, opts.contributors),
-                        "--seed", str(opts.seed + ci)]
-                if p.attack:
-                    args += ["--attack", p.attack]
-                ci += 1
-            elif p.role == "validator":
-                args = ["validate", "--task", str(task_id),
-                        *_data_args(run, opts, p, "test", vi, n_val), "--strategy", p.strategy]
-                vi += 1
-            else:
-                args = ["aggregate", "--task", str(task_id)]
-            planned.append((p, args))
+        planned = _plan_roles(run, opts, task_id)
         if opts.shared_processes:
             spawn_hosts(run, planned, password)
         else:
@@ -304,24 +287,7 @@ def _run(run: DemoRun, opts: DemoOptions,
         # The centralised baseline trains meanwhile (the chain and the roles mostly wait).
         baseline_accuracy = run.background.submit(_baseline, model_spec, opts)
 
-        deadline = time.monotonic() + opts.timeout
-        last_round = -1
-        while True:
-            task = dml.task(task_id)
-            assert task is not None
-            if task.round != last_round or not task.active:
-                last_round = task.round
-                progress("round", {"round": last_round, "phase": task.phase,
-                                   "status": task.status, "rounds": opts.rounds})
-            if not task.active:
-                break
-            for p in run.participants:
-                if p.proc is not None and p.proc.poll() not in (None, 0):
-                    tail = p.log.read_text(errors="replace")[-3000:] if p.log else ""
-                    raise RuntimeError(f"{p.name} exited with {p.proc.returncode}:\n{tail}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the demo task did not finish within {opts.timeout:.0f} s")
-            time.sleep(0.5)
+        _wait_for_end(run, dml, task_id, opts, progress)
         summary = _summarise(chain, dml, store, rc, task_id, run, opts, balances_before,
                                baseline_accuracy)
         money = dml.payments(task_id, first_block)
@@ -341,6 +307,54 @@ def _run(run: DemoRun, opts: DemoOptions,
         summary["plot"] = str(opts.plot)
     summary["workdir"] = str(run.workdir)
     return summary
+
+
+def _plan_roles(run: DemoRun, opts: DemoOptions, task_id: int
+                ) -> list[tuple[Participant, list[str]]]:
+    """Each participant's role command for the task: its data shard, seed, attack, strategy."""
+    ci = vi = 0
+    planned: list[tuple[Participant, list[str]]] = []
+    for p in run.participants:
+        if p.role == "contributor":
+            args = ["contribute", "--task", str(task_id),
+                    *_data_args(run, opts, p, "train", ci, opts.contributors),
+                    "--seed", str(opts.seed + ci)]
+            if p.attack:
+                args += ["--attack", p.attack]
+            ci += 1
+        elif p.role == "validator":
+            args = ["validate", "--task", str(task_id),
+                    *_data_args(run, opts, p, "test", vi, opts.validators),
+                    "--strategy", p.strategy]
+            vi += 1
+        else:
+            args = ["aggregate", "--task", str(task_id)]
+        planned.append((p, args))
+    return planned
+
+
+def _wait_for_end(run: DemoRun, dml: DecentralMl, task_id: int, opts: DemoOptions,
+                  progress: Callable[[str, dict[str, Any]], None]) -> None:
+    """Follow the task until it ends, reporting each round; fail if a role process dies or
+    the demo's time is up."""
+    deadline = time.monotonic() + opts.timeout
+    last_round = -1
+    while True:
+        task = dml.task(task_id)
+        assert task is not None
+        if task.round != last_round or not task.active:
+            last_round = task.round
+            progress("round", {"round": last_round, "phase": task.phase,
+                               "status": task.status, "rounds": opts.rounds})
+        if not task.active:
+            return
+        for p in run.participants:
+            if p.proc is not None and p.proc.poll() not in (None, 0):
+                tail = p.log.read_text(errors="replace")[-3000:] if p.log else ""
+                raise RuntimeError(f"{p.name} exited with {p.proc.returncode}:\n{tail}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the demo task did not finish within {opts.timeout:.0f} s")
+        time.sleep(0.5)
 
 
 def demo_model(opts: DemoOptions) -> tuple[Any, bytes | None]:

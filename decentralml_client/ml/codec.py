@@ -39,33 +39,48 @@ from numpy.typing import NDArray
 
 from decentralml_client.canonical import canonical_json
 from decentralml_client.hashing import blake2_256_hex
+from decentralml_client.ml._tensor_file import (
+    DEFAULT_MAX_BYTES as DEFAULT_MAX_BYTES,
+)
+from decentralml_client.ml._tensor_file import (
+    DTYPE_TAG as _DTYPE_TAG,
+)
+from decentralml_client.ml._tensor_file import (
+    ENCODINGS as ENCODINGS,
+)
+from decentralml_client.ml._tensor_file import (
+    FILE_FORMAT as FILE_FORMAT,
+)
+from decentralml_client.ml._tensor_file import (
+    IDX as _IDX,
+)
+from decentralml_client.ml._tensor_file import (
+    KINDS as KINDS,
+)
+from decentralml_client.ml._tensor_file import (
+    SLOT_NAMES as _SLOT_NAMES,
+)
+from decentralml_client.ml._tensor_file import (
+    expected_shapes as _expected,
+)
+from decentralml_client.ml._tensor_file import (
+    nonneg_int as _nonneg_int,
+)
+from decentralml_client.ml._tensor_file import (
+    read_file,
+)
+from decentralml_client.ml._tensor_file import (
+    topk_count as topk_count,
+)
 from decentralml_client.ml.errors import (
     CodecError,
     MalformedFileError,
     NonFiniteError,
-    OversizeError,
     SchemaMismatchError,
 )
 from decentralml_client.ml.server_opt import ServerState
 
-FILE_FORMAT = "decentralml-tensors/1"
-KINDS = ("weights", "delta")
-ENCODINGS = ("f32", "f16", "int8")
-#: Default refusal threshold for :func:`decode_tensors` (64 MiB).
-DEFAULT_MAX_BYTES = 64 << 20
-_MAX_HEADER = 1 << 20
-_IDX = ":idx"
-_DTYPE_TAG = {"f32": "F32", "f16": "F16", "int8": "I8"}
-_NP_DTYPE: dict[str, np.dtype[Any]] = {
-    "F32": np.dtype("<f4"),
-    "F16": np.dtype("<f2"),
-    "I8": np.dtype("i1"),
-    "I32": np.dtype("<i4"),
-}
-_REQUIRED_META = ("format", "kind", "encoding", "task", "round", "base_model_hash", "num_examples")
 _F16_MAX = float(np.finfo(np.float16).max)
-#: Server optimiser state slots a weights file may carry (see ``server_opt``).
-_SLOT_NAMES = frozenset({"m", "v"})
 
 ShapeSpec = Sequence[tuple[str, Sequence[int]]]
 
@@ -217,11 +232,6 @@ def quantize_int8(x: NDArray[Any]) -> tuple[NDArray[Any], float]:
     return q, float(s)
 
 
-def topk_count(size: int, topk: float) -> int:
-    """Entries kept per tensor of ``size`` entries at fraction ``topk`` (at least one)."""
-    return max(1, min(size, math.ceil(topk * size - 1e-9)))
-
-
 def encode_weights(
     weights: Sequence[NDArray[Any]],
     model_spec: Any,
@@ -296,81 +306,10 @@ def decode_tensors(
     ``max_bytes``; malformed headers; missing, unexpected or misnamed tensors; wrong shapes or
     dtypes; bad metadata; a ``kind`` other than the one asked for; NaN or Inf values.
     """
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise MalformedFileError(f"expected bytes, got {type(data).__name__}")
-    data = bytes(data)
-    if len(data) > max_bytes:
-        raise OversizeError(f"file is {len(data)} bytes; the limit is {max_bytes}")
-    if len(data) < 8:
-        raise MalformedFileError("file is shorter than the 8-byte safetensors header length")
-    (hlen,) = struct.unpack("<Q", data[:8])
-    if hlen > _MAX_HEADER:
-        raise OversizeError(f"header is {hlen} bytes; the limit is {_MAX_HEADER}")
-    if 8 + hlen > len(data):
-        raise MalformedFileError(
-            f"header length {hlen} runs past the end of the {len(data)}-byte file"
-        )
-    try:
-        header = json.loads(data[8 : 8 + hlen].decode("utf-8"), object_pairs_hook=_no_dupes)
-    except (UnicodeDecodeError, ValueError) as e:
-        raise MalformedFileError(f"header is not valid UTF-8 JSON: {e}") from None
-    if not isinstance(header, dict):
-        raise MalformedFileError("header is not a JSON object")
-    meta = _parse_meta(header.pop("__metadata__", None), encodings)
-    if kind is not None and meta["kind"] != kind:
-        raise SchemaMismatchError(f"file kind is {meta['kind']!r}; expected {kind!r}")
-
-    spec = _expected(expected)
+    data, meta, spec = read_file(data, expected, max_bytes=max_bytes, kind=kind,
+                                 encodings=encodings)
     enc, topk = meta["encoding"], meta["topk"]
     slots: list[str] = meta.pop("server_slots")
-    want: dict[str, tuple[str, list[int]]] = {}
-    for name, shape in spec:
-        if topk is None:
-            want[name] = (_DTYPE_TAG[enc], list(shape))
-        else:
-            k = topk_count(int(math.prod(shape)), topk)
-            want[name] = (_DTYPE_TAG[enc], [k])
-            want[name + _IDX] = ("I32", [k])
-        for slot in slots:
-            want[f"{name}:{slot}"] = ("F32", list(shape))
-    missing = [n for n in want if n not in header]
-    extra = sorted(n for n in header if n not in want)
-    if missing or extra:
-        raise SchemaMismatchError(
-            f"tensor names do not match the model spec: missing {missing}, unexpected {extra}"
-        )
-    spans: list[tuple[int, int, str]] = []
-    for name, (dtype, want_shape) in want.items():
-        info = header[name]
-        if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
-            raise MalformedFileError(
-                f"tensor {name!r}: header entry must have dtype, shape, data_offsets"
-            )
-        if info["dtype"] != dtype:
-            raise SchemaMismatchError(
-                f"tensor {name!r} has dtype {info['dtype']}; encoding {enc!r} needs {dtype}"
-            )
-        if info["shape"] != want_shape:
-            raise SchemaMismatchError(
-                f"tensor {name!r} has shape {info['shape']}; expected {want_shape}"
-            )
-        off = info["data_offsets"]
-        if not (isinstance(off, list) and len(off) == 2 and all(isinstance(o, int) for o in off)):
-            raise MalformedFileError(f"tensor {name!r}: bad data_offsets {off!r}")
-        size = int(math.prod(want_shape)) * _NP_DTYPE[dtype].itemsize
-        if off[1] - off[0] != size:
-            raise MalformedFileError(
-                f"tensor {name!r}: data_offsets {off} do not hold {size} bytes"
-            )
-        spans.append((off[0], off[1], name))
-    spans.sort()
-    pos, body = 0, len(data) - 8 - hlen
-    for start, end, name in spans:
-        if start != pos:
-            raise MalformedFileError(f"tensor {name!r}: data is not contiguous (gap or overlap)")
-        pos = end
-    if pos != body:
-        raise MalformedFileError(f"{body - pos} trailing bytes after the last tensor")
 
     try:
         from safetensors.numpy import load
@@ -379,7 +318,16 @@ def decode_tensors(
     except Exception as e:  # safetensors raises SafetensorError / ValueError variants
         raise MalformedFileError(f"safetensors refused the file: {e}") from None
 
-    scales = meta.pop("int8_scales")
+    out = _dense_tensors(arrays, spec, enc, topk, meta.pop("int8_scales"))
+    state = _server_state(arrays, spec, slots, meta)
+    return DecodedUpdate(tensors=out, meta=meta, nbytes=len(data), hash=blake2_256_hex(data),
+                         server_state=state)
+
+
+def _dense_tensors(arrays: Mapping[str, NDArray[Any]], spec: list[tuple[str, tuple[int, ...]]],
+                   enc: str, topk: float | None, scales: Any) -> list[NDArray[Any]]:
+    """The file's tensors as dense float32 arrays in the spec's order (int8 scaled back, top-k
+    indices spread out), each checked to be finite."""
     if enc == "int8" and (scales is None or len(scales) != len(spec)):
         raise SchemaMismatchError(f"int8 file needs {len(spec)} int8_scales, got {scales!r}")
     out: list[NDArray[Any]] = []
@@ -407,6 +355,12 @@ def decode_tensors(
             dense[idx] = v
             v = dense.reshape(shape)
         out.append(np.ascontiguousarray(v.reshape(tuple(shape)), dtype=np.float32))
+    return out
+
+
+def _server_state(arrays: Mapping[str, NDArray[Any]], spec: list[tuple[str, tuple[int, ...]]],
+                  slots: list[str], meta: Mapping[str, Any]) -> ServerState | None:
+    """The server optimiser state a weights file carries (None without slots)."""
     state = None
     if slots:
         state = ServerState(step=int(meta["server_step"]), slots={})
@@ -418,100 +372,10 @@ def decode_tensors(
                     raise NonFiniteError(f"server state {name}:{slot} holds NaN or Inf")
                 ts.append(t.reshape(tuple(shape)))
             state.slots[slot] = ts
-    return DecodedUpdate(tensors=out, meta=meta, nbytes=len(data), hash=blake2_256_hex(data),
-                         server_state=state)
+    return state
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-def _no_dupes(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    d: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in d:
-            raise ValueError(f"duplicate key {k!r}")
-        d[k] = v
-    return d
-
-
-def _nonneg_int(v: Any, what: str, err: type[Exception]) -> int:
-    if isinstance(v, bool):
-        raise err(f"{what} must be an integer >= 0, got {v!r}")
-    if isinstance(v, str) and v.isdigit() and (v == "0" or not v.startswith("0")):
-        return int(v)
-    if isinstance(v, (int, np.integer)) and v >= 0:
-        return int(v)
-    raise err(f"{what} must be an integer >= 0, got {v!r}")
-
-
-def _parse_meta(raw: Any, encodings: Sequence[str]) -> dict[str, Any]:
-    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
-        raise MalformedFileError("__metadata__ is missing or its values are not all strings")
-    missing = [k for k in _REQUIRED_META if k not in raw]
-    extra = sorted(set(raw) - set(_REQUIRED_META)
-                   - {"topk", "int8_scales", "server_step", "server_slots"})
-    if missing or extra:
-        raise SchemaMismatchError(f"metadata: missing {missing}, unexpected {extra}")
-    if raw["format"] != FILE_FORMAT:
-        raise SchemaMismatchError(f"metadata.format is {raw['format']!r}; expected {FILE_FORMAT!r}")
-    if raw["kind"] not in KINDS:
-        raise SchemaMismatchError(f"metadata.kind {raw['kind']!r} not in {KINDS}")
-    if raw["encoding"] not in ENCODINGS or raw["encoding"] not in encodings:
-        raise SchemaMismatchError(
-            f"metadata.encoding {raw['encoding']!r} not in {tuple(encodings)}"
-        )
-    meta: dict[str, Any] = dict(raw)
-    meta["round"] = _nonneg_int(raw["round"], "metadata.round", SchemaMismatchError)
-    meta["num_examples"] = _nonneg_int(
-        raw["num_examples"], "metadata.num_examples", SchemaMismatchError
-    )
-    topk = None
-    if "topk" in raw:
-        try:
-            topk = float(raw["topk"])
-        except ValueError:
-            topk = -1.0
-        if not 0.0 < topk <= 1.0 or raw["kind"] != "delta":
-            raise SchemaMismatchError(
-                f"metadata.topk {raw['topk']!r} is not a fraction in (0, 1] of a delta"
-            )
-    meta["topk"] = topk
-    scales = None
-    if "int8_scales" in raw:
-        try:
-            scales = json.loads(raw["int8_scales"])
-        except ValueError:
-            scales = None
-        if not (isinstance(scales, list) and all(isinstance(s, (int, float)) for s in scales)):
-            raise SchemaMismatchError("metadata.int8_scales must be a JSON list of numbers")
-    meta["int8_scales"] = scales
-    slots: list[str] = []
-    if ("server_step" in raw) != ("server_slots" in raw):
-        raise SchemaMismatchError("metadata: server_step and server_slots go together")
-    if "server_step" in raw:
-        if raw["kind"] != "weights":
-            raise SchemaMismatchError("metadata: server optimiser state in a delta file")
-        meta["server_step"] = _nonneg_int(raw["server_step"], "metadata.server_step",
-                                          SchemaMismatchError)
-        slots = raw["server_slots"].split(",") if raw["server_slots"] else []
-        if slots != sorted(set(slots)) or not set(slots) <= _SLOT_NAMES:
-            raise SchemaMismatchError(
-                f"metadata.server_slots {raw['server_slots']!r} must be sorted names from "
-                f"{sorted(_SLOT_NAMES)}"
-            )
-    meta["server_slots"] = slots
-    return meta
-
-
-def _expected(expected: Any) -> list[tuple[str, tuple[int, ...]]]:
-    if hasattr(expected, "weights") and hasattr(expected, "weight_names"):
-        return [(w.name, tuple(w.shape)) for w in expected.weights]
-    try:
-        return [(str(n), tuple(int(d) for d in s)) for n, s in expected]
-    except (TypeError, ValueError):
-        raise CodecError(
-            "expected must be a ModelManifest or a sequence of (name, shape)"
-        ) from None
 
 
 def _expected_names(model_spec: Any) -> list[str]:
