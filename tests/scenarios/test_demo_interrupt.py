@@ -34,8 +34,9 @@ def chain_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[s
     env = {k: v for k, v in os.environ.items() if not k.startswith("DML_")}
     env.update(DML_DATA_DIR=str(data), DML_CONFIG=str(data / "none.toml"),
                PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="3")
-    if "DML_NODE_BINARY" in os.environ:
-        env["DML_NODE_BINARY"] = os.environ["DML_NODE_BINARY"]
+    for name in ("DML_NODE_BINARY", "DML_IPFS_BIN"):  # where they were built, if elsewhere
+        if name in os.environ:
+            env[name] = os.environ[name]
     port, ipfs_port = free_port(), free_port()
     subprocess.run([*CLI, "devnet", "up", "--nodes", "1", "--port", str(port), "--ipfs-port",
                     str(ipfs_port)], env=env, check=True, capture_output=True, timeout=300)

@@ -120,22 +120,23 @@ class Namespace:
 
 @pytest.fixture
 def user(tmp_path: Path) -> Iterator[tuple[dict[str, str], Namespace, Path]]:
-    """A new user's environment: an empty home and data directory, ``uv`` on the PATH (a
-    shim running this checkout's ``decentralml``), the keystore password in DML_PASSWORD;
-    and the namespace the commands run in."""
-    home, shims = tmp_path / "home", tmp_path / "bin"
-    home.mkdir()
+    """A new user's environment: an empty data directory, keystore and config, ``uv`` on
+    the PATH (a shim running this checkout's ``decentralml``), the keystore password in
+    DML_PASSWORD; and the namespace the commands run in. HOME stays: the node and Kubo
+    binaries `make setup` built are found under it."""
+    shims = tmp_path / "bin"
     shims.mkdir()
     uv = shims / "uv"
     uv.write_text(f'#!/bin/sh\n[ "$1" = run ] && shift\nexec "{Path(sys.executable).parent}/$@"\n')
     uv.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DML_")}
-    env.update(HOME=str(home), PATH=f"{shims}:{os.environ['PATH']}", DML_PASSWORD="quickstart",
+    env.update(PATH=f"{shims}:{os.environ['PATH']}", DML_PASSWORD="quickstart",
                DML_DATA_DIR=str(tmp_path / "data"), DML_KEYSTORE=str(tmp_path / "keys"),
                DML_CONFIG=str(tmp_path / "none.toml"), PYTHONUNBUFFERED="1",
                TF_CPP_MIN_LOG_LEVEL="3")
-    if "DML_NODE_BINARY" in os.environ:  # where the node was built, if not the default
-        env["DML_NODE_BINARY"] = os.environ["DML_NODE_BINARY"]
+    for name in ("DML_NODE_BINARY", "DML_IPFS_BIN"):  # where they were built, if elsewhere
+        if name in os.environ:
+            env[name] = os.environ[name]
     ns = Namespace()
     try:
         yield env, ns, tmp_path
