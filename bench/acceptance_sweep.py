@@ -86,7 +86,7 @@ def history_reuse(seed: int, rounds: int = 3) -> dict[str, Any]:
                                attack_scale=strength, seed=seed, example_weighting=weighting)
             share, paid = _pay_share(s)
             bad = set(s["config"]["malicious_ids"])
-            entered = sum(1 for r in s["rounds"][1:] for i in r["accepted_ids"] if i in bad)
+            entered = sum(1 for r in s["rounds"][1:] for i in r["aggregated_ids"] if i in bad)
             rows.append({"attack": attack, "strength": strength, "attacker_pay": paid,
                          "attacker_pay_share": round(share, 4), "entered_aggregate": entered,
                          "false_rejections": s["false_rejections"],

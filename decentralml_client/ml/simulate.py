@@ -61,6 +61,7 @@ from decentralml_client.ml.plots import rounds_to as rounds_to
 from decentralml_client.ml.plots import with_tff_curves as with_tff_curves
 from decentralml_client.ml.server_opt import ServerOptimizer, ServerState
 from decentralml_client.ml.validators import Economics, ValidatorPanel, expand_strategies
+from decentralml_client.protocol.consensus import aggregated
 from decentralml_client.protocol.rules import example_weighting as weighting_name
 from decentralml_client.protocol.rules import rule_value
 
@@ -205,9 +206,11 @@ class _Simulation:
         return candidates, claims
 
     def judge_and_aggregate(self, r: int, files: list[bytes]
-                            ) -> tuple[list[int], bool, list[str]]:
+                            ) -> tuple[list[int], list[int], bool, list[str]]:
         """The validators' verdicts on round ``r``'s updates and the next global model from
-        the accepted ones: (accepted contributors, whether the round failed, notes)."""
+        the accepted ones that add value (:func:`~decentralml_client.protocol.consensus.
+        aggregated`): (accepted contributors, those in the aggregate, whether the round
+        failed, notes)."""
         cfg = self.cfg
         candidates, claims = self.decode(r, files)
         for pay in self.round_pay:
@@ -220,9 +223,10 @@ class _Simulation:
         self.false_rejections += sum(1 for i in range(cfg.contributors)
                                      if i not in self.bad and not verdict.accepted.get(i))
         failed, reasons = not verdict.success, verdict.reasons
+        included = aggregated(accepted, verdict.scores)
         if not failed:
-            deltas = [candidates[i] for i in accepted]
-            counts = agg.effective_examples([claims[i] for i in accepted],
+            deltas = [candidates[i] for i in included]
+            counts = agg.effective_examples([claims[i] for i in included],
                                             cfg.econ.max_examples, cfg.weighting)
             try:
                 new, self.server_state = agg.next_model(
@@ -243,7 +247,7 @@ class _Simulation:
         self.model_hash = codec.file_hash(codec.encode_weights(
             self.weights, self.spec, task="sim", round=r, base_model_hash=self.model_hash,
             server_state=self.server_state))
-        return accepted, failed, reasons
+        return accepted, included, failed, reasons
 
     def round(self, r: int, reference: Any,
               on_update: Callable[[int, int], None] | None) -> dict[str, Any]:
@@ -252,12 +256,13 @@ class _Simulation:
 
         t0 = time.perf_counter()
         files, losses = self.train(r, on_update)
-        accepted, failed, reasons = self.judge_and_aggregate(r, files)
+        accepted, included, failed, reasons = self.judge_and_aggregate(r, files)
         ev = evaluate(self.spec, self.weights, self.xte, self.yte)
         item: dict[str, Any] = {
             "round": r, "accuracy": ev["accuracy"],
             "loss": ev["loss"] if math.isfinite(ev["loss"]) else None,
             "accepted": len(accepted), "accepted_ids": accepted if not failed else [],
+            "aggregated_ids": included if not failed else [],
             "rejected": self.cfg.contributors - len(accepted), "failed": failed,
             "train_loss": float(np.mean(losses)), "seconds": round(time.perf_counter() - t0, 3),
             "model_hash": self.model_hash,

@@ -122,6 +122,7 @@ class RoundVerdict:
     accepted: dict[int, bool]
     contributor_pay: dict[int, int]
     reasons: list[str]
+    scores: dict[int, int] = field(default_factory=dict)  # consensus score per update
 
 
 class ValidatorPanel:
@@ -208,7 +209,8 @@ class ValidatorPanel:
             if key in s.quality:
                 self.qualities[k].append(s.quality[key])
         self._last = {i: Outcome(c.accepted[i], c.scores[i], c.probes[i]) for i in revealed}
-        return RoundVerdict(s.success, dict(c.accepted), dict(s.contributor_pay), reasons)
+        return RoundVerdict(s.success, dict(c.accepted), dict(s.contributor_pay), reasons,
+                            dict(c.scores))
 
     def report(self) -> list[dict[str, Any]]:
         return [

@@ -16,6 +16,7 @@ from decentralml_client.protocol.consensus import (
     RoundSettlement,
     Verdict,
     VoteRecord,
+    aggregated,
     evidenced,
     is_accepted,
     quorum_stake,
@@ -24,7 +25,8 @@ from decentralml_client.protocol.consensus import (
 )
 
 __all__ = [
-    "PPM", "Consensus", "Constants", "RoundSettlement", "Verdict", "VoteRecord", "evidenced",
+    "PPM", "Consensus", "Constants", "RoundSettlement", "Verdict", "VoteRecord", "aggregated",
+    "evidenced",
     "is_accepted", "quorum_stake", "settle_round", "update_commitment", "vote_commitment",
     "weighted_median",
 ]

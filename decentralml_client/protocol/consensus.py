@@ -30,7 +30,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-PPM = 1_000_000
+from decentralml_client.units import PERMILL
+
+PPM = PERMILL
+
 MAX_SCORE = 10_000
 
 Verdict = tuple[int, bool, int, int]  # (submission, accept, score in basis points, probe)
@@ -62,6 +65,17 @@ def quorum_stake(quorum_ppm: int, electorate_stake: int) -> int:
 def is_accepted(accept_stake: int, quorum_ppm: int, electorate_stake: int) -> bool:
     """Whether an update with ``accept_stake`` behind its accept verdicts is accepted."""
     return electorate_stake > 0 and accept_stake >= quorum_stake(quorum_ppm, electorate_stake)
+
+
+def aggregated(accepted: Sequence[int], scores: Mapping[int, int]) -> list[int]:
+    """The updates that enter the round's aggregate: the accepted ones whose consensus score
+    (their fresh value) is positive — "accepted" means it helps, so an update that adds
+    nothing beyond public history (a perturbed copy, a history mix) is not averaged in even
+    when no validator refused it. When no accepted update has a positive score, all accepted
+    ones enter (the round still moves the model; nobody is paid for it)."""
+    ids = sorted(accepted)
+    valued = [i for i in ids if scores.get(i, 0) > 0]
+    return valued or ids
 
 
 def weighted_median(values: Sequence[int], weights: Sequence[int]) -> int:

@@ -118,3 +118,27 @@ def test_lazy_validators_earn_nothing_in_every_round() -> None:
                     assert v["round_rewards"][r] <= 0.1 * np.mean(honest), (lazy, r, vs)
         assert all(v["bond"] < 1_000_000 for v in vs if v["strategy"] == lazy), vs
         assert all(c["reward"] == 0 for c in s["contributors"] if c["malicious"]), s
+
+
+def test_perturbed_copies_never_enter_the_aggregate() -> None:
+    """"Accepted" means it helps: a copy of public history perturbed by half or all of its
+    norm may escape refusal (its cosine with the source falls below the copy test's), but its
+    consensus value is 0, so it is not averaged in; the attested model is the honest seats'
+    (the same as when the attackers' seats send nothing usable at all)."""
+    from decentralml_client.ml.simulate import run_simulation
+
+    def play(attack: str, strength: float) -> dict:
+        return run_simulation(contributors=6, rounds=3, malicious=2, attack=attack,
+                              attack_scale=strength, seed=0, model_spec=FAST,
+                              example_weighting="median-capped")
+
+    alone = play("free-rider", 1.0)  # refused outright: the honest seats alone
+    for attack in ("replay", "history-mix"):
+        for strength in (0.5, 1.0):
+            s = play(attack, strength)
+            bad = set(s["config"]["malicious_ids"])
+            for r in s["rounds"]:
+                assert not bad & set(r.get("aggregated_ids", [])), (attack, strength, r)
+            assert all(c["reward"] == 0 for c in s["contributors"] if c["malicious"])
+            assert abs(s["final_accuracy"] - alone["final_accuracy"]) <= 0.01, (
+                attack, strength, s["final_accuracy"], alone["final_accuracy"])

@@ -244,3 +244,13 @@ def test_probe_tolerance_edges(median: int, delta: int, matches: bool) -> None:
     c = _c({0: True}, {0: 4000}, probe=median)
     q, wrong = validator_quality([(0, True, 4000, median + delta)], c)
     assert (q, wrong) == ((PPM, 0) if matches else (0, 1))
+
+
+def test_only_accepted_updates_with_a_positive_value_enter_the_aggregate() -> None:
+    from decentralml_client.protocol import aggregated
+
+    # 3 was accepted but adds nothing (consensus score 0): it is not averaged in; 5 was refused.
+    assert aggregated([0, 1, 3], {0: 120, 1: 4, 3: 0, 5: 900}) == [0, 1]
+    # Nothing accepted has a value: the accepted updates still move the model.
+    assert aggregated([2, 0], {0: 0, 2: 0}) == [0, 2]
+    assert aggregated([], {1: 50}) == []
