@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import signal
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,18 +94,89 @@ def _load_data(model_spec: Any, data: Path | None, digits: str | None, part: str
 
 def _context(st: State, signer: Any, chain: Any, stop: threading.Event, verbose: bool
              ) -> RoleContext:
+    """The role's context; its events (all from the round driver) print as plain-text lines,
+    or as JSON lines with --json, on stdout as they happen (a log file too)."""
     from decentralml_client.roles.common import RoleContext
 
     def on_event(kind: str, info: dict[str, Any]) -> None:
         if st.json:
-            return
-        details = " ".join(f"{k}={v}" for k, v in info.items()
-                           if k not in ("verdicts", "reasons") or verbose)
-        console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] [cyan]{kind:>10}[/] {details}",
-                      highlight=False, soft_wrap=True)
+            sys.stdout.write(json.dumps({"event": kind, **info}, default=str) + "\n")
+        else:
+            line = event_line(kind, info, verbose)
+            if line is None:
+                return
+            sys.stdout.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+        sys.stdout.flush()
 
     return RoleContext(chain=chain, store=open_store(st), account=signer,
                        data_dir=st.settings.data_dir, stop=stop.is_set, on_event=on_event)
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 20 else f"{text[:14]}…{text[-4:]}"
+
+
+def _at(info: dict[str, Any]) -> str:
+    return f" (block {info['block']})" if info.get("block") is not None else ""
+
+
+_LINES: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    "joined": lambda i: f"joined task {i['task']} as {i['role']}",
+    "waiting": lambda i: (f"round {i['round']}: waiting for {i['phase']} to end at block "
+                          f"{i['ends_at']} (head {i['head']}, "
+                          f"{max(0, int(i['ends_at']) - int(i['head']))} blocks left)"),
+    "training": lambda i: f"round {i['round']}: training on {i['examples']} examples",
+    "prepare:saved": lambda i: (f"round {i['round']}: uploaded update {_short(i['manifest_cid'])}"
+                                f" ({i['update_bytes']} bytes)"),
+    "prepare": lambda i: f"round {i['round']}: committed update {_short(i['cid'])}{_at(i)}",
+    "commit": lambda i: f"round {i['round']}: committed update {_short(i['cid'])}{_at(i)}",
+    "reveal": lambda i: f"round {i['round']}: revealed update{_at(i)}",
+    "judge:saved": lambda i: (f"round {i['round']}: judged {len(i['verdicts'])} update(s), "
+                              f"{sum(1 for v in i['verdicts'] if v[1])} accepted"),
+    "judge": lambda i: f"round {i['round']}: committed sealed vote{_at(i)}"
+    if i.get("vote_committed") else f"round {i['round']}: no vote ({i.get('missed')})",
+    "commit_vote": lambda i: f"round {i['round']}: committed sealed vote{_at(i)}",
+    "reveal_vote": lambda i: f"round {i['round']}: revealed vote{_at(i)}",
+    "attest:saved": lambda i: None,
+    "attest": lambda i: (f"round {i['round']}: attested aggregate {_short(i['hash'])}, "
+                         f"accuracy {int(i['score']) / 100:.2f}%{_at(i)}") if i.get("attested")
+    else f"round {i['round']}: did not attest ({i.get('reason', 'already done')})",
+    "propose:saved": lambda i: f"round {i['round']}: uploaded aggregate {_short(i['cid'])}",
+    "propose": lambda i: (f"round {i['round']}: proposed the aggregate of {i['updates']} "
+                          f"update(s){_at(i)}") if i.get("proposed")
+    else f"round {i['round']}: no aggregate to propose ({i.get('reason', 'already done')})",
+    "proposed": lambda i: f"round {i['round']}: proposed aggregate {_short(i['cid'])}",
+    "finalized": lambda i: f"round {i['round']}: finalised",
+    "missed": lambda i: f"round {i['round']}: {i['step']} refused ({i['reason']}); sat out",
+    "recovered": lambda i: f"round {i['round']}: found on chain what was sent before a restart",
+    "abstained": lambda i: f"round {i['round']}: abstained: {i['reason']}",
+    "storage_unavailable": lambda i: (f"round {i['round']}: storage unavailable, retrying in "
+                                      f"{i['retry_in']} s ({i['blocks_left']} blocks left)"),
+    "reconnecting": lambda i: f"lost the node at {i['node']} ({i['error']}); reconnecting",
+    "resending": lambda i: f"a transaction was not included; sending it again ({i['attempt']})",
+    "finished": lambda i: f"task {i['task']} ended; {i['role']}: " + ", ".join(
+        f"{k} {v}" for k, v in i.items() if k not in ("task", "role")),
+}
+
+
+def event_line(kind: str, info: dict[str, Any], verbose: bool = False) -> str | None:
+    """One plain-text line for a role event (None: not worth a line)."""
+    if info.get("already"):
+        return f"round {info['round']}: {kind} was already on chain"
+    line = _LINES.get(kind)
+    if line is not None:
+        return line(info)
+    details = " ".join(f"{k}={v}" for k, v in info.items()
+                       if k not in ("verdicts", "reasons") or verbose)
+    return f"{kind} {details}"
+
+
+def _finish(st: State, summary: dict[str, Any]) -> None:
+    """The role's result: one JSON line with --json; in plain text the ``finished`` line has
+    said it already."""
+    if st.json:
+        sys.stdout.write(json.dumps(summary, default=str) + "\n")
 
 
 @contextmanager
@@ -198,8 +271,6 @@ def host(ctx: typer.Context,
     the others go on; a signal stops them all. The exit code is the first non-zero one. If
     PLAN does not exist yet, the host loads TensorFlow meanwhile and starts when PLAN
     appears."""
-    import json
-
     stop = _stop_on_signals()
     if not plan.exists():
         import decentralml_client.ml.evaluate
@@ -276,7 +347,7 @@ def contribute(
             summary = reconnecting(rc, lambda: run_contributor(
                 rc, task_id, x, y, ContributorOptions(encoding=encoding, topk=topk, attack=attack,
                                                       seed=seed, max_rounds=rounds)))
-    emit(st, summary)
+    _finish(st, summary)
 
 
 def validate(
@@ -307,7 +378,7 @@ def validate(
         _ensure_member(chain, signer, task_id, Role.VALIDATOR)
         summary = reconnecting(rc, lambda: run_validator(rc, task_id, x, y, ValidatorOptions(
             propose=propose, strategy=strategy, max_rounds=rounds)))
-    emit(st, summary)
+    _finish(st, summary)
 
 
 def aggregate(
@@ -323,7 +394,7 @@ def aggregate(
     st = state(ctx)
     with _role_session(st, key, dev, password_file) as (_, _, rc):
         summary = reconnecting(rc, lambda: run_aggregator(rc, task_id, finalize=finalize))
-    emit(st, summary)
+    _finish(st, summary)
 
 
 def finalize(

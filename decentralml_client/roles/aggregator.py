@@ -9,14 +9,15 @@ weights file and calls ``propose_aggregate``.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from decentralml_client.chain import PalletError
 from decentralml_client.chain.errors import Kind
 from decentralml_client.chain.records import Hash, Task
-from decentralml_client.roles.common import RoleContext, RoleError, attempts
-from decentralml_client.roles.journal import Journal
+from decentralml_client.roles.common import Attempt, RoleContext, RoleError
+from decentralml_client.roles.driver import WAIT, Fields, Step, drive
 from decentralml_client.roles.updates import compute_aggregate
 
 
@@ -51,29 +52,56 @@ def _changed_or_finalizable(ctx: RoleContext, task: Task,
 
 def run_aggregator(ctx: RoleContext, task_id: int, *, finalize: bool = True) -> dict[str, Any]:
     """Propose the aggregate of every round of ``task_id`` and finalise rounds until it ends."""
-    journal = Journal.for_role(ctx.data_dir, "aggregator", ctx.address, task_id)
-    proposed = 0
-    for at in attempts(ctx, task_id, journal):
-        task, r, key = at.task, at.round, at.key
+    return drive(ctx, task_id, AggregatorPlan(ctx, task_id, finalize))
+
+
+class AggregatorPlan:
+    """The aggregator's steps: ``propose`` (with a key of the round's electorate) and
+    ``finalize`` (anyone, once the round may be finalised)."""
+
+    role = "aggregator"
+
+    def __init__(self, ctx: RoleContext, task_id: int, finalize: bool) -> None:
+        self.ctx, self.task_id, self.finalize = ctx, task_id, finalize
+        self.steps = {
+            "propose": Step(self.propose, done="proposed", on_missed={"proposed": False}),
+            "finalize": Step(self.finalize_round),
+        }
+
+    def next_step(self, at: Attempt) -> str:
         if (at.phase == "Aggregate" and "proposed" not in at.entry
-                and ctx.address in ctx.dml.electorate(task_id, r)):
-            try:
-                agg = compute_aggregate(ctx, task_id, task)
-            except RoleError as exc:  # nothing accepted: the round will fail at finalisation
-                journal.update(key, proposed=False, reason=str(exc))
-                continue
-            cid = ctx.store.add(agg.data)
-            try:
-                ctx.dml.propose_aggregate(ctx.account.keypair, task_id, r, cid, Hash(agg.hash).raw)
-            except PalletError as exc:
-                if exc.kind not in (Kind.DONE, Kind.MISSED):
-                    raise
-            journal.update(key, proposed=True, cid=cid, hash=agg.hash, included=agg.included)
-            proposed += 1
-            ctx.emit("proposed", task=task_id, round=r, cid=cid, hash=agg.hash,
-                     updates=len(agg.included))
-            continue
-        if finalize and round_finalizable(ctx, task) and try_finalize(ctx, task_id, r):
-            continue
-        ctx.wait(task_id, _changed_or_finalizable(ctx, task, finalize))
-    return {"task": task_id, "proposed": proposed}
+                and self.ctx.address in self.ctx.dml.electorate(self.task_id, at.round)):
+            return "propose"
+        if self.finalize and round_finalizable(self.ctx, at.task):
+            return "finalize"
+        return WAIT
+
+    def finished(self, at: Attempt, done: Counter[str]) -> bool:
+        return False
+
+    def recover(self, at: Attempt) -> Fields | None:
+        return None
+
+    def wait_condition(self, at: Attempt) -> Callable[[Task], bool]:
+        return _changed_or_finalizable(self.ctx, at.task, self.finalize)
+
+    def summary(self, done: Counter[str]) -> dict[str, Any]:
+        return {"task": self.task_id, "proposed": done["proposed"]}
+
+    def propose(self, at: Attempt, save: Callable[..., Fields]) -> Fields:
+        try:
+            agg = compute_aggregate(self.ctx, self.task_id, at.task)
+        except RoleError as exc:  # nothing accepted: the round will fail at finalisation
+            return {"proposed": False, "reason": str(exc)}
+        cid = self.ctx.store.add(agg.data)
+        save(cid=cid, hash=agg.hash, included=agg.included)
+        receipt = self.ctx.dml.propose_aggregate(self.ctx.account.keypair, self.task_id,
+                                                 at.round, cid, Hash(agg.hash).raw)
+        return {"proposed": True, "updates": len(agg.included), "block": receipt.block_number}
+
+    def finalize_round(self, at: Attempt, save: Callable[..., Fields]) -> Fields | None:
+        head, _ = self.ctx.chain.head()
+        if not try_finalize(self.ctx, self.task_id, at.round):  # too early: try a block later
+            self.ctx.wait(self.task_id,
+                          lambda t: t != at.task or self.ctx.chain.head()[0] > head)
+        return None

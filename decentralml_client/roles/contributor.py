@@ -9,17 +9,17 @@ attempt it already prepared, so its commitment always matches what it reveals.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from decentralml_client.chain import DecentralMl, PalletError
+from decentralml_client.chain import DecentralMl
 from decentralml_client.chain.api import account_id
-from decentralml_client.chain.errors import Kind
-from decentralml_client.chain.records import Hash
+from decentralml_client.chain.records import Hash, Task
 from decentralml_client.keys import seal_for_validators
 from decentralml_client.ml.attacks import (
     DEFAULT_ATTACK_SCALE,
@@ -32,15 +32,9 @@ from decentralml_client.ml.attacks import (
 )
 from decentralml_client.ml.codec import encode_update, file_hash
 from decentralml_client.protocol import update_commitment
-from decentralml_client.roles.common import (
-    RoleContext,
-    account_key,
-    attempt_changed,
-    attempts,
-    build_update_manifest,
-    phase_changed,
-)
-from decentralml_client.roles.journal import Journal
+from decentralml_client.roles.common import Attempt, RoleContext, account_key
+from decentralml_client.roles.driver import Fields, Step, drive, wait_for_phase
+from decentralml_client.roles.manifests import build_update_manifest
 
 
 @dataclass(frozen=True)
@@ -67,107 +61,104 @@ def next_step(phase: str, entry: Mapping[str, Any]) -> str:
 def run_contributor(ctx: RoleContext, task_id: int, x: NDArray[Any], y: NDArray[Any],
                     opts: ContributorOptions = ContributorOptions()) -> dict[str, Any]:
     """Take part in every round of ``task_id`` until it ends; returns a short summary."""
-    from decentralml_client.ml.train import TrainResult, train_local
+    return drive(ctx, task_id, ContributorPlan(ctx, task_id, x, y, opts))
 
-    dml = ctx.dml
-    journal = Journal.for_role(ctx.data_dir, "contributor", ctx.address, task_id)
-    me = account_id(ctx.address)
-    rounds_done = 0
-    for at in attempts(ctx, task_id, journal):
-        task, r, retries, phase, key, entry = (at.task, at.round, at.retries, at.phase, at.key,
-                                               at.entry)
-        if opts.max_rounds is not None and rounds_done >= opts.max_rounds:
-            break
 
+class ContributorPlan:
+    """The contributor's steps (see :func:`next_step`): ``prepare`` trains, uploads and
+    commits; ``commit`` commits what was prepared before a restart; ``reveal`` opens it."""
+
+    role = "contributor"
+
+    def __init__(self, ctx: RoleContext, task_id: int, x: NDArray[Any], y: NDArray[Any],
+                 opts: ContributorOptions) -> None:
+        self.ctx, self.task_id, self.x, self.y, self.opts = ctx, task_id, x, y, opts
+        self.me = account_id(ctx.address)
+        self.steps = {
+            "prepare": Step(self.prepare, done="committed", sit_out=True),
+            "commit": Step(self.commit, done="committed", sit_out=True),
+            "reveal": Step(self.reveal, done="revealed", on_missed={"revealed": False}),
+        }
+
+    def next_step(self, at: Attempt) -> str:
+        return next_step(at.phase, at.entry)
+
+    def finished(self, at: Attempt, done: Counter[str]) -> bool:
+        return self.opts.max_rounds is not None and done["revealed"] >= self.opts.max_rounds
+
+    def recover(self, at: Attempt) -> Fields | None:
+        """A commit included whose receipt was lost (a crash or a node restart)."""
+        entry = at.entry
         if "prepared" in entry and "committed" not in entry and _commit_landed(
-                dml, task_id, r, ctx.address, _commitment(task_id, r, retries, me, entry)):
-            # The commit was included but its receipt was lost (a crash or a node restart).
-            entry = journal.update(key, committed=True)
-            ctx.emit("committed", task=task_id, round=r)
+                self.ctx.dml, self.task_id, at.round, self.ctx.address,
+                _commitment(self.task_id, at.round, at.retries, self.me, entry)):
+            return {"committed": True}
+        return None
 
-        step = next_step(phase, entry)
-        if step in ("prepare", "commit"):
-            if step == "prepare":
-                model_spec = ctx.model_spec(task)
-                weights, base_hash = ctx.global_model(task)
-                ctx.emit("training", task=task_id, round=r, examples=len(y))
-                if trains(opts.attack):
-                    result = train_local(model_spec, weights, x,
-                                         attack_labels(y, opts.attack, model_spec.num_classes),
-                                         seed=opts.seed + r * 1000 + retries)
-                else:  # an idle attacker (free-rider, copy, history re-use) does not train
-                    result = TrainResult([np.zeros_like(w) for w in weights], len(y))
-                delta = result.delta
-                rng = np.random.default_rng(opts.seed + r)
-                if opts.attack in HISTORY_ATTACKS:  # re-uses public history, trains nothing
-                    delta = history_delta(opts.attack, DEFAULT_ATTACK_SCALE[opts.attack], rng,
-                                          weights, ctx.public_history(task_id, task),
-                                          account_key(ctx.address))
-                elif opts.attack:
-                    delta = attack_delta(delta, opts.attack, DEFAULT_ATTACK_SCALE[opts.attack], rng,
-                                         ctx.previous_step(task_id, task))
-                claimed = claimed_examples(opts.attack, result.num_examples,
-                                           task.spec.max_examples)
-                result = TrainResult(delta, claimed, result.metrics)
-                update = encode_update(
-                    delta, model_spec, task=str(task_id), round=r, base_model_hash=base_hash,
-                    num_examples=claimed, encoding=opts.encoding, topk=opts.topk,
-                    allow_nonfinite=opts.attack == "nan",
-                )
-                sealed = task.spec.private
-                stored = update
-                if sealed:
-                    stored = seal_for_validators(update, _validator_keys(ctx, task_id))
-                update_cid = ctx.store.add(stored)
-                signed = build_update_manifest(
-                    ctx.account, task_id=task_id, round_=r, base_model_hash=base_hash,
-                    update_cid=update_cid, update_bytes=stored,
-                    num_examples=result.num_examples, metrics=result.metrics, sealed=sealed,
-                )
-                manifest_cid = ctx.store.add(signed)
-                entry = journal.update(
-                    key, prepared=True, manifest_cid=manifest_cid,
-                    manifest_hash=file_hash(signed), salt="0x" + os.urandom(32).hex(),
-                    num_examples=result.num_examples, update_bytes=len(stored),
-                    metrics=result.metrics,
-                )
-                ctx.emit("prepared", task=task_id, round=r, cid=manifest_cid,
-                         bytes=len(stored), **result.metrics)
-            c = _commitment(task_id, r, retries, me, entry)
-            try:
-                dml.commit_update(ctx.account.keypair, task_id, r, c)
-            except PalletError as exc:
-                if exc.kind is Kind.MISSED:
-                    journal.update(key, missed=exc.name)
-                    ctx.wait(task_id, attempt_changed(r, retries))
-                    continue
-                if exc.kind is not Kind.DONE:  # done: a commit sent before a crash landed
-                    raise
-            journal.update(key, committed=True)
-            ctx.emit("committed", task=task_id, round=r)
-            continue
+    def wait_condition(self, at: Attempt) -> Callable[[Task], bool]:
+        return wait_for_phase(at)
 
-        if step == "reveal":
-            try:
-                dml.reveal_update(
-                    ctx.account.keypair, task_id, r, entry["manifest_cid"],
-                    Hash(entry["manifest_hash"]).raw, int(entry["num_examples"]),
-                    Hash(entry["salt"]).raw,
-                )
-            except PalletError as exc:
-                if exc.kind is Kind.MISSED:  # e.g. the same bytes as an earlier submission
-                    journal.update(key, revealed=False, missed=exc.name)
-                    continue
-                if exc.kind is not Kind.DONE:
-                    raise
-            journal.update(key, revealed=True)
-            rounds_done += 1
-            ctx.emit("revealed", task=task_id, round=r)
-            continue
+    def summary(self, done: Counter[str]) -> dict[str, Any]:
+        return {"task": self.task_id, "rounds": done["revealed"]}
 
-        # Nothing to do in this phase: wait for the next phase or round.
-        ctx.wait(task_id, phase_changed(r, retries, phase))
-    return {"task": task_id, "rounds": rounds_done}
+    # -- steps ----------------------------------------------------------------------------
+
+    def prepare(self, at: Attempt, save: Callable[..., Fields]) -> Fields:
+        """Train on the local data, upload the update and its signed manifest, choose the
+        salt (journalled before the commit is sent), then commit."""
+        entry = save(**self._train_and_upload(at))
+        return self.commit(replace(at, entry=entry), save)
+
+    def commit(self, at: Attempt, save: Callable[..., Fields]) -> Fields:
+        c = _commitment(self.task_id, at.round, at.retries, self.me, at.entry)
+        receipt = self.ctx.dml.commit_update(self.ctx.account.keypair, self.task_id, at.round, c)
+        return {"committed": True, "cid": at.entry["manifest_cid"],
+                "block": receipt.block_number}
+
+    def reveal(self, at: Attempt, save: Callable[..., Fields]) -> Fields:
+        entry = at.entry
+        receipt = self.ctx.dml.reveal_update(
+            self.ctx.account.keypair, self.task_id, at.round, entry["manifest_cid"],
+            Hash(entry["manifest_hash"]).raw, int(entry["num_examples"]), Hash(entry["salt"]).raw)
+        return {"revealed": True, "block": receipt.block_number}
+
+    def _train_and_upload(self, at: Attempt) -> Fields:
+        from decentralml_client.ml.train import TrainResult, train_local
+
+        ctx, opts, task, r = self.ctx, self.opts, at.task, at.round
+        model_spec = ctx.model_spec(task)
+        weights, base_hash = ctx.global_model(task)
+        ctx.emit("training", task=self.task_id, round=r, examples=len(self.y))
+        if trains(opts.attack):
+            result = train_local(model_spec, weights, self.x,
+                                 attack_labels(self.y, opts.attack, model_spec.num_classes),
+                                 seed=opts.seed + r * 1000 + at.retries)
+        else:  # an idle attacker (free-rider, copy, history re-use) does not train
+            result = TrainResult([np.zeros_like(w) for w in weights], len(self.y))
+        delta = result.delta
+        rng = np.random.default_rng(opts.seed + r)
+        if opts.attack in HISTORY_ATTACKS:  # re-uses public history, trains nothing
+            delta = history_delta(opts.attack, DEFAULT_ATTACK_SCALE[opts.attack], rng, weights,
+                                  ctx.public_history(self.task_id, task), account_key(ctx.address))
+        elif opts.attack:
+            delta = attack_delta(delta, opts.attack, DEFAULT_ATTACK_SCALE[opts.attack], rng,
+                                 ctx.previous_step(self.task_id, task))
+        claimed = claimed_examples(opts.attack, result.num_examples, task.spec.max_examples)
+        update = encode_update(
+            delta, model_spec, task=str(self.task_id), round=r, base_model_hash=base_hash,
+            num_examples=claimed, encoding=opts.encoding, topk=opts.topk,
+            allow_nonfinite=opts.attack == "nan")
+        sealed = task.spec.private
+        stored = seal_for_validators(update, _validator_keys(ctx, self.task_id)) if sealed \
+            else update
+        update_cid = ctx.store.add(stored)
+        signed = build_update_manifest(
+            ctx.account, task_id=self.task_id, round_=r, base_model_hash=base_hash,
+            update_cid=update_cid, update_bytes=stored, num_examples=claimed,
+            metrics=result.metrics, sealed=sealed)
+        return {"prepared": True, "manifest_cid": ctx.store.add(signed),
+                "manifest_hash": file_hash(signed), "salt": "0x" + os.urandom(32).hex(),
+                "num_examples": claimed, "update_bytes": len(stored), "metrics": result.metrics}
 
 
 def _commitment(task_id: int, round_: int, attempt: int, me: bytes,

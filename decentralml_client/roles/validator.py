@@ -47,8 +47,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, TypeVar
 
@@ -60,15 +61,8 @@ from decentralml_client.chain.api import account_id
 from decentralml_client.chain.errors import Kind
 from decentralml_client.chain.records import Hash, Task
 from decentralml_client.protocol import Verdict, vote_commitment
-from decentralml_client.roles.common import (
-    RoleContext,
-    RoleError,
-    Stopped,
-    account_key,
-    attempts,
-    phase_changed,
-)
-from decentralml_client.roles.journal import Journal
+from decentralml_client.roles.common import Attempt, RoleContext, RoleError, Stopped, account_key
+from decentralml_client.roles.driver import Fields, Step, drive, wait_for_phase
 from decentralml_client.roles.updates import UpdateCache, compute_aggregate, load_update
 from decentralml_client.storage import StorageUnavailable
 
@@ -227,114 +221,123 @@ def _proposed_or_changed(ctx: RoleContext, task_id: int, task: Task,
 
 def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: NDArray[Any],
                   opts: ValidatorOptions = ValidatorOptions()) -> dict[str, Any]:
-    from decentralml_client.ml.evaluate import evaluate
+    """Judge, vote and attest in every round of ``task_id`` until it ends."""
+    return drive(ctx, task_id, ValidatorPlan(ctx, task_id, x_val, y_val, opts))
 
-    journal = Journal.for_role(ctx.data_dir, "validator", ctx.address, task_id)
-    me = account_id(ctx.address)
-    cache: dict[str, UpdateCache] = {}
-    voted_rounds = 0
-    for at in attempts(ctx, task_id, journal):
-        task, r, retries, phase, key, entry = (at.task, at.round, at.retries, at.phase, at.key,
-                                               at.entry)
-        if opts.max_rounds is not None and voted_rounds >= opts.max_rounds and phase == "Commit":
-            break
-        updates = cache.setdefault(key, {})
 
+class ValidatorPlan:
+    """The validator's steps (see :func:`next_step`): ``judge`` judges every revealed update
+    and commits the sealed vote, ``commit_vote`` commits verdicts judged before a restart,
+    ``reveal_vote`` opens the vote, ``attest`` recomputes and attests (or proposes) the
+    aggregate."""
+
+    role = "validator"
+
+    def __init__(self, ctx: RoleContext, task_id: int, x_val: NDArray[Any],
+                 y_val: NDArray[Any], opts: ValidatorOptions) -> None:
+        self.ctx, self.task_id, self.x, self.y, self.opts = ctx, task_id, x_val, y_val, opts
+        self.me = account_id(ctx.address)
+        self.cache: dict[str, UpdateCache] = {}
+        self.steps = {
+            "judge": Step(self.judge, done="vote_committed"),
+            "commit_vote": Step(self.commit_vote, done="vote_committed"),
+            "reveal_vote": Step(self.reveal_vote, done="vote_revealed",
+                                on_missed={"vote_revealed": True}),
+            "attest": Step(self.attest, done="attested", on_missed={"attested": True}),
+        }
+
+    def next_step(self, at: Attempt) -> str:
+        return next_step(at.phase, at.entry)
+
+    def finished(self, at: Attempt, done: Counter[str]) -> bool:
+        return (self.opts.max_rounds is not None and at.phase == "Commit"
+                and done["vote_committed"] >= self.opts.max_rounds)
+
+    def recover(self, at: Attempt) -> Fields | None:
+        """A vote commit included whose receipt was lost (a crash or a node restart)."""
+        entry = at.entry
         if ("verdicts" in entry and "vote_committed" not in entry and "missed" not in entry
-                and ctx.dml.vote_commits(task_id, r).get(ctx.address)
-                == Hash(_vote_commitment(task_id, r, retries, me, entry))):
-            # The vote commit was included but its receipt was lost (a crash or node restart).
-            entry = journal.update(key, vote_committed=True)
-            voted_rounds += 1
+                and self.ctx.dml.vote_commits(self.task_id, at.round).get(self.ctx.address)
+                == Hash(_vote_commitment(self.task_id, at.round, at.retries, self.me, entry))):
+            return {"vote_committed": True}
+        return None
 
-        step = next_step(phase, entry)
-        if step in ("judge", "commit_vote"):
-            if step == "judge":
-                try:
-                    verdicts, reasons = while_storage_down(
-                        ctx, task_id, r, retries, phase,
-                        partial(_judge, ctx, task_id, task, x_val, y_val, updates, opts))
-                except StorageOutage as exc:  # abstain: silent this attempt, like a miss
-                    journal.update(key, missed=STORAGE_UNAVAILABLE, reason=str(exc))
-                    ctx.emit("abstained", task=task_id, round=r, reason=str(exc))
-                    continue
-                if verdicts is None or not verdicts:  # silent (or nothing to judge)
-                    entry = journal.update(key, missed="silent" if verdicts is None else "empty")
-                    continue
-                entry = journal.update(key, verdicts=[list(v) for v in verdicts],
-                                       reasons=reasons, salt="0x" + os.urandom(32).hex())
+    def wait_condition(self, at: Attempt) -> Callable[[Task], bool]:
+        return wait_for_phase(at)
+
+    def summary(self, done: Counter[str]) -> dict[str, Any]:
+        return {"task": self.task_id, "rounds": done["vote_committed"]}
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def judge(self, at: Attempt, save: Callable[..., Fields]) -> Fields:
+        """Judge every revealed update (abstain while storage is down), journal the verdicts
+        and the salt, then commit the sealed vote."""
+        updates = self.cache.setdefault(at.key, {})
+        try:
+            verdicts, reasons = while_storage_down(
+                self.ctx, self.task_id, at.round, at.retries, at.phase,
+                partial(_judge, self.ctx, self.task_id, at.task, self.x, self.y, updates,
+                        self.opts))
+        except StorageOutage as exc:  # abstain: silent this attempt, like a miss
+            self.ctx.emit("abstained", task=self.task_id, round=at.round, reason=str(exc))
+            return {"missed": STORAGE_UNAVAILABLE, "reason": str(exc)}
+        if not verdicts:  # silent (or nothing to judge)
+            return {"missed": "silent" if verdicts is None else "empty"}
+        entry = save(verdicts=[list(v) for v in verdicts], reasons=reasons,
+                     salt="0x" + os.urandom(32).hex())
+        return self.commit_vote(replace(at, entry=entry), save)
+
+    def commit_vote(self, at: Attempt, save: Callable[..., Fields]) -> Fields:
+        receipt = self.ctx.dml.commit_vote(
+            self.ctx.account.keypair, self.task_id, at.round,
+            _vote_commitment(self.task_id, at.round, at.retries, self.me, at.entry))
+        return {"vote_committed": True, "block": receipt.block_number}
+
+    def reveal_vote(self, at: Attempt, save: Callable[..., Fields]) -> Fields:
+        receipt = self.ctx.dml.reveal_vote(self.ctx.account.keypair, self.task_id, at.round,
+                                           _verdicts(at.entry), Hash(at.entry["salt"]).raw)
+        return {"vote_revealed": True, "block": receipt.block_number}
+
+    def attest(self, at: Attempt, save: Callable[..., Fields]) -> Fields | None:
+        """Recompute the aggregate of the accepted updates; attest the proposal with its hash
+        (after checking its CID serves those bytes), or propose it (``--propose``), or wait
+        for a proposal."""
+        from decentralml_client.ml.evaluate import evaluate
+
+        ctx, r = self.ctx, at.round
+        if not any(s.accepted(at.task) for s in ctx.dml.submissions(self.task_id, r).values()):
+            return {"attested": False, "reason": "nothing accepted"}
+        try:
+            agg = while_storage_down(ctx, self.task_id, r, at.retries, at.phase,
+                                     partial(compute_aggregate, ctx, self.task_id, at.task,
+                                             cache=self.cache.setdefault(at.key, {})))
+        except RoleError as exc:  # (a StorageOutage too)
+            return {"attested": False, "reason": str(exc)}
+        proposals = ctx.dml.proposals(self.task_id, r)
+        match = next((p for p in proposals if p.hash == agg.hash), None)
+        if match is not None:
+            try:  # the CID must serve exactly the bytes we computed
+                while_storage_down(ctx, self.task_id, r, at.retries, at.phase,
+                                   partial(ctx.store.fetch, match.cid, agg.hash))
+            except Exception as exc:
+                return {"attested": False, "reason": f"proposal CID: {exc}"}
+            score = basis_points(
+                evaluate(ctx.model_spec(at.task), agg.weights, self.x, self.y)["accuracy"])
+            save(hash=agg.hash, score=score)
+            receipt = ctx.dml.attest_aggregate(ctx.account.keypair, self.task_id, r, match.cid,
+                                               match.hash.raw, score)
+            return {"attested": True, "hash": agg.hash, "score": score,
+                    "block": receipt.block_number}
+        if self.opts.propose and not any(p.proposer == ctx.address for p in proposals):
+            cid = ctx.store.add(agg.data)
             try:
-                ctx.dml.commit_vote(ctx.account.keypair, task_id, r,
-                                    _vote_commitment(task_id, r, retries, me, entry))
+                ctx.dml.propose_aggregate(ctx.account.keypair, self.task_id, r, cid,
+                                          Hash(agg.hash).raw)
             except PalletError as exc:
-                if exc.kind is Kind.MISSED:
-                    journal.update(key, missed=exc.name)
-                    continue
-                if exc.kind is not Kind.DONE:  # done: a commit sent before a crash landed
+                if exc.kind is not Kind.DONE:
                     raise
-            journal.update(key, vote_committed=True)
-            voted_rounds += 1
-            ctx.emit("vote_committed", task=task_id, round=r, verdicts=len(entry["verdicts"]),
-                     reasons=entry.get("reasons", {}))
-            continue
-
-        if step == "reveal_vote":
-            verdicts = _verdicts(entry)
-            try:
-                ctx.dml.reveal_vote(ctx.account.keypair, task_id, r, verdicts,
-                                    Hash(entry["salt"]).raw)
-            except PalletError as exc:
-                if exc.kind not in (Kind.DONE, Kind.MISSED):
-                    raise
-            journal.update(key, vote_revealed=True)
-            ctx.emit("vote_revealed", task=task_id, round=r, verdicts=verdicts)
-            continue
-
-        if step == "attest":
-            if not any(s.accepted(task) for s in ctx.dml.submissions(task_id, r).values()):
-                journal.update(key, attested=False, reason="nothing accepted")
-                continue
-            try:
-                agg = while_storage_down(ctx, task_id, r, retries, phase,
-                                         partial(compute_aggregate, ctx, task_id, task,
-                                                 cache=updates))
-            except RoleError as exc:  # (a StorageOutage too)
-                journal.update(key, attested=False, reason=str(exc))
-                continue
-            proposals = ctx.dml.proposals(task_id, r)
-            match = next((p for p in proposals if p.hash == agg.hash), None)
-            if match is not None:
-                cid = match.cid
-                try:  # the CID must serve exactly the bytes we computed
-                    while_storage_down(ctx, task_id, r, retries, phase,
-                                       partial(ctx.store.fetch, cid, agg.hash))
-                except Exception as exc:
-                    journal.update(key, attested=False, reason=f"proposal CID: {exc}")
-                    continue
-                score = basis_points(
-                    evaluate(ctx.model_spec(task), agg.weights, x_val, y_val)["accuracy"])
-                try:
-                    ctx.dml.attest_aggregate(ctx.account.keypair, task_id, r, match.cid,
-                                             match.hash.raw, score)
-                except PalletError as exc:
-                    if exc.kind not in (Kind.DONE, Kind.MISSED):
-                        raise
-                journal.update(key, attested=True, hash=agg.hash, score=score)
-                ctx.emit("attested", task=task_id, round=r, hash=agg.hash, score=score)
-                continue
-            if opts.propose and not any(p.proposer == ctx.address for p in proposals):
-                cid = ctx.store.add(agg.data)
-                try:
-                    ctx.dml.propose_aggregate(ctx.account.keypair, task_id, r, cid,
-                                              Hash(agg.hash).raw)
-                except PalletError as exc:
-                    if exc.kind is not Kind.DONE:
-                        raise
-                ctx.emit("proposed", task=task_id, round=r, cid=cid, hash=agg.hash)
-                continue
-            # Wait for a proposal (or a change of phase).
-            ctx.wait(task_id, _proposed_or_changed(ctx, task_id, task, len(proposals)))
-            continue
-
-        ctx.wait(task_id, phase_changed(r, retries, phase))
-    return {"task": task_id, "rounds": voted_rounds}
+            ctx.emit("proposed", task=self.task_id, round=r, cid=cid, hash=agg.hash)
+            return None
+        ctx.wait(self.task_id, _proposed_or_changed(ctx, self.task_id, at.task, len(proposals)))
+        return None

@@ -183,7 +183,8 @@ def test_a_storage_outage_to_the_deadline_abstains_instead_of_rejecting(
     judge, calls = _storage_down(None)
     monkeypatch.setattr(validator, "_judge", judge)
     chain = FakeChain(phases(0, *ROUND_PHASES), reads_per_phase=100)
-    chain.blocks_per_head, chain.phase_ends_at = 1, 6  # includable up to block 5
+    # includable up to block 7; the reports of the waits in Commit and Reveal look at heads 1, 2
+    chain.blocks_per_head, chain.phase_ends_at = 1, 8
     ctx = role_context(chain, tmp_path, name="bob")
     events: list[tuple[str, dict[str, object]]] = []
     ctx.on_event = lambda kind, info: events.append((kind, info))
@@ -194,7 +195,7 @@ def test_a_storage_outage_to_the_deadline_abstains_instead_of_rejecting(
     entry = _journal(tmp_path, ctx.address).entry("0.0")
     assert entry["missed"] == validator.STORAGE_UNAVAILABLE
     assert "1 block(s) before the VoteCommit deadline" in entry["reason"]
-    # failed at heads 1, 2, 3 (4, 3, 2 includable blocks left): retried; at head 4 only the
+    # failed at heads 3, 4, 5 (4, 3, 2 includable blocks left): retried; at head 6 only the
     # margin's 1 block is left: gave up
     assert calls["n"] == 4
     assert [i["blocks_left"] for k, i in events if k == "storage_unavailable"] == [4, 3, 2]
