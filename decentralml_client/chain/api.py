@@ -133,7 +133,7 @@ class DecentralMl:
     def create_task(self, signer: Keypair, spec: TaskSpec) -> int:
         receipt = self.chain.submit(signer, "create_task", {"spec": spec.to_call()})
         (event,) = receipt.find("TaskCreated")
-        return int(event.field("task_id"))
+        return int(event.record.task_id)
 
     @staticmethod
     def join_task_call(task_id: int, role: Role, bond: int) -> Call:
@@ -297,9 +297,8 @@ class DecentralMl:
         for _, events in self.chain.events_between(first_block, last_block):
             for e in events:
                 into = kinds.get(e.name) if e.pallet == PALLET else None
-                if into is not None and int(e.field("task_id")) == task_id:
-                    who = str(e.field("who"))
-                    into[who] = into.get(who, 0) + int(e.field("amount"))
+                if into is not None and (rec := e.record).task_id == task_id:
+                    into[rec.who] = into.get(rec.who, 0) + rec.amount
         return out
 
 

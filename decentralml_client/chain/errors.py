@@ -67,6 +67,16 @@ KINDS: dict[str, Kind] = {
 }
 
 
+#: What to do about a refusal the hint table does not name, by its kind.
+KIND_HINTS: dict[Kind, str] = {
+    Kind.DONE: "nothing more to do: it is already on chain.",
+    Kind.MISSED: "this round attempt is past it; take part in the next one "
+                 "(`decentralml task show`).",
+    Kind.NOT_YET: "try again later in the round (`decentralml task show` shows its phase).",
+    Kind.FATAL: "change the call as the pallet's description above says.",
+}
+
+
 class PalletError(ChainError):
     """The runtime included the transaction and it failed with a named error.
 
@@ -92,15 +102,12 @@ class PalletError(ChainError):
         self.docs = docs.strip() or self.abi_docs
         self.call = call
         self.kind = KINDS.get(name, Kind.FATAL) if pallet == PALLET else Kind.FATAL
-        hint = HINTS.get(name, "")
-        if hint:
-            self.hint = hint
+        self.hint = HINTS.get(name) or KIND_HINTS[self.kind]
         where = f"{call}: " if call else ""
         text = f"{where}{pallet}.{name}"
         if self.docs:
             text += f" — {self.docs}"
-        if hint:
-            text += f" What to do: {hint}"
+        text += f" What to do: {self.hint}"
         super().__init__(text)
 
 
@@ -116,7 +123,7 @@ def _error_classes(path: Path = ABI_FILE) -> dict[str, type[PalletError]]:
     return {e["name"]: type(e["name"], (PalletError,), {
         "__doc__": e.get("docs") or e["name"], "__module__": __name__,
         "kind": KINDS.get(e["name"], Kind.FATAL), "abi_docs": e.get("docs", ""),
-        "hint": HINTS.get(e["name"], e.get("docs") or PalletError.hint)})
+        "hint": HINTS.get(e["name"]) or KIND_HINTS[KINDS.get(e["name"], Kind.FATAL)]})
         for e in errors}
 
 
@@ -129,6 +136,14 @@ HINTS: dict[str, str] = {
     "NotRegistered": "register the account first with `decentralml register`.",
     "AlreadyRegistered": "the account already has this role; use it, or `deregister` first.",
     "AlreadyCommitted": "this account already committed an update for this round; reveal it.",
+    "CommitDeadlinePassed": "the commit phase is over; take part in the next round.",
+    "RoundNotFinished": "the round is still running; finalise after its deadline or once a model "
+    "is adopted.",
+    "NotYetEligible": "you joined during a round: you take part from the next round on.",
+    "VotesSealed": "votes are revealed only after the vote-commit window closes; wait for "
+    "the VoteReveal phase.",
+    "TaskStillActive": "purge a task only after it finished or was cancelled.",
+    "UnknownProposal": "attest a hash that was proposed in this round.",
     "CommitmentMismatch": "reveal the exact update hash and salt that were committed "
     "(the contributor's journal keeps them).",
     "AlreadyVoted": "each validator votes once per round; nothing more to do.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -66,12 +67,15 @@ def demo(
     def on_progress(stage: str, info: dict[str, Any]) -> None:
         if stage == "round":
             done = min(info["round"], rounds) if info["status"] == "Active" else rounds
-            progress.update(bar, completed=done,
-                            description=f"round {min(info['round'] + 1, rounds)}: {info['phase']}"
-                            if info["status"] == "Active" else f"task {info['status'].lower()}")
+            text = (f"round {min(info['round'] + 1, rounds)}: {info['phase']}"
+                    if info["status"] == "Active" else f"task {info['status'].lower()}")
+            progress.update(bar, completed=done, description=text)
         else:
-            progress.update(bar, description=stage.replace("_", " ") + " " +
-                            " ".join(f"{k}={v}" for k, v in info.items()))
+            text = stage.replace("_", " ") + " " + " ".join(f"{k}={v}" for k, v in info.items())
+            progress.update(bar, description=text)
+        if not console.is_terminal:  # no live bar off a terminal (CI, a log): one line each
+            console.print(f"{time.strftime('%H:%M:%S')} {text}", highlight=False,
+                          markup=False, soft_wrap=True)
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt(f"signal {signum}")

@@ -182,3 +182,20 @@ def test_every_transport_failure_is_one_connection_lost(monkeypatch, failure) ->
     monkeypatch.setattr(Chain, "reconnect", lambda self, timeout=0: None)
     with pytest.raises(ConnectionLost, match="lost the connection"):
         chain.head()
+
+
+def test_events_of_the_interface_have_typed_records() -> None:
+    from decentralml_client.chain.events import EVENT_RECORDS
+    from decentralml_client.chain.records import Hash
+
+    created = Event("DecentralMl", "TaskCreated",
+                    {"task_id": "4", "creator": "5Alice", "escrow": 10, "deposit": 1})
+    rec = created.record
+    assert (rec.task_id, rec.creator, rec.escrow) == (4, "5Alice", 10)
+    attested = Event("DecentralMl", "AggregateAttested",
+                     {"task_id": 1, "round": 0, "validator": "5V", "hash": "0x" + "AB" * 32,
+                      "score": 9000}).record
+    assert attested.hash == "0x" + "ab" * 32 and isinstance(attested.hash, Hash)
+    assert "RewardPaid" in EVENT_RECORDS and "Slashed" in EVENT_RECORDS
+    with pytest.raises(KeyError):
+        _ = Event("System", "NewAccount", {}).record

@@ -9,6 +9,7 @@ import pytest
 from decentralml_client.chain.abi import load
 from decentralml_client.chain.errors import (
     HINTS,
+    KIND_HINTS,
     KINDS,
     PALLET_ERRORS,
     ChainUnreachable,
@@ -25,7 +26,8 @@ def test_every_pallet_error_has_a_class_and_a_hint() -> None:
     for e in errors:
         cls = PALLET_ERRORS[e["name"]]
         assert issubclass(cls, PalletError) and cls.__name__ == e["name"]
-        assert cls.hint == HINTS.get(e["name"], e["docs"]) and cls.hint
+        assert cls.hint == (HINTS.get(e["name"]) or KIND_HINTS[cls.kind])
+        assert str(cls("DecentralMl", e["name"])).count("What to do: ") == 1
 
 
 def test_a_pallet_error_is_raised_as_its_own_class_with_its_kind() -> None:
@@ -44,8 +46,9 @@ def test_error_classes_follow_the_interface_file(tmp_path: Path) -> None:
     abi = tmp_path / "abi.json"
     abi.write_text(json.dumps({"errors": [{"name": "BrandNew", "docs": "Something new."}]}))
     classes = _error_classes(abi)
-    assert list(classes) == ["BrandNew"] and classes["BrandNew"].hint == "Something new."
-    assert classes["BrandNew"].kind is Kind.FATAL
+    assert list(classes) == ["BrandNew"] and classes["BrandNew"].kind is Kind.FATAL
+    assert classes["BrandNew"].hint == KIND_HINTS[Kind.FATAL]
+    assert classes["BrandNew"].__doc__ == "Something new."
 
 
 def test_message_names_the_call_the_error_and_the_fix() -> None:
