@@ -20,7 +20,10 @@ Exit codes: `0` success, `1` failure, `2` bad usage, `3` chain or IPFS unreachab
 `4` refused by the chain (a named pallet error), `5` unknown key or wrong password, `130`
 stopped by Ctrl-C (a role stops cleanly, its journal intact). Every error prints `error: …`
 and `what to do: …`, never a traceback. With `--json`, results go to stdout as JSON and
-progress to stderr.
+progress to stderr. The role commands (`contribute`, `validate`, `aggregate`) print a line
+as each thing happens: the task they joined, the phase they wait for (its end block and the
+head), each step and its result (`round 1: committed update bafy… (block 190)`); with
+`--json`, one JSON object per line instead.
 
 Settings come from defaults, then the config file (`--config`, `$DML_CONFIG` or
 `~/.config/decentralml/config.toml`), then the environment (`DML_NODE_URL`, `DML_IPFS_API`,
