@@ -62,8 +62,9 @@ def cancel_interrupted(chain_url: str, task_id: int | None,
                        *, wait: float = WAIT_FOR_ROUND) -> str:
     """Cancel the interrupted demo's task (created by Alice); return what to tell the user."""
     from decentralml_client.chain import Chain, DecentralMl, PalletError
-    from decentralml_client.cli._common import fmt_units
+    from decentralml_client.chain.errors import Kind
     from decentralml_client.keys import dev_account
+    from decentralml_client.units import fmt_units
 
     if task_id is None:
         return "demo interrupted before its task was created: nothing was paid into escrow."
@@ -78,7 +79,7 @@ def cancel_interrupted(chain_url: str, task_id: int | None,
         try:
             dml.cancel_task(alice.keypair, task_id)
         except PalletError as exc:
-            if exc.name != "CancelPending":
+            if exc.kind is not Kind.DONE:  # done: the cancellation is already scheduled
                 raise
         refunded = _refunded(chain, task_id, first_block)
         if refunded is not None:
