@@ -87,7 +87,11 @@ def is_ss58_address(address: str) -> bool:
     return True
 
 
-def h256(value: bytes | str) -> str:
+HashLike = bytes | str
+"""A 32-byte value as bytes or as hex text (a :class:`~.records.Hash` is one)."""
+
+
+def h256(value: HashLike) -> str:
     """A 32-byte value (bytes or hex) as the ``0x`` hex a call parameter takes."""
     return str(Hash(value))
 
@@ -169,40 +173,40 @@ class DecentralMl:
         return self.chain.submit(signer, "cancel_task", {"task_id": task_id})
 
     @staticmethod
-    def commit_update_call(task_id: int, round_: int, commitment_: bytes) -> Call:
+    def commit_update_call(task_id: int, round_: int, commitment_: HashLike) -> Call:
         return "commit_update", {"task_id": task_id, "round": round_,
                                  "commitment": h256(commitment_)}
 
     def commit_update(self, signer: Keypair, task_id: int, round_: int,
-                      commitment_: bytes) -> Receipt:
+                      commitment_: HashLike) -> Receipt:
         return self.chain.submit(signer, *self.commit_update_call(task_id, round_, commitment_))
 
     @staticmethod
-    def reveal_update_call(task_id: int, round_: int, cid: str, update_hash: bytes,
-                           num_examples: int, salt: bytes) -> Call:
+    def reveal_update_call(task_id: int, round_: int, cid: str, update_hash: HashLike,
+                           num_examples: int, salt: HashLike) -> Call:
         return "reveal_update", {
             "task_id": task_id, "round": round_, "cid": _cid_param(cid),
             "update_hash": h256(update_hash), "num_examples": num_examples, "salt": h256(salt)}
 
     def reveal_update(self, signer: Keypair, task_id: int, round_: int, cid: str,
-                      update_hash: bytes, num_examples: int, salt: bytes) -> Receipt:
+                      update_hash: HashLike, num_examples: int, salt: HashLike) -> Receipt:
         return self.chain.submit(signer, *self.reveal_update_call(
             task_id, round_, cid, update_hash, num_examples, salt))
 
     @staticmethod
-    def commit_vote_call(task_id: int, round_: int, commitment_: bytes) -> Call:
+    def commit_vote_call(task_id: int, round_: int, commitment_: HashLike) -> Call:
         return "commit_vote", {"task_id": task_id, "round": round_,
                                "commitment": h256(commitment_)}
 
     def commit_vote(self, signer: Keypair, task_id: int, round_: int,
-                    commitment_: bytes) -> Receipt:
+                    commitment_: HashLike) -> Receipt:
         """Seal a vote: commit to the hash of all verdicts and scores (see
         :func:`decentralml_client.protocol.vote_commitment`)."""
         return self.chain.submit(signer, *self.commit_vote_call(task_id, round_, commitment_))
 
     @staticmethod
     def reveal_vote_call(task_id: int, round_: int, verdicts: Sequence[consensus.Verdict],
-                         salt: bytes) -> Call:
+                         salt: HashLike) -> Call:
         return "reveal_vote", {
             "task_id": task_id, "round": round_,
             "verdicts": [{"submission": s, "accept": a, "score": sc, "probe": p}
@@ -210,24 +214,24 @@ class DecentralMl:
             "salt": h256(salt)}
 
     def reveal_vote(self, signer: Keypair, task_id: int, round_: int,
-                    verdicts: Sequence[consensus.Verdict], salt: bytes) -> Receipt:
+                    verdicts: Sequence[consensus.Verdict], salt: HashLike) -> Receipt:
         """Open a sealed vote: every (submission, accept, score bp, probe), ascending, and
         the salt (see :mod:`decentralml_client.ml.evidence` for the probe)."""
         return self.chain.submit(signer, *self.reveal_vote_call(task_id, round_, verdicts, salt))
 
     def propose_aggregate(self, signer: Keypair, task_id: int, round_: int, cid: str,
-                          hash_: bytes) -> Receipt:
+                          hash_: HashLike) -> Receipt:
         return self.chain.submit(signer, "propose_aggregate", {
             "task_id": task_id, "round": round_, "cid": _cid_param(cid), "hash": h256(hash_)})
 
     @staticmethod
-    def attest_aggregate_call(task_id: int, round_: int, cid: str, hash_: bytes,
+    def attest_aggregate_call(task_id: int, round_: int, cid: str, hash_: HashLike,
                               score: int) -> Call:
         return "attest_aggregate", {"task_id": task_id, "round": round_, "cid": _cid_param(cid),
                                     "hash": h256(hash_), "score": score}
 
     def attest_aggregate(self, signer: Keypair, task_id: int, round_: int, cid: str,
-                         hash_: bytes, score: int) -> Receipt:
+                         hash_: HashLike, score: int) -> Receipt:
         return self.chain.submit(signer, *self.attest_aggregate_call(
             task_id, round_, cid, hash_, score))
 

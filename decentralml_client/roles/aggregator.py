@@ -96,7 +96,7 @@ class AggregatorPlan:
         cid = self.ctx.store.add(agg.data)
         save(cid=cid, hash=agg.hash, included=agg.included)
         receipt = self.ctx.dml.propose_aggregate(self.ctx.account.keypair, self.task_id,
-                                                 at.round, cid, Hash(agg.hash).raw)
+                                                 at.round, cid, Hash(agg.hash))
         return {"proposed": True, "updates": len(agg.included), "block": receipt.block_number}
 
     def finalize_round(self, at: Attempt, save: Callable[..., Fields]) -> Fields | None:

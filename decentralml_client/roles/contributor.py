@@ -119,7 +119,7 @@ class ContributorPlan:
         entry = at.entry
         receipt = self.ctx.dml.reveal_update(
             self.ctx.account.keypair, self.task_id, at.round, entry["manifest_cid"],
-            Hash(entry["manifest_hash"]).raw, int(entry["num_examples"]), Hash(entry["salt"]).raw)
+            Hash(entry["manifest_hash"]), int(entry["num_examples"]), Hash(entry["salt"]))
         return {"revealed": True, "block": receipt.block_number}
 
     def _train_and_upload(self, at: Attempt) -> Fields:

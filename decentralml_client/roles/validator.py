@@ -296,7 +296,7 @@ class ValidatorPlan:
 
     def reveal_vote(self, at: Attempt, save: Callable[..., Fields]) -> Fields:
         receipt = self.ctx.dml.reveal_vote(self.ctx.account.keypair, self.task_id, at.round,
-                                           _verdicts(at.entry), Hash(at.entry["salt"]).raw)
+                                           _verdicts(at.entry), Hash(at.entry["salt"]))
         return {"vote_revealed": True, "block": receipt.block_number}
 
     def attest(self, at: Attempt, save: Callable[..., Fields]) -> Fields | None:
@@ -326,14 +326,14 @@ class ValidatorPlan:
                 evaluate(ctx.model_spec(at.task), agg.weights, self.x, self.y)["accuracy"])
             save(hash=agg.hash, score=score)
             receipt = ctx.dml.attest_aggregate(ctx.account.keypair, self.task_id, r, match.cid,
-                                               match.hash.raw, score)
+                                               match.hash, score)
             return {"attested": True, "hash": agg.hash, "score": score,
                     "block": receipt.block_number}
         if self.opts.propose and not any(p.proposer == ctx.address for p in proposals):
             cid = ctx.store.add(agg.data)
             try:
                 ctx.dml.propose_aggregate(ctx.account.keypair, self.task_id, r, cid,
-                                          Hash(agg.hash).raw)
+                                          Hash(agg.hash))
             except PalletError as exc:
                 if exc.kind is not Kind.DONE:
                     raise
