@@ -11,7 +11,7 @@
 //! The payout rule itself ([`contributor_weights`], [`shares`]) is a pair of pure functions
 //! the shared test vectors (`vectors/payout.json`) check, together with the consensus rule.
 
-use crate::*;
+use crate::{consensus::Consensus, *};
 use alloc::vec::Vec;
 use frame_support::{
 	dispatch::{DispatchResultWithPostInfo, PostDispatchInfo},
@@ -159,6 +159,33 @@ impl<T: Config> RoundRecords<T> {
 	}
 }
 
+/// The members' bonds as the settlement's slashes leave them, and those slashes in order.
+struct Ledger<T: Config> {
+	bonds: Vec<(T::AccountId, BalanceOf<T>)>,
+	slashes: Vec<(T::AccountId, BalanceOf<T>, SlashReason)>,
+}
+
+impl<T: Config> Ledger<T> {
+	fn new(members: &[(T::AccountId, MemberInfo<BalanceOf<T>>)]) -> Self {
+		Ledger { bonds: members.iter().map(|(w, m)| (w.clone(), m.bond)).collect(), slashes: Vec::new() }
+	}
+
+	/// A member's bond after the slashes so far (0 for an account that is no member).
+	fn bond(&self, who: &T::AccountId) -> BalanceOf<T> {
+		self.bonds.iter().find(|(w, _)| w == who).map(|(_, b)| *b).unwrap_or_default()
+	}
+
+	/// Slash up to `amount` of a member's bond (at most what is left; nothing from a non-member).
+	fn slash(&mut self, who: &T::AccountId, amount: BalanceOf<T>, reason: SlashReason) {
+		let Some((_, bond)) = self.bonds.iter_mut().find(|(w, _)| w == who) else { return };
+		let amount = amount.min(*bond);
+		if !amount.is_zero() {
+			*bond = bond.saturating_sub(amount);
+			self.slashes.push((who.clone(), amount, reason));
+		}
+	}
+}
+
 impl<T: Config> Pallet<T> {
 	/// Decide the end of a round attempt from its records, without touching storage. Refused
 	/// with `RoundNotFinished` while the attempt is undecided (§4 of `docs/chain.md`).
@@ -166,15 +193,12 @@ impl<T: Config> Pallet<T> {
 		let task = &r.task;
 		let spec = &task.spec;
 		let threshold = Self::stake_threshold(task);
-		// Revealed submissions in order, and whether the electorate's stake accepted each.
-		let revealed: Vec<&SubmissionOf<T>> = r
+		// Whether the electorate's stake accepted each revealed submission, in order.
+		let accepted: Vec<bool> = r
 			.submissions
 			.iter()
 			.map(|(_, s)| s)
 			.filter(|s| s.status == SubmissionStatus::Revealed)
-			.collect();
-		let accepted: Vec<bool> = revealed
-			.iter()
 			.map(|s| !s.accept_stake.is_zero() && s.accept_stake >= threshold)
 			.collect();
 		let n_accepted = accepted.iter().filter(|a| **a).count() as u32;
@@ -202,23 +226,46 @@ impl<T: Config> Pallet<T> {
 			T::ProbeTolerance::get(),
 			T::ProbeFloor::get(),
 		);
-		let n = accepted.len() as u128;
-
-		// The bonds as the slashes leave them (a slash takes at most what is left).
-		let mut bonds: Vec<(T::AccountId, BalanceOf<T>)> =
-			r.members.iter().map(|(w, m)| (w.clone(), m.bond)).collect();
-		let mut slashes = Vec::new();
-		let mut slash = |who: &T::AccountId, amount: BalanceOf<T>, reason: SlashReason| {
-			let Some((_, bond)) = bonds.iter_mut().find(|(w, _)| w == who) else { return };
-			let amount = amount.min(*bond);
-			if !amount.is_zero() {
-				*bond = bond.saturating_sub(amount);
-				slashes.push((who.clone(), amount, reason));
-			}
-		};
-		// Each voter's losing verdicts (against the consensus, or without evidence: n −
-		// matches), each silent member when the attempt reached the vote.
 		let vote_expected = task.revealed >= spec.min_contributors;
+		let mut ledger = Ledger::<T>::new(&r.members);
+		let quality =
+			Self::slash_votes(r, &consensus, accepted.len(), adopted.as_ref(), vote_expected, &mut ledger);
+		let mut reputation = Vec::new();
+		// A contributor that committed and did not reveal.
+		for (_, sub) in r.submissions.iter().filter(|(_, s)| s.status == SubmissionStatus::Committed)
+		{
+			if let Some((_, m)) = r.members.iter().find(|(w, _)| *w == sub.contributor) {
+				let amount = T::SilenceSlash::get().mul_floor(m.bond);
+				ledger.slash(&sub.contributor, amount, SlashReason::Unrevealed);
+			}
+			reputation.push((sub.contributor.clone(), false));
+		}
+		let seats = Self::end_attempt(r, vote_expected, &ledger, &mut reputation);
+		let slashes = ledger.slashes;
+		let Some(model) = adopted.filter(|_| success) else {
+			// A failed attempt: a silent member loses reputation when the vote was expected.
+			for b in r.ballots.iter().filter(|b| b.vote.is_none() && vote_expected) {
+				reputation.push((b.who.clone(), false));
+			}
+			return Ok(Settlement { slashes, reputation, seats, success: None })
+		};
+		let won = Self::payouts(r, model, &accepted, &consensus.medians, &quality, &mut reputation);
+		Ok(Settlement { slashes, reputation, seats, success: Some(won) })
+	}
+
+	/// The electorate's slashes: each voter's losing verdicts (against the consensus, or without
+	/// evidence: n − matches), each silent member when the attempt reached the vote, and, when a
+	/// hash was adopted, each member that proposed or attested another. Returns each ballot's
+	/// Q_v (0 for a silent member).
+	fn slash_votes(
+		r: &RoundRecords<T>,
+		consensus: &Consensus,
+		n: usize,
+		adopted: Option<&ProposalOf<T>>,
+		vote_expected: bool,
+		ledger: &mut Ledger<T>,
+	) -> Vec<u128> {
+		let n = n as u128;
 		let verdict_ppm = T::VerdictSlash::get().deconstruct() as u128;
 		let mut quality: Vec<u128> = Vec::with_capacity(r.ballots.len());
 		let mut voter = 0usize;
@@ -236,39 +283,41 @@ impl<T: Config> Pallet<T> {
 						Rounding::Down,
 					)
 					.unwrap_or(0);
-					slash(&b.who, amount.saturated_into(), SlashReason::LosingVerdicts);
+					ledger.slash(&b.who, amount.saturated_into(), SlashReason::LosingVerdicts);
 				}
 			} else {
 				quality.push(0);
 				if vote_expected {
-					slash(&b.who, T::SilenceSlash::get().mul_floor(b.bond), SlashReason::Silence);
+					let amount = T::SilenceSlash::get().mul_floor(b.bond);
+					ledger.slash(&b.who, amount, SlashReason::Silence);
 				}
 			}
 		}
-		if let Some(model) = adopted.as_ref() {
+		if let Some(model) = adopted {
 			for b in r.ballots.iter() {
 				let proposed_loser =
 					r.proposals.iter().any(|p| p.hash != model.hash && p.proposer == b.who);
 				let attested_loser = b.attested.is_some_and(|h| h != model.hash);
 				if proposed_loser || attested_loser {
 					let amount = T::LosingAttestSlash::get().mul_floor(b.bond);
-					slash(&b.who, amount, SlashReason::LosingAggregate);
+					ledger.slash(&b.who, amount, SlashReason::LosingAggregate);
 				}
 			}
 		}
-		let mut reputation = Vec::new();
-		for (_, sub) in r.submissions.iter().filter(|(_, s)| s.status == SubmissionStatus::Committed)
-		{
-			if let Some((_, m)) = r.members.iter().find(|(w, _)| *w == sub.contributor) {
-				slash(&sub.contributor, T::SilenceSlash::get().mul_floor(m.bond), SlashReason::Unrevealed);
-			}
-			reputation.push((sub.contributor.clone(), false));
-		}
+		quality
+	}
 
-		// The end of the attempt for every member eligible in the round: idleness, seats lost
-		// for idleness or a depleted bond, members that asked to leave.
+	/// The end of the attempt for every member eligible in the round (bonds as `ledger` left
+	/// them): idleness, seats lost for idleness or a depleted bond, members that asked to leave.
+	fn end_attempt(
+		r: &RoundRecords<T>,
+		vote_expected: bool,
+		ledger: &Ledger<T>,
+		reputation: &mut Vec<(T::AccountId, bool)>,
+	) -> Vec<SeatChange<T>> {
+		let spec = &r.task.spec;
 		let mut seats = Vec::new();
-		for (who, member) in r.members.iter().filter(|(_, m)| m.eligible_in(task.round)) {
+		for (who, member) in r.members.iter().filter(|(_, m)| m.eligible_in(r.task.round)) {
 			let acted = match member.role {
 				Role::Contributor => Some(r.submissions.iter().any(|(_, s)| s.contributor == *who)),
 				Role::Validator => r.ballots.iter().find(|b| b.who == *who).and_then(|b| {
@@ -281,7 +330,7 @@ impl<T: Config> Pallet<T> {
 					}
 				}),
 			};
-			let bond = bonds.iter().find(|(w, _)| w == who).map(|(_, b)| *b).unwrap_or_default();
+			let bond = ledger.bond(who);
 			let mut change = SeatChange {
 				who: who.clone(),
 				idle_rounds: member.idle_rounds,
@@ -305,9 +354,8 @@ impl<T: Config> Pallet<T> {
 				},
 				None => {},
 			}
-			let after = MemberInfo { bond, ..member.clone() };
 			if change.exit.is_none() {
-				if after.depleted(spec) {
+				if (MemberInfo { bond, ..member.clone() }).depleted(spec) {
 					change.exit = Some(Exit::Lost(SeatLoss::BondDepleted));
 				} else if member.leaving {
 					change.exit = Some(Exit::Left);
@@ -315,21 +363,24 @@ impl<T: Config> Pallet<T> {
 			}
 			seats.push(change);
 		}
+		seats
+	}
 
-		let Some(model) = adopted.filter(|_| success) else {
-			// A failed attempt: a silent member loses reputation when the vote was expected.
-			for b in r.ballots.iter().filter(|b| b.vote.is_none() && vote_expected) {
-				reputation.push((b.who.clone(), false));
-			}
-			return Ok(Settlement { slashes, reputation, seats, success: None })
-		};
-
-		// Contributors of accepted updates, by their consensus score.
+	/// A successful attempt: the statuses, the contributors' pay by consensus score (`medians`)
+	/// and the validators' by bond × Q_v among the attesters of the adopted `model`.
+	fn payouts(
+		r: &RoundRecords<T>,
+		model: ProposalOf<T>,
+		accepted: &[bool],
+		medians: &[u32],
+		quality: &[u128],
+		reputation: &mut Vec<(T::AccountId, bool)>,
+	) -> Success<T> {
+		let spec = &r.task.spec;
 		let reward = spec.reward_per_round;
 		let validator_pool = spec.validator_share.mul_floor(reward);
 		let contributor_pool: u128 = reward.saturating_sub(validator_pool).saturated_into();
-		let contributor_shares =
-			shares(contributor_pool, &contributor_weights(&accepted, &consensus.medians));
+		let contributor_shares = shares(contributor_pool, &contributor_weights(accepted, medians));
 		let (mut statuses, mut contributor_pay) = (Vec::new(), Vec::new());
 		let (mut rejected, mut void, mut j) = (0u32, 0u32, 0usize);
 		for (index, sub) in r.submissions.iter() {
@@ -354,7 +405,6 @@ impl<T: Config> Pallet<T> {
 			};
 			statuses.push((*index, status));
 		}
-		// Validators that attested the adopted hash, by bond × Q_v.
 		let mut paid: Vec<(T::AccountId, u128)> = Vec::new();
 		for (b, q) in r.ballots.iter().zip(quality.iter()) {
 			let attested = b.attested == Some(model.hash);
@@ -370,21 +420,17 @@ impl<T: Config> Pallet<T> {
 			.map(|((who, _), share)| (who, share.saturated_into()))
 			.collect();
 		let attested_score = (model.score_sum / (model.attestations.max(1) as u64)) as u32;
-		Ok(Settlement {
-			slashes,
-			reputation,
-			seats,
-			success: Some(Success {
-				model,
-				statuses,
-				contributor_pay,
-				validator_pay,
-				accepted: n_accepted,
-				rejected,
-				void,
-				attested_score,
-			}),
-		})
+		let n_accepted = accepted.iter().filter(|a| **a).count() as u32;
+		Success {
+			model,
+			statuses,
+			contributor_pay,
+			validator_pay,
+			accepted: n_accepted,
+			rejected,
+			void,
+			attested_score,
+		}
 	}
 
 	/// Finalise round `round` of a task in `Aggregate`: read its records, settle, apply.
