@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from decentralml_client.errors import DecentralMLError
+
+if TYPE_CHECKING:
+    from decentralml_client.chain import Chain
 
 WAIT_FOR_ROUND = 300.0  # s the demo waits for the current round to be finalised
 
@@ -32,28 +35,13 @@ class DemoInterrupted(DecentralMLError):
     hint = "run `decentralml demo` again: it creates a new task."
 
 
-def _get(record: Any, name: str) -> Any:
-    """A field of a chain record (a typed record or its dict form)."""
-    return record[name] if isinstance(record, dict) else getattr(record, name)
-
-
-def _event_field(event: Any, name: str) -> Any:
-    """A field of an event's attributes (named, or a list of ``{"name", "value"}``)."""
-    if hasattr(event, "field"):
-        return event.field(name)
-    attributes = event.attributes
-    if isinstance(attributes, dict):
-        return attributes[name]
-    return next(a["value"] for a in attributes if a.get("name") == name)
-
-
-def _refunded(chain: Any, task_id: int, first_block: int) -> int | None:
+def _refunded(chain: Chain, task_id: int, first_block: int) -> int | None:
     """What the TaskCancelled event of ``task_id`` since ``first_block`` gave back."""
     for _, events in chain.events_between(first_block, None):
         for e in events:
             if e.pallet == "DecentralMl" and e.name == "TaskCancelled" \
-                    and int(_event_field(e, "task_id")) == task_id:
-                return int(_event_field(e, "refunded"))
+                    and int(e.field("task_id")) == task_id:
+                return int(e.field("refunded"))
     return None
 
 
@@ -72,7 +60,7 @@ def cancel_interrupted(chain_url: str, task_id: int | None,
     with Chain(chain_url) as chain:
         dml = DecentralMl(chain)
         task = dml.task(task_id)
-        status = _get(task, "status") if task is not None else "gone"
+        status = task.status if task is not None else "gone"
         if status != "Active":
             return f"demo interrupted after task {task_id} had ended ({status})."
         first_block, _ = chain.head()
@@ -84,14 +72,14 @@ def cancel_interrupted(chain_url: str, task_id: int | None,
         refunded = _refunded(chain, task_id, first_block)
         if refunded is not None:
             return (f"demo interrupted: task {task_id} cancelled before its first round; its "
-                    f"escrow ({fmt_units(refunded)}) went back to alice.")
-        round_ = int(_get(task, "round"))
+                    f"whole escrow ({fmt_units(refunded)}) went back to alice.")
+        round_ = task.round if task is not None else 0
         progress("cancelling", {"task": task_id, "round": round_})
         deadline = time.monotonic() + wait
         try:
             while time.monotonic() < deadline:
                 task = dml.task(task_id)
-                if task is None or _get(task, "status") != "Active":
+                if task is None or not task.active:
                     refunded = _refunded(chain, task_id, first_block) or 0
                     return (f"demo interrupted: task {task_id} cancelled once its round "
                             f"{round_} was finalised (its accepted work paid); the rest of its "
@@ -99,7 +87,7 @@ def cancel_interrupted(chain_url: str, task_id: int | None,
                 time.sleep(0.5)
         except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
             pass
-        ends = int(_get(task, "phase_ends_at")) if task is not None else 0
+        ends = task.phase_ends_at if task is not None else 0
         return (f"demo interrupted: task {task_id} is cancelled and ends when its round "
                 f"{round_} is finalised (after block {ends} on this chain, by anyone's "
                 f"`decentralml finalize --task {task_id}`); the rest of its escrow then goes "

@@ -106,7 +106,8 @@ def test_ctrl_c_before_the_first_round_cancels_the_task_and_returns_all_escrow(
     assert "went back to alice" in output and "creates a new task" in output
     from decentralml_client.chain import UNIT
 
-    assert _ended_with_escrow_back(url, task_id) == 3 * 100 * UNIT
+    refunded = _ended_with_escrow_back(url, task_id)  # the escrow account's whole balance:
+    assert 3 * 100 * UNIT <= refunded < 3 * 100 * UNIT + UNIT  # the reward and its deposit
 
 
 def test_ctrl_c_mid_task_finishes_the_round_then_cancels_and_returns_the_rest(
