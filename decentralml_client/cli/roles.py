@@ -330,7 +330,6 @@ def contribute(
     """Train on your data every round: upload, commit, reveal. Resumable after a restart."""
     from decentralml_client.chain import Role
     from decentralml_client.ml.attacks import ATTACKS
-    from decentralml_client.roles.common import reconnecting
     from decentralml_client.roles.contributor import ContributorOptions, run_contributor
 
     st = state(ctx)
@@ -344,9 +343,9 @@ def contribute(
         from decentralml_client.ml.tff_runtime import tff_session
 
         with tff_session():  # one TFF worker for the role's lifetime, not one per round
-            summary = reconnecting(rc, lambda: run_contributor(
+            summary = run_contributor(
                 rc, task_id, x, y, ContributorOptions(encoding=encoding, topk=topk, attack=attack,
-                                                      seed=seed, max_rounds=rounds)))
+                                                      seed=seed, max_rounds=rounds))
     _finish(st, summary)
 
 
@@ -367,7 +366,6 @@ def validate(
     aggregate."""
     from decentralml_client.chain import Role
     from decentralml_client.ml.validators import STRATEGIES
-    from decentralml_client.roles.common import reconnecting
     from decentralml_client.roles.validator import ValidatorOptions, run_validator
 
     st = state(ctx)
@@ -376,8 +374,8 @@ def validate(
     with _role_session(st, key, dev, password_file) as (signer, chain, rc):
         x, y = _load_data(rc.model_spec(rc.task(task_id)), data, digits_holdout, "test", 0)
         _ensure_member(chain, signer, task_id, Role.VALIDATOR)
-        summary = reconnecting(rc, lambda: run_validator(rc, task_id, x, y, ValidatorOptions(
-            propose=propose, strategy=strategy, max_rounds=rounds)))
+        summary = run_validator(rc, task_id, x, y, ValidatorOptions(
+            propose=propose, strategy=strategy, max_rounds=rounds))
     _finish(st, summary)
 
 
@@ -389,11 +387,10 @@ def aggregate(
 ) -> None:
     """Compute and propose each round's aggregate; finalise rounds. Anyone may run it."""
     from decentralml_client.roles.aggregator import run_aggregator
-    from decentralml_client.roles.common import reconnecting
 
     st = state(ctx)
     with _role_session(st, key, dev, password_file) as (_, _, rc):
-        summary = reconnecting(rc, lambda: run_aggregator(rc, task_id, finalize=finalize))
+        summary = run_aggregator(rc, task_id, finalize=finalize)
     _finish(st, summary)
 
 

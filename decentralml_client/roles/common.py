@@ -7,13 +7,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from decentralml_client.chain import Chain, ChainUnreachable, DecentralMl
-from decentralml_client.chain.errors import InclusionTimeout
+from decentralml_client.chain import Chain, DecentralMl
 from decentralml_client.chain.records import Task
 from decentralml_client.keys import Account
 from decentralml_client.keys.account import ss58_to_public_key
@@ -37,28 +36,6 @@ __all__ = ["RoleContext", "RoleError", "Stopped", "build_update_manifest",
 
 FINAL_STATES = ("Finished", "Cancelled")
 
-
-T = TypeVar("T")
-
-def reconnecting(ctx: RoleContext, loop: Callable[[], T], *, timeout: float = 300.0,
-                 lost_transactions: int = 5) -> T:
-    """Run a role loop; when the connection to the node drops, reconnect (waiting up to
-    ``timeout`` s for the node to come back) and run the loop again. A transaction that never
-    got included (lost with a restarted node's pool) is sent again the same way, up to
-    ``lost_transactions`` times. Every step of a loop is journalled before the next, so it
-    resumes where it was, as after a restart."""
-    lost = 0
-    while True:
-        try:
-            return loop()
-        except ChainUnreachable as exc:  # the node went away (a crash or restart)
-            ctx.emit("reconnecting", node=ctx.chain.url, error=f"{exc.__class__.__name__}")
-            ctx.chain.reconnect(timeout)
-        except InclusionTimeout:
-            lost += 1
-            if lost > lost_transactions:
-                raise
-            ctx.emit("resending", node=ctx.chain.url, attempt=lost)
 
 
 @dataclass

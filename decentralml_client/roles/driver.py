@@ -3,7 +3,8 @@
 As Flower's server owns the round loop and a strategy only supplies ``configure_fit`` and
 ``aggregate_fit``, :func:`drive` owns what every role does the same way:
 
-* following the task's round attempts (:func:`~.common.attempts`) until it ends;
+* following the task's round attempts (:func:`~.common.attempts`) until it ends, and
+  reconnecting when the node goes away (the journal says where it was);
 * the journal: each step's result is written before the next step starts, so a restarted
   process carries on where it was (``next_step`` is a pure function of phase and journal);
 * recovery of a call that landed on chain while its receipt was lost in a restart
@@ -23,17 +24,23 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from decentralml_client.chain.errors import Kind, PalletError
+from decentralml_client.chain.errors import ChainUnreachable, InclusionTimeout, Kind, PalletError
 from decentralml_client.chain.records import Task
-from decentralml_client.roles.common import Attempt, RoleContext, attempts, phase_changed
+from decentralml_client.roles.common import (
+    Attempt,
+    RoleContext,
+    attempts,
+    phase_changed,
+)
 from decentralml_client.roles.journal import Journal
 
 WAIT = "wait"
 """The step name that means: nothing to do until the phase or the attempt changes."""
 
 Fields = dict[str, Any]
+T = TypeVar("T")
 
 SECRET = frozenset({"salt"})
 """Journal fields never reported (a commitment's salt stays on this machine until revealed)."""
@@ -89,10 +96,20 @@ class RolePlan(Protocol):
 
 
 def drive(ctx: RoleContext, task_id: int, plan: RolePlan) -> dict[str, Any]:
-    """Run ``plan`` for every round attempt of ``task_id`` until the task ends."""
+    """Run ``plan`` for every round attempt of ``task_id`` until the task ends. When the node
+    goes away the driver reconnects and carries on from the journal (:func:`reconnecting`)."""
     journal = Journal.for_role(ctx.data_dir, plan.role, ctx.address, task_id)
     ctx.emit("joined", task=task_id, role=plan.role)
     done: Counter[str] = Counter()
+    reconnecting(ctx, lambda: _rounds(ctx, task_id, plan, journal, done))
+    result = plan.summary(done)
+    ctx.emit("finished", **{"task": task_id, "role": plan.role, **result})
+    return result
+
+
+def _rounds(ctx: RoleContext, task_id: int, plan: RolePlan, journal: Journal,
+            done: Counter[str]) -> None:
+    """Every round attempt until the task ends (or the plan has finished)."""
     waited: tuple[int, int, str] | None = None
     for at in attempts(ctx, task_id, journal):
         if plan.finished(at, done):
@@ -113,9 +130,6 @@ def drive(ctx: RoleContext, task_id: int, plan: RolePlan) -> dict[str, Any]:
             ctx.wait(task_id, plan.wait_condition(at))
             continue
         done.update(_run_step(ctx, task_id, journal, at, name, plan.steps[name]))
-    result = plan.summary(done)
-    ctx.emit("finished", **{"task": task_id, "role": plan.role, **result})
-    return result
 
 
 def _run_step(ctx: RoleContext, task_id: int, journal: Journal, at: Attempt, name: str,
@@ -148,6 +162,27 @@ def _run_step(ctx: RoleContext, task_id: int, journal: Journal, at: Attempt, nam
     shown = {k: v for k, v in fields.items() if k not in SECRET}
     ctx.emit(name, task=task_id, round=at.round, **shown)
     return [k for k, v in fields.items() if v is True]
+
+
+def reconnecting(ctx: RoleContext, loop: Callable[[], T], *, timeout: float = 300.0,
+                 lost_transactions: int = 5) -> T:
+    """Run a role loop; when the connection to the node drops, reconnect (waiting up to
+    ``timeout`` s for the node to come back) and run the loop again. A transaction that never
+    got included (lost with a restarted node's pool) is sent again the same way, up to
+    ``lost_transactions`` times. Every step of a loop is journalled before the next, so it
+    resumes where it was, as after a restart."""
+    lost = 0
+    while True:
+        try:
+            return loop()
+        except ChainUnreachable as exc:  # the node went away (a crash or restart)
+            ctx.emit("reconnecting", node=ctx.chain.url, error=f"{exc.__class__.__name__}")
+            ctx.chain.reconnect(timeout)
+        except InclusionTimeout:
+            lost += 1
+            if lost > lost_transactions:
+                raise
+            ctx.emit("resending", node=ctx.chain.url, attempt=lost)
 
 
 def wait_for_phase(at: Attempt) -> Callable[[Task], bool]:

@@ -62,3 +62,26 @@ def test_a_done_refusal_counts_as_done(tmp_path: Path) -> None:
     assert ("reveal", {"task": TASK_ID, "round": 0, "already": True}) in events
     assert events[-1][1]["rounds"] == 1
     assert isinstance(PalletError("DecentralMl", "AlreadyRevealed"), PalletError)
+
+
+def test_when_the_node_goes_away_the_driver_reconnects_and_carries_on(tmp_path: Path) -> None:
+    from decentralml_client.chain.errors import ConnectionLost
+
+    class Flaky(FakeChain):
+        url = "ws://fake"
+        reconnects = 0
+        fail_at = 3
+
+        def query(self, storage, params=None, **kw):  # noqa: ANN001, ANN003, ANN202
+            if storage == "Tasks" and self.reads == self.fail_at and not self.reconnects:
+                raise ConnectionLost("the websocket closed")
+            return super().query(storage, params, **kw)
+
+        def reconnect(self, timeout: float = 0) -> None:
+            self.reconnects += 1
+
+    chain = Flaky(phases(0, *ROUND_PHASES))
+    events = _run(tmp_path, chain)
+    assert chain.reconnects == 1 and ("reconnecting" in [k for k, _ in events])
+    assert chain.names() == ["commit_update", "reveal_update"]  # each sent once
+    assert [k for k, _ in events].count("joined") == 1 and events[-1][1]["rounds"] == 1
