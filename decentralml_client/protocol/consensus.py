@@ -1,9 +1,10 @@
 """Consensus and settlement of a round: the pallet's rules in integer arithmetic.
 
-This module mirrors ``finalize_round`` of the DecentralMl pallet exactly (same integer
-operations, same rounding), so the simulator predicts what the chain pays and a pallet test
-checks the same figures (``tests/protocol/test_consensus.py`` and the pallet's
-``payout_rule_fixed_scenario``). The rules, argued in ``docs/protocol.md``:
+This module mirrors the DecentralMl pallet's consensus and settlement exactly (same integer
+operations, same rounding), so the simulator predicts what the chain pays; the shared vectors
+in ``chain/pallets/decentralml/vectors/`` are checked against both (the pallet's
+``tests::vectors`` and ``tests/protocol/test_vectors.py``). The rules, argued in
+``docs/protocol.md``:
 
 * an update is **accepted** when the bonded stake behind its accept verdicts reaches the
   quorum (rounded up) of the round's electorate stake — stake, not heads, so splitting one
