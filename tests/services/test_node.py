@@ -113,7 +113,7 @@ def test_one_kubo_per_node_swarm_connected_on_loopback(tmp_path: Path) -> None:
             d.stop()
 
 
-def test_devnet_up_nodes_3_status_and_down(tmp_path: Path, node_binary: Path) -> None:
+def test_devnet_up_starts_four_authorities_by_default(tmp_path: Path, node_binary: Path) -> None:
     import json
     import subprocess
     import sys
