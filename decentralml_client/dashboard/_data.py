@@ -136,7 +136,14 @@ class DashboardData:
         out = []
         for r in range(task.spec.rounds):
             summary = self.summary(task_id, r) if r <= task.round else None
-            out.append(views.round_view(task, r, summary, head))
+            view = views.round_view(task, r, summary, head)
+            if summary is not None:  # its loss decrease and where to download its model
+                subs = [{"index": i, "status": sub.status}
+                        for i, sub in self.submissions(task_id, r).items()]
+                view["loss_decrease"] = views.loss_decrease(
+                    task, subs, self.votes(task_id, r), self.electorate(task_id, r))
+                view["model_url"] = f"/tasks/{task_id}/rounds/{r}/model"
+            out.append(view)
         return out
 
     def round_detail(self, task_id: int, r: int) -> dict[str, Any]:
@@ -182,10 +189,6 @@ class DashboardData:
             if rv["round"] not in details:
                 continue
             d = details[rv["round"]]
-            rv["loss_decrease"] = views.loss_decrease(task, d["submissions"],
-                                                      self.votes(task_id, rv["round"]),
-                                                      self.electorate(task_id, rv["round"]))
-            rv["model_url"] = f"/tasks/{task_id}/rounds/{rv['round']}/model"
             pay = self.round_payments(task_id, rv["round"], int(rv["finalized_at"]))
             finalised.append({
                 "round": rv["round"], "paid": pay.paid, "slashed": pay.slashed,
