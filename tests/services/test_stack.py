@@ -23,8 +23,10 @@ class FakeNetwork:
 
     made: ClassVar[list[FakeNetwork]] = []
 
-    def __init__(self, state_dir: Path, *, nodes: int, port: int, persist: bool) -> None:
+    def __init__(self, state_dir: Path, *, nodes: int, port: int, persist: bool,
+                 block_time: float = 0.0) -> None:
         self.state_dir, self.nodes, self.port, self.persist = state_dir, nodes, port, persist
+        self.block_time = block_time
         self.started = False
         FakeNetwork.made.append(self)
 
