@@ -122,6 +122,14 @@ class TaskSpec:
                        model_hash=Hash(str(value["model_hash"])))
 
 
+#: A phase that ends at its deadline → (the next phase, the spec field of its length), as the
+#: pallet's ``advance`` moves it (a phase whose work cannot go on ends the attempt instead:
+#: Aggregate at once, where finalisation fails it).
+_DEADLINE_NEXT = {"Commit": ("Reveal", "reveal_blocks"), "Reveal": ("VoteCommit", "vote_blocks"),
+                  "VoteCommit": ("VoteReveal", "vote_reveal_blocks"),
+                  "VoteReveal": ("Aggregate", "attest_blocks")}
+
+
 @dataclass(frozen=True)
 class Task:
     """A task as the pallet stores it (``Tasks``), with its id."""
@@ -162,6 +170,28 @@ class Task:
     def attempt(self) -> tuple[int, int]:
         """The round attempt the task is in: (round, retries)."""
         return self.round, self.retries
+
+    def as_of(self, head: int, committed: int) -> Task:
+        """The task as the pallet's next call will find it. The pallet moves a phase on
+        lazily, at the start of the next call that touches the task, once the phase's deadline
+        has passed (``phases.rs``: ``advance``); a call sent now lands in block ``head + 1`` at
+        the earliest. This applies the same deadline rules, so that a role acts on the phase
+        its call will meet instead of waiting for someone else's call to move it: after a
+        silent member's deadline, the others' next calls close the phase. ``committed``: the
+        round's submission count (used once Commit's deadline has passed). Enrol is left as
+        stored (its end fixes the round's electorate)."""
+        t, now = self, head + 1
+        while t.active and t.phase in _DEADLINE_NEXT and now >= t.phase_ends_at:
+            nxt, blocks = _DEADLINE_NEXT[t.phase]
+            viable = {"Commit": committed >= 1,
+                      "Reveal": t.revealed >= t.spec.min_contributors,
+                      "VoteCommit": t.vote_commits >= 1,
+                      "VoteReveal": t.vote_reveals >= t.spec.min_validators}[t.phase]
+            start = t.phase_ends_at
+            t = dataclasses.replace(
+                t, phase=nxt if viable else "Aggregate",
+                phase_ends_at=start + int(getattr(t.spec, blocks)) if viable else start)
+        return t
 
     @classmethod
     def from_chain(cls, task_id: int, value: Mapping[str, Any]) -> Task:

@@ -50,6 +50,8 @@ class RoleContext:
     stop: Callable[[], bool] = field(default=lambda: False)
     on_event: Callable[[str, dict[str, Any]], None] = field(default=lambda kind, info: None)
     _model_specs: dict[str, ModelSpec] = field(default_factory=dict)
+    head_max_age: float = 1.0  # s: how old a head task() may judge deadlines by
+    _head: tuple[int | None, float] = field(default_factory=lambda: (None, time.monotonic()))
     _weights: dict[str, list[NDArray[Any]]] = field(default_factory=dict)
     _server_states: dict[str, ServerState | None] = field(default_factory=dict)
     # (task, past round) -> that round's revealed updates by account key (see public_history)
@@ -69,9 +71,33 @@ class RoleContext:
         self.on_event(kind, info)
 
     def task(self, task_id: int) -> Task:
+        """The task as this role's next call will find it (:meth:`Task.as_of`): once a
+        phase's deadline has passed, the phase the pallet moves it to, so a role acts when a
+        silent member's deadline passes instead of waiting for someone else's call. The head
+        it judges deadlines by is re-read at most every ``head_max_age`` seconds (a block
+        takes longer than that)."""
+        head, seen = self._head
+        if time.monotonic() - seen > self.head_max_age:
+            head = self._read_head()
+        return self._as_of(task_id, head)
+
+    def task_and_head(self, task_id: int) -> tuple[Task, int]:
+        """:meth:`task` and the head block, both read now."""
+        head = self._read_head()
+        return self._as_of(task_id, head), head
+
+    def _read_head(self) -> int:
+        head, _ = self.chain.head()
+        self._head = (head, time.monotonic())
+        return head
+
+    def _as_of(self, task_id: int, head: int | None) -> Task:
         t = self.dml.task(task_id)
         if t is None:
             raise RoleError(f"task {task_id} does not exist on this chain")
+        if head is not None and t.active and head + 1 >= t.phase_ends_at and t.phase != "Enrol":
+            committed = len(self.dml.submissions(task_id, t.round)) if t.phase == "Commit" else 0
+            t = t.as_of(head, committed)
         return t
 
     def wait(self, task_id: int, ready: Callable[[Task], bool],

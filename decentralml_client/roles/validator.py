@@ -99,8 +99,7 @@ def while_storage_down(ctx: RoleContext, task_id: int, round_: int, retries: int
         try:
             return fetch()
         except StorageUnavailable as exc:
-            task = ctx.task(task_id)
-            head, _ = ctx.chain.head()
+            task, head = ctx.task_and_head(task_id)
             left = task.phase_ends_at - 1 - head  # blocks that may still include us
             here = (task.round, task.retries, task.phase) == (round_, retries, phase)
             if not here or not task.active or left <= margin:

@@ -94,8 +94,9 @@ class FakeChain:
 
 
 def role_context(chain: FakeChain, data_dir: Path, *, name: str = "alice",
-                 stop: Callable[[], bool] = lambda: False) -> RoleContext:
+                 stop: Callable[[], bool] = lambda: False,
+                 head_max_age: float = float("inf")) -> RoleContext:
     """A role's context over the fake chain: no store (the loops under test do not reach
     IPFS), no waiting between polls."""
     return RoleContext(chain=chain, store=None, account=dev_account(name),  # type: ignore[arg-type]
-                       data_dir=data_dir, poll=0.0, stop=stop)
+                       data_dir=data_dir, poll=0.0, stop=stop, head_max_age=head_max_age)

@@ -1,0 +1,47 @@
+"""Typed chain records: the task as the pallet's next call will find it (``Task.as_of``),
+the mirror of the pallet's lazy phase advance at deadlines (``phases.rs``: ``advance``)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from decentralml_client.chain.records import Hash, Task, TaskSpec
+
+SPEC = TaskSpec(model_cid="bafy", model_hash=Hash("0x" + "11" * 32), min_contributors=2,
+                min_validators=2, reveal_blocks=7, vote_blocks=5, vote_reveal_blocks=4,
+                attest_blocks=3)
+
+
+def _task(phase: str, ends: int, **fields: int) -> Task:
+    return Task(id=0, creator="alice", spec=SPEC, status="Active", round=0, phase=phase,
+                phase_ends_at=ends, retries=0, model_cid="bafy", model_hash=SPEC.model_hash,
+                **fields)
+
+
+def test_before_its_deadline_a_phase_is_as_stored() -> None:
+    t = _task("VoteCommit", 20, vote_commits=1)
+    assert t.as_of(18, 3) == t  # a call sent now lands in block 19 at the earliest
+
+
+def test_a_call_that_lands_at_the_deadline_finds_the_next_phase() -> None:
+    t = _task("VoteCommit", 20, vote_commits=1)
+    assert (t.as_of(19, 3).phase, t.as_of(19, 3).phase_ends_at) == ("VoteReveal", 24)
+
+
+def test_several_deadlines_passed_move_several_phases_as_the_pallet_does() -> None:
+    t = _task("Commit", 10, revealed=2)
+    view = t.as_of(30, 2)  # Commit ends 10, Reveal 17, VoteCommit 22 (no vote commit: stop)
+    assert (view.phase, view.phase_ends_at) == ("Aggregate", 22)
+
+
+def test_a_phase_whose_work_cannot_go_on_ends_the_attempt_in_aggregate() -> None:
+    t = _task("Commit", 10)
+    assert dataclasses.astuple(t.as_of(12, 0))[5:7] == ("Aggregate", 10)  # nobody committed
+    t = _task("VoteReveal", 10, vote_commits=2, vote_reveals=1)  # below min_validators
+    assert (t.as_of(12, 2).phase, t.as_of(12, 2).phase_ends_at) == ("Aggregate", 10)
+
+
+def test_enrol_and_ended_tasks_are_left_as_stored() -> None:
+    assert _task("Enrol", 10).as_of(50, 0).phase == "Enrol"
+    done = dataclasses.replace(_task("Commit", 10), status="Finished")
+    assert done.as_of(50, 3) == done
