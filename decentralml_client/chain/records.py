@@ -178,9 +178,15 @@ class Task:
         the earliest. This applies the same deadline rules, so that a role acts on the phase
         its call will meet instead of waiting for someone else's call to move it: after a
         silent member's deadline, the others' next calls close the phase. ``committed``: the
-        round's submission count (used once Commit's deadline has passed). Enrol is left as
-        stored (its end fixes the round's electorate)."""
+        round's submission count (used once Commit's deadline has passed). An Enrol past its
+        deadline with the minimums joined reads as Commit (ending ``commit_blocks`` after the
+        call); the view stops there, as the round's electorate is fixed only by that call."""
         t, now = self, head + 1
+        if (t.active and t.phase == "Enrol" and now >= t.phase_ends_at
+                and t.num_validators - t.pending_validators >= t.spec.min_validators
+                and t.num_contributors - t.pending_contributors >= t.spec.min_contributors):
+            return dataclasses.replace(t, phase="Commit",
+                                       phase_ends_at=now + t.spec.commit_blocks)
         while t.active and t.phase in _DEADLINE_NEXT and now >= t.phase_ends_at:
             nxt, blocks = _DEADLINE_NEXT[t.phase]
             viable = {"Commit": committed >= 1,

@@ -95,7 +95,7 @@ class RoleContext:
         t = self.dml.task(task_id)
         if t is None:
             raise RoleError(f"task {task_id} does not exist on this chain")
-        if head is not None and t.active and head + 1 >= t.phase_ends_at and t.phase != "Enrol":
+        if head is not None and t.active and head + 1 >= t.phase_ends_at:
             committed = len(self.dml.submissions(task_id, t.round)) if t.phase == "Commit" else 0
             t = t.as_of(head, committed)
         return t

@@ -41,7 +41,15 @@ def test_a_phase_whose_work_cannot_go_on_ends_the_attempt_in_aggregate() -> None
     assert (t.as_of(12, 2).phase, t.as_of(12, 2).phase_ends_at) == ("Aggregate", 10)
 
 
-def test_enrol_and_ended_tasks_are_left_as_stored() -> None:
-    assert _task("Enrol", 10).as_of(50, 0).phase == "Enrol"
+def test_an_enrolment_past_its_deadline_with_the_minimums_reads_as_commit() -> None:
+    t = _task("Enrol", 10, num_contributors=3, num_validators=2)
+    assert (t.as_of(9, 0).phase, t.as_of(20, 0).phase) == ("Commit", "Commit")
+    assert t.as_of(20, 0).phase_ends_at == 21 + SPEC.commit_blocks  # from the call's block
+    assert t.as_of(8, 0) == t  # before the deadline
+    short = _task("Enrol", 10, num_contributors=3, num_validators=2, pending_validators=1)
+    assert short.as_of(50, 0) == short  # one validator joined for the next round only
+
+
+def test_ended_tasks_are_left_as_stored() -> None:
     done = dataclasses.replace(_task("Commit", 10), status="Finished")
     assert done.as_of(50, 3) == done
