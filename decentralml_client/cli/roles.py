@@ -59,7 +59,9 @@ def register(ctx: typer.Context, role: str = typer.Argument(..., help="contribut
                            f"stake {fmt_units(amount)}"))
 
 
-def deregister(ctx: typer.Context, role: str = typer.Argument(...),
+def deregister(ctx: typer.Context,
+               role: str = typer.Argument(..., help="The role to leave: contributor or "
+                                          "validator."),
                key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt) -> None:
     """Leave a role and get the stake back (no open task commitments allowed)."""
     from decentralml_client.chain import DecentralMl
@@ -323,7 +325,8 @@ def contribute(
     encoding: str = typer.Option("f32", help="Update encoding: f32, f16 or int8."),
     topk: float = typer.Option(None, help="Keep only this fraction of the largest changes."),
     attack: str = typer.Option(None, hidden=True, help="Poison updates (demos of defences)."),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, help="Seed of the local training's batch order (the same seed "
+                             "and data give the same update bytes)."),
     rounds: int = typer.Option(None, help="Stop after this many rounds."),
     key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt,
 ) -> None:
@@ -351,7 +354,7 @@ def contribute(
 
 def validate(
     ctx: typer.Context,
-    task_id: int = typer.Option(..., "--task"),
+    task_id: int = typer.Option(..., "--task", help="Task to validate."),
     data: Path = typer.Option(None, "--data", exists=True, dir_okay=False,
                               help="Your held-out data (.npz or .csv)."),
     digits_holdout: str = typer.Option(
@@ -359,7 +362,7 @@ def validate(
     propose: bool = typer.Option(False, help="Also propose the aggregate if nobody has."),
     strategy: str = typer.Option("honest", hidden=True,
                                  help="Play a deviating validator (demos of the incentives)."),
-    rounds: int = typer.Option(None),
+    rounds: int = typer.Option(None, help="Stop after voting in this many rounds."),
     key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt,
 ) -> None:
     """Verify and evaluate every update, seal and reveal one vote per round, attest the
@@ -381,7 +384,7 @@ def validate(
 
 def aggregate(
     ctx: typer.Context,
-    task_id: int = typer.Option(..., "--task"),
+    task_id: int = typer.Option(..., "--task", help="Task whose rounds to aggregate."),
     finalize: bool = typer.Option(True, help="Also finalise rounds when allowed."),
     key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt,
 ) -> None:
@@ -396,7 +399,7 @@ def aggregate(
 
 def finalize(
     ctx: typer.Context,
-    task_id: int = typer.Option(..., "--task"),
+    task_id: int = typer.Option(..., "--task", help="Task whose round to finalise."),
     round_: int = typer.Option(None, "--round", help="Round to finalise (default: current)."),
     key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt,
 ) -> None:
