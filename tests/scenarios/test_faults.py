@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from decentralml_client.ml.model_spec import default_digits_spec
 from decentralml_client.roles.common import RoleContext
 from decentralml_client.roles.creator import create_task
 from decentralml_client.roles.lineage import read_lineage
+from decentralml_client.services.kubo import KuboDaemon
 from decentralml_client.storage import IpfsStore
 
 pytestmark = pytest.mark.integration
@@ -59,9 +61,12 @@ def _people(tmp_path: Path, validators: int = 1) -> tuple[dict[str, Participant]
 
 
 def _one_round_task(chain: Chain, dml: DecentralMl, ipfs_api: str,
-                    people: dict[str, Participant], tmp_path: Path) -> int:
+                    people: dict[str, Participant], tmp_path: Path,
+                    vote_blocks: int = 500, min_validators: int | None = None) -> int:
     """Fund and register ``people``, create a one-round task for two contributors and the
-    validators among them (long phases: the roles move it on), and have them join it."""
+    validators among them (long phases: the roles move it on; ``vote_blocks`` for the vote
+    commit and attestation phases; ``min_validators`` default: every seat), and have them
+    join it."""
     alice = dev_account("alice")
     chain.submit_many(alice.keypair, [
         ("Balances", "transfer_keep_alive", {"dest": p.account.ss58_address,
@@ -77,9 +82,10 @@ def _one_round_task(chain: Chain, dml: DecentralMl, ipfs_api: str,
     seats = sum(p.role == "validator" for p in people.values())
     spec = TaskSpec(model_cid="", model_hash="", rounds=1, min_contributors=2,
                     max_contributors=2, max_validators=seats, quorum=permill(2 / 3),
-                    min_validators=seats, reward_per_round=50 * UNIT, enrol_blocks=500,
-                    commit_blocks=500, reveal_blocks=500, vote_blocks=500,
-                    vote_reveal_blocks=500, attest_blocks=500)
+                    min_validators=min_validators or seats, reward_per_round=50 * UNIT,
+                    enrol_blocks=500,
+                    commit_blocks=500, reveal_blocks=500, vote_blocks=vote_blocks,
+                    vote_reveal_blocks=500, attest_blocks=vote_blocks)
     task_id = create_task(ctx, default_digits_spec(), spec)
     for p in people.values():
         dml.join_task(p.account.keypair, task_id, Role(p.role.capitalize()),
@@ -135,6 +141,50 @@ def test_killing_a_contributor_and_kubo_mid_round_loses_nothing(devnet, kubo_fac
         stop_roles(procs)
 
 
+def _start_round(run: DemoRun, people: dict[str, Participant], aggregator: Participant,
+                 task_id: int, validators: dict[str, list[str]]) -> None:
+    """Spawn the validators (name → extra arguments), the aggregator and both contributors."""
+    for name, extra in validators.items():
+        spawn_role(run, people[name], ["validate", "--task", str(task_id), *extra], PASSWORD)
+    spawn_role(run, aggregator, ["aggregate", "--task", str(task_id)], PASSWORD)
+    for i, c in enumerate(("c1", "c2")):
+        spawn_role(run, people[c], ["contribute", "--task", str(task_id),
+                                    "--digits-shard", f"{i}/2"], PASSWORD)
+
+
+def _outage_in_the_vote(run: DemoRun, dml: DecentralMl, task_id: int,
+                        people: dict[str, Participant], procs: list[Participant],
+                        daemon: KuboDaemon, victim: str, restart: Callable[[], None]) -> None:
+    """Once both updates are committed (so in a daemon's repo), kill ``daemon``; the reveals
+    (chain only) open the vote while it is down; once ``victim`` has met the outage,
+    ``restart`` it; wait for the task to finish."""
+    for c in ("c1", "c2"):
+        _wait(f"{c} to commit", lambda c=c: _journal(run, people[c], task_id)
+              .get("0.0", {}).get("committed"), procs=procs)
+    daemon.kill()
+    _wait("the vote to open", lambda: dml.task(task_id).phase == "VoteCommit", procs=procs)
+    log = people[victim].log
+    _wait(f"{victim} to meet the outage",
+          lambda: log is not None and log.is_file()
+          and "storage unavailable" in log.read_text(errors="replace"), procs=procs)
+    restart()
+    _wait("the task to finish", lambda: dml.task(task_id).status == "Finished",
+          timeout=600, procs=procs)
+
+
+def _first_attempt_paid(dml: DecentralMl, task_id: int, first_block: int,
+                        paid: list[Participant], slashed: set[str]) -> None:
+    """Both updates accepted in the round's first attempt, ``paid`` paid, exactly the
+    ``slashed`` accounts slashed."""
+    summary = dml.round_summary(task_id, 0)
+    assert summary is not None and summary.accepted == 2, summary
+    assert dml.task(task_id).retries == 0  # finalised in its first attempt
+    money = dml.payments(task_id, first_block)
+    assert set(money.slashed) == slashed, money
+    for p in paid:
+        assert money.paid.get(p.account.ss58_address, 0) > 0, (p.name, money)
+
+
 def test_a_validators_storage_outage_in_the_vote_costs_nobody_anything(devnet, kubo_factory,
                                                                        tmp_path: Path) -> None:
     """The Kubo daemon every role uses is killed once both updates are uploaded, so the
@@ -144,42 +194,15 @@ def test_a_validators_storage_outage_in_the_vote_costs_nobody_anything(devnet, k
     ipfs = kubo_factory(tmp_path / "ipfs").start()
     run = DemoRun(chain_url=devnet.url, ipfs_api=ipfs.api_multiaddr, workdir=tmp_path)
     people, aggregator = _people(tmp_path)
-    procs = [people["c1"], people["c2"], aggregator]
+    procs = [*people.values(), aggregator]
     try:
         with Chain(devnet.url) as chain:
             dml = DecentralMl(chain)
             first_block = chain.head()[0]
             task_id = _one_round_task(chain, dml, ipfs.api_multiaddr, people, tmp_path)
-            procs.append(people["v1"])
-            spawn_role(run, people["v1"], ["validate", "--task", str(task_id),
-                                           "--digits-holdout", "0/1"], PASSWORD)
-            spawn_role(run, aggregator, ["aggregate", "--task", str(task_id)], PASSWORD)
-            for i, c in enumerate(("c1", "c2")):
-                spawn_role(run, people[c], ["contribute", "--task", str(task_id),
-                                            "--digits-shard", f"{i}/2"], PASSWORD)
-            for c in ("c1", "c2"):
-                _wait(f"{c} to commit", lambda c=c: _journal(run, people[c], task_id)
-                      .get("0.0", {}).get("committed"), procs=procs)
-            # Both updates are in the daemon's repo; the reveals (chain only) open the vote
-            # while the daemon is down.
-            ipfs.kill()
-            _wait("the vote to open", lambda: dml.task(task_id).phase == "VoteCommit",
-                  procs=procs)
-            log = people["v1"].log
-            _wait("the validator to meet the outage",
-                  lambda: log is not None and log.is_file()
-                  and "storage unavailable" in log.read_text(errors="replace"), procs=procs)
-            ipfs.start()
-            _wait("the task to finish", lambda: dml.task(task_id).status == "Finished",
-                  timeout=600, procs=procs)
-
-            summary = dml.round_summary(task_id, 0)
-            assert summary.accepted == 2, summary
-            assert dml.task(task_id).retries == 0  # finalised in its first attempt
-            money = dml.payments(task_id, first_block)
-            assert money.slashed == {}, money
-            for p in people.values():
-                assert money.paid.get(p.account.ss58_address, 0) > 0, (p.name, money)
+            _start_round(run, people, aggregator, task_id, {"v1": ["--digits-holdout", "0/1"]})
+            _outage_in_the_vote(run, dml, task_id, people, procs, ipfs, "v1", ipfs.start)
+            _first_attempt_paid(dml, task_id, first_block, list(people.values()), set())
     finally:
         stop_roles(procs)
 
@@ -196,43 +219,22 @@ def test_one_validators_own_storage_outage_costs_it_nothing(devnet, kubo_factory
     own.connect_to(shared)
     run = DemoRun(chain_url=devnet.url, ipfs_api=shared.api_multiaddr, workdir=tmp_path)
     people, aggregator = _people(tmp_path, validators=2)
-    procs = [people["c1"], people["c2"], people["v1"], people["v2"], aggregator]
+    people["v2"].ipfs_api = own.api_multiaddr  # v2 alone reads through the second daemon
+    procs = [*people.values(), aggregator]
+
+    def restart() -> None:
+        own.start()
+        own.connect_to(shared)
+
     try:
         with Chain(devnet.url) as chain:
             dml = DecentralMl(chain)
             first_block = chain.head()[0]
             task_id = _one_round_task(chain, dml, shared.api_multiaddr, people, tmp_path)
-            spawn_role(run, people["v1"], ["validate", "--task", str(task_id),
-                                           "--digits-holdout", "0/2"], PASSWORD)
-            people["v2"].ipfs_api = own.api_multiaddr  # v2 alone reads through the second
-            spawn_role(run, people["v2"], ["validate", "--task", str(task_id),
-                                           "--digits-holdout", "1/2"], PASSWORD)
-            spawn_role(run, aggregator, ["aggregate", "--task", str(task_id)], PASSWORD)
-            for i, c in enumerate(("c1", "c2")):
-                spawn_role(run, people[c], ["contribute", "--task", str(task_id),
-                                            "--digits-shard", f"{i}/2"], PASSWORD)
-            for c in ("c1", "c2"):
-                _wait(f"{c} to commit", lambda c=c: _journal(run, people[c], task_id)
-                      .get("0.0", {}).get("committed"), procs=procs)
-            own.kill()
-            _wait("the vote to open", lambda: dml.task(task_id).phase == "VoteCommit",
-                  procs=procs)
-            log = people["v2"].log
-            _wait("the second validator to meet its outage",
-                  lambda: log is not None and log.is_file()
-                  and "storage unavailable" in log.read_text(errors="replace"), procs=procs)
-            own.start()
-            own.connect_to(shared)
-            _wait("the task to finish", lambda: dml.task(task_id).status == "Finished",
-                  timeout=600, procs=procs)
-
-            summary = dml.round_summary(task_id, 0)
-            assert summary.accepted == 2, summary
-            assert dml.task(task_id).retries == 0  # finalised in its first attempt
-            money = dml.payments(task_id, first_block)
-            assert money.slashed == {}, money
-            for p in people.values():
-                assert money.paid.get(p.account.ss58_address, 0) > 0, (p.name, money)
+            _start_round(run, people, aggregator, task_id,
+                         {"v1": ["--digits-holdout", "0/2"], "v2": ["--digits-holdout", "1/2"]})
+            _outage_in_the_vote(run, dml, task_id, people, procs, own, "v2", restart)
+            _first_attempt_paid(dml, task_id, first_block, list(people.values()), set())
             # The outage cost the second validator nothing: it voted on both updates, with
             # the evidence (probe) of having evaluated them, on the consensus side. (Its pay
             # differs from the first's only by how close its scores, from its own holdout
@@ -242,4 +244,39 @@ def test_one_validators_own_storage_outage_costs_it_nothing(devnet, kubo_factory
                      for v in u.votes if v.validator == v2]
             assert len(votes) == 2 and all(v.accept and v.evidenced for v in votes), votes
     finally:
+        stop_roles(procs)
+
+
+def test_a_silent_validator_does_not_stall_the_others(devnet, kubo_factory,
+                                                      tmp_path: Path) -> None:
+    """Of three validators one never votes nor attests. Nobody's call moves the vote phase on
+    when its deadline passes (the pallet advances phases in the next call that touches the
+    task), so the others act on the phase their next call will meet: the honest validator
+    reveals its vote once the vote-commit deadline has passed, the aggregator finalises once
+    the attestation deadline has passed. The two honest validators are the task's minimum and
+    hold the 2/3 quorum, so both updates are accepted; the round finalises in its first
+    attempt; the silent validator alone is slashed."""
+    from decentralml_client.services.stack import BlockTicker
+
+    ipfs = kubo_factory(tmp_path / "ipfs").start()
+    run = DemoRun(chain_url=devnet.url, ipfs_api=ipfs.api_multiaddr, workdir=tmp_path)
+    people, aggregator = _people(tmp_path, validators=3)
+    procs = [*people.values(), aggregator]
+    ticker = BlockTicker(devnet.url, 0.5).start()  # time passes on the idle dev node
+    try:
+        with Chain(devnet.url) as chain:
+            dml = DecentralMl(chain)
+            first_block = chain.head()[0]
+            task_id = _one_round_task(chain, dml, ipfs.api_multiaddr, people, tmp_path,
+                                      vote_blocks=60, min_validators=2)
+            _start_round(run, people, aggregator, task_id,
+                         {"v1": ["--digits-holdout", "0/2"], "v2": ["--digits-holdout", "1/2"],
+                          "v3": ["--digits-holdout", "0/2", "--strategy", "silent"]})
+            _wait("the task to finish", lambda: dml.task(task_id).status == "Finished",
+                  timeout=600, procs=procs)
+            _first_attempt_paid(dml, task_id, first_block,
+                                [people[n] for n in ("c1", "c2", "v1", "v2")],
+                                {people["v3"].account.ss58_address})
+    finally:
+        ticker.stop()
         stop_roles(procs)
