@@ -90,7 +90,8 @@ def test_the_chain_service_runs_our_node_image_not_omni_node() -> None:
 def test_the_chain_service_starts_the_node_as_the_python_launcher_starts_a_dev_node() -> None:
     command = SERVICES["chain"]["command"]
     launcher = NodeProcess(name="alice", base_path=Path("/chain"), rpc_port=9944, p2p_port=30333,
-                           chain_spec=Path("/specs/chain-spec-dev.raw.json"), dev=True)
+                           chain_spec=Path("/specs/chain-spec-dev.raw.json"), dev=True,
+                           block_time=2.0)  # as `devnet up --nodes 1` starts it
     expected = _flags(launcher.command(Path("decentralml-node"))[1:])
     # The launcher keeps a node key file in its base path; in the container the node makes
     # its own there (--dev). Our additions name the launcher's defaults explicitly.

@@ -40,9 +40,11 @@ runner = CliRunner()
 
 
 def _cli(args: list[str], devnet, kubo, data_dir: Path) -> tuple[int, str]:  # noqa: ANN001
+    """Exit code and output (with ``--json``: standard output only, the JSON document;
+    notes such as a fee go to standard error)."""
     result = runner.invoke(app, ["--node", devnet.url, "--ipfs", kubo.api_multiaddr, *args],
                            env={"DML_DATA_DIR": str(data_dir)})
-    return result.exit_code, result.output
+    return result.exit_code, result.stdout if "--json" in args else result.output
 
 
 def _plain_keras_model(path: Path) -> None:
@@ -82,7 +84,7 @@ def test_a_keras_model_goes_through_a_task_and_comes_back_out(devnet, kubo,  # n
     initial = (tmp_path / "spec.weights.safetensors").read_bytes()
 
     # task create --model takes the spec, and publishes the model's own weights with it
-    code, output = _cli(["--json", "task", "create", "--dev", "alice", "--model",
+    code, output = _cli(["--json", "task", "create", "--dev", "alice", "--yes", "--model",
                          str(tmp_path / "spec.json"), "--rounds", "1"], devnet, kubo,
                         creator_dir)
     assert code == 0, output
