@@ -126,6 +126,9 @@ def test_a_kubo_recorded_before_its_pid_is_found_by_its_repository(tmp_path: Pat
     try:
         record = SpawnRecord(tmp_path)
         record.add("kubo", "ipfs", repo=str(repo))
+        deadline = time.monotonic() + 10  # until the new process's environment is readable
+        while record.pids() != [proc.pid] and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert record.pids() == [proc.pid]
         assert stack.down(tmp_path).interrupted == [proc.pid]
         assert _gone([proc.pid], 10)
