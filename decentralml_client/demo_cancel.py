@@ -70,9 +70,12 @@ def cancel_interrupted(chain_url: str, task_id: int | None,
             if exc.kind is not Kind.DONE:  # done: the cancellation is already scheduled
                 raise
         refunded = _refunded(chain, task_id, first_block)
-        if refunded is not None:
-            return (f"demo interrupted: task {task_id} cancelled before its first round; its "
-                    f"whole escrow ({fmt_units(refunded)}) went back to alice.")
+        if refunded is not None:  # cancelled at once: no round under way
+            when = ("before its first round; its whole" if task is None or task.round == 0
+                    else f"between rounds (rounds 0–{task.round - 1} finalised and paid); "
+                    "the rest of its")
+            return (f"demo interrupted: task {task_id} cancelled {when} escrow "
+                    f"({fmt_units(refunded)}) went back to alice.")
         round_ = task.round if task is not None else 0
         progress("cancelling", {"task": task_id, "round": round_})
         deadline = time.monotonic() + wait
