@@ -68,6 +68,9 @@ def cancel_interrupted(chain_url: str, task_id: int | None,
             dml.cancel_task(alice.keypair, task_id)
         except PalletError as exc:
             if exc.kind is not Kind.DONE:  # done: the cancellation is already scheduled
+                ended = dml.task(task_id)
+                if ended is not None and not ended.active:  # it ended as the signal came
+                    return f"demo interrupted after task {task_id} had ended ({ended.status})."
                 raise
         refunded = _refunded(chain, task_id, first_block)
         if refunded is not None:  # cancelled at once: no round under way
