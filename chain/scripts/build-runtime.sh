@@ -31,6 +31,10 @@ for spec in dev local; do
     > "$root/chain/artifacts/chain-spec-$spec.raw.json.tmp"
   mv "$root/chain/artifacts/chain-spec-$spec.raw.json.tmp" "$root/chain/artifacts/chain-spec-$spec.raw.json"
 done
+# The local network's authorities share a machine or a data centre: 2 s slots (the runtime's
+# default, 6 s, is for authorities across the internet). docs/chain.md, "Slots".
+PYTHONPATH="$root" python3 -m decentralml_client.services.chainspec set-slot \
+  "$root/chain/artifacts/chain-spec-local.raw.json" 2000
 cd "$root"
 {
   echo "# Sources the runtime artifacts were built from, then the artifacts (sha256sum format)."

@@ -11,7 +11,7 @@ dml_chain_sources() {
     find chain/pallets chain/runtime chain/node -type f \( -name Cargo.toml -o -name '*.rs' \) \
       ! -name tests.rs ! -name mock.rs ! -path '*/src/tests/*' ! -path '*/target/*' ! -path '*/node_modules/*'
     ls chain/scripts/build-wasm.sh chain/scripts/build-runtime.sh chain/scripts/sources.sh \
-      chain/scripts/build-node.sh chain/node/build-spec.mjs
+      chain/scripts/build-node.sh chain/node/build-spec.mjs decentralml_client/services/chainspec.py
   } | LC_ALL=C sort)
 }
 DML_ARTIFACTS=(chain/artifacts/decentralml_runtime.wasm chain/artifacts/chain-spec.raw.json

@@ -143,7 +143,6 @@ HINTS: dict[str, str] = {
     "VotesSealed": "votes are revealed only after the vote-commit window closes; wait for "
     "the VoteReveal phase.",
     "TaskStillActive": "purge a task only after it finished or was cancelled.",
-    "UnknownProposal": "attest a hash that was proposed in this round.",
     "CommitmentMismatch": "reveal the exact update hash and salt that were committed "
     "(the contributor's journal keeps them).",
     "AlreadyVoted": "each validator votes once per round; nothing more to do.",
@@ -160,7 +159,8 @@ HINTS: dict[str, str] = {
     "NoCommitment": "commit an update in the commit phase before revealing it.",
     "AlreadyRevealed": "the update is already revealed; nothing more to do this round.",
     "DuplicateProposal": "this aggregate is already proposed: attest it instead.",
-    "AlreadyProposed": "this account already proposed an aggregate for the round.",
+    "AlreadyProposed": "this account already proposed another aggregate for the round; "
+                       "attest that one, or an existing proposal.",
     "BoundsExceeded": "a value is over the chain's limits (see docs/chain.md).",
     "CreatorCannotJoin": "a task's creator holds no role in it; join with another account "
     "only if it is really another party.",

@@ -23,12 +23,15 @@ def up(
     engine: str = typer.Option("node", help="`node`: our Substrate node; `chopsticks`: the "
                                "runtime in Chopsticks."),
     nodes: int = typer.Option(4, help="4: authorities Alice, Bob, Charlie and Dave making "
-                              "blocks (Aura, 6 s slots) and finalising them (GRANDPA); it "
+                              "blocks (Aura, 2 s slots) and finalising them (GRANDPA); it "
                               "survives one of them failing. 1: a single dev node (instant "
                               "seal: a block as soon as transactions arrive)."),
     block_time: float = typer.Option(2.0, help="With --nodes 1: an empty block whenever none "
                                      "was made for this many seconds, so deadlines pass on an "
                                      "idle chain (0: blocks only for transactions)."),
+    slot_ms: int = typer.Option(None, min=500, help="With --nodes 2-4: milliseconds per Aura "
+                                "slot, written into a copy of the chain spec's genesis "
+                                "(default: the spec's 2000)."),
 ) -> None:
     """Start the dev chain at ws://127.0.0.1:PORT and Kubo."""
     from decentralml_client.services import stack
@@ -37,7 +40,7 @@ def up(
     with errors_to_exit():
         s = stack.up(st.settings.devnet_dir, port=port, ipfs_port=ipfs_port, persist=persist,
                      ipfs=ipfs, engine=engine, nodes=nodes,
-                     block_time=block_time)
+                     block_time=block_time, slot_ms=slot_ms)
     data = {"chain": s.chain, "ipfs": s.ipfs}
     extra = ""
     if s.chain and len(s.chain.get("nodes") or []) > 1:

@@ -148,7 +148,6 @@ _LINES: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "propose": lambda i: (f"round {i['round']}: proposed the aggregate of {i['updates']} "
                           f"update(s){_at(i)}") if i.get("proposed")
     else f"round {i['round']}: no aggregate to propose ({i.get('reason', 'already done')})",
-    "proposed": lambda i: f"round {i['round']}: proposed aggregate {_short(i['cid'])}",
     "finalized": lambda i: f"round {i['round']}: finalised",
     "missed": lambda i: f"round {i['round']}: {i['step']} refused ({i['reason']}); sat out",
     "recovered": lambda i: f"round {i['round']}: found on chain what was sent before a restart",
@@ -359,7 +358,6 @@ def validate(
                               help="Your held-out data (.npz or .csv)."),
     digits_holdout: str = typer.Option(
         None, help="Example data: shard I/N of the digits test split."),
-    propose: bool = typer.Option(False, help="Also propose the aggregate if nobody has."),
     strategy: str = typer.Option("honest", hidden=True,
                                  help="Play a deviating validator (demos of the incentives)."),
     rounds: int = typer.Option(None, help="Stop after voting in this many rounds."),
@@ -378,7 +376,7 @@ def validate(
         x, y = _load_data(rc.model_spec(rc.task(task_id)), data, digits_holdout, "test", 0)
         _ensure_member(chain, signer, task_id, Role.VALIDATOR)
         summary = run_validator(rc, task_id, x, y, ValidatorOptions(
-            propose=propose, strategy=strategy, max_rounds=rounds))
+            strategy=strategy, max_rounds=rounds))
     _finish(st, summary)
 
 

@@ -12,9 +12,11 @@ exactly what it committed):
    fresh salt (:func:`~decentralml_client.protocol.vote_commitment`). Nobody can read the
    vote on chain until the commit window has closed.
 2. **VoteReveal.** Reveal the verdicts and the salt.
-3. **Aggregate.** Recompute the aggregate of the updates the chain accepted; attest the
-   proposal whose hash matches after checking that its CID serves exactly those bytes (or
-   propose it, with ``propose``); its score is the new model's accuracy on the validator's data.
+3. **Aggregate.** Recompute the aggregate of the updates the chain accepted and attest its
+   hash: under the CID of a proposal with that hash (after checking that the CID serves exactly
+   those bytes), or, with none yet, under the CID of the bytes it uploads, which proposes them
+   in the same call. Its score is the new model's accuracy on the validator's data. The
+   attestation that completes the electorate's finalises the round in its block.
 
 ``strategy`` other than ``honest`` plays a deviating validator (demos and tests of the
 incentives), with the same strategy function as ``decentralml simulate``.
@@ -58,7 +60,6 @@ from numpy.typing import NDArray
 
 from decentralml_client.chain import PalletError
 from decentralml_client.chain.api import account_id
-from decentralml_client.chain.errors import Kind
 from decentralml_client.chain.records import Hash, Task
 from decentralml_client.protocol import Verdict, vote_commitment
 from decentralml_client.roles.common import Attempt, RoleContext, RoleError, Stopped, account_key
@@ -118,7 +119,6 @@ def while_storage_down(ctx: RoleContext, task_id: int, round_: int, retries: int
 
 @dataclass(frozen=True)
 class ValidatorOptions:
-    propose: bool = False  # also propose the aggregate when nobody has
     strategy: str = "honest"  # see decentralml_client.ml.validators.STRATEGIES
     seed: int = 0
     max_rounds: int | None = None
@@ -211,13 +211,6 @@ def next_step(phase: str, entry: Mapping[str, Any]) -> str:
     return "wait"
 
 
-def _proposed_or_changed(ctx: RoleContext, task_id: int, task: Task,
-                         seen: int) -> Callable[[Task], bool]:
-    """A wait condition: the task changed, or the round has other than ``seen`` proposals."""
-    r = task.round
-    return lambda t: t != task or len(ctx.dml.proposals(task_id, r)) != seen
-
-
 def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: NDArray[Any],
                   opts: ValidatorOptions = ValidatorOptions()) -> dict[str, Any]:
     """Judge, vote and attest in every round of ``task_id`` until it ends."""
@@ -227,8 +220,8 @@ def run_validator(ctx: RoleContext, task_id: int, x_val: NDArray[Any], y_val: ND
 class ValidatorPlan:
     """The validator's steps (see :func:`next_step`): ``judge`` judges every revealed update
     and commits the sealed vote, ``commit_vote`` commits verdicts judged before a restart,
-    ``reveal_vote`` opens the vote, ``attest`` recomputes and attests (or proposes) the
-    aggregate."""
+    ``reveal_vote`` opens the vote, ``attest`` recomputes and attests (proposing it when
+    nobody has) the aggregate."""
 
     role = "validator"
 
@@ -299,9 +292,11 @@ class ValidatorPlan:
         return {"vote_revealed": True, "block": receipt.block_number}
 
     def attest(self, at: Attempt, save: Callable[..., Fields]) -> Fields | None:
-        """Recompute the aggregate of the accepted updates; attest the proposal with its hash
-        (after checking its CID serves those bytes), or propose it (``--propose``), or wait
-        for a proposal."""
+        """Recompute the aggregate of the accepted updates and attest its hash, with its
+        accuracy on this validator's data. A proposal with that hash is attested under its
+        CID once the CID serves exactly those bytes; with none yet, the validator uploads the
+        bytes and its attestation proposes them (the pallet takes both in one call), so every
+        validator attests in the block after the votes open."""
         from decentralml_client.ml.evaluate import evaluate
 
         ctx, r = self.ctx, at.round
@@ -313,30 +308,36 @@ class ValidatorPlan:
                                              cache=self.cache.setdefault(at.key, {})))
         except RoleError as exc:  # (a StorageOutage too)
             return {"attested": False, "reason": str(exc)}
-        proposals = ctx.dml.proposals(self.task_id, r)
-        match = next((p for p in proposals if p.hash == agg.hash), None)
-        if match is not None:
-            try:  # the CID must serve exactly the bytes we computed
-                while_storage_down(ctx, self.task_id, r, at.retries, at.phase,
-                                   partial(ctx.store.fetch, match.cid, agg.hash))
-            except Exception as exc:
-                return {"attested": False, "reason": f"proposal CID: {exc}"}
-            score = basis_points(
-                evaluate(ctx.model_spec(at.task), agg.weights, self.x, self.y)["accuracy"])
-            save(hash=agg.hash, score=score)
-            receipt = ctx.dml.attest_aggregate(ctx.account.keypair, self.task_id, r, match.cid,
-                                               match.hash, score)
-            return {"attested": True, "hash": agg.hash, "score": score,
-                    "block": receipt.block_number}
-        if self.opts.propose and not any(p.proposer == ctx.address for p in proposals):
-            cid = ctx.store.add(agg.data)
+        score = basis_points(
+            evaluate(ctx.model_spec(at.task), agg.weights, self.x, self.y)["accuracy"])
+        save(hash=agg.hash, score=score)
+        for _ in range(2):  # a second time when another CID of these bytes won the race
+            cid = self._cid_of(at, agg.hash, agg.data)
+            if cid is None:
+                return {"attested": False, "reason": "the proposal's CID does not serve the "
+                                                     "aggregate's bytes"}
             try:
-                ctx.dml.propose_aggregate(ctx.account.keypair, self.task_id, r, cid,
-                                          Hash(agg.hash))
+                receipt = ctx.dml.attest_aggregate(ctx.account.keypair, self.task_id, r, cid,
+                                                   Hash(agg.hash), score)
             except PalletError as exc:
-                if exc.kind is not Kind.DONE:
+                if exc.name != "ProposalMismatch":
                     raise
-            ctx.emit("proposed", task=self.task_id, round=r, cid=cid, hash=agg.hash)
+                continue
+            return {"attested": True, "hash": agg.hash, "score": score, "cid": cid,
+                    "block": receipt.block_number}
+        return {"attested": False, "reason": "the aggregate's proposal kept changing"}
+
+    def _cid_of(self, at: Attempt, digest: str, data: bytes) -> str | None:
+        """The CID to attest ``digest`` under: an existing proposal's, if it serves ``data``
+        (None if not), else the CID of ``data`` uploaded to this validator's storage."""
+        ctx = self.ctx
+        match = next((p for p in ctx.dml.proposals(self.task_id, at.round) if p.hash == digest),
+                     None)
+        if match is None:
+            return ctx.store.add(data)
+        try:
+            while_storage_down(ctx, self.task_id, at.round, at.retries, at.phase,
+                               partial(ctx.store.fetch, match.cid, digest))
+        except Exception:  # any failure: the CID does not serve these bytes
             return None
-        ctx.wait(self.task_id, _proposed_or_changed(ctx, self.task_id, at.task, len(proposals)))
-        return None
+        return match.cid

@@ -61,3 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"{out} matches the runtime")
     return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

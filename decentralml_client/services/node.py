@@ -5,9 +5,10 @@ Two shapes:
 * a **dev node** (``NodeNetwork(state_dir, nodes=1)``): ``--dev``, authority Alice, instant
   seal (a block, at once final, for every transaction; ``engine_createBlock`` makes empty
   ones), from ``chain/artifacts/chain-spec-dev.raw.json``;
-* a **local network** (``nodes=3``): the authorities Alice, Bob and Charlie of
+* a **local network** (``nodes=2..4``): the authorities Alice, Bob, Charlie and Dave of
   ``chain-spec-local.raw.json``, each with its own base path, RPC port and p2p port, peered
-  on 127.0.0.1 only, making blocks by Aura (6 s slots) and finalising them by GRANDPA.
+  on 127.0.0.1 only, making blocks by Aura (in the spec's 2 s slots, or ``slot_ms``) and
+  finalising them by GRANDPA.
 
 Every listener binds 127.0.0.1; the only boot nodes are the other local nodes; no mDNS, no
 telemetry, no Prometheus. Readiness is polled over JSON-RPC (``system_health``).
@@ -37,6 +38,7 @@ import httpx
 
 from decentralml_client.config import CHAIN_ARTIFACTS
 from decentralml_client.errors import DecentralMLError
+from decentralml_client.services.chainspec import write_with_slot_ms
 from decentralml_client.services.ports import free_port, port_in_use, reserve
 from decentralml_client.services.processes import Service, terminate
 
@@ -229,8 +231,8 @@ def _hash_of(url: str, header: dict[str, Any]) -> str:
 class NodeNetwork(Service):
     """``nodes=1``: a dev node (instant seal; with ``block_time`` also an empty block whenever
     none was made for that many seconds, so deadlines pass on an idle chain); ``nodes>1``: that
-    many of Alice, Bob, Charlie, Dave (Aura + GRANDPA). ``persist=False`` starts from genesis
-    (the base paths are wiped first)."""
+    many of Alice, Bob, Charlie, Dave (Aura + GRANDPA), in the spec's slots or ``slot_ms``.
+    ``persist=False`` starts from genesis (the base paths are wiped first)."""
 
     def __init__(
         self,
@@ -242,6 +244,7 @@ class NodeNetwork(Service):
         chain_spec: Path | None = None,
         start_timeout: float = 120.0,
         block_time: float = 0.0,
+        slot_ms: int | None = None,
     ) -> None:
         if nodes < 1 or nodes > len(AUTHORITIES):
             raise NodeError(f"--nodes must be 1 (dev node) to {len(AUTHORITIES)} "
@@ -251,6 +254,9 @@ class NodeNetwork(Service):
         self.start_timeout = start_timeout
         dev = nodes == 1
         spec = chain_spec or (DEV_CHAIN_SPEC if dev else LOCAL_CHAIN_SPEC)
+        if slot_ms is not None and not dev:  # a copy of the spec with that slot in its genesis
+            spec = write_with_slot_ms(spec, self.state_dir / f"chain-spec-{slot_ms}ms.json",
+                                      slot_ms)
         if port:
             reserve(range(port, port + nodes))  # the peer-to-peer ports picked below avoid them
         self.nodes = [

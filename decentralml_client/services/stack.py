@@ -113,13 +113,13 @@ def _span(ports: range) -> str:
 
 def up(state_dir: Path, *, port: int = 9944, ipfs_port: int = 5001, persist: bool = False,
        ipfs: bool = True, engine: str = "node", nodes: int = 1,
-       block_time: float = 0.0) -> StackStatus:
+       block_time: float = 0.0, slot_ms: int | None = None) -> StackStatus:
     """Start the dev chain (and Kubo) detached; refuse if they already run.
 
     ``engine="node"``: our node, ``nodes`` of them (1: dev node; 2–4: Alice, Bob, Charlie,
     Dave) on RPC ports ``port``, ``port+1``, …, and one Kubo per node (API ports
     ``ipfs_port``, +1, …). ``block_time`` (dev node): an empty block whenever none was made
-    for that many seconds.
+    for that many seconds. ``slot_ms`` (a network): the Aura slot, instead of the spec's.
     """
     state_dir.mkdir(parents=True, exist_ok=True)
     if engine not in ENGINES:
@@ -144,7 +144,7 @@ def up(state_dir: Path, *, port: int = 9944, ipfs_port: int = 5001, persist: boo
                 Devnet(state_dir, port=port, persist=persist).start(detach=True)
             else:
                 net = NodeNetwork(state_dir, nodes=nodes, port=port, persist=persist,
-                                  block_time=block_time)
+                                  block_time=block_time, slot_ms=slot_ms)
                 _record_spawns(net, record)
                 net.start()
                 write_node_state(state_dir, net.detach(), persist)

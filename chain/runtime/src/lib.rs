@@ -4,8 +4,8 @@
 //! pallet. Accounts are `AccountId32` verified by `MultiSignature`, so sr25519 and ed25519 keys
 //! both sign.
 //!
-//! It runs on our node (`chain/node`): Aura block production (sr25519 authority keys, 6 s
-//! slots) and GRANDPA finality (ed25519 keys) on a network, or instant seal with `--dev`. It
+//! It runs on our node (`chain/node`): Aura block production (sr25519 authority keys, slots of
+//! the length the chain spec sets: [`SlotDurationMs`]) and GRANDPA finality (ed25519 keys) on a network, or instant seal with `--dev`. It
 //! still runs under Chopsticks (raw chain spec): Chopsticks builds blocks without an Aura
 //! digest, which this runtime accepts because the timestamp is not tied to the Aura slot
 //! (`OnTimestampSet = ()`); the node checks slots and timestamps when it imports blocks.
@@ -36,8 +36,17 @@ use frame_support::traits::{ConstBool, ConstU64};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::AuthorityId as GrandpaId;
 
-/// Milliseconds per Aura slot (one block per slot on a network of authorities).
+/// Milliseconds per Aura slot (one block per slot on a network of authorities) when the chain
+/// spec sets none: 6 s, for authorities spread over the internet.
 pub const SLOT_DURATION_MS: u64 = 6_000;
+
+parameter_types! {
+	/// Milliseconds per Aura slot, as this chain's genesis sets it: a chain spec may put a
+	/// little-endian `u64` under `twox_128(b":SlotDurationMs:")` in its genesis storage (our
+	/// `local` spec: 2 s, for authorities on one machine or in one data centre). Read by the
+	/// node when it starts, so it is fixed for the life of a chain.
+	pub storage SlotDurationMs: u64 = SLOT_DURATION_MS;
+}
 
 /// The session keys of an authority: its Aura (sr25519) and GRANDPA (ed25519) keys. Nodes put
 /// them in their keystore (`author_rotateKeys`, `key insert`, or `--alice`/`--bob`/… in tests).
@@ -305,7 +314,7 @@ impl pallet_aura::Config for Runtime {
 	type DisabledValidators = ();
 	type MaxAuthorities = ConstU32<32>;
 	type AllowMultipleBlocksPerSlot = ConstBool<false>;
-	type SlotDuration = ConstU64<SLOT_DURATION_MS>;
+	type SlotDuration = SlotDurationMs;
 }
 
 impl pallet_grandpa::Config for Runtime {

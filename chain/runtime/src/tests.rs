@@ -113,3 +113,15 @@ fn json_merge(a: &mut serde_json::Value, b: serde_json::Value) {
 		(a, b) => *a = b,
 	}
 }
+
+#[test]
+fn the_slot_duration_is_read_from_the_key_chain_specs_set() {
+	// decentralml_client/services/chainspec.py writes this key into raw chain specs.
+	let key: String = SlotDurationMs::key().iter().map(|b| format!("{b:02x}")).collect();
+	assert_eq!(key, "536b541048e46c58935e6da54d1766a9");
+	frame::deps::sp_io::TestExternalities::default().execute_with(|| {
+		assert_eq!(SlotDurationMs::get(), SLOT_DURATION_MS);
+		frame_support::storage::unhashed::put(&SlotDurationMs::key(), &2_000u64);
+		assert_eq!(<Runtime as pallet_aura::Config>::SlotDuration::get(), 2_000);
+	});
+}

@@ -20,8 +20,9 @@
 //!   losing or unevidenced verdicts or aggregates into the escrow, updates reputations and opens
 //!   the next round (or retries a failed one, a bounded number of times).
 //!
-//! Phase transitions happen lazily at the start (and end) of every call on a task; there are
-//! no block hooks (only `try_state`, which checks the invariants). `docs/chain.md` describes
+//! Phase transitions happen lazily at the start (and end) of every call on a task. The one
+//! block hook, `on_idle`, finalises a round in the block in which its whole electorate has
+//! attested the adopted model (`try_state` checks the invariants). `docs/chain.md` describes
 //! the rules for users.
 //!
 //! ## Where things are
@@ -353,6 +354,14 @@ pub mod pallet {
 	pub type AllowList<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, TaskId, Blake2_128Concat, T::AccountId, ()>;
 
+	/// Round attempts whose whole electorate attested an adopted model: finalised in the idle
+	/// time of the block in which the last attestation landed (`on_idle`), or by the next
+	/// `finalize_round` when that block had no weight left. An entry whose round was finalised
+	/// otherwise is dropped there.
+	#[pallet::storage]
+	pub type ReadyToFinalize<T> =
+		StorageValue<_, BoundedVec<(TaskId, RoundIndex), ConstU32<MAX_READY>>, ValueQuery>;
+
 	/// What each finalised round produced.
 	#[pallet::storage]
 	pub type RoundSummaries<T: Config> =
@@ -583,8 +592,6 @@ pub mod pallet {
 		DuplicateProposal,
 		/// The account already proposed an aggregate in this round.
 		AlreadyProposed,
-		/// No aggregate with this hash was proposed in this round.
-		UnknownProposal,
 		/// The proposal with this hash names another CID.
 		ProposalMismatch,
 		/// The validator already attested in this round.
@@ -599,6 +606,13 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		/// Finalise the rounds that became final in this block ([`ReadyToFinalize`]), as far as
+		/// the block's remaining weight allows, so a round ends in the block of its last
+		/// attestation rather than one block later.
+		fn on_idle(_n: BlockNumberFor<T>, remaining: Weight) -> Weight {
+			Self::finalize_ready(remaining)
+		}
+
 		/// The storage invariants ([`Pallet::do_try_state`]).
 		#[cfg(feature = "try-runtime")]
 		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {

@@ -361,6 +361,21 @@ impl<T: Config> Pallet<T> {
 		let mut proposals = Proposals::<T>::get(key);
 		ensure!(proposals.iter().all(|p| p.hash != hash), Error::<T>::DuplicateProposal);
 		ensure!(proposals.iter().all(|p| p.proposer != who), Error::<T>::AlreadyProposed);
+		Self::push_proposal(&mut proposals, &who, task_id, round, cid, hash)?;
+		Proposals::<T>::insert(key, proposals);
+		Tasks::<T>::insert(task_id, task);
+		Ok(())
+	}
+
+	/// Add `who`'s proposal of `(cid, hash)` to a round's proposals (`AggregateProposed`).
+	fn push_proposal(
+		proposals: &mut BoundedVec<ProposalOf<T>, T::MaxValidators>,
+		who: &T::AccountId,
+		task_id: TaskId,
+		round: RoundIndex,
+		cid: Cid,
+		hash: H256,
+	) -> DispatchResult {
 		proposals
 			.try_push(Proposal {
 				proposer: who.clone(),
@@ -372,9 +387,8 @@ impl<T: Config> Pallet<T> {
 			})
 			// Cannot fail: one proposal per electorate member, at most `MaxValidators`.
 			.map_err(|_| Error::<T>::BoundsExceeded)?;
-		Proposals::<T>::insert(key, proposals);
-		Self::deposit_event(Event::AggregateProposed { task_id, round, proposer: who, cid, hash });
-		Tasks::<T>::insert(task_id, task);
+		let proposer = who.clone();
+		Self::deposit_event(Event::AggregateProposed { task_id, round, proposer, cid, hash });
 		Ok(())
 	}
 
@@ -398,8 +412,17 @@ impl<T: Config> Pallet<T> {
 		ensure!(score <= MAX_SCORE, Error::<T>::InvalidScore);
 		ensure!(!Attestations::<T>::contains_key(key, &who), Error::<T>::AlreadyAttested);
 		let mut proposals = Proposals::<T>::get(key);
-		let index =
-			proposals.iter().position(|p| p.hash == hash).ok_or(Error::<T>::UnknownProposal)?;
+		let index = match proposals.iter().position(|p| p.hash == hash) {
+			Some(index) => index,
+			None => {
+				// Attesting a hash nobody proposed proposes it: the proposal and the proposer's
+				// own attestation in one transaction, so every validator can attest the
+				// aggregate it computed in the block after the votes open.
+				ensure!(proposals.iter().all(|p| p.proposer != who), Error::<T>::AlreadyProposed);
+				Self::push_proposal(&mut proposals, &who, task_id, round, cid.clone(), hash)?;
+				proposals.len() - 1
+			},
+		};
 		let proposal = &mut proposals[index];
 		ensure!(proposal.cid == cid, Error::<T>::ProposalMismatch);
 		proposal.attest_stake = proposal.attest_stake.saturating_add(bond);
@@ -419,6 +442,12 @@ impl<T: Config> Pallet<T> {
 				hash,
 				attestations,
 				attest_stake,
+			});
+		}
+		if task.adopted.is_some() && task.attesters >= task.electorate_size {
+			ReadyToFinalize::<T>::mutate(|ready| {
+				// Full: a `finalize_round` call finalises it instead.
+				let _ = ready.try_push((task_id, round));
 			});
 		}
 		Tasks::<T>::insert(task_id, task);

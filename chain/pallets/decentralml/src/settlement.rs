@@ -16,6 +16,7 @@ use alloc::vec::Vec;
 use frame_support::{
 	dispatch::{DispatchResultWithPostInfo, PostDispatchInfo},
 	pallet_prelude::*,
+	storage::{with_transaction, TransactionOutcome},
 	CloneNoBound, EqNoBound, PartialEqNoBound, RuntimeDebugNoBound,
 };
 use sp_arithmetic::{helpers_128bit::multiply_by_rational_with_rounding, Rounding};
@@ -431,6 +432,42 @@ impl<T: Config> Pallet<T> {
 			void,
 			attested_score,
 		}
+	}
+
+	/// Finalise the rounds of [`ReadyToFinalize`] within `limit` (each costs what
+	/// `finalize_round` declares for its task's seats); what does not fit waits for the next
+	/// block. Each finalisation is a storage transaction of its own: one that fails (the round
+	/// was finalised by a call meanwhile) leaves nothing behind and drops its entry.
+	pub(crate) fn finalize_ready(limit: Weight) -> Weight {
+		let db = T::DbWeight::get();
+		let mut used = db.reads(1);
+		if used.any_gt(limit) {
+			return Weight::zero();
+		}
+		let ready = ReadyToFinalize::<T>::get();
+		if ready.is_empty() {
+			return used;
+		}
+		used = used.saturating_add(db.writes(1));
+		let mut waiting = BoundedVec::<_, ConstU32<MAX_READY>>::new();
+		for (task_id, round) in ready {
+			let cost = Tasks::<T>::get(task_id).map_or(Weight::zero(), |task| {
+				let (s, v) = (task.spec.max_contributors, task.electorate_size);
+				T::WeightInfo::finalize_round(s, v, v, s.saturating_add(task.spec.max_validators))
+			});
+			used = used.saturating_add(db.reads(1));
+			if used.saturating_add(cost).any_gt(limit) {
+				let _ = waiting.try_push((task_id, round));
+				continue;
+			}
+			let done = with_transaction(|| match Self::do_finalize_round(task_id, round) {
+				Ok(post) => TransactionOutcome::Commit(Ok(post.actual_weight.unwrap_or(cost))),
+				Err(e) => TransactionOutcome::Rollback(Err(e)),
+			});
+			used = used.saturating_add(done.unwrap_or_else(|_| db.reads(2)));
+		}
+		ReadyToFinalize::<T>::put(waiting);
+		used
 	}
 
 	/// Finalise round `round` of a task in `Aggregate`: read its records, settle, apply.

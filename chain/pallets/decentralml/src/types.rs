@@ -16,6 +16,10 @@ pub type RoundIndex = u32;
 /// Index of a submission (a committed update) inside one round, from 0 in commit order.
 pub type SubmissionIndex = u32;
 
+/// Most round attempts waiting to be finalised in a block's idle time
+/// ([`crate::ReadyToFinalize`]); beyond it, `finalize_round` finalises them.
+pub const MAX_READY: u32 = 64;
+
 /// Longest content identifier (IPFS CID, as UTF-8 bytes) the pallet stores.
 pub const MAX_CID_LEN: u32 = 128;
 /// A content identifier (an IPFS CID as UTF-8 bytes), at most [`MAX_CID_LEN`] bytes.

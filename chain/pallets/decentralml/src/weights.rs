@@ -107,8 +107,9 @@ pub mod accesses {
 	pub const REVEAL_VOTE_PER_VERDICT: (u64, u64) = (1, 1);
 	/// Reads Tasks, Electorate, Proposals; writes Proposals, Tasks.
 	pub const PROPOSE_AGGREGATE: (u64, u64) = (3, 2);
-	/// Reads Tasks, Electorate, Attestations, Proposals; writes Attestations, Proposals, Tasks.
-	pub const ATTEST_AGGREGATE: (u64, u64) = (4, 3);
+	/// Reads Tasks, Electorate, Attestations, Proposals, ReadyToFinalize; writes Attestations,
+	/// Proposals, Tasks, ReadyToFinalize.
+	pub const ATTEST_AGGREGATE: (u64, u64) = (5, 4);
 	/// Tasks, SubmissionCount, Proposals, Electorate, RoundSummaries, the escrow account and the
 	/// creator.
 	pub const FINALIZE_ROUND: (u64, u64) = (7, 6);

@@ -73,7 +73,6 @@ fn reach(name: &str) -> (Err, sp_runtime::DispatchResult) {
 		"InvalidScore" => X::InvalidScore,
 		"DuplicateProposal" => X::DuplicateProposal,
 		"AlreadyProposed" => X::AlreadyProposed,
-		"UnknownProposal" => X::UnknownProposal,
 		"ProposalMismatch" => X::ProposalMismatch,
 		"AlreadyAttested" => X::AlreadyAttested,
 		"RoundNotFinished" => X::RoundNotFinished,
@@ -254,11 +253,10 @@ fn reach(name: &str) -> (Err, sp_runtime::DispatchResult) {
 			let (who, hash) = if matches!(err, X::DuplicateProposal) { (22, h(1)) } else { (21, h(2)) };
 			DecentralMl::propose_aggregate(origin(who), id, 0, cid("agg"), hash)
 		},
-		X::UnknownProposal | X::ProposalMismatch | X::AlreadyAttested => {
+		X::ProposalMismatch | X::AlreadyAttested => {
 			let id = aggregate();
 			assert_ok!(DecentralMl::propose_aggregate(origin(21), id, 0, cid("agg"), h(1)));
 			match err {
-				X::UnknownProposal => DecentralMl::attest_aggregate(origin(22), id, 0, cid("agg"), h(9), 1),
 				X::ProposalMismatch => DecentralMl::attest_aggregate(origin(22), id, 0, cid("other"), h(1), 1),
 				_ => {
 					attest(22, id, 0, h(1));

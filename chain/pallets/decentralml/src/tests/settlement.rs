@@ -1,6 +1,7 @@
 //! Finalisation, retries, cancellation and the storage deposit.
 
 use super::*;
+use frame_support::{traits::Hooks, weights::Weight};
 
 #[test]
 fn finalisation_waits_for_every_electorate_attester_or_the_deadline() {
@@ -28,6 +29,65 @@ fn finalisation_waits_for_every_electorate_attester_or_the_deadline() {
 		System::set_block_number(task(id).phase_ends_at as u64);
 		assert_ok!(DecentralMl::finalize_round(origin(30), id, 0));
 		assert_eq!(paid_to(23), 0);
+	});
+}
+
+#[test]
+fn attesting_an_unproposed_hash_proposes_it_in_the_same_call() {
+	build_and_execute(|| {
+		let id = default_task();
+		default_round_until_aggregate(id);
+		attest(22, id, 0, h(1));
+		has(E::AggregateProposed { task_id: id, round: 0, proposer: acc(22), cid: cid("agg"), hash: h(1) });
+		let proposals = Proposals::<Test>::get((id, 0));
+		assert_eq!(proposals.len(), 1);
+		assert_eq!((proposals[0].proposer.clone(), proposals[0].attestations), (acc(22), 1));
+		// Another hash is another proposal; a proposer attests only what it proposed.
+		assert_ok!(DecentralMl::propose_aggregate(origin(21), id, 0, cid("agg"), h(2)));
+		assert_noop!(
+			DecentralMl::attest_aggregate(origin(21), id, 0, cid("agg"), h(3), 1),
+			Err::AlreadyProposed
+		);
+		attest(23, id, 0, h(3));
+		assert_eq!(Proposals::<Test>::get((id, 0)).len(), 3);
+	});
+}
+
+#[test]
+fn the_last_attestation_finalises_the_round_in_its_own_block() {
+	build_and_execute(|| {
+		let id = default_task();
+		default_round_until_aggregate(id);
+		attest(21, id, 0, h(1));
+		attest(22, id, 0, h(1));
+		// Adopted, not all attested: nothing is ready, the block's idle time changes nothing.
+		assert!(ReadyToFinalize::<Test>::get().is_empty());
+		DecentralMl::on_idle(System::block_number(), Weight::MAX);
+		assert_eq!(task(id).round, 0);
+		attest(23, id, 0, h(1));
+		assert_eq!(ReadyToFinalize::<Test>::get().into_inner(), vec![(id, 0)]);
+		// Too little weight left in the block: it waits (and a call could finalise it).
+		DecentralMl::on_idle(System::block_number(), Weight::from_parts(1_000, 0));
+		assert_eq!((task(id).round, ReadyToFinalize::<Test>::get().len()), (0, 1));
+		let used = DecentralMl::on_idle(System::block_number(), Weight::MAX);
+		assert!(used.ref_time() > 1_000);
+		assert_eq!((task(id).round, task(id).model_hash), (1, h(1)));
+		assert!(ReadyToFinalize::<Test>::get().is_empty());
+		assert_eq!((paid_to(11), paid_to(21)), (4_200, 1_000));
+	});
+}
+
+#[test]
+fn a_round_finalised_by_a_call_leaves_no_trace_in_the_idle_queue() {
+	build_and_execute(|| {
+		let id = default_task();
+		default_round(id, 0);
+		assert_eq!(ReadyToFinalize::<Test>::get().len(), 1);
+		assert_ok!(DecentralMl::finalize_round(origin(30), id, 0));
+		let escrow = escrow_balance(id);
+		DecentralMl::on_idle(System::block_number(), Weight::MAX);
+		assert!(ReadyToFinalize::<Test>::get().is_empty());
+		assert_eq!((task(id).round, escrow_balance(id)), (1, escrow));
 	});
 }
 
