@@ -167,9 +167,20 @@ def dml(key: Keypair, call: str, **params: Any) -> Item:
     return (key, "DecentralMl", call, params)
 
 
-def events(receipts: list[ExtrinsicReceipt], name: str) -> list[dict[str, Any]]:
-    return [e.value["attributes"] for r in receipts for e in r.triggered_events
+def named(records: list[Any], name: str) -> list[dict[str, Any]]:
+    return [e.value["attributes"] for e in records
             if e.value["module_id"] == "DecentralMl" and e.value["event_id"] == name]
+
+
+def events(receipts: list[ExtrinsicReceipt], name: str) -> list[dict[str, Any]]:
+    return named([e for r in receipts for e in r.triggered_events], name)
+
+
+def finalisation(dev: Dev, receipts: list[ExtrinsicReceipt]) -> list[Any]:
+    """What the block of ``receipts`` emitted after its extrinsics: the round its last
+    attestation completed is finalised there (the pallet's on_idle)."""
+    records = dev.chain.get_events(receipts[-1].block_hash)
+    return [e for e in records if e.value["phase"] == "Finalization"]
 
 
 def error_name(receipt: ExtrinsicReceipt) -> str | None:
@@ -221,9 +232,9 @@ def setup(dev: Dev, roles: dict[str, list[str]], task_spec: dict[str, Any]
     return keys, events(r, "TaskCreated")[0]["task_id"]
 
 
-def paid_to(receipts: list[ExtrinsicReceipt]) -> dict[str, int]:
+def paid_to(records: list[Any]) -> dict[str, int]:
     paid: dict[str, int] = {}
-    for e in events(receipts, "RewardPaid"):
+    for e in named(records, "RewardPaid"):
         paid[e["who"]] = paid.get(e["who"], 0) + e["amount"]
     return paid
 
@@ -261,16 +272,16 @@ def honest_round(dev: Dev) -> None:
                 salt=hx(salts[n])) for n in salts])
     check(dev.task(t)["phase"] == "Aggregate", "honest: votes revealed, aggregation opens")
     agg, cid = blake2_256(b"aggregate-" + os.urandom(8)), hx(b"bafy-aggregate")
-    dev.ok([dml(k["v1"], "propose_aggregate", task_id=t, round=0, cid=cid, hash=hx(agg))])
     r = dev.ok([dml(k[n], "attest_aggregate", task_id=t, round=0, cid=cid, hash=hx(agg),
                     score=9300) for n in ("v1", "v2")])
-    check(len(events(r, "ModelAdopted")) == 1, "honest: aggregate attested (cid + hash), adopted")
-    r = dev.ok([dml(k["c1"], "finalize_round", task_id=t, round=0)])
+    check(len(events(r, "AggregateProposed")) == 1 and len(events(r, "ModelAdopted")) == 1,
+          "honest: aggregate attested (cid + hash; the first attestation proposes it), adopted")
+    fin = finalisation(dev, r)  # the last attestation finalised the round in its block
     task = dev.task(t)
-    paid = paid_to(r)
+    paid = paid_to(fin)
     check(task["status"] == "Finished" and task["model_hash"] == hx(agg)
           and all(paid.get(k[n].ss58_address, 0) > 0 for n in ("c1", "c2", "v1", "v2"))
-          and not events(r, "Slashed"),
+          and not named(fin, "Slashed"),
           "honest: round finalised, model adopted, all four paid, nobody slashed",
           (task["status"], paid))
 
@@ -391,9 +402,9 @@ def attack_round(dev: Dev) -> None:
           and adopted[0]["hash"] == hx(good) and adopted[0]["attest_stake"] == 12 * UNIT,
           "Sybil trio's junk aggregate not adopted (6 of 18 UNIT); honest one adopted (12)",
           adopted)
-    r = dev.ok([dml(k["junk"], "finalize_round", task_id=t, round=0)])
-    task, paid = dev.task(t), paid_to(r)
-    slashed = {(e["who"], e["reason"]) for e in events(r, "Slashed")}
+    fin = finalisation(dev, r)  # every electorate member attested: finalised in that block
+    task, paid = dev.task(t), paid_to(fin)
+    slashed = {(e["who"], e["reason"]) for e in named(fin, "Slashed")}
     check(task["status"] == "Finished" and task["model_hash"] == hx(good),
           "attack: round finalised with the honest aggregate", task["status"])
     check(dev.query("Submissions", [(t, 0), sub["junk"]])["status"] == "Rejected"

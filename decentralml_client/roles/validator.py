@@ -58,8 +58,8 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from decentralml_client.chain import PalletError
 from decentralml_client.chain.api import account_id
+from decentralml_client.chain.errors import PALLET_ERRORS
 from decentralml_client.chain.records import Hash, Task
 from decentralml_client.protocol import Verdict, vote_commitment
 from decentralml_client.roles.common import Attempt, RoleContext, RoleError, Stopped, account_key
@@ -319,9 +319,7 @@ class ValidatorPlan:
             try:
                 receipt = ctx.dml.attest_aggregate(ctx.account.keypair, self.task_id, r, cid,
                                                    Hash(agg.hash), score)
-            except PalletError as exc:
-                if exc.name != "ProposalMismatch":
-                    raise
+            except PALLET_ERRORS["ProposalMismatch"]:
                 continue
             return {"attested": True, "hash": agg.hash, "score": score, "cid": cid,
                     "block": receipt.block_number}

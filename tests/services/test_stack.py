@@ -24,9 +24,9 @@ class FakeNetwork:
     made: ClassVar[list[FakeNetwork]] = []
 
     def __init__(self, state_dir: Path, *, nodes: int, port: int, persist: bool,
-                 block_time: float = 0.0) -> None:
+                 block_time: float = 0.0, slot_ms: int | None = None) -> None:
         self.state_dir, self.nodes, self.port, self.persist = state_dir, nodes, port, persist
-        self.block_time = block_time
+        self.block_time, self.slot_ms = block_time, slot_ms
         self.started = False
         FakeNetwork.made.append(self)
 
