@@ -1,0 +1,48 @@
+"""bench/bench_roles.py: the pure helpers that turn a round's blocks into its figures."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    path = ROOT / "bench" / "bench_roles.py"
+    spec = importlib.util.spec_from_file_location("bench_roles", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_roles"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_participants_are_spread_over_the_nodes_round_robin(bench) -> None:
+    assert [bench.node_of(i, 4) for i in range(6)] == [0, 1, 2, 3, 0, 1]
+    assert {bench.node_of(i, 1) for i in range(5)} == {0}
+
+
+def test_each_phase_lasts_until_the_next_one_opens_and_the_last_until_finalisation(bench) -> None:
+    changes = [("Commit", 10), ("Reveal", 11), ("VoteCommit", 13), ("VoteReveal", 14),
+               ("Aggregate", 15)]
+    stamps = {10: 20_000, 11: 22_000, 13: 26_000, 14: 28_000, 15: 30_000, 16: 32_500}
+    spans = bench.phase_spans(changes, 16, stamps)
+    assert list(spans) == list(bench.PHASES)
+    assert spans["Reveal"] == {"blocks": 2, "s": 4.0}
+    assert spans["Aggregate"] == {"blocks": 1, "s": 2.5}
+    assert sum(s["blocks"] for s in spans.values()) == 16 - 10
+
+
+def test_the_targets_are_checked_where_they_exist(bench) -> None:
+    assert bench.check_targets(4, 5, 30.0, 2) == {"blocks_per_round": True,
+                                                  "finality_lag_blocks": True}
+    assert bench.check_targets(16, 9, 12.0, 4) == {"blocks_per_round": False,
+                                                   "coordination_s": True,
+                                                   "finality_lag_blocks": False}
+    assert bench.check_targets(64, 8, 20.5, None) == {"blocks_per_round": True,
+                                                      "coordination_s": False}
