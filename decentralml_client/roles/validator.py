@@ -326,13 +326,16 @@ class ValidatorPlan:
         return {"attested": False, "reason": "the aggregate's proposal kept changing"}
 
     def _cid_of(self, at: Attempt, digest: str, data: bytes) -> str | None:
-        """The CID to attest ``digest`` under: an existing proposal's, if it serves ``data``
-        (None if not), else the CID of ``data`` uploaded to this validator's storage."""
+        """The CID to attest ``digest`` under: the CID of ``data`` uploaded to this
+        validator's storage when no proposal has that hash or the proposal names the same CID
+        (the usual case: the same bytes, added the same way, have the same CID); else the
+        proposal's CID once it serves ``data`` (None if it does not)."""
         ctx = self.ctx
+        own = ctx.store.add(data)
         match = next((p for p in ctx.dml.proposals(self.task_id, at.round) if p.hash == digest),
                      None)
-        if match is None:
-            return ctx.store.add(data)
+        if match is None or match.cid == own:
+            return own
         try:
             while_storage_down(ctx, self.task_id, at.round, at.retries, at.phase,
                                partial(ctx.store.fetch, match.cid, digest))
