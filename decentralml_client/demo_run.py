@@ -18,15 +18,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from decentralml_client.chain import UNIT, Chain, DecentralMl, Role, TaskSpec, permill, rule_param
 from decentralml_client.config import Settings
+from decentralml_client.demo_network import Sides, demo_services
 from decentralml_client.keys import Account, KdfLimits, Keystore, dev_account
 from decentralml_client.ml.server_opt import server_optimizer_value
 from decentralml_client.services.processes import terminate
@@ -46,7 +46,8 @@ class DemoOptions:
     seed: int = 0
     local_epochs: int = 5
     plot: Path | None = Path("decentralml-demo.png")
-    block_time: float = 2.0  # empty blocks so deadlines pass even if a role stays silent
+    block_time: float = 2.0  # dev node: empty blocks so deadlines pass if a role is silent
+    nodes: int = 1  # 1: the dev node; 2-4: authorities, participant i on node and Kubo i mod N
     phase_blocks: int = 300
     timeout: float = 1800.0
     # True: every role runs in one role-host process (a thread, keys, journal and chain
@@ -77,34 +78,10 @@ class DemoRun:
     workdir: Path
     participants: list[Participant] = field(default_factory=list)
     background: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1))
+    sides: Sides | None = None  # every node and its Kubo (None: just chain_url and ipfs_api)
     password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     host: subprocess.Popen[bytes] | None = None  # a role host started ahead (start_host)
     task_id: int | None = None  # the demo's task, once created
-
-
-@contextmanager
-def dev_services(settings: Settings, workdir: Path) -> Iterator[tuple[str, str]]:
-    """Reuse a running `devnet up` stack, or start a private one for the demo's duration: our
-    node in dev mode (instant seal) and an offline Kubo."""
-    from decentralml_client.services import stack
-    from decentralml_client.services.devnet import free_port
-    from decentralml_client.services.kubo import KuboDaemon
-    from decentralml_client.services.node import NodeNetwork
-
-    running = stack.status(settings.devnet_dir)
-    if running.chain and running.ipfs:
-        yield running.chain["url"], running.ipfs["api"]
-        return
-    with contextlib.ExitStack() as es:
-        if running.chain:
-            url = running.chain["url"]
-        else:
-            url = es.enter_context(NodeNetwork(workdir / "chain", nodes=1, port=free_port())).url
-        if running.ipfs:
-            api = running.ipfs["api"]
-        else:
-            api = es.enter_context(KuboDaemon(workdir / "ipfs")).api_multiaddr
-        yield url, api
 
 
 def spawn_role(run: DemoRun, p: Participant, args: list[str], password: str) -> None:
@@ -167,10 +144,11 @@ def stop_roles(participants: list[Participant], timeout: float = 20.0) -> None:
 
 def run_demo(settings: Settings, opts: DemoOptions,
              progress: Callable[[str, dict[str, Any]], None] = lambda s, i: None, *,
-             services: tuple[str, str] | None = None) -> dict[str, Any]:
+             services: tuple[str, str] | Sides | None = None) -> dict[str, Any]:
     """Run the whole demo; returns the summary printed by ``decentralml demo --json``.
 
-    ``services`` = (chain URL, IPFS API) uses those instead of finding or starting them.
+    ``services`` = (chain URL, IPFS API), or :class:`Sides` (every node and its Kubo), uses
+    those instead of finding or starting them.
     """
     from decentralml_client.services.stack import BlockTicker
 
@@ -181,12 +159,16 @@ def run_demo(settings: Settings, opts: DemoOptions,
     # The role host starts first: it loads TensorFlow while the services start and the
     # accounts and the task are made, then runs the roles once their plan is written.
     host = start_host(workdir, password) if opts.shared_processes else None
+    if isinstance(services, tuple):
+        services = Sides((services[0],), (services[1],))
     given = contextlib.nullcontext(services) if services else None
     try:
-        with given or dev_services(settings, workdir) as (url, api):
-            run = DemoRun(chain_url=url, ipfs_api=api, workdir=workdir, password=password,
-                          host=host)
-            ticker = BlockTicker(url, opts.block_time).start() if opts.block_time > 0 else None
+        with given or demo_services(settings, workdir, opts.nodes) as sides:
+            run = DemoRun(chain_url=sides.nodes[0], ipfs_api=sides.ipfs[0], workdir=workdir,
+                          password=password, host=host, sides=sides)
+            # A dev node makes blocks for transactions only; a network's slots pass anyway.
+            ticker = (BlockTicker(run.chain_url, opts.block_time).start()
+                      if opts.block_time > 0 and len(sides.nodes) == 1 else None)
             try:
                 return _run(run, opts, progress)
             except KeyboardInterrupt:  # Ctrl-C or SIGTERM: cancel the task, roles still up
@@ -234,10 +216,15 @@ def _run(run: DemoRun, opts: DemoOptions,
         run.participants.append(Participant(name, "validator",
                                             keystore.load(*_new(keystore, name, password)),
                                             strategy=strategies[i]))
-    # The pallet takes proposals from task members only (their stake answers for a wrong
-    # aggregate), so the aggregator process signs with the first validator's key.
+    # The validators' attestations propose the aggregate (proposals come from the electorate
+    # only). The aggregator has a key of its own, outside the task: it finalises the rounds
+    # whose deadline passed (anyone may). With the first validator's key, its proposal and
+    # that validator's attestation, sent at once, would compete for one nonce.
     run.participants.append(Participant("aggregator", "aggregator",
-                                        keystore.load("validator1", password)))
+                                        keystore.load(*_new(keystore, "aggregator", password))))
+    if run.sides is not None and len(run.sides.nodes) > 1:  # participant i on side i mod N
+        for i, p in enumerate(run.participants):
+            p.node_url, p.ipfs_api = run.sides.side(i)
     creator = dev_account("alice")
     store = IpfsStore(run.ipfs_api, cache_dir=run.workdir / "cache")
     with Chain(run.chain_url) as chain:
@@ -248,9 +235,10 @@ def _run(run: DemoRun, opts: DemoOptions,
         bond = {"contributor": int(chain.constant("MinContributorBond")),
                 "validator": int(chain.constant("MinValidatorBond"))}
         fund = 10 * (max(stake.values()) + max(bond.values())) + 100 * UNIT
-        chain.submit_many(creator.keypair, [
-            ("Balances", "transfer_keep_alive", {"dest": p.account.ss58_address, "value": fund})
-            for p in run.participants if p.role != "aggregator"])
+        chain.submit_many(creator.keypair, [  # the aggregator: just its transaction fees
+            ("Balances", "transfer_keep_alive", {"dest": p.account.ss58_address,
+                                                 "value": fund if p.role != "aggregator" else
+                                                 100 * UNIT}) for p in run.participants])
         members = [p for p in run.participants if p.role in ("contributor", "validator")]
         dml.submit_all([(p.account.keypair, dml.register_call(
             Role(p.role.capitalize()), stake[p.role], p.account.x25519_public)) for p in members])
@@ -305,6 +293,10 @@ def _run(run: DemoRun, opts: DemoOptions,
     if opts.plot is not None:
         plot_rounds(summary, opts.plot)
         summary["plot"] = str(opts.plot)
+    summary["participants"] = [
+        {"name": p.name, "role": p.role, "address": p.account.ss58_address,
+         "node": p.node_url or run.chain_url, "ipfs": p.ipfs_api or run.ipfs_api}
+        for p in run.participants]
     summary["workdir"] = str(run.workdir)
     return summary
 

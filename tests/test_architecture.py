@@ -93,7 +93,7 @@ def _imports(rel: str, tree: ast.Module, *, runtime: bool = False
 
 
 #: Top-level modules that form one unit.
-UNITS = {"demo_run": "demo", "demo_cancel": "demo"}
+UNITS = {"demo_run": "demo", "demo_cancel": "demo", "demo_network": "demo"}
 
 
 def _unit(module: str) -> str | None:

@@ -35,6 +35,11 @@ def demo(
                                help="Train this model spec (from `decentralml model init`, its "
                                     "weights beside it) on the example's data instead."),
     seed: int = typer.Option(0, help="Seed of the data split, initial weights and training."),
+    nodes: int = typer.Option(1, min=1, max=4, help="1: one dev node (a block as soon as "
+                              "transactions arrive). 2-4: that many authorities (Alice, Bob, "
+                              "Charlie, Dave; 2 s slots) with a Kubo each, participant i on "
+                              "node and Kubo i mod N. A running `devnet up` is reused if it "
+                              "has as many nodes."),
     timeout: float = typer.Option(1800, help="Give up after this many seconds."),
 ) -> None:
     """Run a federated task end to end: chain, IPFS, and every role as its own process.
@@ -58,11 +63,12 @@ def demo(
                        malicious=malicious, attack=attack, validator_strategies=strategies,
                        rule=rule, plot=plot, seed=seed,
                        local_epochs=local_epochs, example=example, model=model,
-                       timeout=timeout)
+                       timeout=timeout, nodes=nodes)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                         TextColumn("{task.completed}/{task.total} rounds"), TimeElapsedColumn(),
                         console=console, transient=False)
-    bar = progress.add_task("starting the dev chain and IPFS", total=rounds)
+    bar = progress.add_task("starting the dev chain and IPFS" if nodes == 1 else
+                            f"starting {nodes} nodes and their Kubo daemons", total=rounds)
 
     def on_progress(stage: str, info: dict[str, Any]) -> None:
         if stage == "round":
@@ -106,5 +112,10 @@ def _print(s: dict[str, Any]) -> None:
     for row in s.get("validators", []):
         v.add_row(row["name"], row["strategy"], fmt_units(row["reward"]), fmt_units(row["slashed"]))
     out.print(v)
+    by_node: dict[str, list[str]] = {}
+    for person in s.get("participants", []):
+        by_node.setdefault(person["node"], []).append(person["name"])
+    if len(by_node) > 1:
+        out.print("\n".join(f"{url}: {', '.join(names)}" for url, names in by_node.items()))
     if s.get("plot"):
         out.print(f"plot: {s['plot']}")
