@@ -144,10 +144,6 @@ _LINES: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "attest": lambda i: (f"round {i['round']}: attested aggregate {_short(i['hash'])}, "
                          f"accuracy {int(i['score']) / 100:.2f}%{_at(i)}") if i.get("attested")
     else f"round {i['round']}: did not attest ({i.get('reason', 'already done')})",
-    "propose:saved": lambda i: f"round {i['round']}: uploaded aggregate {_short(i['cid'])}",
-    "propose": lambda i: (f"round {i['round']}: proposed the aggregate of {i['updates']} "
-                          f"update(s){_at(i)}") if i.get("proposed")
-    else f"round {i['round']}: no aggregate to propose ({i.get('reason', 'already done')})",
     "finalized": lambda i: f"round {i['round']}: finalised",
     "missed": lambda i: f"round {i['round']}: {i['step']} refused ({i['reason']}); sat out",
     "recovered": lambda i: f"round {i['round']}: found on chain what was sent before a restart",
@@ -382,16 +378,17 @@ def validate(
 
 def aggregate(
     ctx: typer.Context,
-    task_id: int = typer.Option(..., "--task", help="Task whose rounds to aggregate."),
-    finalize: bool = typer.Option(True, help="Also finalise rounds when allowed."),
+    task_id: int = typer.Option(..., "--task", help="Task whose rounds to finalise."),
     key: str = KeyOpt, dev: str = DevOpt, password_file: Path = PasswordFileOpt,
 ) -> None:
-    """Compute and propose each round's aggregate; finalise rounds. Anyone may run it."""
+    """Finalise the task's rounds that end at their deadline (a round whose whole electorate
+    attests is finalised by the chain in that block). Anyone may run it, with a key of its
+    own."""
     from decentralml_client.roles.aggregator import run_aggregator
 
     st = state(ctx)
     with _role_session(st, key, dev, password_file) as (_, _, rc):
-        summary = run_aggregator(rc, task_id, finalize=finalize)
+        summary = run_aggregator(rc, task_id)
     _finish(st, summary)
 
 

@@ -1,10 +1,12 @@
-"""The aggregator: propose each round's aggregate and finalise rounds.
+"""The aggregator: finalise rounds that end at their deadline.
 
-Anyone may run it to finalise rounds (``finalize_round`` is permissionless). Proposals come
-only from the round's electorate (a validator's bond answers for a losing proposal), so it
-proposes when it runs with a validator's key: it recomputes exactly what every validator
-recomputes (:func:`~decentralml_client.roles.updates.compute_aggregate`), uploads the
-weights file and calls ``propose_aggregate``.
+The validators propose the aggregate themselves (attesting a hash nobody proposed proposes
+it), and the attestation that completes the electorate's finalises the round in its block, so
+a round whose electorate all attests needs nobody else. A round in which some member does not
+attest is decided at the aggregation deadline, and somebody has to call ``finalize_round``
+then: that is this role. Anyone may run it, with any funded key (``finalize_round`` is
+permissionless); it needs no seat in the task. Give it a key of its own: a key shared with a
+validator makes their transactions compete for the same nonce.
 """
 
 from __future__ import annotations
@@ -15,10 +17,9 @@ from typing import Any
 
 from decentralml_client.chain import PalletError
 from decentralml_client.chain.errors import Kind
-from decentralml_client.chain.records import Hash, Task
-from decentralml_client.roles.common import Attempt, RoleContext, RoleError
+from decentralml_client.chain.records import Task
+from decentralml_client.roles.common import Attempt, RoleContext
 from decentralml_client.roles.driver import WAIT, Fields, Step, drive
-from decentralml_client.roles.updates import compute_aggregate
 
 
 def try_finalize(ctx: RoleContext, task_id: int, r: int) -> bool:
@@ -44,37 +45,22 @@ def round_finalizable(ctx: RoleContext, task: Task) -> bool:
     return head >= task.phase_ends_at
 
 
-def _changed_or_finalizable(ctx: RoleContext, task: Task,
-                            finalize: bool) -> Callable[[Task], bool]:
-    """A wait condition: the task changed, or (with ``finalize``) its round can be finalised."""
-    return lambda t: t != task or (finalize and round_finalizable(ctx, t))
-
-
-def run_aggregator(ctx: RoleContext, task_id: int, *, finalize: bool = True) -> dict[str, Any]:
-    """Propose the aggregate of every round of ``task_id`` and finalise rounds until it ends."""
-    return drive(ctx, task_id, AggregatorPlan(ctx, task_id, finalize))
+def run_aggregator(ctx: RoleContext, task_id: int) -> dict[str, Any]:
+    """Finalise every round of ``task_id`` that its deadline decides, until the task ends."""
+    return drive(ctx, task_id, AggregatorPlan(ctx, task_id))
 
 
 class AggregatorPlan:
-    """The aggregator's steps: ``propose`` (with a key of the round's electorate) and
-    ``finalize`` (anyone, once the round may be finalised)."""
+    """The aggregator's one step: ``finalize`` (anyone, once the round may be finalised)."""
 
     role = "aggregator"
 
-    def __init__(self, ctx: RoleContext, task_id: int, finalize: bool) -> None:
-        self.ctx, self.task_id, self.finalize = ctx, task_id, finalize
-        self.steps = {
-            "propose": Step(self.propose, done="proposed", on_missed={"proposed": False}),
-            "finalize": Step(self.finalize_round),
-        }
+    def __init__(self, ctx: RoleContext, task_id: int) -> None:
+        self.ctx, self.task_id = ctx, task_id
+        self.steps = {"finalize": Step(self.finalize_round)}
 
     def next_step(self, at: Attempt) -> str:
-        if (at.phase == "Aggregate" and "proposed" not in at.entry
-                and self.ctx.address in self.ctx.dml.electorate(self.task_id, at.round)):
-            return "propose"
-        if self.finalize and round_finalizable(self.ctx, at.task):
-            return "finalize"
-        return WAIT
+        return "finalize" if round_finalizable(self.ctx, at.task) else WAIT
 
     def finished(self, at: Attempt, done: Counter[str]) -> bool:
         return False
@@ -83,21 +69,11 @@ class AggregatorPlan:
         return None
 
     def wait_condition(self, at: Attempt) -> Callable[[Task], bool]:
-        return _changed_or_finalizable(self.ctx, at.task, self.finalize)
+        task = at.task
+        return lambda t: t != task or round_finalizable(self.ctx, t)
 
     def summary(self, done: Counter[str]) -> dict[str, Any]:
-        return {"task": self.task_id, "proposed": done["proposed"]}
-
-    def propose(self, at: Attempt, save: Callable[..., Fields]) -> Fields:
-        try:
-            agg = compute_aggregate(self.ctx, self.task_id, at.task)
-        except RoleError as exc:  # nothing accepted: the round will fail at finalisation
-            return {"proposed": False, "reason": str(exc)}
-        cid = self.ctx.store.add(agg.data)
-        save(cid=cid, hash=agg.hash, included=agg.included)
-        receipt = self.ctx.dml.propose_aggregate(self.ctx.account.keypair, self.task_id,
-                                                 at.round, cid, Hash(agg.hash))
-        return {"proposed": True, "updates": len(agg.included), "block": receipt.block_number}
+        return {"task": self.task_id, "finalized": done["finalize"]}
 
     def finalize_round(self, at: Attempt, save: Callable[..., Fields]) -> Fields | None:
         head, _ = self.ctx.chain.head()

@@ -48,8 +48,8 @@ def _journal(run: DemoRun, p: Participant, task_id: int) -> dict:
 
 
 def _people(tmp_path: Path, validators: int = 1) -> tuple[dict[str, Participant], Participant]:
-    """Two contributors and ``validators`` validators with keys of their own, and an
-    aggregator that signs as the first validator."""
+    """Two contributors, ``validators`` validators and an aggregator (it only finalises at
+    deadlines), each with a key of its own."""
     ks = Keystore(tmp_path / "keys", kdf_limits=KdfLimits.minimum())
     people = {}
     names = [("c1", "contributor"), ("c2", "contributor")]
@@ -57,21 +57,23 @@ def _people(tmp_path: Path, validators: int = 1) -> tuple[dict[str, Participant]
     for name, role in names:
         ks.create(name, PASSWORD)
         people[name] = Participant(name, role, ks.load(name, PASSWORD))
-    return people, Participant("agg", "aggregator", ks.load("v1", PASSWORD))
+    ks.create("agg", PASSWORD)
+    return people, Participant("agg", "aggregator", ks.load("agg", PASSWORD))
 
 
 def _one_round_task(chain: Chain, dml: DecentralMl, ipfs_api: str,
                     people: dict[str, Participant], tmp_path: Path,
-                    vote_blocks: int = 500, min_validators: int | None = None) -> int:
+                    vote_blocks: int = 500, min_validators: int | None = None,
+                    aggregator: Participant | None = None) -> int:
     """Fund and register ``people``, create a one-round task for two contributors and the
     validators among them (long phases: the roles move it on; ``vote_blocks`` for the vote
     commit and attestation phases; ``min_validators`` default: every seat), and have them
-    join it."""
+    join it; the ``aggregator`` is funded for its fees."""
     alice = dev_account("alice")
     chain.submit_many(alice.keypair, [
         ("Balances", "transfer_keep_alive", {"dest": p.account.ss58_address,
                                              "value": 1000 * UNIT})
-        for p in people.values()])
+        for p in [*people.values(), *([aggregator] if aggregator else [])]])
     for p in people.values():
         dml.register(p.account.keypair, Role(p.role.capitalize()),
                      int(chain.constant("MinContributorStake" if p.role == "contributor"
@@ -102,7 +104,8 @@ def test_killing_a_contributor_and_kubo_mid_round_loses_nothing(devnet, kubo_fac
     try:
         with Chain(devnet.url) as chain:
             dml = DecentralMl(chain)
-            task_id = _one_round_task(chain, dml, ipfs.api_multiaddr, people, tmp_path)
+            task_id = _one_round_task(chain, dml, ipfs.api_multiaddr, people, tmp_path,
+                                      aggregator=aggregator)
             c1_before = chain.free_balance(people["c1"].account.ss58_address)
 
             spawn_role(run, people["c1"], ["contribute", "--task", str(task_id),
@@ -199,7 +202,8 @@ def test_a_validators_storage_outage_in_the_vote_costs_nobody_anything(devnet, k
         with Chain(devnet.url) as chain:
             dml = DecentralMl(chain)
             first_block = chain.head()[0]
-            task_id = _one_round_task(chain, dml, ipfs.api_multiaddr, people, tmp_path)
+            task_id = _one_round_task(chain, dml, ipfs.api_multiaddr, people, tmp_path,
+                                      aggregator=aggregator)
             _start_round(run, people, aggregator, task_id, {"v1": ["--digits-holdout", "0/1"]})
             _outage_in_the_vote(run, dml, task_id, people, procs, ipfs, "v1", ipfs.start)
             _first_attempt_paid(dml, task_id, first_block, list(people.values()), set())
@@ -230,7 +234,8 @@ def test_one_validators_own_storage_outage_costs_it_nothing(devnet, kubo_factory
         with Chain(devnet.url) as chain:
             dml = DecentralMl(chain)
             first_block = chain.head()[0]
-            task_id = _one_round_task(chain, dml, shared.api_multiaddr, people, tmp_path)
+            task_id = _one_round_task(chain, dml, shared.api_multiaddr, people, tmp_path,
+                                      aggregator=aggregator)
             _start_round(run, people, aggregator, task_id,
                          {"v1": ["--digits-holdout", "0/2"], "v2": ["--digits-holdout", "1/2"]})
             _outage_in_the_vote(run, dml, task_id, people, procs, own, "v2", restart)
@@ -268,7 +273,8 @@ def test_a_silent_validator_does_not_stall_the_others(devnet, kubo_factory,
             dml = DecentralMl(chain)
             first_block = chain.head()[0]
             task_id = _one_round_task(chain, dml, ipfs.api_multiaddr, people, tmp_path,
-                                      vote_blocks=60, min_validators=2)
+                                      vote_blocks=60, min_validators=2,
+                                      aggregator=aggregator)
             _start_round(run, people, aggregator, task_id,
                          {"v1": ["--digits-holdout", "0/2"], "v2": ["--digits-holdout", "1/2"],
                           "v3": ["--digits-holdout", "0/2", "--strategy", "silent"]})

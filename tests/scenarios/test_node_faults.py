@@ -56,7 +56,8 @@ def _until(what: str, cond: Callable[[], Any], people: list[Participant],
 
 def _task_with_roles(run: DemoRun, urls: dict[str, str], rounds: int, phase_blocks: int,
                      ipfs: dict[str, str] | None = None) -> tuple[int, list[Participant]]:
-    """Two contributors and two validators (the aggregator signs as the first) join a task;
+    """Two contributors and two validators join a task (and an aggregator, with a key of its
+    own, finalises rounds at deadlines);
     ``urls`` maps each role's name to the node it talks to, ``ipfs`` to its Kubo. Returns the
     task and the roles."""
     ipfs = ipfs or {}
@@ -67,14 +68,16 @@ def _task_with_roles(run: DemoRun, urls: dict[str, str], rounds: int, phase_bloc
         role = "contributor" if name.startswith("c") else "validator"
         people.append(Participant(name, role, ks.load(name, PASSWORD), node_url=urls[name],
                                   ipfs_api=ipfs.get(name)))
-    aggregator = Participant("agg", "aggregator", ks.load("v1", PASSWORD), node_url=urls["agg"],
+    ks.create("agg", PASSWORD)
+    aggregator = Participant("agg", "aggregator", ks.load("agg", PASSWORD), node_url=urls["agg"],
                              ipfs_api=ipfs.get("agg"))
     alice = dev_account("alice")
     with Chain(run.chain_url) as chain:
         dml = DecentralMl(chain)
         chain.submit_many(alice.keypair, [
             ("Balances", "transfer_keep_alive", {"dest": p.account.ss58_address,
-                                                 "value": 1000 * UNIT}) for p in people])
+                                                 "value": 1000 * UNIT})
+            for p in [*people, aggregator]])
         stake = {"contributor": int(chain.constant("MinContributorStake")),
                  "validator": int(chain.constant("MinValidatorStake"))}
         dml.submit_all([(p.account.keypair, dml.register_call(
