@@ -284,6 +284,8 @@ class KuboDaemon(Service):
         # Newer Kubo fetches bootstrap/routing defaults from the Internet ("AutoConf") and
         # sends anonymous telemetry when online: never, and no delegated (HTTP) routers.
         config.setdefault("AutoConf", {})["Enabled"] = False
+        # Nor a certificate from the public AutoTLS service (it needs a public address anyway).
+        config.setdefault("AutoTLS", {})["Enabled"] = False
         plugins = config.setdefault("Plugins", {})
         if not isinstance(plugins.get("Plugins"), dict):
             plugins["Plugins"] = {}
