@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench._load import load_bench
 
 
 @pytest.fixture(scope="module")
 def attack_costs():
-    path = ROOT / "bench" / "attack_costs.py"
-    spec = importlib.util.spec_from_file_location("attack_costs", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["attack_costs"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("attack_costs")
 
 
 @pytest.fixture(scope="module")

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench._load import load_bench
 
 
 @pytest.fixture(scope="module")
 def bench():
-    path = ROOT / "bench" / "bench_roles.py"
-    spec = importlib.util.spec_from_file_location("bench_roles", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_roles"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("bench_roles")
 
 
 def test_participants_are_spread_over_the_nodes_round_robin(bench) -> None:
