@@ -164,7 +164,9 @@ def _four_authorities(tmp_path: Path, kubos: list[str]) -> None:
         # models cross over bitswap (and are hash-checked as always).
         urls = {"c1": alice.url, "v1": alice.url, "c2": bob.url, "v2": bob.url, "agg": bob.url}
         ipfs = {"c1": kubos[0], "v1": kubos[0], "c2": kubos[1], "v2": kubos[1], "agg": kubos[1]}
-        task_id, people = _task_with_roles(run, urls, rounds=2, phase_blocks=100, ipfs=ipfs)
+        # Eight rounds: with 2 s slots a round takes about five blocks, and the task must still
+        # run through the kill, the restart and the 30 s freeze below.
+        task_id, people = _task_with_roles(run, urls, rounds=8, phase_blocks=100, ipfs=ipfs)
         try:
             with Chain(alice.url) as chain:
                 dml = DecentralMl(chain)
@@ -196,9 +198,10 @@ def _four_authorities(tmp_path: Path, kubos: list[str]) -> None:
                     for proc in frozen:
                         if proc is not None:
                             proc.send_signal(signal.SIGCONT)
+                assert dml.task(task_id).status == "Active"  # the freeze hit a running task
                 _until("the task to finish", lambda: dml.task(task_id).status != "Active",
                        people)
-                _check_rounds(dml, task_id, 2)
+                _check_rounds(dml, task_id, 8)
                 issuance, held = ledger(chain)
                 assert issuance == held
                 end_block, _ = chain.head()
