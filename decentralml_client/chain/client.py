@@ -247,10 +247,20 @@ class Chain:
 
     # -- writes -----------------------------------------------------------------------------
 
-    def _nonce(self, signer: Keypair) -> int:
-        onchain = int(self.substrate.get_account_nonce(signer.ss58_address))
-        local = self._next_nonce.get(signer.ss58_address, 0)
-        return max(onchain, local)
+    def _nonce(self, signer: Keypair, *, past_pool: bool = False) -> int:
+        """``signer``'s next nonce: the chain's (so a restarted process signing the same call
+        again makes the same bytes, which the pool recognises), or, with ``past_pool``, past
+        the transactions this node's pool holds too (``system_accountNextIndex``): for a call
+        whose nonce another transaction took (1014), e.g. one sent by another process with
+        the same key."""
+        address = signer.ss58_address
+        onchain = int(self.substrate.get_account_nonce(address))
+        if past_pool:
+            with contextlib.suppress(SubstrateRequestException, KeyError, TypeError,
+                                     ValueError):
+                onchain = max(onchain, int(self.substrate.rpc_request(
+                    "system_accountNextIndex", [address])["result"]))
+        return max(onchain, self._next_nonce.get(address, 0))
 
     def submit(self, signer: Keypair, call: str, params: dict[str, Any], *,
                pallet: str = PALLET, wait: bool = True, timeout: float | None = None) -> Receipt:
@@ -332,7 +342,7 @@ class Chain:
                     return label, sent.hash, sent  # in the pool, or included meanwhile
                 if attempt < 2 and any(n in msg for n in _NONCE_TAKEN):
                     self._next_nonce.pop(signer.ss58_address, None)
-                    nonce = self._nonce(signer)
+                    nonce = self._nonce(signer, past_pool=True)
                     self._next_nonce[signer.ss58_address] = nonce + 1
                     composed = self.substrate.compose_call(pallet, call, params)
                     data = str(self.substrate.create_signed_extrinsic(

@@ -5,7 +5,8 @@ Signing is deterministic (as with ed25519 keys: the same call and nonce give the
 bytes). Blocks are made only when the test says so (``produce``), or, with ``auto``, at each
 look at the head while transactions wait (``resume_on_submit``: from the next submission
 on). The pool answers like Substrate's: the same bytes again are "Transaction Already
-Imported" (1013), an included nonce is stale (1010).
+Imported" (1013), an included nonce is stale (1010), another transaction with a nonce the pool
+holds is "Priority is too low" (1014); ``system_accountNextIndex`` counts the pool.
 """
 
 from __future__ import annotations
@@ -88,6 +89,9 @@ class FakeSubstrate:
             return {"result": list(self.pool)}
         if method == "author_submitExtrinsic":
             return self._submit(params[0])
+        if method == "system_accountNextIndex":
+            pending = [n for who, n in map(self._sender_nonce, self.pool) if who == params[0]]
+            return {"result": max([self.get_account_nonce(params[0]) - 1, *pending]) + 1}
         raise AssertionError(f"unexpected RPC {method}")
 
     def _refuse(self, code: int, message: str, data: str = "") -> None:
@@ -111,6 +115,10 @@ class FakeSubstrate:
         who, nonce = self._sender_nonce(data)
         if nonce < self.get_account_nonce(who):
             self._refuse(1010, "Invalid Transaction", "Transaction is outdated")
+        if (who, nonce) in map(self._sender_nonce, self.pool):  # other bytes, same nonce
+            self._refuse(1014, "Priority is too low: (0 vs 0)",
+                         "The transaction has too low priority to replace another transaction "
+                         "already in the pool.")
         self.pool.append(data)
         self.answers.append("ok")
         return {"result": ext_hash(data)}

@@ -110,6 +110,23 @@ def test_a_resend_refused_for_its_taken_nonce_waits_for_the_copy_in_the_pool(mon
     assert len(fake.submitted) == 2  # nothing signed with a new nonce
 
 
+def test_a_key_whose_transaction_another_process_left_pending_takes_the_next_nonce(
+        monkeypatch) -> None:
+    fake = FakeSubstrate()
+    elsewhere = _chain(fake, monkeypatch)  # another process signing with the same key
+    with pytest.raises(InclusionTimeout):
+        elsewhere.submit(dev_account("bob").keypair, "attest_aggregate", {"round": 0})
+    fake.resume_on_submit = True
+
+    receipt = _chain(fake, monkeypatch).submit(dev_account("bob").keypair, CALL[1], CALL[2],
+                                               pallet=CALL[0])
+
+    # Signed with the chain's nonce, refused as the pending one holds it, signed past the pool.
+    assert fake.answers == ["ok", "1014", "ok"]
+    assert [FakeSubstrate._sender_nonce(x)[1] for x in fake.blocks[receipt.block_number]] \
+        == [0, 1]
+
+
 def test_a_new_process_sending_bytes_the_pool_holds_waits_for_them(monkeypatch) -> None:
     fake = FakeSubstrate()
     first = _timed_out_once(_chain(fake, monkeypatch), fake)
