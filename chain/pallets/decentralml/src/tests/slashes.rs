@@ -1,6 +1,7 @@
 //! Each slash and who may propose or attest.
 
 use super::*;
+use frame_support::{traits::Hooks, weights::Weight};
 
 #[test]
 fn silence_slashes_the_bond_into_the_escrow() {
@@ -63,6 +64,26 @@ fn losing_verdicts_are_slashed_by_the_fraction_that_lost() {
 		// 1 000 × 1 wrong of 3 × 5 % = 16.67 → 16.
 		assert_eq!(slashes(), vec![(23, SlashReason::LosingVerdicts, 16)]);
 		assert_eq!(Submissions::<Test>::get((id, 0), 2).unwrap().status, SubmissionStatus::Rejected);
+	});
+}
+
+#[test]
+fn racing_to_propose_junk_by_attesting_first_loses_and_is_slashed() {
+	build_and_execute(|| {
+		let id = default_task();
+		default_round_until_aggregate(id);
+		// 23 attests a junk hash before anyone: its attestation makes the first proposal.
+		attest(23, id, 0, h(2));
+		// The honest members attest the honest aggregate in the same block; it is proposed by
+		// the first of them, reaches the quorum and is adopted.
+		attest(21, id, 0, h(1));
+		attest(22, id, 0, h(1));
+		has(E::ModelAdopted { task_id: id, round: 0, cid: cid("agg"), hash: h(1), attestations: 2, attest_stake: 2_000 });
+		// Everyone attested: the block's idle time finalises the round.
+		DecentralMl::on_idle(System::block_number(), Weight::MAX);
+		assert_eq!((task(id).round, task(id).model_hash), (1, h(1)));
+		assert_eq!(slashes(), vec![(23, SlashReason::LosingAggregate, 50)]);
+		assert_eq!((paid_to(21) > 0, paid_to(23)), (true, 0));
 	});
 }
 
