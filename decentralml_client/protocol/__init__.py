@@ -3,7 +3,9 @@
 * :mod:`.commitments` — what contributors and validators commit to (byte-exact with the pallet);
 * :mod:`.consensus` — stake-weighted acceptance, the consensus score and probe of an update,
   which verdicts are evidenced, and how a finalised round pays and slashes (a mirror of the
-  pallet's integer arithmetic).
+  pallet's integer arithmetic);
+* :mod:`.sampling` — the cohort, audit and committee draws of docs/committees.md (byte-exact
+  with the pallet).
 
 Nothing here talks to a chain, IPFS or TensorFlow.
 """
