@@ -19,6 +19,7 @@ from decentralml_client.protocol.consensus import (
     Verdict,
     VoteRecord,
     aggregated,
+    committee_accepts,
     evidenced,
     is_accepted,
     quorum_stake,
@@ -28,7 +29,7 @@ from decentralml_client.protocol.consensus import (
 
 __all__ = [
     "PPM", "Consensus", "Constants", "RoundSettlement", "Verdict", "VoteRecord", "aggregated",
-    "evidenced",
+    "committee_accepts", "evidenced",
     "is_accepted", "quorum_stake", "settle_round", "update_commitment", "vote_commitment",
     "weighted_median",
 ]

@@ -24,11 +24,19 @@ in ``chain/pallets/decentralml/vectors/`` are checked against both (the pallet's
   adopted model; the contributor pool by consensus score among accepted updates;
 * silence (no revealed vote), losing or unevidenced verdicts and backing a losing aggregate
   cost bond.
+
+With **committees** (``docs/committees.md``; the judges drawn by
+:mod:`decentralml_client.protocol.sampling`), ``judges`` maps each revealed submission to the
+validators that judge it: only their verdicts count, an update is accepted when its accept
+stake reaches the quorum of *its judges'* stake, its medians are over its judges' verdicts, a
+validator's quality and verdict slash count the ``n_v`` submissions it judges (an omitted
+verdict is an unevidenced one) and the validator pool is split by ``Q_v × n_v``. Without
+``judges`` (``None``) every member judges every update, as above.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from decentralml_client.units import PERMILL
@@ -66,6 +74,14 @@ def quorum_stake(quorum_ppm: int, electorate_stake: int) -> int:
 def is_accepted(accept_stake: int, quorum_ppm: int, electorate_stake: int) -> bool:
     """Whether an update with ``accept_stake`` behind its accept verdicts is accepted."""
     return electorate_stake > 0 and accept_stake >= quorum_stake(quorum_ppm, electorate_stake)
+
+
+def committee_accepts(accept_stake: int, quorum_ppm: int, judge_bonds: Iterable[int]) -> bool:
+    """Whether an update judged by a committee is accepted: its accept stake is positive and
+    reaches the quorum (rounded up) of its judges' stake (``judge_bonds``, the bonds its judges
+    joined with)."""
+    stake = sum(judge_bonds)
+    return accept_stake > 0 and is_accepted(accept_stake, quorum_ppm, stake)
 
 
 def aggregated(accepted: Sequence[int], scores: Mapping[int, int]) -> list[int]:
@@ -131,6 +147,15 @@ class Consensus:
     scores: dict[int, int]  # consensus score (median of evidenced scores)
     probes: dict[int, int]  # consensus probe (median of all probes)
     accept_stake: dict[int, int]
+    # With committees: each revealed submission's judges and their stake (None: everyone).
+    judges: Mapping[int, frozenset[str]] | None = None
+    committee_stake: dict[int, int] = field(default_factory=dict)
+
+    def assigned(self, who: str) -> list[int]:
+        """The revealed submissions ``who`` judges (every one without committees)."""
+        if self.judges is None:
+            return list(self.accepted)
+        return [i for i in self.accepted if who in self.judges.get(i, ())]
 
 
 def evidenced(probe: int, median: int, constants: Constants = Constants()) -> bool:
@@ -144,8 +169,14 @@ def consensus(
     electorate: Mapping[str, VoteRecord],
     quorum_ppm: int,
     constants: Constants = Constants(),
+    judges: Mapping[int, Sequence[str]] | None = None,
 ) -> Consensus:
-    """Acceptance, consensus score, consensus probe and accept stake per revealed submission."""
+    """Acceptance, consensus score, consensus probe and accept stake per revealed submission.
+
+    ``judges`` (committees): each revealed submission's judges, keys of ``electorate``; only
+    their verdicts on it count, and it is accepted by the quorum of their stake."""
+    if judges is not None:
+        return _committee_consensus(revealed, electorate, quorum_ppm, constants, judges)
     e_stake = sum(r.bond for r in electorate.values())
     accept_stake = {i: 0 for i in revealed}
     votes: dict[int, list[tuple[int, int, int]]] = {i: [] for i in revealed}  # score, probe, bond
@@ -167,9 +198,45 @@ def consensus(
     return Consensus(accepted, scores, probes, accept_stake)
 
 
-def validator_quality(verdicts: Verdicts, c: Consensus,
-                      constants: Constants = Constants()) -> tuple[int, int]:
-    """``(quality ppm, losing or unevidenced verdicts)`` of one revealed vote."""
+def _medians(votes: list[tuple[int, int, int]], constants: Constants) -> tuple[int, int]:
+    """``(probe median, score median of the evidenced)`` of ``(score, probe, bond)`` votes."""
+    probe = weighted_median([p for _, p, _ in votes], [b for _, _, b in votes])
+    good = [(s, b) for s, p, b in votes if evidenced(p, probe, constants)]
+    return probe, weighted_median([s for s, _ in good], [b for _, b in good])
+
+
+def _committee_consensus(revealed: Sequence[int], electorate: Mapping[str, VoteRecord],
+                         quorum_ppm: int, constants: Constants,
+                         judges: Mapping[int, Sequence[str]]) -> Consensus:
+    """:func:`consensus` with committees: per submission over its judges only."""
+    of = {i: frozenset(w for w in judges.get(i, ()) if w in electorate) for i in revealed}
+    stake = {i: sum(electorate[w].bond for w in of[i]) for i in revealed}
+    accept_stake = {i: 0 for i in revealed}
+    votes: dict[int, list[tuple[int, int, int]]] = {i: [] for i in revealed}
+    for who, rec in electorate.items():
+        seen: set[int] = set()
+        for sub, accept, score, probe in rec.verdicts or ():
+            if sub in of and who in of[sub] and sub not in seen:
+                seen.add(sub)
+                if accept:
+                    accept_stake[sub] += rec.bond
+                votes[sub].append((score, probe, rec.bond))
+    accepted = {i: accept_stake[i] > 0 and is_accepted(accept_stake[i], quorum_ppm, stake[i])
+                for i in revealed}
+    medians = {i: _medians(votes[i], constants) for i in revealed}
+    return Consensus(accepted, {i: m[1] for i, m in medians.items()},
+                     {i: m[0] for i, m in medians.items()}, accept_stake, of, stake)
+
+
+def validator_quality(verdicts: Verdicts, c: Consensus, constants: Constants = Constants(),
+                      assigned: Collection[int] | None = None) -> tuple[int, int]:
+    """``(quality ppm, losing or unevidenced verdicts)`` of one revealed vote.
+
+    ``assigned`` (committees): the revealed submissions the voter judges (``n_v`` of them);
+    only verdicts on them count and a missing one is unevidenced. Without it, the vote covers
+    every revealed submission."""
+    if assigned is not None:
+        return _committee_quality(verdicts, c, constants, assigned)
     n = len(c.accepted)
     if n == 0:
         return 0, 0
@@ -184,9 +251,35 @@ def validator_quality(verdicts: Verdicts, c: Consensus,
             dev += min(abs(score - c.scores[sub]), tolerance)
         else:
             dev += tolerance
+    return _quality(matches, dev, n, tolerance), n - matches
+
+
+def _quality(matches: int, dev: int, n: int, tolerance: int) -> int:
     agreement = matches * PPM // n
     closeness = PPM - dev * PPM // (n * tolerance)
-    return agreement * agreement // PPM * closeness // PPM, n - matches
+    return agreement * agreement // PPM * closeness // PPM
+
+
+def _committee_quality(verdicts: Verdicts, c: Consensus, constants: Constants,
+                       assigned: Collection[int]) -> tuple[int, int]:
+    mine = {i for i in assigned if i in c.accepted}
+    n = len(mine)
+    if n == 0:
+        return 0, 0
+    tolerance = max(1, constants.score_tolerance)
+    given: dict[int, Verdict] = {}
+    for v in verdicts:
+        if v[0] in mine:
+            given.setdefault(v[0], v)
+    matches, dev = 0, tolerance * (n - len(given))  # an omitted verdict: unevidenced
+    for sub, accept, score, probe in given.values():
+        if evidenced(probe, c.probes[sub], constants):
+            if accept == c.accepted[sub]:
+                matches += 1
+            dev += min(abs(score - c.scores[sub]), tolerance)
+        else:
+            dev += tolerance
+    return _quality(matches, dev, n, tolerance), n - matches
 
 
 def settle_round(
@@ -201,6 +294,7 @@ def settle_round(
     adopted: str | None,
     min_validators: int = 1,
     constants: Constants = Constants(),
+    judges: Mapping[int, Sequence[str]] | None = None,
 ) -> RoundSettlement:
     """Settle one round attempt.
 
@@ -211,6 +305,9 @@ def settle_round(
     at least ``min_contributors`` updates were accepted and at least ``min_validators``
     validators revealed a vote. Silence costs bond only once the attempt reached the vote
     (at least ``min_contributors`` updates revealed); every slash is capped by the bond left.
+    ``judges`` (committees, see :func:`consensus`): each revealed submission's judges; a
+    validator's verdict slash and quality then count its ``n_v`` assigned submissions and the
+    validator pool is split by ``Q_v × n_v``.
     """
     out = RoundSettlement(success=False)
     slashes: dict[str, int] = {}
@@ -223,22 +320,25 @@ def settle_round(
 
     for who, bond in unrevealed.items():
         slash(who, mul_floor(constants.silence_slash, bond))
-    c = consensus(revealed, electorate, quorum_ppm, constants)
+    c = consensus(revealed, electorate, quorum_ppm, constants, judges)
     accepted, medians = c.accepted, c.scores
     out.accepted, out.consensus_scores = accepted, medians
     n = len(revealed)
     reached_vote = n >= min_contributors
     voters = 0
+    work: dict[str, int] = {}  # n_v per voter (committees)
     for who, rec in electorate.items():
         if rec.verdicts is None:
             if reached_vote:
                 slash(who, mul_floor(constants.silence_slash, rec.bond))
         else:
             voters += 1
-            q, wrong = validator_quality(rec.verdicts, c, constants)
-            out.quality[who] = q
-            if n:
-                slash(who, rec.bond * wrong * constants.verdict_slash // (n * PPM))
+            mine = None if judges is None else c.assigned(who)
+            n_v = n if mine is None else len(mine)
+            q, wrong = validator_quality(rec.verdicts, c, constants, mine)
+            out.quality[who], work[who] = q, n_v
+            if n_v:
+                slash(who, rec.bond * wrong * constants.verdict_slash // (n_v * PPM))
         if adopted is not None and (
             (rec.attested is not None and rec.attested != adopted)
             or (rec.proposed is not None and rec.proposed != adopted)
@@ -251,8 +351,8 @@ def settle_round(
     out.success = True
     v_pool = mul_floor(validator_share_ppm, reward)
     c_pool = reward - v_pool
-    weights = {who: electorate[who].bond * q for who, q in out.quality.items()
-               if electorate[who].attested == adopted}
+    weights = {who: (electorate[who].bond if judges is None else work[who]) * q
+               for who, q in out.quality.items() if electorate[who].attested == adopted}
     total_w = sum(weights.values())
     if total_w:
         out.validator_pay = {who: v_pool * w // total_w for who, w in weights.items()
