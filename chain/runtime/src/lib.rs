@@ -386,9 +386,9 @@ impl pallet_decentralml::Config for Runtime {
 	/// ... or within 1 000 probe units (1e-9 each, so 1e-6) of it, whichever is wider.
 	type ProbeFloor = ConstU32<1_000>;
 	type TaskDeposit = TaskDeposit;
-	type MaxContributors = ConstU32<256>;
-	type MaxValidators = ConstU32<32>;
-	type MaxVerdicts = ConstU32<256>;
+	type MaxContributors = ConstU32<1_024>;
+	type MaxValidators = ConstU32<64>;
+	type MaxVerdicts = ConstU32<1_024>;
 	type MaxRounds = ConstU32<1_000>;
 	/// One week of 6-second blocks.
 	type MaxPhaseBlocks = ConstU32<100_800>;

@@ -83,6 +83,9 @@ fn bench_spec<T: Config>(max_contributors: u32, max_validators: u32) -> TaskSpec
 		max_retries: 0,
 		private: false,
 		max_idle_rounds: 0,
+		cohort: 0,
+		committee: 0,
+		audit: Permill::zero(),
 	}
 }
 

@@ -25,6 +25,8 @@ pub struct Consensus {
 	pub matches: Vec<u32>,
 	/// Per vote, in input order: Q_v = A_v² × C_v, in parts per million.
 	pub quality: Vec<u128>,
+	/// Per vote, in input order: `n_v`, the revealed submissions it judges.
+	pub assigned: Vec<u32>,
 }
 
 /// Bond-weighted lower median of `(value, bond)` pairs: sort by value, then the first value at
@@ -48,12 +50,42 @@ pub fn evidenced(probe: u32, median: u32, probe_tolerance: Permill, probe_floor:
 	probe.abs_diff(median) <= probe_floor.max(probe_tolerance.mul_floor(median))
 }
 
+/// One revealed vote as the consensus reads it: the voter's bond, and per revealed submission
+/// (in submission order) whether the voter judges it and its verdict on it, if any.
+pub struct Judged<'a> {
+	pub bond: u128,
+	pub assigned: Vec<bool>,
+	pub verdicts: Vec<Option<&'a Verdict>>,
+}
+
 /// The consensus of `votes` (bond, verdicts covering the `n = accepted.len()` revealed
-/// submissions in order) given the accept outcome of each submission. See
-/// [`Pallet::consensus`], which documents the rule.
+/// submissions in order) given the accept outcome of each submission: every voter judges every
+/// submission. See [`Pallet::consensus`], which documents the rule.
 pub fn consensus(
 	accepted: &[bool],
 	votes: &[(u128, &[Verdict])],
+	tolerance: u32,
+	probe_tolerance: Permill,
+	probe_floor: u32,
+) -> Consensus {
+	let n = accepted.len();
+	let judged: Vec<Judged> = votes
+		.iter()
+		.map(|(bond, v)| Judged {
+			bond: *bond,
+			assigned: alloc::vec![true; n],
+			verdicts: (0..n).map(|i| v.get(i)).collect(),
+		})
+		.collect();
+	consensus_judged(accepted, &judged, tolerance, probe_tolerance, probe_floor)
+}
+
+/// The consensus of judged votes: per submission over the verdicts present; per vote over the
+/// `n_v` submissions it judges, a missing verdict counting as an unevidenced one. With every
+/// voter judging every submission it is [`consensus`].
+pub fn consensus_judged(
+	accepted: &[bool],
+	votes: &[Judged],
 	tolerance: u32,
 	probe_tolerance: Permill,
 	probe_floor: u32,
@@ -64,43 +96,45 @@ pub fn consensus(
 	let mut medians = Vec::with_capacity(n);
 	for i in 0..n {
 		let probes: Vec<(u32, u128)> =
-			votes.iter().filter_map(|(bond, v)| v.get(i).map(|v| (v.probe, *bond))).collect();
+			votes.iter().filter_map(|j| j.verdicts[i].map(|v| (v.probe, j.bond))).collect();
 		let probe_median = lower_median(probes);
 		let scores: Vec<(u32, u128)> = votes
 			.iter()
-			.filter_map(|(bond, v)| v.get(i).map(|v| (v, *bond)))
+			.filter_map(|j| j.verdicts[i].map(|v| (v, j.bond)))
 			.filter(|(v, _)| evidenced(v.probe, probe_median, probe_tolerance, probe_floor))
 			.map(|(v, bond)| (v.score, bond))
 			.collect();
 		probe_medians.push(probe_median);
 		medians.push(lower_median(scores));
 	}
-	let (mut matches, mut quality) = (Vec::new(), Vec::new());
-	for (_, verdicts) in votes {
-		let mut m = 0u32;
-		let mut deviation = 0u128;
-		for (i, v) in verdicts.iter().take(n).enumerate() {
-			if evidenced(v.probe, probe_medians[i], probe_tolerance, probe_floor) {
-				if v.accept == accepted[i] {
-					m += 1;
-				}
-				deviation += v.score.abs_diff(medians[i]).min(tolerance) as u128;
-			} else {
-				deviation += tolerance as u128;
+	let (mut matches, mut quality, mut assigned) = (Vec::new(), Vec::new(), Vec::new());
+	for j in votes {
+		let (mut m, mut deviation, mut n_v) = (0u32, 0u128, 0u32);
+		for i in (0..n).filter(|i| j.assigned[*i]) {
+			n_v += 1;
+			match j.verdicts[i] {
+				Some(v) if evidenced(v.probe, probe_medians[i], probe_tolerance, probe_floor) => {
+					if v.accept == accepted[i] {
+						m += 1;
+					}
+					deviation += v.score.abs_diff(medians[i]).min(tolerance) as u128;
+				},
+				_ => deviation += tolerance as u128,
 			}
 		}
-		let q = if n == 0 {
+		let q = if n_v == 0 {
 			0
 		} else {
-			let n = n as u128;
-			let a = m as u128 * PPM / n;
-			let c = PPM.saturating_sub(deviation * PPM / (n * tolerance as u128));
+			let n_v = n_v as u128;
+			let a = m as u128 * PPM / n_v;
+			let c = PPM.saturating_sub(deviation * PPM / (n_v * tolerance as u128));
 			(a * a / PPM) * c / PPM
 		};
 		matches.push(m);
 		quality.push(q);
+		assigned.push(n_v);
 	}
-	Consensus { medians, probe_medians, matches, quality }
+	Consensus { medians, probe_medians, matches, quality, assigned }
 }
 
 impl<T: Config> Pallet<T> {

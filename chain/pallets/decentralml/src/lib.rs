@@ -22,7 +22,9 @@
 //!
 //! Phase transitions happen lazily at the start (and end) of every call on a task. The one
 //! block hook, `on_idle`, finalises a round in the block in which its whole electorate has
-//! attested the adopted model (`try_state` checks the invariants). `docs/chain.md` describes
+//! attested the adopted model (`try_state` checks the invariants). A task may draw a **cohort**
+//! of contributors per round and a **committee** of validators per update ([`sampling`],
+//! `docs/committees.md`). `docs/chain.md` describes
 //! the rules for users.
 //!
 //! ## Where things are
@@ -50,6 +52,7 @@ pub mod funds;
 pub mod invariants;
 pub mod phases;
 pub mod registry;
+pub mod sampling;
 pub mod settlement;
 pub mod task;
 pub mod types;
@@ -97,8 +100,10 @@ pub mod pallet {
 		BoundedVec<(<T as frame_system::Config>::AccountId, BalanceOf<T>), <T as Config>::MaxValidators>;
 
 	/// The storage version: 2 added `MemberInfo.joined_bond` and `idle_rounds` and
-	/// `TaskSpec.max_idle_rounds` (no migration: chains of version 1 start again from genesis).
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
+	/// `TaskSpec.max_idle_rounds`; 3 added cohorts and committees (`TaskSpec.cohort`,
+	/// `committee`, `audit`; the seeds and the cut in `TaskInfo`). No migration: chains of an
+	/// earlier version start again from genesis.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -414,6 +419,11 @@ pub mod pallet {
 		TaskCancelled { task_id: TaskId, paid: BalanceOf<T>, refunded: BalanceOf<T> },
 		/// A round attempt opened with an electorate of `size` validators bonding `stake`.
 		ElectorateFixed { task_id: TaskId, round: RoundIndex, size: u32, stake: BalanceOf<T> },
+		/// The attempt's cohort was drawn with `seed`: the `size` eligible contributors whose
+		/// ticket is at most `cut` train this attempt (`docs/committees.md`).
+		CohortDrawn { task_id: TaskId, round: RoundIndex, size: u32, cut: u64, seed: H256 },
+		/// The vote opened: each revealed update's judges are drawn with `seed`.
+		CommitteesDrawn { task_id: TaskId, round: RoundIndex, seed: H256 },
 		/// A contributor committed to an update; it is submission `submission` of the round.
 		UpdateCommitted { task_id: TaskId, round: RoundIndex, submission: u32, who: T::AccountId },
 		/// A contributor revealed its update; validators can now fetch and evaluate it.
@@ -588,6 +598,18 @@ pub mod pallet {
 		TooManyVerdicts,
 		/// A score is above 10 000 basis points.
 		InvalidScore,
+		/// The account is not in this round attempt's cohort: it sits the round out (see the
+		/// task's `draw_seed` and `cohort_cut`), at no cost, and may be drawn next round.
+		NotInCohort,
+		/// The vote judges a submission whose committee does not include the voter: vote on the
+		/// submissions whose judges, drawn from the task's `committee_seed`, include you.
+		NotInCommittee,
+		/// A task of more than 8 192 `max_contributors × max_validators` must set a committee:
+		/// every validator judging every update would not fit in the blocks of a round.
+		CommitteeRequired,
+		/// The committee must be at most 5 validators, and the audit fraction at most 50 % (and
+		/// 0 without a committee).
+		InvalidCommittee,
 		/// This hash was already proposed in this round.
 		DuplicateProposal,
 		/// The account already proposed an aggregate in this round.
@@ -610,7 +632,13 @@ pub mod pallet {
 		/// the block's remaining weight allows, so a round ends in the block of its last
 		/// attestation rather than one block later.
 		fn on_idle(_n: BlockNumberFor<T>, remaining: Weight) -> Weight {
-			Self::finalize_ready(remaining)
+			// Keep the block within the weight of its normal class, like any transaction.
+			let normal = <T as frame_system::Config>::BlockWeights::get()
+				.get(DispatchClass::Normal)
+				.max_total
+				.unwrap_or(Weight::MAX);
+			let used = frame_system::Pallet::<T>::block_weight().total();
+			Self::finalize_ready(remaining.min(normal.saturating_sub(used)))
 		}
 
 		/// The storage invariants ([`Pallet::do_try_state`]).
@@ -669,15 +697,21 @@ pub mod pallet {
 		/// role in the task, and pass the task's admission; joiners after enrolment take part
 		/// from the next round.
 		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::join_task())]
+		#[pallet::weight(T::WeightInfo::join_task(weights::accesses::OPEN_ATTEMPT_MEMBERS))]
 		pub fn join_task(
 			origin: OriginFor<T>,
 			task_id: TaskId,
 			role: Role,
 			bond: BalanceOf<T>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_join_task(who, task_id, role, bond)
+			let enrolling = |id| Tasks::<T>::get(id).is_some_and(|t| t.phase == Phase::Enrol);
+			let was_enrolling = enrolling(task_id);
+			Self::do_join_task(who, task_id, role, bond)?;
+			// Charged for opening the round attempt only when this call opened it.
+			let opened = was_enrolling && !enrolling(task_id);
+			let m = if opened { weights::accesses::OPEN_ATTEMPT_MEMBERS } else { 0 };
+			Ok(Some(T::WeightInfo::join_task(m)).into())
 		}
 
 		/// Cancel an active task (creator only). During enrolment, or before the first commitment

@@ -81,9 +81,9 @@ impl pallet_decentralml::Config for Test {
 	type ProbeTolerance = ProbeTolerance;
 	type ProbeFloor = ConstU32<PROBE_FLOOR>;
 	type TaskDeposit = TaskDeposit;
-	type MaxContributors = ConstU32<256>;
-	type MaxValidators = ConstU32<32>;
-	type MaxVerdicts = ConstU32<256>;
+	type MaxContributors = ConstU32<1_024>;
+	type MaxValidators = ConstU32<64>;
+	type MaxVerdicts = ConstU32<1_024>;
 	type MaxRounds = ConstU32<1_000>;
 	type MaxPhaseBlocks = ConstU32<100_000>;
 	type MaxAllowListBatch = ConstU32<64>;

@@ -89,15 +89,23 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		task.reset_attempt();
+		Self::draw_cohort(task_id, task);
 		let size = electorate.len() as u32;
 		let viable = size >= task.spec.min_validators &&
 			!stake.is_zero() &&
-			task.eligible_contributors() >= task.spec.min_contributors;
+			task.cohort_size >= task.spec.min_contributors;
 		let (phase, ends_at) = if viable {
 			Electorate::<T>::insert(key, electorate);
 			task.electorate_stake = stake;
 			task.electorate_size = size;
 			Self::deposit_event(Event::ElectorateFixed { task_id, round: task.round, size, stake });
+			Self::deposit_event(Event::CohortDrawn {
+				task_id,
+				round: task.round,
+				size: task.cohort_size,
+				cut: task.cohort_cut,
+				seed: task.draw_seed,
+			});
 			(Phase::Commit, now.saturating_add(task.spec.commit_blocks))
 		} else {
 			Electorate::<T>::remove(key);
@@ -110,6 +118,55 @@ impl<T: Config> Pallet<T> {
 		};
 		Self::enter(task_id, task, phase, ends_at);
 		viable
+	}
+
+	/// Draw the cohort of the attempt opening now (`docs/committees.md`): fix its seed (round
+	/// 0's first attempt also mixes in the hash of the parent block), and, when the task sets a
+	/// cohort, the cut of the eligible contributors' tickets.
+	fn draw_cohort(task_id: TaskId, task: &mut TaskInfoOf<T>) {
+		task.draw_seed = if task.round == 0 && task.retries == 0 {
+			let parent = frame_system::Pallet::<T>::parent_hash();
+			sampling::mix(&task.seed, &parent.using_encoded(sp_io::hashing::blake2_256))
+		} else {
+			task.seed
+		};
+		let (round, attempt, seed) = (task.round, task.retries, task.draw_seed);
+		(task.cohort_cut, task.cohort_size) = if task.spec.cohort == 0 {
+			(u64::MAX, task.eligible_contributors())
+		} else {
+			let tickets: Vec<u64> = Members::<T>::iter_prefix(task_id)
+				.filter(|(_, m)| m.role == Role::Contributor && m.eligible_in(round) && !m.leaving)
+				.map(|(who, _)| sampling::ticket(task_id, round, attempt, &seed, &who))
+				.collect();
+			sampling::cohort_cut(tickets, task.spec.cohort)
+		};
+	}
+
+	/// Whether `who` is in the cohort of the task's current attempt.
+	pub fn in_cohort(task_id: TaskId, task: &TaskInfoOf<T>, who: &T::AccountId) -> bool {
+		task.cohort_cut == u64::MAX ||
+			sampling::ticket(task_id, task.round, task.retries, &task.draw_seed, who) <=
+				task.cohort_cut
+	}
+
+	/// The judges (positions in `bonds`, the electorate's bonds in order) of the update of
+	/// `contributor` in the task's current attempt.
+	pub fn judges_of(
+		task_id: TaskId,
+		task: &TaskInfoOf<T>,
+		contributor: &T::AccountId,
+		bonds: &[u128],
+	) -> Vec<usize> {
+		sampling::judges(
+			task_id,
+			task.round,
+			task.retries,
+			&task.committee_seed,
+			contributor,
+			bonds,
+			task.spec.committee,
+			task.spec.audit.deconstruct(),
+		)
 	}
 
 	/// Close phases whose deadline passed or whose expected participants all acted.
@@ -137,7 +194,7 @@ impl<T: Config> Pallet<T> {
 				},
 				Phase::Commit => {
 					let committed = SubmissionCount::<T>::get((task_id, task.round));
-					let all_in = committed >= task.eligible_contributors() &&
+					let all_in = committed >= task.cohort_size &&
 						committed >= spec.min_contributors;
 					if !(expired || all_in) {
 						break;
@@ -167,6 +224,12 @@ impl<T: Config> Pallet<T> {
 			};
 			let (phase, ends_at) =
 				if viable { (next, start.saturating_add(len)) } else { (Phase::Aggregate, start) };
+			if phase == Phase::VoteCommit {
+				// The committees are drawn with the seed as the update reveals left it.
+				task.committee_seed = task.seed;
+				let seed = task.seed;
+				Self::deposit_event(Event::CommitteesDrawn { task_id, round: task.round, seed });
+			}
 			Self::enter(task_id, task, phase, ends_at);
 		}
 	}
@@ -195,6 +258,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(member.eligible_in(round), Error::<T>::NotYetEligible);
 		ensure!(task.phase != Phase::Enrol, Error::<T>::WrongPhase);
 		ensure!(task.phase == Phase::Commit, Error::<T>::CommitDeadlinePassed);
+		ensure!(Self::in_cohort(task_id, &task, &who), Error::<T>::NotInCohort);
 		let key = (task_id, round);
 		ensure!(!CommitmentOf::<T>::contains_key(key, &who), Error::<T>::AlreadyCommitted);
 		let index = SubmissionCount::<T>::get(key);
@@ -253,6 +317,7 @@ impl<T: Config> Pallet<T> {
 		Submissions::<T>::insert(key, index, sub);
 		UpdateHashes::<T>::insert(key, update_hash, index);
 		task.revealed = task.revealed.saturating_add(1);
+		task.seed = sampling::mix(&task.seed, &salt);
 		Self::deposit_event(Event::UpdateRevealed {
 			task_id,
 			round,
@@ -302,7 +367,9 @@ impl<T: Config> Pallet<T> {
 			_ => return Err(Error::<T>::VotesSealed.into()),
 		}
 		let key = (task_id, round);
-		let bond = Self::electorate_bond(key, &who).ok_or(Error::<T>::NotInElectorate)?;
+		let electorate = Electorate::<T>::get(key);
+		let me = electorate.iter().position(|(v, _)| *v == who).ok_or(Error::<T>::NotInElectorate)?;
+		let bond = electorate[me].1;
 		let commitment = VoteCommits::<T>::get(key, &who).ok_or(Error::<T>::NoVoteCommitment)?;
 		ensure!(!Votes::<T>::contains_key(key, &who), Error::<T>::AlreadyRevealed);
 		ensure!(
@@ -311,6 +378,44 @@ impl<T: Config> Pallet<T> {
 		);
 		let verdicts: BoundedVec<Verdict, T::MaxVerdicts> =
 			verdicts.try_into().map_err(|_| Error::<T>::TooManyVerdicts)?;
+		let updated = if sampling::full_judging(task.spec.committee, task.electorate_size) {
+			Self::tally_full(key, &verdicts, bond)?
+		} else {
+			let bonds: Vec<u128> =
+				electorate.iter().map(|(_, b)| (*b).saturated_into::<u128>()).collect();
+			Self::tally_committee(task_id, &task, &verdicts, bond, me, &bonds)?
+		};
+		for (index, sub) in updated {
+			Submissions::<T>::insert(key, index, sub);
+		}
+		let n = verdicts.len() as u32;
+		Votes::<T>::insert(key, &who, verdicts);
+		task.vote_reveals = task.vote_reveals.saturating_add(1);
+		task.seed = sampling::mix(&task.seed, &salt);
+		Self::deposit_event(Event::VoteRevealed { task_id, round, validator: who, verdicts: n });
+		Self::advance(task_id, &mut task);
+		Tasks::<T>::insert(task_id, task);
+		Ok(())
+	}
+
+	/// Add a verdict's bond to its submission's accept or reject stake.
+	fn tally(sub: &mut SubmissionOf<T>, v: &Verdict, bond: BalanceOf<T>) -> DispatchResult {
+		ensure!(v.score <= MAX_SCORE, Error::<T>::InvalidScore);
+		if v.accept {
+			sub.accept_stake = sub.accept_stake.saturating_add(bond);
+		} else {
+			sub.reject_stake = sub.reject_stake.saturating_add(bond);
+		}
+		Ok(())
+	}
+
+	/// The submissions a full-judging vote updates: it judges every revealed submission exactly
+	/// once, in ascending order.
+	fn tally_full(
+		key: (TaskId, RoundIndex),
+		verdicts: &[Verdict],
+		bond: BalanceOf<T>,
+	) -> Result<Vec<(SubmissionIndex, SubmissionOf<T>)>, DispatchError> {
 		let count = SubmissionCount::<T>::get(key);
 		let mut updated = Vec::with_capacity(verdicts.len());
 		let mut next = verdicts.iter().peekable();
@@ -321,25 +426,38 @@ impl<T: Config> Pallet<T> {
 			}
 			let v = next.next().ok_or(Error::<T>::IncompleteVote)?;
 			ensure!(v.submission == index, Error::<T>::IncompleteVote);
-			ensure!(v.score <= MAX_SCORE, Error::<T>::InvalidScore);
-			if v.accept {
-				sub.accept_stake = sub.accept_stake.saturating_add(bond);
-			} else {
-				sub.reject_stake = sub.reject_stake.saturating_add(bond);
-			}
+			Self::tally(&mut sub, v, bond)?;
 			updated.push((index, sub));
 		}
 		ensure!(next.peek().is_none(), Error::<T>::IncompleteVote);
-		for (index, sub) in updated {
-			Submissions::<T>::insert(key, index, sub);
+		Ok(updated)
+	}
+
+	/// The submissions a committee vote updates: verdicts in ascending order, each on a revealed
+	/// submission whose committee holds the voter (position `me` of the electorate); an
+	/// assigned submission it leaves out counts as a losing verdict at finalisation.
+	fn tally_committee(
+		task_id: TaskId,
+		task: &TaskInfoOf<T>,
+		verdicts: &[Verdict],
+		bond: BalanceOf<T>,
+		me: usize,
+		bonds: &[u128],
+	) -> Result<Vec<(SubmissionIndex, SubmissionOf<T>)>, DispatchError> {
+		let key = (task_id, task.round);
+		let mut updated = Vec::with_capacity(verdicts.len());
+		let mut last: Option<SubmissionIndex> = None;
+		for v in verdicts {
+			ensure!(last.is_none_or(|l| v.submission > l), Error::<T>::IncompleteVote);
+			last = Some(v.submission);
+			let mut sub = Submissions::<T>::get(key, v.submission).ok_or(Error::<T>::IncompleteVote)?;
+			ensure!(sub.status == SubmissionStatus::Revealed, Error::<T>::IncompleteVote);
+			let judges = Self::judges_of(task_id, task, &sub.contributor, bonds);
+			ensure!(judges.contains(&me), Error::<T>::NotInCommittee);
+			Self::tally(&mut sub, v, bond)?;
+			updated.push((v.submission, sub));
 		}
-		let n = verdicts.len() as u32;
-		Votes::<T>::insert(key, &who, verdicts);
-		task.vote_reveals = task.vote_reveals.saturating_add(1);
-		Self::deposit_event(Event::VoteRevealed { task_id, round, validator: who, verdicts: n });
-		Self::advance(task_id, &mut task);
-		Tasks::<T>::insert(task_id, task);
-		Ok(())
+		Ok(updated)
 	}
 
 	pub(crate) fn do_propose_aggregate(

@@ -11,7 +11,10 @@
 //! The payout rule itself ([`contributor_weights`], [`shares`]) is a pair of pure functions
 //! the shared test vectors (`vectors/payout.json`) check, together with the consensus rule.
 
-use crate::{consensus::Consensus, *};
+use crate::{
+	consensus::{consensus_judged, Consensus, Judged},
+	*,
+};
 use alloc::vec::Vec;
 use frame_support::{
 	dispatch::{DispatchResultWithPostInfo, PostDispatchInfo},
@@ -45,6 +48,26 @@ pub fn shares(pool: u128, weights: &[u128]) -> Vec<u128> {
 		.iter()
 		.map(|w| multiply_by_rational_with_rounding(pool, *w, total, Rounding::Down).unwrap_or(0))
 		.collect()
+}
+
+/// The judges of each revealed submission of an attempt, in submission order.
+struct Committees {
+	/// Ballot positions of each submission's judges.
+	of: Vec<Vec<usize>>,
+	/// The electorate bonds of each submission's judges.
+	stakes: Vec<u128>,
+	/// Whether every member judges every submission.
+	full: bool,
+}
+
+/// What the consensus decided, for the payouts.
+struct Judgement<'a> {
+	accepted: &'a [bool],
+	medians: &'a [u32],
+	/// Q_v per ballot (0 for a silent member).
+	quality: Vec<u128>,
+	/// n_v per ballot: the revealed submissions it judges (0 for a silent member).
+	assigned: Vec<u32>,
 }
 
 /// One electorate member of the attempt, as its records stand when it is finalised.
@@ -193,14 +216,21 @@ impl<T: Config> Pallet<T> {
 	pub fn settle(r: &RoundRecords<T>) -> Result<Settlement<T>, Error<T>> {
 		let task = &r.task;
 		let spec = &task.spec;
-		let threshold = Self::stake_threshold(task);
-		// Whether the electorate's stake accepted each revealed submission, in order.
-		let accepted: Vec<bool> = r
+		let revealed: Vec<&SubmissionOf<T>> = r
 			.submissions
 			.iter()
 			.map(|(_, s)| s)
 			.filter(|s| s.status == SubmissionStatus::Revealed)
-			.map(|s| !s.accept_stake.is_zero() && s.accept_stake >= threshold)
+			.collect();
+		let judged = Self::judged_by(r, &revealed);
+		// Whether its judges' stake accepted each revealed submission, in order.
+		let accepted: Vec<bool> = revealed
+			.iter()
+			.zip(judged.stakes.iter())
+			.map(|(s, stake)| {
+				!s.accept_stake.is_zero() &&
+					s.accept_stake >= spec.quorum.mul_ceil(*stake).saturated_into()
+			})
 			.collect();
 		let n_accepted = accepted.iter().filter(|a| **a).count() as u32;
 		let enough =
@@ -214,13 +244,34 @@ impl<T: Config> Pallet<T> {
 		};
 		ensure!(decided, Error::<T>::RoundNotFinished);
 
-		// Consensus over the revealed votes, weighted by the bonds the voters joined with.
-		let voted: Vec<(u128, &[Verdict])> = r
+		// Consensus over the revealed votes, weighted by the bonds the voters joined with, each
+		// over the submissions its voter judges.
+		let positions: Vec<SubmissionIndex> = r
+			.submissions
+			.iter()
+			.filter(|(_, s)| s.status == SubmissionStatus::Revealed)
+			.map(|(i, _)| *i)
+			.collect();
+		let voted: Vec<Judged> = r
 			.ballots
 			.iter()
-			.filter_map(|b| b.vote.as_ref().map(|v| (b.weight.saturated_into::<u128>(), &v[..])))
+			.enumerate()
+			.filter_map(|(b, ballot)| ballot.vote.as_ref().map(|v| (b, ballot, v)))
+			.map(|(b, ballot, vote)| {
+				let mut verdicts = alloc::vec![None; positions.len()];
+				for v in vote.iter() {
+					if let Ok(i) = positions.binary_search(&v.submission) {
+						verdicts[i] = Some(v);
+					}
+				}
+				Judged {
+					bond: ballot.weight.saturated_into::<u128>(),
+					assigned: judged.of.iter().map(|js| js.contains(&b)).collect(),
+					verdicts,
+				}
+			})
 			.collect();
-		let consensus = Self::consensus(
+		let consensus = consensus_judged(
 			&accepted,
 			&voted,
 			T::ScoreTolerance::get(),
@@ -229,8 +280,8 @@ impl<T: Config> Pallet<T> {
 		);
 		let vote_expected = task.revealed >= spec.min_contributors;
 		let mut ledger = Ledger::<T>::new(&r.members);
-		let quality =
-			Self::slash_votes(r, &consensus, accepted.len(), adopted.as_ref(), vote_expected, &mut ledger);
+		let (quality, assigned) =
+			Self::slash_votes(r, &consensus, adopted.as_ref(), vote_expected, &mut ledger);
 		let mut reputation = Vec::new();
 		// A contributor that committed and did not reveal.
 		for (_, sub) in r.submissions.iter().filter(|(_, s)| s.status == SubmissionStatus::Committed)
@@ -250,31 +301,33 @@ impl<T: Config> Pallet<T> {
 			}
 			return Ok(Settlement { slashes, reputation, seats, success: None })
 		};
-		let won = Self::payouts(r, model, &accepted, &consensus.medians, &quality, &mut reputation);
+		let pay = Judgement { accepted: &accepted, medians: &consensus.medians, quality, assigned };
+		let won = Self::payouts(r, model, pay, judged.full, &mut reputation);
 		Ok(Settlement { slashes, reputation, seats, success: Some(won) })
 	}
 
 	/// The electorate's slashes: each voter's losing verdicts (against the consensus, or without
-	/// evidence: n − matches), each silent member when the attempt reached the vote, and, when a
-	/// hash was adopted, each member that proposed or attested another. Returns each ballot's
-	/// Q_v (0 for a silent member).
+	/// evidence: n_v − matches, over the n_v submissions it judges), each silent member when the
+	/// attempt reached the vote, and, when a hash was adopted, each member that proposed or
+	/// attested another. Returns each ballot's Q_v and n_v (0 for a silent member).
 	fn slash_votes(
 		r: &RoundRecords<T>,
 		consensus: &Consensus,
-		n: usize,
 		adopted: Option<&ProposalOf<T>>,
 		vote_expected: bool,
 		ledger: &mut Ledger<T>,
-	) -> Vec<u128> {
-		let n = n as u128;
+	) -> (Vec<u128>, Vec<u32>) {
 		let verdict_ppm = T::VerdictSlash::get().deconstruct() as u128;
 		let mut quality: Vec<u128> = Vec::with_capacity(r.ballots.len());
+		let mut assigned: Vec<u32> = Vec::with_capacity(r.ballots.len());
 		let mut voter = 0usize;
 		for b in r.ballots.iter() {
 			if b.vote.is_some() {
 				let (m, q) = (consensus.matches[voter], consensus.quality[voter]);
+				let n = consensus.assigned[voter] as u128;
 				voter += 1;
 				quality.push(q);
+				assigned.push(n as u32);
 				let wrong = n.saturating_sub(m as u128);
 				if wrong > 0 {
 					let amount = multiply_by_rational_with_rounding(
@@ -288,6 +341,7 @@ impl<T: Config> Pallet<T> {
 				}
 			} else {
 				quality.push(0);
+				assigned.push(0);
 				if vote_expected {
 					let amount = T::SilenceSlash::get().mul_floor(b.bond);
 					ledger.slash(&b.who, amount, SlashReason::Silence);
@@ -305,7 +359,20 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 		}
-		quality
+		(quality, assigned)
+	}
+
+	/// The judges of each revealed submission (ballot positions; every ballot in full judging)
+	/// and their stake, drawn with the attempt's committee seed.
+	fn judged_by(r: &RoundRecords<T>, revealed: &[&SubmissionOf<T>]) -> Committees {
+		let bonds: Vec<u128> = r.ballots.iter().map(|b| b.weight.saturated_into::<u128>()).collect();
+		let full = sampling::full_judging(r.task.spec.committee, bonds.len() as u32);
+		let of: Vec<Vec<usize>> = revealed
+			.iter()
+			.map(|s| Self::judges_of(r.task_id, &r.task, &s.contributor, &bonds))
+			.collect();
+		let stakes = of.iter().map(|js| js.iter().map(|j| bonds[*j]).sum()).collect();
+		Committees { of, stakes, full }
 	}
 
 	/// The end of the attempt for every member eligible in the round (bonds as `ledger` left
@@ -320,7 +387,15 @@ impl<T: Config> Pallet<T> {
 		let mut seats = Vec::new();
 		for (who, member) in r.members.iter().filter(|(_, m)| m.eligible_in(r.task.round)) {
 			let acted = match member.role {
-				Role::Contributor => Some(r.submissions.iter().any(|(_, s)| s.contributor == *who)),
+				Role::Contributor =>
+					if r.submissions.iter().any(|(_, s)| s.contributor == *who) {
+						Some(true)
+					} else if Self::in_cohort(r.task_id, &r.task, who) {
+						Some(false)
+					} else {
+						// Not drawn: it sat the round out.
+						None
+					},
 				Role::Validator => r.ballots.iter().find(|b| b.who == *who).and_then(|b| {
 					if b.vote.is_some() {
 						Some(true)
@@ -368,15 +443,16 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// A successful attempt: the statuses, the contributors' pay by consensus score (`medians`)
-	/// and the validators' by bond × Q_v among the attesters of the adopted `model`.
+	/// and the validators' among the attesters of the adopted `model`, by bond × Q_v in full
+	/// judging and by Q_v × n_v (the submissions each judged) with committees.
 	fn payouts(
 		r: &RoundRecords<T>,
 		model: ProposalOf<T>,
-		accepted: &[bool],
-		medians: &[u32],
-		quality: &[u128],
+		judgement: Judgement,
+		full: bool,
 		reputation: &mut Vec<(T::AccountId, bool)>,
 	) -> Success<T> {
+		let (accepted, medians, quality) = (judgement.accepted, judgement.medians, &judgement.quality);
 		let spec = &r.task.spec;
 		let reward = spec.reward_per_round;
 		let validator_pool = spec.validator_share.mul_floor(reward);
@@ -407,11 +483,12 @@ impl<T: Config> Pallet<T> {
 			statuses.push((*index, status));
 		}
 		let mut paid: Vec<(T::AccountId, u128)> = Vec::new();
-		for (b, q) in r.ballots.iter().zip(quality.iter()) {
+		for ((b, q), n_v) in r.ballots.iter().zip(quality.iter()).zip(judgement.assigned.iter()) {
 			let attested = b.attested == Some(model.hash);
 			reputation.push((b.who.clone(), attested && q * 2 >= PPM));
 			if attested && *q > 0 {
-				paid.push((b.who.clone(), b.bond.saturated_into::<u128>().saturating_mul(*q)));
+				let work = if full { b.bond.saturated_into::<u128>() } else { *n_v as u128 };
+				paid.push((b.who.clone(), work.saturating_mul(*q)));
 			}
 		}
 		let weights: Vec<u128> = paid.iter().map(|(_, w)| *w).collect();
@@ -505,8 +582,10 @@ impl<T: Config> Pallet<T> {
 					idle_rounds: change.idle_rounds,
 				});
 			}
-			member.idle_rounds = change.idle_rounds;
-			Members::<T>::insert(task_id, who, member);
+			if member.idle_rounds != change.idle_rounds {
+				member.idle_rounds = change.idle_rounds;
+				Members::<T>::insert(task_id, who, member);
+			}
 			if change.exit == Some(Exit::Lost(SeatLoss::Idle)) {
 				slashed = slashed.saturating_add(Self::slash(
 					task_id,
@@ -615,7 +694,7 @@ impl<T: Config> Pallet<T> {
 				r.count,
 				r.ballots.len() as u32,
 				r.proposals.len() as u32,
-				members_released.saturating_add(r.members.len() as u32),
+				(r.members.len() as u32).max(members_released),
 			)),
 			pays_fee: Pays::Yes,
 		})

@@ -157,6 +157,11 @@ impl<AccountId, Balance: Copy + Zero> TaskInfo<AccountId, Balance> {
 			deposit,
 			slashed: Zero::zero(),
 			created_at: now,
+			seed: H256::zero(),
+			draw_seed: H256::zero(),
+			cohort_cut: u64::MAX,
+			cohort_size: 0,
+			committee_seed: H256::zero(),
 		}
 	}
 
@@ -255,7 +260,9 @@ impl<T: Config> Pallet<T> {
 		let now = Self::now();
 		let ends_at = now.saturating_add(spec.enrol_blocks);
 		Self::fund_task(task_id, &creator, total, deposit)?;
-		Tasks::<T>::insert(task_id, TaskInfo::new(creator.clone(), spec, escrow, deposit, now, ends_at));
+		let mut task = TaskInfo::new(creator.clone(), spec, escrow, deposit, now, ends_at);
+		task.seed = sampling::initial_seed(task_id, &frame_system::Pallet::<T>::parent_hash());
+		Tasks::<T>::insert(task_id, task);
 		NextTaskId::<T>::put(next);
 		Self::deposit_event(Event::TaskCreated { task_id, creator, escrow, deposit });
 		Self::deposit_event(Event::PhaseChanged { task_id, round: 0, phase: Phase::Enrol, ends_at });
@@ -411,8 +418,20 @@ impl<T: Config> Pallet<T> {
 				spec.max_examples >= 1 &&
 				spec.min_improvement <= MAX_SCORE &&
 				spec.phases_within(T::MaxPhaseBlocks::get()) &&
-				spec.rule_fits(),
+				spec.rule_fits() &&
+				(spec.cohort == 0 || spec.cohort >= spec.min_contributors),
 			Error::<T>::InvalidSpec
+		);
+		ensure!(
+			spec.committee <= MAX_COMMITTEE &&
+				spec.audit.deconstruct() <= MAX_AUDIT_PPM &&
+				(spec.committee > 0 || spec.audit.is_zero()),
+			Error::<T>::InvalidCommittee
+		);
+		ensure!(
+			spec.committee > 0 ||
+				spec.max_contributors.saturating_mul(spec.max_validators) <= FULL_JUDGING_BUDGET,
+			Error::<T>::CommitteeRequired
 		);
 		Ok(())
 	}

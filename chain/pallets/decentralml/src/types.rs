@@ -20,6 +20,16 @@ pub type SubmissionIndex = u32;
 /// ([`crate::ReadyToFinalize`]); beyond it, `finalize_round` finalises them.
 pub const MAX_READY: u32 = 64;
 
+/// Most validators a committee may have ([`TaskSpec::committee`]).
+pub const MAX_COMMITTEE: u32 = 5;
+/// An audited update's committee is this many times the task's committee.
+pub const AUDIT_FACTOR: u32 = 3;
+/// Largest `max_contributors × max_validators` of a task without committees: every electorate
+/// member judges every update, so a round carries that many verdicts.
+pub const FULL_JUDGING_BUDGET: u32 = 8_192;
+/// Largest audit fraction a task may set, in parts per million (50 %).
+pub const MAX_AUDIT_PPM: u32 = 500_000;
+
 /// Longest content identifier (IPFS CID, as UTF-8 bytes) the pallet stores.
 pub const MAX_CID_LEN: u32 = 128;
 /// A content identifier (an IPFS CID as UTF-8 bytes), at most [`MAX_CID_LEN`] bytes.
@@ -211,6 +221,16 @@ pub struct TaskSpec<Balance> {
 	/// eligible for when it did not act: a contributor that made no commitment, an electorate
 	/// validator that revealed no vote although the attempt reached the vote.
 	pub max_idle_rounds: u32,
+	/// Contributors drawn to train each round attempt (0 = every eligible contributor); see
+	/// `docs/committees.md`. At least `min_contributors` when set.
+	pub cohort: u32,
+	/// Validators of the electorate that judge each update (0 = the whole electorate), drawn
+	/// by bond; at most [`MAX_COMMITTEE`]. A task with `max_contributors × max_validators`
+	/// above [`FULL_JUDGING_BUDGET`] must set it.
+	pub committee: u32,
+	/// Fraction of updates judged by an audit committee [`AUDIT_FACTOR`] times as large (at
+	/// most 50 %; only with a committee).
+	pub audit: Permill,
 }
 
 /// One validator's judgement of one submission: its verdict, its score, and the evidence that it
@@ -401,6 +421,17 @@ pub struct TaskInfo<AccountId, Balance> {
 	pub slashed: Balance,
 	/// Block at which the task was created.
 	pub created_at: u32,
+	/// The task's running randomness: every revealed salt (updates and votes) mixes in.
+	pub seed: H256,
+	/// The seed the current attempt's cohort was drawn with (fixed when the attempt opened).
+	pub draw_seed: H256,
+	/// A contributor is in the current attempt's cohort when its ticket is at most this cut
+	/// (`u64::MAX`: everyone eligible).
+	pub cohort_cut: u64,
+	/// Contributors drawn in the current attempt.
+	pub cohort_size: u32,
+	/// The seed the current attempt's committees were drawn with (fixed when the vote opened).
+	pub committee_seed: H256,
 }
 
 /// Where a submission stands.

@@ -16,7 +16,8 @@ pub trait WeightInfo {
 	fn register() -> Weight;
 	fn deregister() -> Weight;
 	fn create_task() -> Weight;
-	fn join_task() -> Weight;
+	/// `m`: members read when the call opens the round attempt (0 when it does not).
+	fn join_task(m: u32) -> Weight;
 	/// `m`: members of the task (contributors + validators) released at cancellation.
 	fn cancel_task(m: u32) -> Weight;
 	fn commit_update() -> Weight;
@@ -29,7 +30,7 @@ pub trait WeightInfo {
 	/// `p`: proposals made in the round (at most `MaxValidators`).
 	fn attest_aggregate(p: u32) -> Weight;
 	/// `s`: submissions of the round, `v`: validators of the electorate, `p`: proposals,
-	/// `m`: members released when the task ends with this call (0 otherwise).
+	/// `m`: members of the task (read, and released when the task ends with this call).
 	fn finalize_round(s: u32, v: u32, p: u32, m: u32) -> Weight;
 	fn leave_task() -> Weight;
 	/// `a`: accounts in the call.
@@ -67,10 +68,13 @@ pub const fn derived(db: RuntimeDbWeight, items: u64, reads: u64, writes: u64) -
 /// Storage accesses of each call: `(reads, writes)` for fixed parts and per-item parts.
 ///
 /// Every call on a task first advances its phases lazily. Opening a round attempt (leaving
-/// `Enrol`) reads `TaskValidators` and each validator's `Members` entry and writes `Electorate`:
-/// calls that can open an attempt (`join_task`, which may fill the last seat, and
-/// `finalize_round`) carry `OPEN_ATTEMPT_PER_VALIDATOR` per `MaxValidators`; any other call reaching
-/// an expired `Enrol` does the same bounded work (at most 32 reads), charged in `ADVANCE`.
+/// `Enrol`) reads `TaskValidators` and each validator's `Members` entry, writes `Electorate`,
+/// and, for a task that draws a cohort, reads every member of the task: calls that can open an
+/// attempt (`join_task`, which may fill the last seat, and `finalize_round`) carry
+/// `OPEN_ATTEMPT_PER_MEMBER` per member of the runtime's bounds (`OPEN_ATTEMPT_MEMBERS`), and
+/// `join_task` refunds it when it did not open one. Any other call reaching an expired `Enrol`
+/// does the same bounded work, charged in `ADVANCE` for the validators only (the cohort's
+/// member reads, at most 1 088, are the known undercharge of that first call).
 pub mod accesses {
 	/// Participants, System.Account, Balances.Holds read and written.
 	pub const REGISTER: (u64, u64) = (3, 3);
@@ -81,14 +85,15 @@ pub mod accesses {
 	/// Lazy phase advance of any call on a task: SubmissionCount, and the opening of an attempt
 	/// when enrolment ends (TaskValidators, Electorate).
 	pub const ADVANCE: (u64, u64) = (3, 1);
-	/// Opening an attempt: one Members read per validator.
-	pub const OPEN_ATTEMPT_PER_VALIDATOR: (u64, u64) = (1, 0);
-	/// Validators read when `join_task` fills the last seat and opens the attempt: the runtime's
-	/// `MaxValidators` (32).
-	pub const OPEN_ATTEMPT_VALIDATORS: u64 = 32;
+	/// Opening an attempt: one Members read per validator, and per contributor for a cohort.
+	pub const OPEN_ATTEMPT_PER_MEMBER: (u64, u64) = (1, 0);
+	/// Members read when a call opens the attempt, at most: the runtime's `MaxContributors`
+	/// (1 024) and `MaxValidators` (64).
+	pub const OPEN_ATTEMPT_MEMBERS: u32 = 1_088;
 	/// Tasks, Participants, Members, AllowList, TaskValidators, System.Account, Balances.Holds
 	/// read; Tasks, Participants, Members, TaskValidators, System.Account, Balances.Holds written.
-	pub const JOIN_TASK: (u64, u64) = (7, 6);
+	/// (and Tasks twice more, for the refund of an attempt it did not open).
+	pub const JOIN_TASK: (u64, u64) = (9, 6);
 	/// Tasks, SubmissionCount and two accounts; per member released: Members (drained),
 	/// Participants, Balances.Holds and System.Account.
 	pub const CANCEL_TASK: (u64, u64) = (4, 4);
@@ -122,8 +127,10 @@ pub mod accesses {
 	pub const FINALIZE_PER_VALIDATOR: (u64, u64) = (7, 7);
 	/// Per proposal: compared in memory against each validator (no storage access of its own).
 	pub const FINALIZE_PER_PROPOSAL: (u64, u64) = (0, 0);
-	/// Per member released when the task ends: Members, Participants, Balances.Holds, account.
-	pub const FINALIZE_PER_MEMBER: (u64, u64) = (3, 3);
+	/// Per member of the task: its Members entry read with the round's records and again when
+	/// the next attempt draws a cohort, its `idle_rounds` written; and when the task ends with
+	/// this call, its release (Participants, Balances.Holds, account).
+	pub const FINALIZE_PER_MEMBER: (u64, u64) = (5, 3);
 	/// Tasks, Members, Electorate or CommitmentOf read; Members, Tasks, TaskValidators,
 	/// Participants, Balances.Holds and System.Account written when leaving at once.
 	pub const LEAVE_TASK: (u64, u64) = (6, 6);
@@ -161,12 +168,12 @@ macro_rules! impl_weights {
 		fn create_task() -> Weight {
 			calc($db, 0, accesses::CREATE_TASK, &[])
 		}
-		fn join_task() -> Weight {
+		fn join_task(m: u32) -> Weight {
 			calc(
 				$db,
-				0,
+				m as u64,
 				(accesses::JOIN_TASK.0 + accesses::ADVANCE.0, accesses::JOIN_TASK.1 + accesses::ADVANCE.1),
-				&[(accesses::OPEN_ATTEMPT_VALIDATORS, accesses::OPEN_ATTEMPT_PER_VALIDATOR)],
+				&[(m as u64, accesses::OPEN_ATTEMPT_PER_MEMBER)],
 			)
 		}
 		fn cancel_task(m: u32) -> Weight {

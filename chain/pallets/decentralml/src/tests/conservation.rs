@@ -58,6 +58,9 @@ fn random_spec(rng: &mut Rng) -> TaskSpec<Balance> {
 		attest_blocks: 1 + rng.below(8) as u32,
 		max_retries: rng.below(3) as u32,
 		max_idle_rounds: rng.below(3) as u32,
+		cohort: 0,
+		committee: 0,
+		audit: Permill::zero(),
 		..spec()
 	}
 }
@@ -134,7 +137,7 @@ fn random_step(rng: &mut Rng) {
 				Role::Contributor => t.spec.contributor_bond,
 				Role::Validator => t.spec.validator_bond,
 			}).unwrap_or(100) + rng.below(2_000) as Balance;
-			DecentralMl::join_task(origin(any), id, role, bond)
+			DecentralMl::join_task(origin(any), id, role, bond).map(|_| ()).map_err(|e| e.error)
 		},
 		5 => DecentralMl::cancel_task(origin(t.as_ref().map(|t| first_byte(&t.creator)).unwrap_or(any)), id)
 			.map(|_| ())

@@ -94,7 +94,7 @@ fn create_task_refuses_inconsistent_specs_and_bonds_below_the_runtime_floor() {
 		for bad in [
 			TaskSpec { rounds: 0, ..spec() },
 			TaskSpec { max_validators: 0, ..spec() },
-			TaskSpec { max_validators: 33, ..spec() },
+			TaskSpec { max_validators: 65, committee: 3, ..spec() },
 			TaskSpec { min_validators: 5, ..spec() },
 			TaskSpec { enrol_blocks: 0, ..spec() },
 			TaskSpec { vote_reveal_blocks: 0, ..spec() },

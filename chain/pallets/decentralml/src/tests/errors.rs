@@ -25,6 +25,10 @@ fn reach(name: &str) -> (Err, sp_runtime::DispatchResult) {
 	};
 	let ballot = || v(&[(true, 3_000), (true, 2_000), (false, 0)]);
 	let err = match name {
+		"NotInCohort" => X::NotInCohort,
+		"NotInCommittee" => X::NotInCommittee,
+		"CommitteeRequired" => X::CommitteeRequired,
+		"InvalidCommittee" => X::InvalidCommittee,
 		"UnknownTask" => X::UnknownTask,
 		"TaskNotActive" => X::TaskNotActive,
 		"TaskStillActive" => X::TaskStillActive,
@@ -80,7 +84,7 @@ fn reach(name: &str) -> (Err, sp_runtime::DispatchResult) {
 		other => panic!("error {other} has no call that returns it: add one to `reach`"),
 	};
 	let result = match err {
-		X::UnknownTask => DecentralMl::join_task(origin(11), 99, Role::Contributor, C_BOND),
+		X::UnknownTask => res(DecentralMl::join_task(origin(11), 99, Role::Contributor, C_BOND)),
 		X::TaskNotActive => {
 			let id = default_task();
 			assert_ok!(DecentralMl::cancel_task(origin(CREATOR), id));
@@ -111,28 +115,28 @@ fn reach(name: &str) -> (Err, sp_runtime::DispatchResult) {
 			join(14, id, Role::Contributor, C_BOND);
 			DecentralMl::commit_update(origin(14), id, 0, commitment(14, id, 0))
 		},
-		X::AlreadyJoined => DecentralMl::join_task(origin(11), default_task(), Role::Contributor, C_BOND),
+		X::AlreadyJoined => res(DecentralMl::join_task(origin(11), default_task(), Role::Contributor, C_BOND)),
 		X::CreatorCannotJoin => {
 			let id = default_task();
 			register(CREATOR, Role::Contributor);
-			DecentralMl::join_task(origin(CREATOR), id, Role::Contributor, C_BOND)
+			res(DecentralMl::join_task(origin(CREATOR), id, Role::Contributor, C_BOND))
 		},
 		X::NotAllowed | X::ReputationTooLow => {
 			let admission = if matches!(err, X::NotAllowed) { Admission::AllowList } else { Admission::MinReputation(600) };
 			assert_ok!(with_spec(TaskSpec { admission, ..spec() }));
 			register(11, Role::Contributor);
-			DecentralMl::join_task(origin(11), 0, Role::Contributor, C_BOND)
+			res(DecentralMl::join_task(origin(11), 0, Role::Contributor, C_BOND))
 		},
 		X::BondTooLow => {
 			let id = default_task();
 			register(14, Role::Contributor);
-			DecentralMl::join_task(origin(14), id, Role::Contributor, C_BOND - 1)
+			res(DecentralMl::join_task(origin(14), id, Role::Contributor, C_BOND - 1))
 		},
 		X::TaskFull => {
 			let id = default_task();
 			join(14, id, Role::Contributor, C_BOND);
 			register(15, Role::Contributor);
-			DecentralMl::join_task(origin(15), id, Role::Contributor, C_BOND)
+			res(DecentralMl::join_task(origin(15), id, Role::Contributor, C_BOND))
 		},
 		X::AlreadyLeaving => {
 			let id = default_task();
@@ -229,7 +233,7 @@ fn reach(name: &str) -> (Err, sp_runtime::DispatchResult) {
 			updates(id, 0, &[11, 12, 13]);
 			let sent = match err {
 				X::IncompleteVote => v(&[(true, 3_000), (true, 2_000)]),
-				X::TooManyVerdicts => v(&[(true, 1); 257]),
+				X::TooManyVerdicts => v(&[(true, 1); 1_025]),
 				_ => ballot(),
 			};
 			commit_vote(21, id, 0, &sent);
@@ -264,6 +268,26 @@ fn reach(name: &str) -> (Err, sp_runtime::DispatchResult) {
 				},
 			}
 		},
+		X::NotInCohort => {
+			let id = task_with(TaskSpec { cohort: 2, ..spec() }, &[11, 12, 13], &[(21, V_BOND), (22, V_BOND)]);
+			let out = [11, 12, 13].into_iter().find(|c| !DecentralMl::in_cohort(id, &task(id), &acc(*c))).unwrap();
+			DecentralMl::commit_update(origin(out), id, 0, commitment(out, id, 0))
+		},
+		X::NotInCommittee => {
+			let spec = TaskSpec { committee: 1, ..spec() };
+			let id = task_with(spec, &[11, 12, 13], &[(21, V_BOND), (22, V_BOND), (23, V_BOND)]);
+			updates(id, 0, &[11, 12, 13]);
+			let bonds = [V_BOND as u128; 3];
+			let judge = DecentralMl::judges_of(id, &task(id), &acc(11), &bonds)[0];
+			let outsider = [21u8, 22, 23][(judge + 1) % 3];
+			let sent = v(&[(true, 3_000)]);
+			commit_vote(outsider, id, 0, &sent);
+			expire(id);
+			DecentralMl::reveal_vote(origin(outsider), id, 0, sent, salt(outsider))
+		},
+		X::CommitteeRequired =>
+			with_spec(TaskSpec { max_contributors: 300, max_validators: 30, ..spec() }),
+		X::InvalidCommittee => with_spec(TaskSpec { committee: 6, ..spec() }),
 		X::RoundNotFinished => res(DecentralMl::finalize_round(origin(30), default_task(), 0)),
 		X::BoundsExceeded => {
 			NextTaskId::<Test>::put(TaskId::MAX);

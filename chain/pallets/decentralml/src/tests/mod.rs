@@ -70,6 +70,9 @@ fn spec() -> TaskSpec<Balance> {
 		max_retries: 1,
 		private: false,
 		max_idle_rounds: 0,
+		cohort: 0,
+		committee: 0,
+		audit: Permill::zero(),
 	}
 }
 
@@ -314,6 +317,7 @@ mod settlement;
 mod incentives;
 mod formats;
 mod conservation;
+mod committees;
 #[cfg(dml_timing)]
 mod timing;
 mod errors;
