@@ -293,3 +293,77 @@ fn the_spec_rules_of_cohorts_and_committees() {
 		assert_ok!(create(TaskSpec { committee: 3, audit, cohort: 256, ..big }));
 	});
 }
+
+fn bytes32(v: &serde_json::Value) -> [u8; 32] {
+	let s = v.as_str().expect("0x-hex").trim_start_matches("0x");
+	let mut out = [0u8; 32];
+	for (i, byte) in out.iter_mut().enumerate() {
+		*byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex");
+	}
+	out
+}
+
+/// The shared vectors (`vectors/sampling.json`), which `tests/protocol/test_sampling.py` feeds
+/// to the client's mirror too.
+#[test]
+fn the_draws_match_the_shared_vectors() {
+	let doc: serde_json::Value =
+		serde_json::from_str(include_str!("../../vectors/sampling.json")).expect("JSON");
+	let int = |v: &serde_json::Value| v.as_u64().expect("an integer");
+	let mut seen = [0u32; 3];
+	for case in doc["cases"].as_array().unwrap() {
+		let (name, expect) = (case["name"].as_str().unwrap(), &case["expect"]);
+		let ids = || (int(&case["task_id"]) as u32, int(&case["round"]) as u32, int(&case["attempt"]) as u32);
+		match case["kind"].as_str().unwrap() {
+			"mix" => {
+				let got = sampling::mix(&H256(bytes32(&case["seed"])), &bytes32(&case["salt"]));
+				assert_eq!(got, H256(bytes32(&expect["seed"])), "{name}");
+				seen[0] += 1;
+			},
+			"cohort" => {
+				let (task_id, round, attempt) = ids();
+				let seed = H256(bytes32(&case["draw_seed"]));
+				let eligible: Vec<[u8; 32]> = case["eligible"].as_array().unwrap().iter().map(bytes32).collect();
+				let tickets: Vec<u64> =
+					eligible.iter().map(|a| sampling::ticket(task_id, round, attempt, &seed, a)).collect();
+				let want: Vec<u64> = expect["tickets"].as_array().unwrap().iter().map(int).collect();
+				assert_eq!(tickets, want, "{name}");
+				let (cut, size) = sampling::cohort_cut(tickets.clone(), int(&case["cohort"]) as u32);
+				assert_eq!((cut, size as u64), (int(&expect["cut"]), int(&expect["size"])), "{name}");
+				let drawn: Vec<bool> = tickets.iter().map(|t| *t <= cut).collect();
+				let want: Vec<bool> = expect["drawn"].as_array().unwrap().iter().map(|b| b.as_bool().unwrap()).collect();
+				assert_eq!(drawn, want, "{name}");
+				seen[1] += 1;
+			},
+			"judges" => {
+				let (task_id, round, attempt) = ids();
+				let seed = H256(bytes32(&case["committee_seed"]));
+				let electorate: Vec<([u8; 32], u128)> = case["electorate"]
+					.as_array()
+					.unwrap()
+					.iter()
+					.map(|e| (bytes32(&e[0]), int(&e[1]) as u128))
+					.collect();
+				let bonds: Vec<u128> = electorate.iter().map(|(_, b)| *b).collect();
+				let (committee, audit) = (int(&case["committee"]) as u32, int(&case["audit_ppm"]) as u32);
+				assert_eq!(sampling::full_judging(committee, bonds.len() as u32), expect["full"].as_bool().unwrap());
+				for (k, c) in case["contributors"].as_array().unwrap().iter().map(bytes32).enumerate() {
+					if let Some(audited) = expect.get("audited") {
+						let got = sampling::audited(task_id, round, attempt, &seed, &c, audit);
+						assert_eq!(got, audited[k].as_bool().unwrap(), "{name} audit {k}");
+					}
+					let got: Vec<[u8; 32]> =
+						sampling::judges(task_id, round, attempt, &seed, &c, &bonds, committee, audit)
+							.into_iter()
+							.map(|i| electorate[i].0)
+							.collect();
+					let want: Vec<[u8; 32]> = expect["judges"][k].as_array().unwrap().iter().map(bytes32).collect();
+					assert_eq!(got, want, "{name} judges {k}");
+				}
+				seen[2] += 1;
+			},
+			other => panic!("unknown kind {other}"),
+		}
+	}
+	assert!(seen.iter().all(|n| *n >= 2), "{seen:?}");
+}
