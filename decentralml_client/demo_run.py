@@ -55,6 +55,11 @@ class DemoOptions:
     shared_processes: bool = True
     example: str = "digits"  # built-in example (ml/examples): its data, and its model
     model: Path | None = None  # a model spec from `model init` (weights beside it) instead
+    # docs/committees.md: contributors drawn per round (0: all), validators judging each
+    # update (0: all), the share of updates audited by a committee three times as large
+    cohort: int = 0
+    committee: int = 0
+    audit: float = 0.0
 
 
 @dataclass
@@ -247,7 +252,8 @@ def _run(run: DemoRun, opts: DemoOptions,
                          data_dir=run.workdir / "creator")
         spec = TaskSpec(
             model_cid="", model_hash="", rounds=opts.rounds,
-            min_contributors=max(1, opts.contributors - opts.malicious),
+            min_contributors=max(1, min(opts.contributors - opts.malicious,
+                                        opts.cohort or opts.contributors)),
             max_contributors=opts.contributors, max_validators=opts.validators,
             quorum=permill(2 / 3), min_validators=max(1, (2 * opts.validators + 2) // 3),
             reward_per_round=opts.reward, validator_share=permill(0.2),
@@ -256,7 +262,8 @@ def _run(run: DemoRun, opts: DemoOptions,
             contributor_bond=bond["contributor"], validator_bond=bond["validator"],
             enrol_blocks=opts.phase_blocks, commit_blocks=opts.phase_blocks,
             reveal_blocks=opts.phase_blocks, vote_blocks=opts.phase_blocks,
-            vote_reveal_blocks=opts.phase_blocks, attest_blocks=opts.phase_blocks, max_retries=2)
+            vote_reveal_blocks=opts.phase_blocks, attest_blocks=opts.phase_blocks, max_retries=2,
+            cohort=opts.cohort, committee=opts.committee, audit=permill(opts.audit))
         balances_before = {p.name: chain.account(p.account.ss58_address) for p in run.participants}
         model_spec, initial = demo_model(opts)
         task_id = create_task(rc, model_spec, spec, seed=opts.seed, initial_weights=initial)

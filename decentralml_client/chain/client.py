@@ -37,7 +37,7 @@ from decentralml_client.hashing import blake2_256
 
 __all__ = ["PALLET", "STORAGE_VERSION", "Chain", "Event", "Receipt"]
 
-STORAGE_VERSION = 2
+STORAGE_VERSION = 3
 """The pallet's ``StorageVersion`` this client reads and writes (the pallet declares it)."""
 
 _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (OSError, WebSocketException, TimeoutError)

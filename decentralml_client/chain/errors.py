@@ -62,7 +62,7 @@ KINDS: dict[str, Kind] = {
                      "AlreadyRegistered", "AlreadyLeaving", "CancelPending"), Kind.DONE),
     **dict.fromkeys(("WrongPhase", "WrongRound", "CommitDeadlinePassed", "AggregationClosed",
                      "NotYetEligible", "NotInElectorate", "TaskFull", "DuplicateUpdate",
-                     "TaskNotActive"), Kind.MISSED),
+                     "TaskNotActive", "NotInCohort"), Kind.MISSED),
     **dict.fromkeys(("RoundNotFinished", "VotesSealed"), Kind.NOT_YET),
 }
 
@@ -153,7 +153,8 @@ HINTS: dict[str, str] = {
     "TaskFull": "the task has all the participants it accepts; choose another task.",
     "WrongRound": "the task is in another round now; fetch its state and retry.",
     "HasOpenCommitments": "finish or leave your tasks before deregistering.",
-    "InvalidSpec": "fix the task specification (see docs/chain.md for the limits).",
+    "InvalidSpec": "fix the task specification (see docs/chain.md for the limits; a cohort "
+    "is 0 or at least --min-contributors).",
     "NotContributor": "join the task as a contributor first.",
     "AlreadyJoined": "the account is already a member of this task in that role.",
     "NoCommitment": "commit an update in the commit phase before revealing it.",
@@ -189,6 +190,17 @@ HINTS: dict[str, str] = {
     "or keep claimed with --admission allow-list or min-reputation:N.",
     "AlreadyLeaving": "the account already asked to leave: run `decentralml task leave` again "
     "once the current round is over to get the bond back.",
+    "NotInCohort": "this account was not drawn to train in this round attempt (the task's "
+    "cohort, docs/committees.md); it is not idle and loses nothing: wait for the next "
+    "round's draw (the contributor role does).",
+    "NotInCommittee": "vote only on the revealed updates whose committee you are on, ascending "
+    "by submission (recompute the judges with decentralml_client.protocol.sampling.judges "
+    "from the task's committee_seed and the round's electorate); the validator role does.",
+    "CommitteeRequired": "a task of more than 8192 contributor × validator seats must judge "
+    "updates by committee: set --committee 1..5 (or fewer --max-contributors / "
+    "--max-validators).",
+    "InvalidCommittee": "set --committee 0 (every validator judges every update) or 1 to 5, "
+    "and --audit at most 50 % (and 0 without a committee).",
     # Balances / System
     "InsufficientBalance": "fund the account (on the dev chain: `decentralml account faucet`).",
     "FundsUnavailable": "fund the account (on the dev chain: `decentralml account faucet`).",

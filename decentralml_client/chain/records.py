@@ -15,6 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from decentralml_client.protocol import consensus
+from decentralml_client.protocol.sampling import (
+    FULL_JUDGING_BUDGET,
+    MAX_AUDIT_PPM,
+    MAX_COMMITTEE,
+    U64_MAX,
+)
 from decentralml_client.units import UNIT, permill
 
 R = TypeVar("R")
@@ -69,6 +75,13 @@ def _int(value: Any) -> int:
     return int(value or 0)
 
 
+ZERO_HASH = Hash(bytes(32))
+"""The all-zero hash: a seed the chain has not set (a runtime without cohorts)."""
+
+COHORT_ALL = U64_MAX
+"""``cohort_cut`` when every eligible contributor is drawn (``u64::MAX``)."""
+
+
 #: The chain's enum values as substrate-interface decodes them: a variant name, or a
 #: one-entry ``{variant: fields}`` dict (``{"TrimmedMean": {"beta": 100000}}``).
 EnumValue = Any
@@ -107,6 +120,11 @@ class TaskSpec:
     max_retries: int = 2
     private: bool = False
     max_idle_rounds: int = 2  # idle round attempts before a member loses its seat (0: never)
+    # Cohorts and committees (docs/committees.md): contributors drawn per attempt (0: all),
+    # validators judging each update (0: the whole electorate), the audited share (Permill).
+    cohort: int = 0
+    committee: int = 0
+    audit: int = 0
 
     def to_call(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -120,6 +138,31 @@ class TaskSpec:
     def from_chain(cls, value: Mapping[str, Any]) -> TaskSpec:
         return _decode(cls, value, model_cid=cid_text(value.get("model_cid")) or "",
                        model_hash=Hash(str(value["model_hash"])))
+
+    def check_committees(self) -> None:
+        """Refuse cohort/committee/audit settings the pallet refuses, with the same rules
+        (docs/committees.md; the errors ``InvalidSpec``, ``InvalidCommittee``,
+        ``CommitteeRequired``): raises ``ValueError`` saying what to change."""
+        if self.cohort and self.cohort < self.min_contributors:
+            raise ValueError(f"cohort {self.cohort} is below min_contributors "
+                             f"{self.min_contributors}: draw at least the contributors a round "
+                             "needs (or 0 = every contributor)")
+        if not 0 <= self.committee <= MAX_COMMITTEE:
+            raise ValueError(f"committee {self.committee}: a committee is 1 to {MAX_COMMITTEE} "
+                             "validators (0 = the whole electorate judges every update)")
+        if not 0 <= self.audit <= MAX_AUDIT_PPM:
+            raise ValueError(f"audit {self.audit / 1e4:g}% is above the largest audited share, "
+                             f"{MAX_AUDIT_PPM / 1e4:g}%")
+        if self.audit and not self.committee:
+            raise ValueError("an audit share needs a committee: set committee 1 to "
+                             f"{MAX_COMMITTEE}, or audit 0")
+        if not self.committee and \
+                self.max_contributors * self.max_validators > FULL_JUDGING_BUDGET:
+            raise ValueError(
+                f"{self.max_contributors} contributors × {self.max_validators} validators is "
+                f"above {FULL_JUDGING_BUDGET} verdicts a round without committees "
+                "(CommitteeRequired): set a committee (1 to "
+                f"{MAX_COMMITTEE} validators per update), or fewer seats")
 
 
 #: A phase that ends at its deadline → (the next phase, the spec field of its length), as the
@@ -161,6 +204,12 @@ class Task:
     deposit: int = 0
     slashed: int = 0
     created_at: int = 0
+    # The task's running randomness and the current attempt's draws (docs/committees.md).
+    seed: Hash = ZERO_HASH
+    draw_seed: Hash = ZERO_HASH
+    cohort_cut: int = COHORT_ALL
+    cohort_size: int = 0
+    committee_seed: Hash = ZERO_HASH
 
     @property
     def active(self) -> bool:
@@ -180,7 +229,10 @@ class Task:
         silent member's deadline, the others' next calls close the phase. ``committed``: the
         round's submission count (used once Commit's deadline has passed). An Enrol past its
         deadline with the minimums joined reads as Commit (ending ``commit_blocks`` after the
-        call); the view stops there, as the round's electorate is fixed only by that call."""
+        call); the view stops there, as the round's electorate is fixed only by that call
+        (and its cohort drawn). A Reveal past its deadline reads as VoteCommit with the
+        ``committee_seed`` the pallet will record: the seed as it is (no reveal can land
+        after the deadline)."""
         t, now = self, head + 1
         if (t.active and t.phase == "Enrol" and now >= t.phase_ends_at
                 and t.num_validators - t.pending_validators >= t.spec.min_validators
@@ -197,14 +249,24 @@ class Task:
             t = dataclasses.replace(
                 t, phase=nxt if viable else "Aggregate",
                 phase_ends_at=start + int(getattr(t.spec, blocks)) if viable else start)
+            if t.phase == "VoteCommit":  # the committees are drawn with the seed as it is
+                t = dataclasses.replace(t, committee_seed=t.seed)
         return t
+
+    @property
+    def committees(self) -> bool:
+        """Whether each update is judged by a committee drawn from the electorate (else the
+        whole electorate judges every update)."""
+        return self.spec.committee > 0
 
     @classmethod
     def from_chain(cls, task_id: int, value: Mapping[str, Any]) -> Task:
+        seeds = {k: Hash(str(value[k])) for k in ("seed", "draw_seed", "committee_seed")
+                 if value.get(k) is not None}
         return _decode(cls, value, id=task_id, creator=str(value["creator"]),
                        spec=TaskSpec.from_chain(value["spec"]),
                        model_cid=cid_text(value.get("model_cid")) or "",
-                       model_hash=Hash(str(value["model_hash"])))
+                       model_hash=Hash(str(value["model_hash"])), **seeds)
 
     def as_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -257,14 +319,20 @@ class Submission:
     def revealed(self) -> bool:
         return self.status in REVEALED
 
-    def accepted(self, task: Task) -> bool:
+    def accepted(self, task: Task, committee_stake: int | None = None) -> bool:
         """The pallet's consensus rule (docs/protocol.md, Consensus): the bonded stake behind
-        the update's accept verdicts reaches the quorum of the electorate stake."""
+        the update's accept verdicts reaches the quorum of the stake that judges it — the
+        electorate's, or with committees (docs/committees.md) its committee's:
+        ``committee_stake``, the sum of its judges' electorate bonds."""
         if self.status == "Accepted":
             return True
         if self.status != "Revealed":
             return False
-        return consensus.is_accepted(self.accept_stake, task.spec.quorum, task.electorate_stake)
+        if task.committees and committee_stake is None:
+            raise ValueError(f"submission {self.index}: the task judges updates by committee; "
+                             "give the stake of this update's judges")
+        stake = task.electorate_stake if committee_stake is None else committee_stake
+        return consensus.is_accepted(self.accept_stake, task.spec.quorum, stake)
 
     @classmethod
     def from_chain(cls, index: int, value: Mapping[str, Any]) -> Submission:

@@ -92,6 +92,18 @@ def create(
         None, min=1, rich_help_panel=_SEATS, show_default="--min-validators",
         help="Validator seats. Enrolment closes as soon as every seat is taken; with seats "
              "left it closes at its deadline (--enrol-blocks) once the minimums have joined."),
+    cohort: int = typer.Option(
+        0, min=0, rich_help_panel=_SEATS, show_default="0 = every contributor",
+        help="Contributors drawn at random to train each round (at least --min-contributors); "
+             "the others sit the round out at no cost (docs/committees.md)."),
+    committee: int = typer.Option(
+        0, min=0, rich_help_panel=_SEATS, show_default="0 = every validator",
+        help="Validators drawn by stake to judge each update, 1 to 5; required when "
+             "max-contributors × max-validators is above 8192."),
+    audit: str = typer.Option(
+        None, rich_help_panel=_SEATS, show_default="10 % with --committee, else 0",
+        help="Share of updates judged by a committee three times as large (at most 50 %; "
+             "only with --committee), as a percentage or a fraction."),
     quorum: str = typer.Option(
         "2/3", rich_help_panel=_SEATS, show_default="66.7 %",
         help="Share of the electorate's bonded stake that accepts an update or adopts an "
@@ -181,6 +193,8 @@ def create(
     st = state(ctx)
     if min_contributors > max_contributors:
         fail("--min-contributors is larger than --max-contributors", Exit.USAGE)
+    seats = _committee_settings(min_contributors, max_contributors,
+                                max_validators or min_validators, cohort, committee, audit)
     try:
         rule_value = rule_param(rule, max_contributors=max_contributors, beta=beta,
                                 byzantine=byzantine, keep=keep)
@@ -222,7 +236,8 @@ def create(
             admission=admission_value, enrol_blocks=enrol_blocks,
             commit_blocks=phase_blocks, reveal_blocks=phase_blocks, vote_blocks=phase_blocks,
             vote_reveal_blocks=phase_blocks, attest_blocks=phase_blocks,
-            max_retries=max_retries, private=private, max_idle_rounds=max_idle_rounds)
+            max_retries=max_retries, private=private, max_idle_rounds=max_idle_rounds,
+            **seats)
         escrow = spec.reward_per_round * spec.rounds
         confirm_send(chain, signer, f"create a task of {rounds} round(s): {fmt_units(escrow)} "
                      "moves to its escrow", "create_task",
@@ -364,6 +379,25 @@ def purge(ctx: typer.Context, task_id: int = TaskArg,
     emit(st, {"task_id": task_id, "done": done},
          lambda: out.print(f"task {task_id}: " + ("purged, deposit returned" if done else
                                                   "partly purged: run again")))
+
+
+def _committee_settings(min_contributors: int, max_contributors: int, max_validators: int,
+                        cohort: int, committee: int, audit: str | None) -> dict[str, int]:
+    """``cohort``, ``committee`` and ``audit`` (Permill) of a new task's spec, refused here
+    with the pallet's rules (docs/committees.md) before anything is signed."""
+    from decentralml_client.chain import TaskSpec, permill
+
+    share = (parse_fraction(audit, "--audit") if audit is not None
+             else 0.1 if committee else 0.0)
+    seats = {"cohort": cohort, "committee": committee, "audit": permill(share)}
+    try:
+        TaskSpec(model_cid="", model_hash="", min_contributors=min_contributors,
+                 max_contributors=max_contributors, max_validators=max_validators,
+                 cohort=cohort, committee=committee, audit=seats["audit"]).check_committees()
+    except ValueError as exc:
+        fail(str(exc), Exit.USAGE, "see `decentralml task create --help` and "
+             "docs/committees.md")
+    return seats
 
 
 def _initial_weights(model: Path, weights: Path | None, model_spec: ModelSpec,

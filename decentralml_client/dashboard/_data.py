@@ -206,6 +206,7 @@ class DashboardData:
             "task": summary,
             "spec": task.spec.as_json(),
             "quorum": views.quorum_text(task),
+            "committees": views.committees_text(task),
             "head": head,
             "phases": views.phase_timeline(task, head),
             "enrol_wait": views.enrol_wait(task, head),

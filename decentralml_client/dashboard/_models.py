@@ -233,6 +233,7 @@ class TaskDetail(BaseModel):
     task: TaskSummary
     spec: dict[str, Any]
     quorum: str
+    committees: str = ""  # cohort, committee and audit settings, and the round's cohort
     head: int
     phases: list[PhaseStep]
     enrol_wait: str | None = None  # why an Enrol phase waits

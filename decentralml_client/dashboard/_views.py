@@ -287,6 +287,20 @@ def quorum_text(task: Task) -> str:
     return f"{q:.0%} of the electorate's stake, at least {task.spec.min_validators} validators"
 
 
+def committees_text(task: Task) -> str:
+    """Who trains and who judges (docs/committees.md): the task's cohort, committee and audit
+    settings, and how many contributors the current round attempt drew."""
+    spec = task.spec
+    cohort = (f"cohort of {spec.cohort} contributors per round" if spec.cohort
+              else "every contributor trains each round")
+    if task.active and task.phase != "Enrol":
+        cohort += f" ({task.cohort_size} drawn this round)"
+    judging = (f"committee of {spec.committee} validators per update, "
+               f"{spec.audit / PERMILL:.0%} audited by {3 * spec.committee}" if spec.committee
+               else "every validator judges every update")
+    return f"{cohort} · {judging}"
+
+
 def member_view(member: Member) -> dict[str, Any]:
     """A task member: its role, bond, the round it votes from, and whether it is leaving."""
     return {"address": member.address, "contributor": member.role == "Contributor",

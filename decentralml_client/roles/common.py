@@ -199,7 +199,38 @@ class RoleContext:
                    for who, bond in bonds.items()}
         revealed = sorted(i for i, s in subs.items()
                           if s.status in ("Revealed", "Accepted", "Rejected"))
-        return consensus(revealed, records, task.spec.quorum)
+        judges: dict[int, list[str]] | None = None
+        if task.committees and r == task.round:
+            judges = self.judges(task_id, task)
+        elif task.committees:  # a past round: its outcome is final, its medians are over
+            judges = {i: [w for w, v in votes.items()  # the verdicts its judges gave
+                          if any(x.submission == i for x in v.verdicts)] for i in revealed}
+        return consensus(revealed, records, task.spec.quorum, judges=judges)
+
+    def judges(self, task_id: int, task: Task) -> dict[int, list[str]]:
+        """The judges of every revealed submission of the task's current attempt, by
+        submission index: their addresses in draw order (docs/committees.md), drawn from the
+        task's ``committee_seed`` and the round's electorate in storage order; without a
+        committee, the whole electorate (one code path: full judging is a committee of
+        everyone)."""
+        from decentralml_client.chain.api import account_id
+        from decentralml_client.protocol.sampling import judges
+
+        r = task.round
+        bonds = self.dml.electorate(task_id, r)
+        by_id = {account_id(a): a for a in bonds}
+        electorate = [(account_id(a), b) for a, b in bonds.items()]
+        seed = task.committee_seed.raw
+        return {i: [by_id[j] for j in judges(task_id, r, task.retries, seed,
+                                               account_id(s.contributor), electorate,
+                                               task.spec.committee, task.spec.audit)]
+                for i, s in sorted(self.dml.submissions(task_id, r).items()) if s.revealed}
+
+    def committee_stakes(self, task_id: int, task: Task) -> dict[int, int]:
+        """The stake judging each revealed submission of the current attempt (the sum of its
+        judges' electorate bonds): what its accept verdicts must reach the quorum of."""
+        bonds = self.dml.electorate(task_id, task.round)
+        return {i: sum(bonds[j] for j in js) for i, js in self.judges(task_id, task).items()}
 
     def last_consensus(self, task_id: int, task: Task) -> dict[int, Outcome]:
         """The previous round's public outcome for each submission of the current round:

@@ -2,6 +2,9 @@
 
 Per round attempt, each step is journalled before the next one starts:
 ``prepared`` (update and signed manifest uploaded, salt chosen) → ``committed`` → ``revealed``.
+A task with a cohort (docs/committees.md) draws the contributors of each attempt: one not
+drawn (``drawn: false``) trains nothing, commits nothing and waits for the next attempt; it is
+not idle and loses nothing.
 A restarted contributor resumes from the last journalled step and never trains twice for an
 attempt it already prepared, so its commitment always matches what it reveals.
 """
@@ -32,7 +35,8 @@ from decentralml_client.ml.attacks import (
 )
 from decentralml_client.ml.codec import encode_update, file_hash
 from decentralml_client.protocol import update_commitment
-from decentralml_client.roles.common import Attempt, RoleContext, account_key
+from decentralml_client.protocol.sampling import in_cohort
+from decentralml_client.roles.common import Attempt, RoleContext, account_key, attempt_changed
 from decentralml_client.roles.driver import Fields, Step, drive, wait_for_phase
 from decentralml_client.roles.manifests import build_update_manifest
 
@@ -78,10 +82,26 @@ class ContributorPlan:
             "prepare": Step(self.prepare, done="committed", sit_out=True),
             "commit": Step(self.commit, done="committed", sit_out=True),
             "reveal": Step(self.reveal, done="revealed", on_missed={"revealed": False}),
+            "sit_out": Step(self.sit_out),
         }
 
     def next_step(self, at: Attempt) -> str:
-        return next_step(at.phase, at.entry)
+        if at.entry.get("drawn") is False:
+            return "wait"
+        step = next_step(at.phase, at.entry)
+        if step == "prepare" and not self.drawn(at):
+            return "sit_out"
+        return step
+
+    def drawn(self, at: Attempt) -> bool:
+        """Whether this contributor is in the attempt's cohort (docs/committees.md): its
+        ticket, from the task's ``draw_seed``, is at most ``cohort_cut``. The draw is made by
+        the call that opens the attempt; before it (round 0 still in Enrol on chain) the cut
+        is ``u64::MAX`` and this reads as drawn — a commit refused with ``NotInCohort`` then
+        sits the attempt out the same way."""
+        task = at.task
+        return in_cohort(self.task_id, at.round, at.retries, task.draw_seed.raw, self.me,
+                         task.cohort_cut)
 
     def finished(self, at: Attempt, done: Counter[str]) -> bool:
         return self.opts.max_rounds is not None and done["revealed"] >= self.opts.max_rounds
@@ -96,12 +116,21 @@ class ContributorPlan:
         return None
 
     def wait_condition(self, at: Attempt) -> Callable[[Task], bool]:
+        if at.entry.get("drawn") is False:  # sits this attempt out
+            return attempt_changed(at.round, at.retries)
         return wait_for_phase(at)
 
     def summary(self, done: Counter[str]) -> dict[str, Any]:
         return {"task": self.task_id, "rounds": done["revealed"]}
 
     # -- steps ----------------------------------------------------------------------------
+
+    def sit_out(self, at: Attempt, save: Callable[..., Fields]) -> Fields:
+        """Not drawn for this attempt: no training, no commit; wait for the next one."""
+        self.ctx.emit("not_drawn", task=self.task_id, round=at.round, attempt=at.retries,
+                      cohort=at.task.spec.cohort, drawn=at.task.cohort_size,
+                      note="sitting this round out; waiting for the next draw")
+        return {"drawn": False}
 
     def prepare(self, at: Attempt, save: Callable[..., Fields]) -> Fields:
         """Train on the local data, upload the update and its signed manifest, choose the

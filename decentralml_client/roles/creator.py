@@ -42,7 +42,10 @@ def check_initial_weights(model_spec: ModelSpec, data: bytes) -> None:
 
 def create_task(ctx: RoleContext, model_spec: ModelSpec, spec: TaskSpec, *,
                 seed: int = 0, initial_weights: bytes | None = None) -> int:
-    """Publish the model and create the task (the whole reward moves to escrow)."""
+    """Publish the model and create the task (the whole reward moves to escrow). Cohort,
+    committee and audit settings the pallet would refuse are refused first
+    (:meth:`TaskSpec.check_committees`, ``ValueError``), before anything is uploaded."""
+    spec.check_committees()
     cid, digest = publish_model(ctx, model_spec, seed=seed, initial_weights=initial_weights)
     task_id = ctx.dml.create_task(ctx.account.keypair,
                                   replace(spec, model_cid=cid, model_hash=digest))

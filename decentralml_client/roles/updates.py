@@ -79,7 +79,8 @@ def compute_aggregate(ctx: RoleContext, task_id: int, task: Task,
     consensus score; all accepted ones when none has)."""
     r = task.round
     subs = ctx.dml.submissions(task_id, r)
-    accepted = sorted(i for i, s in subs.items() if s.accepted(task))
+    stakes = ctx.committee_stakes(task_id, task)  # what each update's quorum is of
+    accepted = sorted(i for i, s in subs.items() if s.accepted(task, stakes.get(i, 0)))
     if not accepted:
         raise RoleError(f"task {task_id} round {r}: no accepted update to aggregate")
     accepted = aggregated(accepted, ctx.round_consensus(task_id, task, r).scores)

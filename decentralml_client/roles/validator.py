@@ -1,10 +1,14 @@
-"""The validator: judge every revealed update, seal the vote, reveal it, attest the aggregate.
+"""The validator: judge the revealed updates of its committees, seal the vote, reveal it, attest
+the aggregate.
 
 Per round attempt (each step journalled before the next, so a restarted validator reveals
 exactly what it committed):
 
-1. **VoteCommit.** Fetch and verify every revealed update
-   (:func:`~decentralml_client.roles.updates.load_update`), judge them all with the one
+1. **VoteCommit.** Fetch and verify every revealed update it judges — all of them without a
+   committee; with one, those whose judges, drawn from the task's ``committee_seed`` and the
+   round's electorate (:func:`~decentralml_client.protocol.sampling.judges`,
+   docs/committees.md), include it — (:func:`~decentralml_client.roles.updates.load_update`),
+   judge them with the one
    acceptance rule (:func:`~decentralml_client.ml.acceptance.judge_updates`) on the
    validator's own held-out data against the public history of the last rounds, measure
    each update's probe (:mod:`~decentralml_client.ml.evidence`: the evidence that it ran
@@ -131,15 +135,20 @@ def basis_points(accuracy: float) -> int:
 def _judge(ctx: RoleContext, task_id: int, task: Task, x_val: NDArray[Any],
            y_val: NDArray[Any], updates: UpdateCache, opts: ValidatorOptions,
            ) -> tuple[list[Verdict] | None, dict[int, str]]:
-    """This validator's verdicts ``(submission, accept, score, probe)`` on every revealed
-    submission, and its reasons."""
+    """This validator's verdicts ``(submission, accept, score, probe)`` on the revealed
+    submissions it judges (all of them without a committee; with one, those whose judges
+    include it: docs/committees.md), ascending, and its reasons."""
     from decentralml_client.ml.acceptance import AcceptancePolicy, judge_updates
     from decentralml_client.ml.evidence import Prober, probe_seed
     from decentralml_client.ml.validators import strategy_verdicts
 
     r = task.round
-    subs = {i: s for i, s in sorted(ctx.dml.submissions(task_id, r).items())
-            if s.status == "Revealed"}
+    revealed = {i: s for i, s in sorted(ctx.dml.submissions(task_id, r).items())
+                if s.status == "Revealed"}
+    judges = ctx.judges(task_id, task)
+    subs = {i: s for i, s in revealed.items() if ctx.address in judges.get(i, ())}
+    ctx.emit("judging", task=task_id, round=r, submissions=sorted(subs),
+             revealed=len(revealed))
     reasons: dict[int, str] = {}
 
     def honest() -> list[Verdict]:
@@ -163,7 +172,7 @@ def _judge(ctx: RoleContext, task_id: int, task: Task, x_val: NDArray[Any],
         # The evidence that this validator ran every update: the seed is fixed by the
         # round's revealed update hashes, in submission order (ml/evidence.py).
         seed = probe_seed(task_id, r, task.retries,
-                          [s.update_hash.raw for s in subs.values()
+                          [s.update_hash.raw for s in revealed.values()
                            if s.update_hash is not None])
         prober = Prober(model_spec, base, seed)
         probes = {i: prober.probe(c) for i, c in candidates.items()}
@@ -274,8 +283,9 @@ class ValidatorPlan:
         except StorageOutage as exc:  # abstain: silent this attempt, like a miss
             self.ctx.emit("abstained", task=self.task_id, round=at.round, reason=str(exc))
             return {"missed": STORAGE_UNAVAILABLE, "reason": str(exc)}
-        if not verdicts:  # silent (or nothing to judge)
+        if verdicts is None or not (verdicts or at.task.revealed):  # silent, or no update
             return {"missed": "silent" if verdicts is None else "empty"}
+        # A validator on no update's committee votes too, with no verdict: not silent.
         entry = save(verdicts=[list(v) for v in verdicts], reasons=reasons,
                      salt="0x" + os.urandom(32).hex())
         return self.commit_vote(replace(at, entry=entry), save)
@@ -300,7 +310,9 @@ class ValidatorPlan:
         from decentralml_client.ml.evaluate import evaluate
 
         ctx, r = self.ctx, at.round
-        if not any(s.accepted(at.task) for s in ctx.dml.submissions(self.task_id, r).values()):
+        stakes = ctx.committee_stakes(self.task_id, at.task)
+        if not any(s.accepted(at.task, stakes.get(i, 0))
+                   for i, s in ctx.dml.submissions(self.task_id, r).items()):
             return {"attested": False, "reason": "nothing accepted"}
         try:
             agg = while_storage_down(ctx, self.task_id, r, at.retries, at.phase,

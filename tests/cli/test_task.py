@@ -102,3 +102,43 @@ def test_help_groups_the_options_and_shows_shares_as_percentages() -> None:
                   "training", "Reward, bonds and admission", "Schedule (in blocks)"):
         assert panel in res.output
     assert "66.7 %" in res.output and "0.666" not in res.output and "<bool>" not in res.output
+
+
+@pytest.mark.parametrize(("args", "seats"), [
+    ([], (0, 0, 0)),
+    (["--cohort", "4", "--committee", "3"], (4, 3, 100_000)),  # audit 10 % with a committee
+    (["--committee", "2", "--audit", "50%"], (0, 2, 500_000)),
+    (["--committee", "5", "--audit", "0"], (0, 5, 0)),
+])
+def test_cohort_committee_and_audit_reach_the_spec(
+    created: list[TaskSpec], args: list[str], seats: tuple[int, int, int]
+) -> None:
+    result = runner.invoke(app, ["--json", "task", "create", "--dev", "alice", *BONDS, *args])
+    assert result.exit_code == 0, result.output
+    (spec,) = created
+    assert (spec.cohort, spec.committee, spec.audit) == seats
+    assert {k: spec.to_call()[k] for k in ("cohort", "committee", "audit")} == dict(
+        zip(("cohort", "committee", "audit"), seats, strict=True))
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--committee", "6"], "1 to 5 validators"),
+    (["--committee", "2", "--audit", "60%"], "largest audited share, 50%"),
+    (["--audit", "10%"], "needs a committee"),
+    (["--min-contributors", "3", "--cohort", "2"], "below min_contributors"),
+    (["--max-contributors", "1024", "--max-validators", "64"], "CommitteeRequired"),
+])
+def test_bad_committee_settings_are_refused_before_signing(
+    created: list[TaskSpec], args: list[str], says: str
+) -> None:
+    result = runner.invoke(app, ["task", "create", "--dev", "alice", *BONDS, *args])
+    assert result.exit_code == Exit.USAGE, result.output
+    assert says in " ".join(result.output.split()) and created == []
+
+
+def test_a_large_task_with_a_committee_is_accepted(created: list[TaskSpec]) -> None:
+    result = runner.invoke(app, ["--json", "task", "create", "--dev", "alice", *BONDS,
+                                 "--max-contributors", "1024", "--max-validators", "64",
+                                 "--committee", "3", "--cohort", "256"])
+    assert result.exit_code == 0, result.output
+    assert (created[0].committee, created[0].cohort) == (3, 256)

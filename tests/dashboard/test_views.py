@@ -61,3 +61,15 @@ def test_pending_outcome_follows_the_pallet_quorum_rule() -> None:
     # Permill 666_667 of 3 rounds the stake the quorum needs up to 3 (the pallet's mul_ceil).
     sub = replace(sub, accept_stake=2 * 10**12)
     assert views.submission_view(0, sub, task, final=False)["outcome"] == "Rejected (pending)"
+
+
+def test_the_task_page_says_who_trains_and_who_judges() -> None:
+    full = _task(phase="Commit", cohort_size=3)
+    assert views.committees_text(full) == ("every contributor trains each round (3 drawn this "
+                                           "round) · every validator judges every update")
+    assert "drawn" not in views.committees_text(_task(phase="Enrol"))
+    task = _task(phase="Commit", cohort_size=4)
+    task = replace(task, spec=replace(task.spec, cohort=4, committee=2, audit=500_000))
+    assert views.committees_text(task) == ("cohort of 4 contributors per round (4 drawn this "
+                                           "round) · committee of 2 validators per update, "
+                                           "50% audited by 6")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from decentralml_client.chain import PalletError, Receipt
-from decentralml_client.chain.api import permill
+from decentralml_client.chain.api import UNIT, permill
 from decentralml_client.chain.records import Task
 from decentralml_client.keys import dev_account
 from decentralml_client.roles.common import RoleContext
@@ -25,6 +25,7 @@ CREATOR = dev_account("ferdie").ss58_address
 MODEL_HASH = "0x" + "00" * 32
 
 Phase = tuple[int, int, str]
+ELECTORATE = ("alice", "bob", "charlie", "dave", "eve", "ferdie")
 
 
 def phases(round_: int, *names: str, retries: int = 0) -> list[Phase]:
@@ -50,6 +51,10 @@ class FakeChain:
         self.block = 0  # the head; each look at it makes ``blocks_per_head`` more
         self.blocks_per_head = 0
         self.phase_ends_at = 1_000  # of every phase
+        self.fields: dict[str, Any] = {}  # task record fields over the defaults (draw_seed, ...)
+        # every round's electorate, in order: (address, bond); by default every dev account
+        # (without a committee in the spec, each judges every revealed update)
+        self.electorate = [(dev_account(n).ss58_address, 2 * UNIT) for n in ELECTORATE]
 
     # -- what DecentralMl reads -------------------------------------------------------------
 
@@ -61,7 +66,8 @@ class FakeChain:
                 "retries": retries, "phase": phase, "phase_ends_at": self.phase_ends_at,
                 "model_cid": "bafy-model", "model_hash": MODEL_HASH, "electorate_stake": 0,
                 "spec": {"quorum": permill(2 / 3), "max_examples": 10_000, "private": False,
-                         "model_cid": "bafy-model", "model_hash": MODEL_HASH, **self.spec}}
+                         "model_cid": "bafy-model", "model_hash": MODEL_HASH, **self.spec},
+                **self.fields}
 
     def record(self, **changes: Any) -> Task:
         """The task as the role code sees it (with ``changes``), without counting a read."""
@@ -71,6 +77,8 @@ class FakeChain:
         if storage == "Tasks" and params == [TASK_ID]:
             self.reads += 1
             return self.task()
+        if storage == "Electorate":
+            return self.electorate
         return None
 
     def query_map(self, storage: str, params: list[Any] | None = None,

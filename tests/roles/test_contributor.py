@@ -168,3 +168,33 @@ def test_stopping_leaves_the_journal_as_it_was(tmp_path: Path) -> None:
 
     assert chain.calls == [] and journal.path.read_bytes() == before
     assert json.loads(before)["rounds"]["0.0"]["salt"] == PREPARED["salt"]
+
+
+def test_a_contributor_not_drawn_into_the_cohort_sits_the_attempt_out(tmp_path: Path) -> None:
+    chain = FakeChain(phases(0, *ROUND_PHASES), spec={"cohort": 1})
+    chain.fields = {"draw_seed": "0x" + "42" * 32, "cohort_cut": 0, "cohort_size": 1}
+    ctx = role_context(chain, tmp_path)
+    events: list[tuple[str, dict[str, object]]] = []
+    ctx.on_event = lambda kind, info: events.append((kind, info))
+
+    run_contributor(ctx, TASK_ID, None, None)  # would train (and fail: no data) if drawn
+
+    assert chain.calls == []  # no commit, no reveal
+    assert _journal(tmp_path, ctx.address).entry("0.0") == {"drawn": False}
+    (info,) = [i for k, i in events if k == "not_drawn"]
+    assert info["round"] == 0 and "sitting this round out" in str(info["note"])
+
+
+def test_a_drawn_contributor_commits_as_before(tmp_path: Path) -> None:
+    from decentralml_client.protocol.sampling import cohort_ticket
+
+    chain = FakeChain(phases(0, *ROUND_PHASES), spec={"cohort": 1})
+    ctx = role_context(chain, tmp_path)
+    seed = bytes([0x42] * 32)
+    ticket = cohort_ticket(TASK_ID, 0, 0, seed, account_id(ctx.address))
+    chain.fields = {"draw_seed": "0x" + seed.hex(), "cohort_cut": ticket, "cohort_size": 1}
+    _journal(tmp_path, ctx.address, **PREPARED)
+
+    run_contributor(ctx, TASK_ID, None, None)
+
+    assert [name for name, _ in chain.calls] == ["commit_update", "reveal_update"]

@@ -138,7 +138,8 @@ def test_the_validator_commits_a_probe_for_every_revealed_update(
     hashes = ["0x" + "11" * 32, "0x" + "22" * 32]
     rounds = {1: {"Submissions": {0: _sub(ALICE, "Revealed", hashes[0]),
                                   1: _sub(BOB, "Revealed", hashes[1]),
-                                  2: _sub(CAROL, "Committed")}}}
+                                  2: _sub(CAROL, "Committed")},
+                  "Electorate": {V1: 2 * DML, V2: 2 * DML}}}  # no committee: both judge all
     chain = RoundsChain(phases(1, "VoteCommit", retries=1), rounds)
     ctx = role_context(chain, tmp_path, name="dave")
     history = PublicHistory(updates=[{account_key(CAROL): _tensors(0.0)}], steps=[])

@@ -298,3 +298,67 @@ def test_withheld_content_is_a_reject_with_probe_0_but_an_outage_is_no_verdict(
     failure[1] = StorageUnavailable("IPFS fetch failed: no answer from the IPFS API")
     with pytest.raises(StorageUnavailable):
         validator._judge(ctx, TASK_ID, task, None, None, {}, opts)
+
+
+def test_with_a_committee_a_validator_judges_exactly_the_updates_it_is_drawn_for(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One code path: the judges of each revealed update (drawn from the task's
+    committee_seed and the round's electorate in order) decide what this validator fetches
+    and votes on; verdicts ascend by submission."""
+    from decentralml_client.keys import dev_account
+    from decentralml_client.keys.account import Account
+    from decentralml_client.ml import acceptance, evidence
+    from decentralml_client.protocol.sampling import judges
+
+    people = [dev_account(n).ss58_address for n in ("alice", "charlie", "dave", "eve")] + [
+        Account(bytes([i]) * 32).ss58_address for i in range(1, 5)]
+    subs = {i: {"status": "Revealed", "update_hash": "0x" + f"{i + 1:02x}" * 32,
+                "num_examples": 10, "contributor": who, "commitment": "0x" + "00" * 32}
+            for i, who in enumerate(people)}
+    seed = "0x" + "5f" * 32
+    chain = FakeChain(phases(0, "VoteCommit"), maps={"Submissions": list(subs.items())},
+                      spec={"committee": 1, "audit": 0})
+    chain.fields = {"committee_seed": seed}
+    ctx = role_context(chain, tmp_path, name="bob")
+    electorate = [(account_id(a), b) for a, b in chain.electorate]
+    mine = [i for i, s in subs.items()
+            if account_id(ctx.address) in judges(TASK_ID, 0, 0, bytes.fromhex(seed[2:]),
+                                                 account_id(s["contributor"]), electorate, 1, 0)]
+    assert 0 < len(mine) < len(subs)  # this seed gives bob some of the eight, not all
+    ctx.model_spec = lambda task: None  # type: ignore[method-assign]
+    ctx.global_model = lambda task: ([], "0x00")  # type: ignore[method-assign]
+    ctx.previous_step = lambda task_id, task: None  # type: ignore[method-assign]
+    ctx.last_consensus = lambda task_id, task: {}  # type: ignore[method-assign]
+
+    class History:
+        def deltas(self) -> list[object]:
+            return []
+
+        def not_own(self, account: int) -> list[object]:
+            return []
+
+    ctx.public_history = lambda task_id, task: History()  # type: ignore[method-assign]
+    fetched: list[int] = []
+
+    def load_update(ctx, task_id, task, index, sub):  # noqa: ANN001, ANN202
+        fetched.append(index)
+        return [], 10
+
+    class Prober:
+        def __init__(self, *args: object) -> None:
+            pass
+
+        def probe(self, delta: object) -> int:
+            return 7
+
+    monkeypatch.setattr(validator, "load_update", load_update)
+    monkeypatch.setattr(evidence, "Prober", Prober)
+    monkeypatch.setattr(acceptance, "judge_updates", lambda spec, base, candidates, x, y, **kw:
+                        {i: acceptance.Judgement(accept=True, score=9_000, reason=None)
+                         for i in candidates})
+
+    verdicts, _ = validator._judge(ctx, TASK_ID, chain.record(), None, None, {},
+                                   validator.ValidatorOptions())
+
+    assert sorted(fetched) == mine
+    assert verdicts == [(i, True, 9_000, 7) for i in sorted(mine)]
