@@ -21,8 +21,8 @@ impl<T: Config> Pallet<T> {
 	/// - an active task's member counts equal its `Members` by role, its `TaskValidators` are
 	///   exactly its validator members, and its pending counts are among them;
 	/// - the current attempt's `Electorate` has `electorate_size` members bonding
-	///   `electorate_stake` (none during enrolment), and `SubmissionCount` counts its
-	///   `Submissions`;
+	///   `electorate_stake` (none during enrolment), `SubmissionCount` counts its `Submissions`,
+	///   and each of them comes from a contributor of its cohort;
 	/// - every account's `Stake`, `TaskBond` and `TaskDeposit` holds equal its registered
 	///   stakes, its members' bonds and its tasks' deposits; its task counts per role equal
 	///   its memberships; its reputation is at most `MAX_REPUTATION`;
@@ -128,8 +128,12 @@ impl<T: Config> Pallet<T> {
 				.fold(BalanceOf::<T>::zero(), |a, (_, b)| a.saturating_add(*b));
 			ensure!(stake == t.electorate_stake, "electorate_stake");
 		}
-		let submissions = Submissions::<T>::iter_prefix(key).count() as u32;
-		ensure!(submissions == SubmissionCount::<T>::get(key), "SubmissionCount");
+		let submissions: Vec<_> = Submissions::<T>::iter_prefix(key).collect();
+		ensure!(submissions.len() as u32 == SubmissionCount::<T>::get(key), "SubmissionCount");
+		ensure!(
+			submissions.iter().all(|(_, s)| Self::in_cohort(id, t, &s.contributor)),
+			"a submission from outside the attempt's cohort"
+		);
 		Ok(())
 	}
 

@@ -340,6 +340,15 @@ impl<T: Config> Pallet<T> {
 			Members::<T>::insert(task_id, &who, member);
 			Self::deposit_event(Event::LeaveScheduled { task_id, who });
 		} else {
+			// A drawn contributor leaving before it committed: the commit phase no longer waits
+			// for it.
+			if task.phase != Phase::Enrol &&
+				member.role == Role::Contributor &&
+				member.eligible_in(task.round) &&
+				Self::in_cohort(task_id, &task, &who)
+			{
+				task.cohort_size = task.cohort_size.saturating_sub(1);
+			}
 			let released = Self::remove_member(task_id, &mut task, &who, &member);
 			Self::deposit_event(Event::TaskLeft { task_id, who, released });
 		}

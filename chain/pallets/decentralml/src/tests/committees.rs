@@ -367,3 +367,16 @@ fn the_draws_match_the_shared_vectors() {
 	}
 	assert!(seen.iter().all(|n| *n >= 2), "{seen:?}");
 }
+
+#[test]
+fn a_drawn_contributor_leaving_before_it_commits_does_not_hold_up_the_commit_phase() {
+	build_and_execute(|| {
+		let id = sampled_task(3, 0, 0);
+		let cohort = drawn(id);
+		assert_ok!(DecentralMl::leave_task(origin(cohort[0]), id));
+		assert_eq!(task(id).cohort_size, 2);
+		commit(cohort[1], id, 0);
+		commit(cohort[2], id, 0);
+		assert_eq!(task(id).phase, Phase::Reveal);
+	});
+}
