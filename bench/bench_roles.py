@@ -18,8 +18,16 @@ the figures are the blocks per round, the seconds from the round's opening to it
 largest finality lag seen on any node, and the same round on the dev node in the same run
 → ``results/roles-network.json`` (one entry per slot duration).
 
+``--contributors N --validators V --committee K [--cohort C] [--audit 0.1]``: one round of a
+task with committees at scale (``roles_committees.py``: bulk-signed setup of N + V accounts,
+votes on each validator's assigned updates only), on the dev node or with ``--nodes 4``;
+blocks per round, the heaviest block's share of the weight limits, evaluations per validator,
+seconds → ``results/roles-committees.json``.
+
     uv run python bench/bench_roles.py [--sizes 4,16,64,256]                 # dev node + ML
     uv run python bench/bench_roles.py --nodes 4 --sizes 4,16,64 [--slot-ms 1000]
+    uv run python bench/bench_roles.py --contributors 1024 --validators 64 --committee 3 \
+        [--cohort 256] [--nodes 4]
 
 Targets: at most 8 sequential blocks per round at every N; on the network, coordination per
 round ≤ 12 s at 16 contributors and ≤ 20 s at 64, finality never more than 3 blocks behind the
@@ -433,6 +441,32 @@ def network_mode(sizes: list[int], nodes: int, slot: int | None) -> dict[str, An
     return run
 
 
+def committees_mode(args: argparse.Namespace) -> dict[str, Any]:
+    """One round of a task with committees at scale on the dev node (``--nodes 1``) or on a
+    network of authorities; keyed by its setting, to merge into ``roles-committees.json``."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from roles_committees import committee_round
+
+    key = (f"{args.contributors}x{args.validators}-committee{args.committee}"
+           f"-cohort{args.cohort}-audit{round(args.audit * 100)}-nodes{args.nodes}")
+    run: dict[str, Any] = {"machine": f"{os.cpu_count()} cores", "nodes": args.nodes,
+                           "load_before": _uptime(), "measured_at": time.strftime(
+                               "%Y-%m-%d %H:%M UTC", time.gmtime())}
+    with tempfile.TemporaryDirectory() as tmp:
+        with NodeNetwork(Path(tmp) / "net", nodes=args.nodes, port=free_port(),
+                         slot_ms=args.slot_ms if args.nodes > 1 else None) as net:
+            if args.nodes > 1:
+                net.wait_finalized(1)
+                run["slot_ms"] = args.slot_ms or spec_slot_ms(
+                    json.loads(LOCAL_CHAIN_SPEC.read_text()))
+            run.update(committee_round([p.url for p in net.nodes], args.contributors,
+                                       args.validators, args.committee, args.cohort,
+                                       permill(args.audit)))
+    run["load_after"] = _uptime()
+    print(key, json.dumps(run, indent=1), file=sys.stderr)
+    return {key: run}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--nodes", type=int, default=1, help="1: dev node (+ ML components); "
@@ -443,8 +477,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-ml", action="store_true",
                     help="--nodes 1: the chain round only (no TFF/Kubo component timings)")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--contributors", type=int, default=None,
+                    help="a task with committees at scale (bench/roles_committees.py): this "
+                         "many contributors, --validators validators, --committee judges per "
+                         "update → results/roles-committees.json")
+    ap.add_argument("--validators", type=int, default=64)
+    ap.add_argument("--committee", type=int, default=3)
+    ap.add_argument("--cohort", type=int, default=0, help="contributors drawn (0: all)")
+    ap.add_argument("--audit", type=float, default=0.1, help="audited share of the updates")
     args = ap.parse_args(argv)
-    if args.nodes == 1:
+    if args.contributors is not None:
+        out = args.out or Path("bench/results/roles-committees.json")
+        results = committees_mode(args)
+        merged = json.loads(out.read_text()) if out.is_file() else {}
+        merged.setdefault("runs", {}).update(results)
+        results = merged
+    elif args.nodes == 1:
         sizes = [int(s) for s in (args.sizes or "4,16,64,256").split(",")]
         out = args.out or Path("bench/results/roles.json")
         results = dev_node_mode(sizes, out, args.skip_ml)

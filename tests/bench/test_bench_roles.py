@@ -36,3 +36,25 @@ def test_the_targets_are_checked_where_they_exist(bench) -> None:
                                                    "finality_lag_blocks": False}
     assert bench.check_targets(64, 8, 20.5, None) == {"blocks_per_round": True,
                                                       "coordination_s": False}
+
+
+@pytest.fixture(scope="module")
+def committees():
+    return load_bench("roles_committees")
+
+
+def test_evaluations_per_validator_meet_the_committee_goal_with_audits(committees) -> None:
+    # 8 updates, 4 validators, committees of 1, 2 audited (committees of 3): 6 + 6 = 12 verdicts
+    assigned = {"a": [0, 1, 2], "b": [3, 4, 6, 7], "c": [0, 5], "d": [1, 2, 6]}
+    e = committees.evaluations(assigned, 8, 4, 1, 2)
+    assert (e["mean"], e["min"], e["max"]) == (3.0, 2, 4)
+    assert (e["goal_base"], e["goal_with_audits"], e["mean_within_goal"]) == (2.0, 3.0, True)
+    # an audit committee is at most the electorate: 3 × 2 capped at 4 validators
+    assert committees.evaluations(assigned, 8, 4, 2, 2)["goal_with_audits"] == 5.0
+
+
+def test_block_weights_are_shares_of_the_normal_class_and_of_the_block(committees) -> None:
+    w = {"normal": {"ref_time": 750, "proof_size": 1}, "operational": {"ref_time": 0},
+         "mandatory": {"ref_time": 250}}
+    assert committees.weight_shares({7: w}, {"normal_max_total": 1500, "max_block": 2000}) == {
+        7: {"normal": 0.5, "total": 0.5}}
