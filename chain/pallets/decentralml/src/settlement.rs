@@ -683,8 +683,14 @@ impl<T: Config> Pallet<T> {
 			if success {
 				task.round = round.saturating_add(1);
 				task.retries = 0;
-				task.pending_contributors = 0;
-				task.pending_validators = 0;
+				// Members still waiting: contributors that joined a cohort task too late for
+				// the next round's draw (members that left are gone from the counts already).
+				let next = task.round;
+				let waiting = |role| {
+					r.members.iter().filter(|(_, m)| m.role == role && m.from_round > next).count()
+				};
+				task.pending_contributors = waiting(Role::Contributor) as u32;
+				task.pending_validators = waiting(Role::Validator) as u32;
 			}
 			Self::open_attempt(task_id, task, now);
 		}

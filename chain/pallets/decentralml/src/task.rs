@@ -189,12 +189,17 @@ impl<AccountId, Balance: Copy + Zero> TaskInfo<AccountId, Balance> {
 		}
 	}
 
-	/// The round a member joining now takes part from: 0 during enrolment, else the next one.
-	pub fn joiners_first_round(&self) -> RoundIndex {
-		if self.phase == Phase::Enrol {
-			0
-		} else {
-			self.round.saturating_add(1)
+	/// The round a member joining now in `role` takes part from: 0 during enrolment, else the
+	/// next one — or the one after it for a contributor of a task with a cohort joining once the
+	/// votes are being revealed: the seed of the next round's draw is then (nearly) known, and an
+	/// account chosen for its ticket must not be drawn with it (`docs/committees.md`).
+	pub fn joiners_first_round(&self, role: Role) -> RoundIndex {
+		match self.phase {
+			Phase::Enrol => 0,
+			Phase::VoteReveal | Phase::Aggregate
+				if role == Role::Contributor && self.spec.cohort > 0 =>
+				self.round.saturating_add(2),
+			_ => self.round.saturating_add(1),
 		}
 	}
 
@@ -296,7 +301,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(Self::can_hold(&who, bond), Error::<T>::InsufficientBalance);
 		// Write.
 		Self::hold(HoldReason::TaskBond, &who, bond)?;
-		let from_round = task.joiners_first_round();
+		let from_round = task.joiners_first_round(role);
 		task.seat(role, from_round > task.round);
 		info.count_task(role, true);
 		if role == Role::Validator {

@@ -380,3 +380,40 @@ fn a_drawn_contributor_leaving_before_it_commits_does_not_hold_up_the_commit_pha
 		assert_eq!(task(id).phase, Phase::Reveal);
 	});
 }
+
+#[test]
+fn a_contributor_joining_once_the_next_draw_is_known_waits_a_round_more() {
+	build_and_execute(|| {
+		let spec = TaskSpec { rounds: 3, ..sampled_spec(4, 0, 0) };
+		let validators: Vec<(u8, Balance)> = VALIDATORS.iter().map(|v| (*v, V_BOND)).collect();
+		let id = task_with(spec, &CONTRIBUTORS, &validators);
+		let cohort = drawn(id);
+		// Joining while the commits run: the next round's seed still hangs on unrevealed salts.
+		join(17, id, Role::Contributor, C_BOND);
+		assert_eq!(Members::<Test>::get(id, acc(17)).unwrap().from_round, 1);
+		updates(id, 0, &cohort);
+		let ballot = v(&[(true, 5_000); 4]);
+		let votes: Vec<(u8, Vec<Verdict>)> = VALIDATORS.iter().map(|w| (*w, ballot.clone())).collect();
+		super::votes(id, 0, &votes);
+		// Every vote is revealed: round 1's draw seed is known. A contributor that ground its
+		// account for a low ticket now would be drawn at once; it takes part from round 2.
+		join(18, id, Role::Contributor, C_BOND);
+		assert_eq!(Members::<Test>::get(id, acc(18)).unwrap().from_round, 2);
+		join(27, id, Role::Validator, V_BOND);
+		assert_eq!(Members::<Test>::get(id, acc(27)).unwrap().from_round, 1);
+		for w in VALIDATORS {
+			attest(w, id, 0, h(1));
+		}
+		assert_ok!(DecentralMl::finalize_round(origin(30), id, 0));
+		let t = task(id);
+		assert_eq!((t.round, t.pending_contributors, t.pending_validators), (1, 1, 0));
+		// Round 1's draw ranked the tickets of 11 to 17 only.
+		let tickets: Vec<u64> =
+			(11..=17u8).map(|c| sampling::ticket(id, 1, 0, &t.draw_seed, &acc(c))).collect();
+		assert_eq!((t.cohort_cut, t.cohort_size), sampling::cohort_cut(tickets, 4));
+		assert_noop!(
+			DecentralMl::commit_update(origin(18), id, 1, commitment(18, id, 1)),
+			Error::<Test>::NotYetEligible
+		);
+	});
+}
