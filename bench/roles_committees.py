@@ -124,6 +124,14 @@ def wait_until(what: str, ready: Callable[[], bool], timeout: float = 300.0,
     return time.monotonic() - t0
 
 
+def synced(chains: list[Chain]) -> None:
+    """Until every node's best block is the first node's (a network: the next batch is
+    checked against a state that holds the last one)."""
+    if len(chains) > 1:
+        target = chains[0].head()[0]
+        wait_until("heads", lambda: all(c.head()[0] >= target for c in chains[1:]))
+
+
 def nonces_reach(chain: Chain, accounts: list[str], nonce: int) -> Callable[[], bool]:
     def ready() -> bool:
         return all(int(chain.substrate.get_account_nonce(a)) >= nonce for a in accounts)
@@ -139,6 +147,27 @@ class Task0:
     validators: list[Account]
     open_block: int
     setup: dict[str, float] = field(default_factory=dict)
+    # every contributor's commit and reveal of round 0, signed before the round opens (only
+    # the drawn ones are sent), and every account's salt
+    presigned: dict[str, tuple[Signed, Signed]] = field(default_factory=dict)
+    salts: dict[str, bytes] = field(default_factory=dict)
+
+
+def presign(chain: Chain, task_id: int, contributors: list[Account]
+            ) -> tuple[dict[str, tuple[Signed, Signed]], dict[str, bytes]]:
+    """Round 0's commit (nonce 2) and reveal (nonce 3) of every contributor, and the salts:
+    nothing in them depends on the draw, so the round does not wait for the bench's signing."""
+    dml = DecentralMl(chain)
+    salts = {c.ss58_address: os.urandom(32) for c in contributors}
+    hashes = {c.ss58_address: os.urandom(32) for c in contributors}
+    commits = sign_all(chain, [(c.keypair, PALLET, *dml.commit_update_call(
+        task_id, 0, update_commitment(task_id, 0, 0, c.public_key, hashes[c.ss58_address], 100,
+                                      salts[c.ss58_address])), 2) for c in contributors])
+    reveals = sign_all(chain, [(c.keypair, PALLET, *dml.reveal_update_call(
+        task_id, 0, f"bafkrei{c.ss58_address.lower()[:52]}", hashes[c.ss58_address], 100,
+        salts[c.ss58_address]), 3) for c in contributors])
+    return {c.ss58_address: (cm, rv) for c, cm, rv in zip(contributors, commits, reveals,
+                                                         strict=True)}, salts
 
 
 def setup(chains: list[Chain], n: int, v: int, committee: int, cohort: int,
@@ -164,6 +193,7 @@ def setup(chains: list[Chain], n: int, v: int, committee: int, cohort: int,
     timings["fund_s"] = time.monotonic() - t
     timings["fund_s"] += wait_until("funding", nonces_reach(chain, [alice.ss58_address],
                                                              start + len(everyone)))
+    synced(chains)
     stake = {Role.CONTRIBUTOR: int(chain.constant("MinContributorStake")),
              Role.VALIDATOR: int(chain.constant("MinValidatorStake"))}
     bond = {Role.CONTRIBUTOR: int(chain.constant("MinContributorBond")),
@@ -177,6 +207,7 @@ def setup(chains: list[Chain], n: int, v: int, committee: int, cohort: int,
     send_all(chains, list(enumerate(signed)))
     addresses = [a.ss58_address for a in everyone]
     wait_until("registration", nonces_reach(chain, addresses, 1))
+    synced(chains)
     timings["register_s"] = time.monotonic() - t
     spec = TaskSpec(model_cid="bafkreibenchmarkbenchmarkbenchmarkbenchmarkbenchmarkbench",
                     model_hash="0x" + "ab" * 32, rounds=2, min_contributors=min(n, cohort or n),
@@ -187,25 +218,36 @@ def setup(chains: list[Chain], n: int, v: int, committee: int, cohort: int,
                     validator_bond=bond[Role.VALIDATOR], cohort=cohort, committee=committee,
                     audit=audit_ppm)
     task_id = dml.create_task(alice.keypair, spec)
+    synced(chains)
+    t = time.monotonic()
+    presigned, salts = presign(chain, task_id, contributors)
+    timings["presign_round_s"] = time.monotonic() - t
     t = time.monotonic()
     signed = sign_all(chain, [(a.keypair, PALLET, *dml.join_task_call(task_id, r, bond[r]), 1)
                               for a, r in roles])
     send_all(chains, list(enumerate(signed)))
     wait_until("joining", nonces_reach(chain, addresses, 2))
+    synced(chains)
     timings["join_s"] = time.monotonic() - t
     task = dml.task(task_id)
     assert task is not None and task.phase == "Commit", task
     assert (task.num_contributors, task.num_validators) == (n, v), task
     return Task0(task_id, contributors, validators, task.phase_ends_at - spec.commit_blocks,
-                 {k: round(s, 2) for k, s in timings.items()})
+                 {k: round(s, 2) for k, s in timings.items()}, presigned, salts)
 
 
 # -- the round --------------------------------------------------------------------------------
 
-def _phase_is(dml: DecentralMl, task_id: int, *phases: str) -> Callable[[], bool]:
+def _phase_is(dml: DecentralMl, task_id: int, *phases: str,
+              chains: list[Chain] | None = None) -> Callable[[], bool]:
+    """The task has reached one of ``phases`` (or a later round) on the first node, and every
+    other node has imported that block."""
     def ready() -> bool:
         t = dml.task(task_id)
-        return t is not None and (t.phase in phases or t.round > 0)
+        if t is None or not (t.phase in phases or t.round > 0):
+            return False
+        synced(chains or [])
+        return True
     return ready
 
 
@@ -236,24 +278,20 @@ def play(chains: list[Chain], t0: Task0) -> dict[str, Any]:
     task = dml.task(tid)
     assert task is not None
     attempt = task.retries
+    assert attempt == 0, task  # what the presigned commitments are for
     drawn = [(i, c) for i, c in enumerate(t0.contributors)
              if in_cohort(tid, 0, attempt, task.draw_seed.raw, account_id(c.ss58_address),
                           task.cohort_cut)]
     assert len(drawn) == task.cohort_size, (len(drawn), task.cohort_size)
-    salts = {c.ss58_address: os.urandom(32) for c in t0.contributors + t0.validators}
-    hashes = {c.ss58_address: os.urandom(32) for _, c in drawn}
-    commits = sign_all(chain, [(c.keypair, PALLET, *dml.commit_update_call(
-        tid, 0, update_commitment(tid, 0, attempt, c.public_key, hashes[c.ss58_address], 100,
-                                  salts[c.ss58_address])), 2) for _, c in drawn])
-    reveals = sign_all(chain, [(c.keypair, PALLET, *dml.reveal_update_call(
-        tid, 0, f"bafkrei{c.ss58_address.lower()[:52]}", hashes[c.ss58_address], 100,
-        salts[c.ss58_address]), 3) for _, c in drawn])
+    salts = {**t0.salts, **{v.ss58_address: os.urandom(32) for v in t0.validators}}
+    commits = [t0.presigned[c.ss58_address][0] for _, c in drawn]
+    reveals = [t0.presigned[c.ss58_address][1] for _, c in drawn]
     steps: dict[str, float] = {}
     t_start = time.monotonic()
     send_all(chains, [(i, s) for (i, _), s in zip(drawn, commits, strict=True)])
-    steps["commit_s"] = wait_until("commits", _phase_is(dml, tid, "Reveal"))
+    steps["commit_s"] = wait_until("commits", _phase_is(dml, tid, "Reveal", chains=chains))
     send_all(chains, [(i, s) for (i, _), s in zip(drawn, reveals, strict=True)])
-    steps["reveal_s"] = wait_until("reveals", _phase_is(dml, tid, "VoteCommit"))
+    steps["reveal_s"] = wait_until("reveals", _phase_is(dml, tid, "VoteCommit", chains=chains))
     t = time.monotonic()
     task = dml.task(tid)
     assert task is not None and task.phase == "VoteCommit", task
@@ -272,9 +310,11 @@ def play(chains: list[Chain], t0: Task0) -> dict[str, Any]:
         tid, 0, cid, model_hash, 9_000), 4) for _, v in vs])
     steps["judges_and_signing_s"] = time.monotonic() - t
     send_all(chains, [(i, s) for (i, _), s in zip(vs, vote_commits, strict=True)])
-    steps["vote_commit_s"] = wait_until("vote commits", _phase_is(dml, tid, "VoteReveal"))
+    steps["vote_commit_s"] = wait_until("vote commits",
+                                        _phase_is(dml, tid, "VoteReveal", chains=chains))
     send_all(chains, [(i, s) for (i, _), s in zip(vs, vote_reveals, strict=True)])
-    steps["vote_reveal_s"] = wait_until("vote reveals", _phase_is(dml, tid, "Aggregate"))
+    steps["vote_reveal_s"] = wait_until("vote reveals",
+                                        _phase_is(dml, tid, "Aggregate", chains=chains))
     send_all(chains, [(i, s) for (i, _), s in zip(vs, attests, strict=True)])
 
     def finalised() -> bool:
@@ -327,6 +367,8 @@ def round_figures(chain: Chain, t0: Task0, assigned: dict[str, list[int]], audit
         # from the opening block (the last join) to finalisation; it includes the bench's
         # own signing of the commits and reveals once it learnt the draw
         "coordination_s": round((blocks[final]["now"] - blocks[t0.open_block]["now"]) / 1000, 3),
+        # the blocks from the first one holding commits to the one that finalised the round
+        "active_blocks": final - (first or t0.open_block + 1) + 1,
         # from the block of the first commits to the block that finalised the round
         "round_s": round((blocks[final]["now"] - blocks[first or t0.open_block]["now"]) / 1000,
                          3),
