@@ -8,8 +8,9 @@ TensorFlow) for ``decentralml model lineage``, ``model pull`` and the dashboard,
 :func:`check_lineage` checks the chain's own records against the protocol's rules:
 
 * the adopted hash was attested by electorate stake reaching the task's quorum;
-* every update the round counts as accepted has accept votes reaching the quorum, and the
-  number of accepted updates is the round summary's.
+* every update the round counts as accepted has accept votes reaching the quorum (with
+  committees: of its judges' stake, docs/committees.md), and the number of accepted updates
+  is the round summary's.
 
 ``decentralml model pull`` also recomputes the aggregate from the accepted updates (see
 :mod:`decentralml_client.roles.models`).
@@ -21,9 +22,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from decentralml_client.chain import DecentralMl
-from decentralml_client.chain.records import Round, Task, TaskSpec
+from decentralml_client.chain.api import account_id
+from decentralml_client.chain.records import Round, Submission, Task, TaskSpec
 from decentralml_client.errors import DecentralMLError
 from decentralml_client.protocol.consensus import VoteRecord, consensus, evidenced, quorum_stake
+from decentralml_client.protocol.sampling import judges
 
 
 class LineageError(DecentralMLError):
@@ -58,6 +61,8 @@ class Update:
     accept_stake: int
     reject_stake: int
     votes: list[Vote] = field(default_factory=list)
+    # with committees (docs/committees.md): the stake of its judges, whose quorum it needs
+    committee_stake: int | None = None
 
 
 @dataclass(frozen=True)
@@ -162,10 +167,12 @@ def _round(dml: DecentralMl, task_id: int, r: int, summary: Round, base: str,
             by_submission.setdefault(i, []).append(
                 Vote(validator, v.accept, v.score, bonds.get(validator, 0),
                      v.probe, i in probes and evidenced(v.probe, probes[i])))
+    stakes = _committee_stakes(dml, task_id, r, summary, spec, bonds, subs, by_submission)
     updates = [
         Update(index=i, contributor=s.contributor, cid=s.cid, update_hash=s.update_hash,
                num_examples=s.num_examples, status=s.status, accept_stake=s.accept_stake,
-               reject_stake=s.reject_stake, votes=by_submission.get(i, []))
+               reject_stake=s.reject_stake, votes=by_submission.get(i, []),
+               committee_stake=stakes.get(i))
         for i, s in sorted(subs.items())
         if s.status in ("Accepted", "Rejected")
     ]
@@ -185,6 +192,31 @@ def _round(dml: DecentralMl, task_id: int, r: int, summary: Round, base: str,
         attestations=attestations)
 
 
+def _committee_stakes(dml: DecentralMl, task_id: int, r: int, summary: Round, spec: TaskSpec,
+                      bonds: dict[str, int], subs: dict[int, Submission],
+                      votes: dict[int, list[Vote]]) -> dict[int, int]:
+    """With committees, each revealed update's judges' stake: its judges drawn again from the
+    ``committee_seed`` of the attempt that was finalised (the task's state in the block before
+    the finalising one) and the round's electorate. Where that state is no longer kept (a
+    pruned node), the stake of the validators that voted on it: a lower bound, so the check
+    stays sound but weaker. Without committees: nothing (the electorate's stake)."""
+    if not spec.committee:
+        return {}
+    revealed = {i: s for i, s in subs.items() if s.status in ("Accepted", "Rejected")}
+    try:
+        chain = dml.chain
+        before = chain.query("Tasks", [task_id],
+                             block_hash=chain.block_hash(summary.finalized_at - 1))
+        seed = Task.from_chain(task_id, before).committee_seed.raw
+    except Exception:  # pruned state, or an unexpected record: fall back to the voters
+        return {i: sum(v.bond for v in votes.get(i, [])) for i in revealed}
+    electorate = [(account_id(a), b) for a, b in bonds.items()]
+    by_id = {account_id(a): a for a in bonds}
+    return {i: sum(bonds[by_id[j]] for j in judges(
+        task_id, r, summary.retries, seed, account_id(s.contributor), electorate,
+        spec.committee, spec.audit)) for i, s in revealed.items()}
+
+
 def check_lineage(lineage: Lineage) -> None:
     """Check every round's records against the protocol's rules; raise :class:`LineageError`."""
     for rl in lineage.rounds:
@@ -200,9 +232,11 @@ def check_lineage(lineage: Lineage) -> None:
                                f"summary counts {rl.accepted}")
         for u in accepted:
             stake = sum(v.bond for v in u.votes if v.accept)
-            if stake < need:
+            judged = need if u.committee_stake is None else quorum_stake(rl.quorum,
+                                                                         u.committee_stake)
+            if stake < judged or stake <= 0:
                 raise LineageError(f"{where}: update {u.index} counts as accepted with accept "
-                                   f"votes of {stake} stake, below the quorum's {need}")
+                                   f"votes of {stake} stake, below the quorum's {judged}")
 
 
 def lineage_report(dml: DecentralMl, task_id: int, upto: int | None = None

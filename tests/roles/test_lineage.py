@@ -107,3 +107,18 @@ def test_each_vote_says_whether_its_probe_is_evidence() -> None:
     update = read_lineage(DecentralMl(fake), 0).rounds[1].accepted_updates[0]  # type: ignore[arg-type]
     assert [(v.validator, v.probe, v.evidenced) for v in update.votes] == [
         (CHARLIE, 700_000, True), (DAVE, 650_000, False)]
+
+
+def test_with_committees_an_update_needs_the_quorum_of_its_judges_stake() -> None:
+    from dataclasses import replace
+
+    lineage = read_lineage(DecentralMl(chain()), 0)  # type: ignore[arg-type]
+
+    def judged_by(stake: int) -> Any:
+        rounds = [replace(r, updates=[replace(u, committee_stake=stake) for u in r.updates])
+                  for r in lineage.rounds]
+        return replace(lineage, rounds=rounds)
+
+    check_lineage(judged_by(30 * DML))  # CHARLIE alone judged it: 30 of 20 needed
+    with pytest.raises(LineageError, match="below the quorum's 33333350000000"):
+        check_lineage(judged_by(50 * DML))  # 30 of the 33.3 a 50-stake committee needs
