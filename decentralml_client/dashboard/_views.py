@@ -134,7 +134,8 @@ def submission_view(index: int, sub: Submission, task: Task, final: bool,
     status = sub.status
     if final or status in ("Accepted", "Rejected", "Void"):
         outcome = status
-    elif status == "Revealed" and task.vote_reveals:
+    elif status == "Revealed" and task.vote_reveals and not task.committees:
+        # (with committees the quorum is of each update's judges' stake: shown once final)
         outcome = ("Accepted (pending)" if pending_accepted(task, sub)
                    else "Rejected (pending)")
     else:
