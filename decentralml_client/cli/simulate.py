@@ -81,6 +81,24 @@ _TFF = typer.Option(
          "with the matching server optimiser; FedProx: build_weighted_fed_prox) on the same "
          "split, initial weights and batches, and report both.")
 
+_COHORT = typer.Option(
+    0, "--cohort", min=0, rich_help_panel=_DESIGN,
+    help="Contributors drawn to train each round (0: all; docs/committees.md).")
+
+_COMMITTEE = typer.Option(
+    0, "--committee", min=0, max=5, rich_help_panel=_DESIGN,
+    help="Validators that judge each update, drawn by bond (0: every validator).")
+
+_AUDIT = typer.Option(
+    None, "--audit", rich_help_panel=_DESIGN,
+    help="Share of updates judged by a committee three times as large, e.g. 10% (default "
+         "10% with a committee, at most 50%).")
+
+_COMPARE_FULL = typer.Option(
+    False, "--compare-full", rich_help_panel=_OUTPUT,
+    help="With --committee: also judge every update by every validator (off the record) and "
+         "report how often the committees' outcome is the same.")
+
 _MODEL_OPT = typer.Option(
     None, "--model", exists=True, dir_okay=False, rich_help_panel=_DATA,
     help="Your model spec (from `decentralml model init`); its initial weights file "
@@ -170,6 +188,10 @@ def simulate(
         help="honest|accept-all|reject-all|random|copy|silent per validator, comma-separated "
              "in order (one value applies to all).",
     ),
+    cohort: int = _COHORT,
+    committee: int = _COMMITTEE,
+    audit: str | None = _AUDIT,
+    compare_full: bool = _COMPARE_FULL,
     tff: bool = _TFF,
     json_out: bool = typer.Option(False, "--json", rich_help_panel=_OUTPUT,
                                   help="Print only the summary JSON on stdout."),
@@ -191,8 +213,9 @@ def simulate(
         from decentralml_client.ml.errors import MLError
         from decentralml_client.ml.train import DPConfig, dp_epsilon
     dp = None if dp_clip is None else DPConfig(clip_norm=dp_clip, noise_multiplier=dp_noise)
+    sampling = _sampling(cohort, committee, audit, compare_full)
     kwargs = dict(contributors=contributors, rounds=rounds, malicious=malicious, attack=attack,
-                  encoding=encoding, topk=topk, partition=partition, seed=seed,
+                  sampling=sampling, encoding=encoding, topk=topk, partition=partition, seed=seed,
                   attack_scale=attack_scale, beta=beta, byzantine=byzantine, dp=dp,
                   validators=validators, validator_strategies=strategies, tff_reference=tff)
     try:
@@ -215,6 +238,30 @@ def simulate(
         summary["dp_epsilon"] = dp_epsilon(dp_noise, rounds, 1e-5) if dp_noise > 0 else None
         summary["dp_delta"] = 1e-5
     _report_single(summary, plot, json_out, out, table, plan.title, tff)
+
+
+def _sampling(cohort: int, committee: int, audit: str | None, compare_full: bool) -> Any:
+    """The cohort, committee and audit share of ``--cohort``, ``--committee``, ``--audit``
+    (None: neither a cohort nor a committee, the run is as it always was)."""
+    from decentralml_client.ml.sampled import Sampling
+
+    if audit is not None and not committee:
+        raise typer.BadParameter("--audit needs --committee")
+    if compare_full and not committee:
+        raise typer.BadParameter("--compare-full needs --committee")
+    if not cohort and not committee:
+        return None
+    ppm = 100_000 if committee else 0
+    if audit is not None:
+        text = audit.strip()
+        try:
+            value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+        except ValueError:
+            raise typer.BadParameter(f"--audit {audit!r}: give a share like 10% or 0.1") from None
+        if not 0 <= value <= 0.5:
+            raise typer.BadParameter("--audit is at most 50%")
+        ppm = round(value * 1_000_000)
+    return Sampling(cohort=cohort, committee=committee, audit=ppm, compare_full=compare_full)
 
 
 def _plan(kwargs: dict[str, Any], *, example: str, model: Path | None, data: Path | None,
@@ -284,7 +331,10 @@ def _run_all(plan: _Plan, err: Any, tff: bool) -> Any:
     for col in ("round", "accuracy", *(("TFF",) if tff else ()), "loss", "accepted",
                 "rejected", "seconds"):
         table.add_column(col, justify="right")
-    total = plan.kwargs["contributors"] * plan.kwargs["rounds"] * len(plan.runs)
+    drawn = plan.kwargs["contributors"]
+    if plan.kwargs.get("sampling") is not None and plan.kwargs["sampling"].cohort:
+        drawn = min(drawn, plan.kwargs["sampling"].cohort)
+    total = drawn * plan.kwargs["rounds"] * len(plan.runs)
     bar = progress.add_task("train", total=total, round=0, acc="-")
 
     def on_update(r: int, i: int) -> None:
@@ -342,6 +392,15 @@ def _report_single(summary: dict[str, Any], plot: Path | None, json_out: bool, o
         f"rejected updates: {summary['rejected_updates']} "
         f"(honest ones: {summary['false_rejections']})"
     )
+    if "sampling" in summary:
+        s = summary["sampling"]
+        out.print(f"cohort {s['cohort'] or 'all'}, committee {s['committee'] or 'all'}: "
+                  f"{s['evaluations_per_validator_per_round_mean']:.1f} evaluations per "
+                  f"validator per round (max {s['evaluations_per_validator_per_round_max']}), "
+                  f"{s['audited']} audited updates"
+                  + (f"; outcome as with every validator judging: "
+                     f"{100 * s['agreement_with_full']:.2f} %"
+                     if "agreement_with_full" in s else ""))
     if tff:
         t = summary["tff"]
         out.print(f"TFF {t['algorithm']} on the same split: final accuracy "

@@ -58,6 +58,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from decentralml_client.hashing import blake2_256
 from decentralml_client.ml.evaluate import apply_delta, evaluate, loss_gradient
 from decentralml_client.ml.model_spec import ModelSpec
 
@@ -213,7 +214,7 @@ def judge_updates(
         step = [np.asarray(d, np.float64) / share for d in delta]
         loss = evaluate(model_spec, apply_delta(base, step), x, y)["loss"]
         gains[i] = (whole_step_gain(base_loss, loss, share), loss)
-    past = _History(base, previous_step, history)
+    past = _History.of(base, previous_step, history)
     fresh = _freshness(model_spec, base_loss, {i: flats[i][0] for i in survivors}, x, y, past,
                        base, not_own)
     finite = [g for g, _ in gains.values() if math.isfinite(g)]
@@ -251,6 +252,9 @@ def judge_updates(
 #: How many earlier rounds' revealed updates and global steps a validator holds as history.
 HISTORY_ROUNDS = 2
 
+#: The last :class:`_History` built (:meth:`_History.of`): (key, the objects, the history).
+_LAST_HISTORY: list[tuple[Any, tuple[Any, ...], _History]] = []
+
 
 
 @dataclass(frozen=True)
@@ -279,6 +283,26 @@ class _History:
         self.basis = history_basis(self.head + [self.flat(h) for h in self.items])
         self._coords: dict[int, NDArray[Any]] = {}
         self._units: dict[int, NDArray[Any] | None] = {}
+        self._spans: dict[tuple[int, ...], NDArray[Any]] = {}  # public vectors -> their span
+        self._rows: dict[tuple[int, ...], NDArray[Any]] = {}  # public vectors -> unit rows
+        self._unit_ids: list[int] = []
+        self._unit_matrix: NDArray[Any] | None = None
+
+    @classmethod
+    def of(cls, base: Sequence[NDArray[Any]], previous_step: Sequence[NDArray[Any]] | None,
+           history: Sequence[Sequence[NDArray[Any]]]) -> _History:
+        """The history of these very objects, built once: validators judging a round with the
+        same base model, step and history (the simulator's panel) share its bases and
+        projections. Keyed by the objects' identity and the base's bytes, and the objects are
+        held, so that an identity is not reused while the entry lives."""
+        refs = (base, previous_step, *history)
+        key = (tuple(id(v) for v in refs),
+               blake2_256(b"".join(np.asarray(w).tobytes() for w in base)))
+        if _LAST_HISTORY and _LAST_HISTORY[0][0] == key:
+            return _LAST_HISTORY[0][2]
+        past = cls(base, previous_step, history)
+        _LAST_HISTORY[:] = [(key, refs, past)]
+        return past
 
     def flat(self, vector: Sequence[NDArray[Any]]) -> NDArray[Any]:
         key = id(vector)
@@ -293,11 +317,20 @@ class _History:
     def copied(self, flat: NDArray[Any], norm: float,
                public: Sequence[Sequence[NDArray[Any]]], threshold: float) -> float | None:
         """The largest cosine of ``flat`` with a public delta, when it reaches ``threshold``."""
-        units = [u for v in public if id(v) in self._valid
-                 if (u := self._unit(v)) is not None]
-        if not units or norm == 0.0:
+        if self._unit_matrix is None:
+            units = [(id(v), u) for v in self.items if (u := self._unit(v)) is not None]
+            self._unit_ids = [k for k, _ in units]
+            self._unit_matrix = (np.stack([u for _, u in units]) if units
+                                 else np.zeros((0, flat.size)))
+        used = tuple(id(v) for v in public if id(v) in self._valid)
+        rows = self._rows.get(used)
+        if rows is None:
+            wanted = set(used)
+            rows = self._rows[used] = np.array(
+                [r for r, k in enumerate(self._unit_ids) if k in wanted], dtype=np.int64)
+        if not rows.size or norm == 0.0:
             return None
-        best = float(np.max(np.stack(units) @ flat)) / norm
+        best = float(np.max((self._unit_matrix @ flat)[rows])) / norm
         return best if best >= threshold else None
 
     def _unit(self, vector: Sequence[NDArray[Any]]) -> NDArray[Any] | None:
@@ -314,17 +347,20 @@ class _History:
         whose negligible pivots are dropped)."""
         if self.basis.size == 0:
             return float(np.linalg.norm(flat))
-        cols = [self.coords(v) for v in self.head]
-        for vector in public:
-            key = id(vector)
-            if key not in self._valid:
-                continue
-            if key not in self._coords:
-                self._coords[key] = self.coords(self.flat(vector))
-            cols.append(self._coords[key])
-        q, r = np.linalg.qr(np.stack(cols, axis=1))
-        pivots = np.abs(np.diag(r))
-        sub = q[:, pivots > 1e-9 * max(float(pivots.max()), 1e-300)]
+        used = tuple(id(v) for v in public if id(v) in self._valid)
+        sub = self._spans.get(used)
+        if sub is None:  # most updates of a round see the same public vectors: one QR
+            cols = [self.coords(v) for v in self.head]
+            for vector in public:
+                key = id(vector)
+                if key not in self._valid:
+                    continue
+                if key not in self._coords:
+                    self._coords[key] = self.coords(self.flat(vector))
+                cols.append(self._coords[key])
+            q, r = np.linalg.qr(np.stack(cols, axis=1))
+            pivots = np.abs(np.diag(r))
+            sub = self._spans[used] = q[:, pivots > 1e-9 * max(float(pivots.max()), 1e-300)]
         total = float(flat @ flat)
         inside = self.coords(flat)
         explained = float(np.sum(np.square(sub.T @ inside))) if sub.size else 0.0

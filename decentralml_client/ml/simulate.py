@@ -18,14 +18,21 @@ Attacks (``malicious`` contributors, chosen by the seed) start from their honest
 * ``scale``: ``s·Δ`` (default 10);
 * ``noise``: ``Δ + N(0, s²)`` per coordinate (default 1.0);
 * ``nan``: Δ with NaN entries (refused by decoding, so it never reaches aggregation).
+
+With a cohort or a committee (:class:`~decentralml_client.ml.sampled.Sampling`) each round
+only the drawn contributors train and each update is judged by its committee only
+(:mod:`decentralml_client.ml.sampled`, docs/committees.md); evaluations run in numpy
+(:func:`~decentralml_client.ml.evaluate.numpy_forward`) so that a round's work is that of its
+cohort.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,6 +53,7 @@ from decentralml_client.ml.attacks import (
 )
 from decentralml_client.ml.data import client_seed as client_seed
 from decentralml_client.ml.errors import AggregationError, CodecError, MLError
+from decentralml_client.ml.evaluate import numpy_forward
 from decentralml_client.ml.evidence import probe_seed
 from decentralml_client.ml.model_spec import (
     ModelSpec,
@@ -59,7 +67,10 @@ from decentralml_client.ml.plots import plot_accuracy as plot_accuracy
 from decentralml_client.ml.plots import plot_comparison as plot_comparison
 from decentralml_client.ml.plots import rounds_to as rounds_to
 from decentralml_client.ml.plots import with_tff_curves as with_tff_curves
+from decentralml_client.ml.sampled import Draw, Sampler, Sampling, round_stats
+from decentralml_client.ml.sampled import summary as sampling_summary
 from decentralml_client.ml.server_opt import ServerOptimizer, ServerState
+from decentralml_client.ml.sim_report import config_summary, tff_summary
 from decentralml_client.ml.validators import Economics, ValidatorPanel, expand_strategies
 from decentralml_client.protocol.consensus import aggregated
 from decentralml_client.protocol.rules import example_weighting as weighting_name
@@ -114,6 +125,7 @@ class SimConfig:
     validators: int
     strategies: list[str]
     econ: Economics
+    sampling: Sampling = field(default_factory=Sampling)
 
 
 class _Simulation:
@@ -140,6 +152,9 @@ class _Simulation:
         self.panel = ValidatorPanel(cfg.strategies, [(self.xte[i::k], self.yte[i::k])
                                                      for i in range(k)],
                                     cfg.econ, np.random.default_rng([cfg.seed, 0x5EA1]))
+        self.sampler = (Sampler(cfg.seed, n, k, cfg.sampling) if cfg.sampling.active
+                        else None)
+        self.draw_stats: dict[str, Any] = {}
         self.contributor_pay = [0] * n
         self.round_pay: list[list[int]] = [[] for _ in range(n)]
         self.weights = initial if initial is not None else make_initial_weights(model_spec,
@@ -157,16 +172,17 @@ class _Simulation:
             "round": 0, "accuracy": first["accuracy"], "loss": first["loss"], "accepted": 0,
             "rejected": 0, "failed": False, "model_hash": self.model_hash}]
 
-    def train(self, r: int, on_update: Callable[[int, int], None] | None
-              ) -> tuple[list[bytes], list[float]]:
-        """Every contributor's encoded update of round ``r`` (attackers' poisoned) and its
-        training loss."""
+    def train(self, r: int, on_update: Callable[[int, int], None] | None,
+              members: Sequence[int]) -> tuple[dict[int, bytes], list[float]]:
+        """Each drawn contributor's encoded update of round ``r`` (attackers' poisoned) and
+        its training loss."""
         from decentralml_client.ml.train import train_local
 
         cfg, spec = self.cfg, self.spec
-        files: list[bytes] = []
+        files: dict[int, bytes] = {}
         losses: list[float] = []
-        for i, (x, y) in enumerate(self.shards):
+        for i in members:
+            x, y = self.shards[i]
             mode = cfg.attack if i in self.bad else None
             res = train_local(spec, self.weights, x, attack_labels(y, mode, spec.num_classes),
                               seed=client_seed(cfg.seed, r, i), dp=cfg.dp)
@@ -176,22 +192,22 @@ class _Simulation:
                 delta = history_delta(mode, cfg.scale, self.rng, delta, self.public, i)
             elif mode is not None:
                 delta = attack_delta(delta, mode, cfg.scale, self.rng, self.previous_step)
-            files.append(codec.encode_update(
+            files[i] = (codec.encode_update(
                 delta, spec, task="sim", round=r, base_model_hash=self.model_hash,
                 num_examples=claimed_examples(mode, res.num_examples, cfg.econ.max_examples),
                 encoding=cfg.encoding, topk=cfg.topk, allow_nonfinite=i in self.bad))
-            self.sizes.append(len(files[-1]))
+            self.sizes.append(len(files[i]))
             if on_update:
                 on_update(r, i)
         return files, losses
 
-    def decode(self, r: int, files: list[bytes]
+    def decode(self, r: int, files: Mapping[int, bytes]
                ) -> tuple[dict[int, list[NDArray[Any]] | BaseException], dict[int, int]]:
         """What every validator fetches and decodes: each update's tensors (or why it is
         unreadable) and its claimed example count."""
         candidates: dict[int, list[NDArray[Any]] | BaseException] = {}
         claims: dict[int, int] = {}
-        for i, f in enumerate(files):
+        for i, f in files.items():
             try:
                 d = codec.decode_tensors(f, self.spec, kind="delta",
                                          max_bytes=self.cfg.max_update_bytes)
@@ -205,7 +221,7 @@ class _Simulation:
             claims[i] = d.num_examples
         return candidates, claims
 
-    def judge_and_aggregate(self, r: int, files: list[bytes]
+    def judge_and_aggregate(self, r: int, files: Mapping[int, bytes], draw: Draw | None
                             ) -> tuple[list[int], list[int], bool, list[str]]:
         """The validators' verdicts on round ``r``'s updates and the next global model from
         the accepted ones that add value (:func:`~decentralml_client.protocol.consensus.
@@ -215,12 +231,18 @@ class _Simulation:
         candidates, claims = self.decode(r, files)
         for pay in self.round_pay:
             pay.append(0)
-        seed_bytes = probe_seed(0, r, 0, [bytes.fromhex(codec.file_hash(f)[2:]) for f in files])
-        verdict = self.panel.play_round(self.spec, self.weights, candidates, self.previous_step,
-                                        self.public, seed_bytes)
-        accepted = [i for i in range(cfg.contributors) if verdict.accepted.get(i)]
-        self.rejected_total += cfg.contributors - len(accepted)
-        self.false_rejections += sum(1 for i in range(cfg.contributors)
+        seed_bytes = probe_seed(0, r, 0, [bytes.fromhex(codec.file_hash(f)[2:])
+                                          for f in files.values()])
+        verdict = self.panel.play_round(
+            self.spec, self.weights, candidates, self.previous_step, self.public, seed_bytes,
+            judges=draw.judges if draw else None,
+            compare_full=draw is not None and cfg.sampling.compare_full)
+        if draw is not None:
+            self.draw_stats = round_stats(draw, verdict.evaluations, verdict.full_accepted,
+                                          verdict.accepted)
+        accepted = [i for i in files if verdict.accepted.get(i)]
+        self.rejected_total += len(files) - len(accepted)
+        self.false_rejections += sum(1 for i in files
                                      if i not in self.bad and not verdict.accepted.get(i))
         failed, reasons = not verdict.success, verdict.reasons
         included = aggregated(accepted, verdict.scores)
@@ -255,15 +277,17 @@ class _Simulation:
         from decentralml_client.ml.evaluate import evaluate
 
         t0 = time.perf_counter()
-        files, losses = self.train(r, on_update)
-        accepted, included, failed, reasons = self.judge_and_aggregate(r, files)
+        draw = self.sampler.draw(r, self.panel.joined) if self.sampler else None
+        members = draw.members if draw else range(self.cfg.contributors)
+        files, losses = self.train(r, on_update, members)
+        accepted, included, failed, reasons = self.judge_and_aggregate(r, files, draw)
         ev = evaluate(self.spec, self.weights, self.xte, self.yte)
         item: dict[str, Any] = {
             "round": r, "accuracy": ev["accuracy"],
             "loss": ev["loss"] if math.isfinite(ev["loss"]) else None,
             "accepted": len(accepted), "accepted_ids": accepted if not failed else [],
             "aggregated_ids": included if not failed else [],
-            "rejected": self.cfg.contributors - len(accepted), "failed": failed,
+            "rejected": len(files) - len(accepted), "failed": failed,
             "train_loss": float(np.mean(losses)), "seconds": round(time.perf_counter() - t0, 3),
             "model_hash": self.model_hash,
         }
@@ -273,6 +297,8 @@ class _Simulation:
             item["tff_weight_gap"] = max(
                 float(np.max(np.abs(np.asarray(a, np.float64) - b)))
                 for a, b in zip(self.weights, theirs, strict=True))
+        if draw is not None:
+            item.update(self.draw_stats)
         if reasons:
             item["notes"] = reasons[:5]
         self.history.append(item)
@@ -310,6 +336,7 @@ def run_simulation(
     server_optimizer: Any = None,
     example_weighting: str = "claimed",
     tff_reference: bool = False,
+    sampling: Sampling | None = None,
 ) -> dict[str, Any]:
     """Run the simulation and return its summary (JSON-serialisable).
 
@@ -334,6 +361,11 @@ def run_simulation(
     and the largest ``|ours − TFF|`` of any weight after any round). With ``claimed`` weights,
     no attackers, every update accepted and ``f32`` updates, the two agree to float32
     rounding.
+
+    ``sampling``: a cohort, a committee and an audit share (docs/committees.md), each round
+    drawn with :mod:`decentralml_client.protocol.sampling` (the summary's ``sampling``
+    section: cohort sizes, evaluations per validator, audits and, with ``compare_full``, how
+    often the committees' outcome is the whole electorate's).
     """
     from decentralml_client.ml.tff_runtime import tff_session
 
@@ -342,7 +374,8 @@ def run_simulation(
                   keep=keep, dp=dp, test_size=test_size, max_update_bytes=max_update_bytes,
                   target_accuracy=target_accuracy, validators=validators,
                   validator_strategies=validator_strategies, economics=economics,
-                  server_optimizer=server_optimizer, example_weighting=example_weighting)
+                  server_optimizer=server_optimizer, example_weighting=example_weighting,
+                  sampling=sampling)
     model_spec = model_spec or default_digits_spec(seed)
     dataset = dataset or data.load_digits_split(test_size=test_size, seed=seed)
     start = time.perf_counter()
@@ -355,10 +388,12 @@ def run_simulation(
             from decentralml_client.ml.tff_reference import TffReference
 
             reference = TffReference(model_spec, cfg.opt, sim.shards, sim.weights, seed)
-        for r in range(1, rounds + 1):
-            item = sim.round(r, reference, on_update)
-            if on_round:
-                on_round(item)
+        fast = numpy_forward() if sim.sampler else contextlib.nullcontext()
+        with fast:
+            for r in range(1, rounds + 1):
+                item = sim.round(r, reference, on_update)
+                if on_round:
+                    on_round(item)
     summary = _summary(sim, tff_reference)
     summary["seconds"] = round(time.perf_counter() - start, 2)
     return summary
@@ -370,7 +405,8 @@ def _config(contributors: int, rounds: int, rule: str | Mapping[str, Any], malic
             byzantine: int | None, keep: int | None, dp: Any, test_size: float,
             max_update_bytes: int, target_accuracy: float, validators: int,
             validator_strategies: Sequence[str], economics: Economics | None,
-            server_optimizer: Any, example_weighting: str) -> SimConfig:
+            server_optimizer: Any, example_weighting: str,
+            sampling: Sampling | None = None) -> SimConfig:
     """The simulation's settings, checked (an :class:`MLError` names what is wrong)."""
     if contributors < 1 or rounds < 0:
         raise MLError("need at least one contributor and a non-negative number of rounds")
@@ -382,6 +418,8 @@ def _config(contributors: int, rounds: int, rule: str | Mapping[str, Any], malic
     if encoding not in codec.ENCODINGS:
         raise MLError(f"unknown encoding {encoding!r}; choose one of {codec.ENCODINGS}")
     strategies = expand_strategies(validator_strategies, validators)
+    plan = sampling or Sampling()
+    plan.check()
     try:
         weighting = weighting_name(example_weighting)
     except ValueError as e:
@@ -398,26 +436,8 @@ def _config(contributors: int, rounds: int, rule: str | Mapping[str, Any], malic
                      encoding=encoding, topk=topk, partition=partition, alpha=alpha, seed=seed,
                      dp=dp, test_size=test_size, max_update_bytes=max_update_bytes,
                      target_accuracy=target_accuracy, validators=validators,
-                     strategies=strategies, econ=economics or Economics())
-
-
-def _tff_summary(sim: _Simulation) -> dict[str, Any]:
-    """How TFF's own run compares with ours (``tff_reference``)."""
-    history, target = sim.history, sim.cfg.target_accuracy
-    accs = [h["accuracy"] for h in history]
-    theirs = [h["tff_accuracy"] for h in history]
-    return {
-        "algorithm": ("build_weighted_fed_prox" if sim.spec.prox_mu > 0
-                      else "build_weighted_fed_avg"),
-        "final_accuracy": theirs[-1],
-        "best_accuracy": max(theirs),
-        "first_round_at_target": next(
-            (h["round"] for h in history if h["tff_accuracy"] >= target), None),
-        "max_gap_pp": round(100 * max(abs(a - b) for a, b in zip(accs, theirs, strict=True)),
-                            2),
-        "max_weight_gap": (max(h["tff_weight_gap"] for h in history[1:])
-                           if sim.cfg.rounds else 0.0),
-    }
+                     strategies=strategies, econ=economics or Economics(),
+                     sampling=plan)
 
 
 def _summary(sim: _Simulation, tff_reference: bool) -> dict[str, Any]:
@@ -427,7 +447,7 @@ def _summary(sim: _Simulation, tff_reference: bool) -> dict[str, Any]:
     sizes = sim.sizes
     reach = next((h["round"] for h in history if h["accuracy"] >= cfg.target_accuracy), None)
     return {
-        **({"tff": _tff_summary(sim)} if tff_reference else {}),
+        **({"tff": tff_summary(sim)} if tff_reference else {}),
         "final_accuracy": accs[-1],
         "final_loss": history[-1]["loss"],
         "best_accuracy": max(accs),
@@ -447,37 +467,7 @@ def _summary(sim: _Simulation, tff_reference: bool) -> dict[str, Any]:
         "target_accuracy": cfg.target_accuracy,
         "first_round_at_target": reach,
         "final_model_hash": sim.model_hash,
-        "config": _config_summary(sim),
-    }
-
-
-def _config_summary(sim: _Simulation) -> dict[str, Any]:
-    cfg, spec = sim.cfg, sim.spec
-    return {
-        "contributors": cfg.contributors,
-        "rounds": cfg.rounds,
-        "rule": cfg.chain,
-        "server_optimizer": cfg.opt.to_chain(),
-        "example_weighting": cfg.weighting,
-        "prox_mu": spec.prox_mu,
-        "local_epochs": spec.local_epochs,
-        "local_steps": spec.local_steps,
-        "malicious": cfg.malicious,
-        "malicious_ids": sorted(sim.bad),
-        "attack": cfg.attack if cfg.malicious else None,
-        "attack_scale": cfg.scale if cfg.malicious else None,
-        "encoding": cfg.encoding,
-        "topk": cfg.topk,
-        "partition": cfg.partition,
-        "alpha": cfg.alpha if cfg.partition == "dirichlet" else None,
-        "seed": cfg.seed,
-        "test_size": cfg.test_size,
-        "train_examples": len(sim.xtr),
-        "test_examples": len(sim.xte),
-        "model_spec_hash": spec.hash(),
-        "validators": cfg.validators,
-        "validator_strategies": cfg.strategies,
-        "economics": asdict(cfg.econ),
-        "dp": (None if cfg.dp is None
-               else {"clip_norm": cfg.dp.clip_norm, "noise_multiplier": cfg.dp.noise_multiplier}),
+        "config": config_summary(sim),
+        **({"sampling": sampling_summary(cfg.sampling, history, cfg.validators,
+                                         cfg.contributors)} if sim.sampler else {}),
     }

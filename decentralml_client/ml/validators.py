@@ -18,6 +18,11 @@ None of the non-evaluating strategies can produce this round's probes, so their 
 unevidenced: they earn nothing and cost bond (:mod:`decentralml_client.protocol.consensus`).
 
 Every validator that votes attests the proposed aggregate (the non-evaluating ones blindly).
+
+With committees (``judges``: each update's validators, docs/committees.md) a validator votes
+on, and evaluates, only the updates it judges, and the round is settled with the committee
+rules; ``compare_full`` also has every validator judge every update (off the record) to tell
+how often a committee's outcome is the whole electorate's.
 """
 
 from __future__ import annotations
@@ -123,6 +128,8 @@ class RoundVerdict:
     contributor_pay: dict[int, int]
     reasons: list[str]
     scores: dict[int, int] = field(default_factory=dict)  # consensus score per update
+    evaluations: list[int] = field(default_factory=list)  # updates each validator judged
+    full_accepted: dict[int, bool] | None = None  # what every validator judging would accept
 
 
 class ValidatorPanel:
@@ -140,6 +147,8 @@ class ValidatorPanel:
         self.qualities: list[list[int]] = [[] for _ in strategies]
         self.round_rewards: list[list[int]] = [[] for _ in strategies]
         self._last: dict[int, Outcome] = {}  # contributor account -> last public outcome
+        self._full_rng = np.random.default_rng(0xF011)  # the off-record full judging's
+        self.joined = list(self.bonds)  # the bonds they joined with (committee weights)
 
     def _vote(self, k: int, model_spec: ModelSpec, base: Sequence[NDArray[Any]],
               candidates: Mapping[int, Any], previous_step: Sequence[NDArray[Any]] | None,
@@ -167,38 +176,51 @@ class ValidatorPanel:
                    candidates: Mapping[int, Any],
                    previous_step: Sequence[NDArray[Any]] | None,
                    history: PublicHistory | None = None,
-                   probe_seed: bytes = b"") -> RoundVerdict:
+                   probe_seed: bytes = b"", judges: Mapping[int, Sequence[int]] | None = None,
+                   compare_full: bool = False) -> RoundVerdict:
         """Every validator votes on ``candidates`` (index → delta or error; in the simulator
         an index is its contributor's account); the round is settled with the pallet's rules.
-        ``history``: what earlier rounds made public."""
+        ``history``: what earlier rounds made public. ``judges``: each candidate's validators
+        (committees; None: every validator judges every candidate)."""
         history = history or PublicHistory()
         econ = self.econ
         prober = Prober(model_spec, base, probe_seed)
         probes = {i: prober.probe(c) for i, c in candidates.items()}
-        votes, reasons = {}, []
+        votes, reasons, evaluations = {}, [], []
         for k in range(len(self.strategies)):
-            v, why = self._vote(k, model_spec, base, candidates, previous_step, history, probes)
+            mine = (candidates if judges is None
+                    else {i: c for i, c in candidates.items() if k in judges.get(i, ())})
+            v, why = self._vote(k, model_spec, base, mine, previous_step, history, probes)
             votes[k] = v
             reasons += why
+            evaluations.append(len(mine))
         revealed = sorted(candidates)
-        electorate = {str(k): VoteRecord(self.bonds[k], votes[k]) for k in votes}
-        c = consensus(revealed, electorate, econ.quorum, econ.constants)
+        keyed = (None if judges is None
+                 else {i: [str(k) for k in judges.get(i, ())] for i in revealed})
+        full = (self._full_outcome(model_spec, base, candidates, previous_step, history,
+                                   probes) if compare_full else None)
+        # With committees a member weighs what it joined with (the pallet's electorate weight;
+        # slashes cut its bond, not its vote); the full-judging simulation keeps its bond.
+        weight = self.bonds if judges is None else self.joined
+        electorate = {str(k): VoteRecord(weight[k], votes[k]) for k in votes}
+        c = consensus(revealed, electorate, econ.quorum, econ.constants, keyed)
         n_accepted = sum(c.accepted.values())
         adopted = None
         if n_accepted >= econ.min_contributors:
-            attest_stake = sum(self.bonds[k] for k in votes if votes[k] is not None)
-            e_stake = sum(self.bonds)
+            attest_stake = sum(weight[k] for k in votes if votes[k] is not None)
+            e_stake = sum(weight)
             if e_stake and attest_stake >= quorum_stake(econ.quorum, e_stake):
                 adopted = AGGREGATE
         electorate = {
-            str(k): VoteRecord(self.bonds[k], votes[k],
+            str(k): VoteRecord(weight[k], votes[k],
                                attested=AGGREGATE if votes[k] is not None else None)
             for k in votes
         }
         s = settle_round(revealed=revealed, unrevealed={}, electorate=electorate,
                          quorum_ppm=econ.quorum, min_contributors=econ.min_contributors,
                          reward=econ.reward_per_round, validator_share_ppm=econ.validator_share,
-                         adopted=adopted, min_validators=1, constants=econ.constants)
+                         adopted=adopted, min_validators=1, constants=econ.constants,
+                         judges=keyed)
         for k in range(len(self.strategies)):
             key = str(k)
             cut = min(self.bonds[k], s.slashes.get(key, 0))
@@ -210,7 +232,23 @@ class ValidatorPanel:
                 self.qualities[k].append(s.quality[key])
         self._last = {i: Outcome(c.accepted[i], c.scores[i], c.probes[i]) for i in revealed}
         return RoundVerdict(s.success, dict(c.accepted), dict(s.contributor_pay), reasons,
-                            dict(c.scores))
+                            dict(c.scores), evaluations, full)
+
+    def _full_outcome(self, model_spec: ModelSpec, base: Sequence[NDArray[Any]],
+                      candidates: Mapping[int, Any],
+                      previous_step: Sequence[NDArray[Any]] | None, history: PublicHistory,
+                      probes: Mapping[int, int]) -> dict[int, bool]:
+        """What the round's consensus would accept were every validator to judge every
+        candidate (nothing recorded; the random strategies draw from their own generator)."""
+        rng, self.rng = self.rng, self._full_rng
+        try:
+            votes = {str(k): VoteRecord(self.joined[k], self._vote(
+                k, model_spec, base, candidates, previous_step, history, probes)[0])
+                for k in range(len(self.strategies))}
+        finally:
+            self.rng = rng
+        return dict(consensus(sorted(candidates), votes, self.econ.quorum,
+                              self.econ.constants).accepted)
 
     def report(self) -> list[dict[str, Any]]:
         return [
