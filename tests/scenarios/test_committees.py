@@ -13,7 +13,8 @@ everything is checked against the chain, recomputing every draw with
   sat it out without training or trying to commit (their role logs say ``not_drawn``);
 * every revealed vote carries verdicts only on submissions whose judges include the voter,
   ascending, and every validator revealed a vote (an empty one when on no committee);
-* each update's status is the quorum of its committee's stake; the rounds finalise and pay.
+* each update's status is the quorum of its committee's stake, and the lineage check
+  (``decentralml model lineage``) agrees; the rounds finalise and pay.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from decentralml_client.config import Settings
 from decentralml_client.demo_run import DemoOptions, run_demo
 from decentralml_client.protocol.consensus import committee_accepts
 from decentralml_client.protocol.sampling import cohort_ticket, draw_cohort, judges
+from decentralml_client.roles.lineage import lineage_report
 
 pytestmark = pytest.mark.integration
 
@@ -85,6 +87,10 @@ def test_cohorts_train_and_committees_judge_as_drawn_from_the_chain(
             drawn = _check_cohort(dml, task_id, r, attempt, contributors, events)
             _check_not_drawn(events, r, set(contributors) - drawn)
             _check_committees(dml, task_id, r, attempt, validators, events)
+        # the lineage check recomputes each update's committee from the chain too
+        _, report = lineage_report(dml, task_id)
+        assert report["checked"], report["problem"]
+        assert all(u["committee_stake"] for r in report["rounds"] for u in r["updates"])
         paid = defaultdict(int)
         for e in events["RewardPaid"]:
             paid[e.who] += e.amount
