@@ -53,3 +53,32 @@ def test_an_enrolment_past_its_deadline_with_the_minimums_reads_as_commit() -> N
 def test_ended_tasks_are_left_as_stored() -> None:
     done = dataclasses.replace(_task("Commit", 10), status="Finished")
     assert done.as_of(50, 3) == done
+
+
+def test_a_reveal_past_its_deadline_reads_as_a_vote_drawn_with_the_current_seed() -> None:
+    seed, old = Hash("0x" + "5e" * 32), Hash("0x" + "01" * 32)
+    t = dataclasses.replace(_task("Reveal", 10, revealed=2), seed=seed, committee_seed=old)
+    assert t.as_of(8, 0).committee_seed == old  # still revealing: the seed may still move
+    view = t.as_of(10, 0)
+    assert (view.phase, view.committee_seed) == ("VoteCommit", seed)
+
+
+def test_new_fields_default_to_a_task_without_cohorts_or_committees() -> None:
+    t = Task.from_chain(0, {"creator": "alice", "status": "Active", "round": 0, "phase": "Commit",
+                            "phase_ends_at": 5, "retries": 0, "model_cid": "bafy",
+                            "model_hash": "0x" + "11" * 32,
+                            "spec": {"model_cid": "bafy", "model_hash": "0x" + "11" * 32}})
+    assert (t.spec.cohort, t.spec.committee, t.spec.audit, t.committees) == (0, 0, 0, False)
+    assert t.cohort_cut == 2**64 - 1 and t.draw_seed == Hash(bytes(32))
+    sub_spec = dataclasses.replace(SPEC, committee=2, audit=100_000)
+    sub_spec.check_committees()
+    for bad, says in ((dataclasses.replace(SPEC, committee=6), "1 to 5"),
+                      (dataclasses.replace(SPEC, audit=100_000), "needs a committee"),
+                      (dataclasses.replace(SPEC, max_contributors=1024, max_validators=64),
+                       "CommitteeRequired")):
+        try:
+            bad.check_committees()
+        except ValueError as exc:
+            assert says in str(exc)
+        else:
+            raise AssertionError(f"{bad} was not refused")
