@@ -298,6 +298,10 @@ def show(ctx: typer.Context, task_id: int = TaskArg) -> None:
                   f"/{task.spec.rounds}, phase {task.phase} "
                   f"(ends at block {task.phase_ends_at}, head {head})")
         out.print(f"model {task.model_cid} {task.model_hash}")
+        if task.spec.cohort or task.spec.committee:  # docs/committees.md
+            out.print(f"cohort {task.spec.cohort or 'all'} ({task.cohort_size} drawn this "
+                      f"attempt) · committee {task.spec.committee or 'all'} · audit "
+                      f"{task.spec.audit / 10_000:g}%")
         t = Table("round", "accepted", "rejected", "attested accuracy", "model")
         for r in rounds:
             t.add_row(str(r["round"]), str(r["accepted"]), str(r["rejected"]),

@@ -142,3 +142,27 @@ def test_a_large_task_with_a_committee_is_accepted(created: list[TaskSpec]) -> N
                                  "--committee", "3", "--cohort", "256"])
     assert result.exit_code == 0, result.output
     assert (created[0].committee, created[0].cohort) == (3, 256)
+
+
+def test_task_show_says_who_trains_and_who_judges(monkeypatch: pytest.MonkeyPatch) -> None:
+    from decentralml_client.chain import DecentralMl
+    from decentralml_client.chain.records import Task
+
+    spec = TaskSpec(model_cid="bafy", model_hash="0x" + "11" * 32, cohort=4, committee=2,
+                    audit=500_000)
+    task = Task(id=3, creator="alice", spec=spec, status="Active", round=1, phase="Commit",
+                phase_ends_at=20, retries=0, model_cid="bafy", model_hash=spec.model_hash,
+                cohort_size=4)
+
+    class Chain:
+        def head(self) -> tuple[int, str]:
+            return 12, "0x12"
+
+    monkeypatch.setattr(decentralml_client.cli.task, "connect",
+                        lambda st: contextlib.nullcontext(Chain()))
+    monkeypatch.setattr(DecentralMl, "task", lambda self, task_id: task)
+    monkeypatch.setattr(DecentralMl, "round_summary", lambda self, task_id, r: None)
+    monkeypatch.setattr(decentralml_client.cli.task, "errors_to_exit", contextlib.nullcontext)
+    result = runner.invoke(app, ["task", "show", "3"])
+    assert result.exit_code == 0, result.output
+    assert "cohort 4 (4 drawn this attempt) · committee 2 · audit 50%" in result.output
