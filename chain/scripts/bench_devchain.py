@@ -36,6 +36,7 @@ def spec(contributors: int) -> dict:
         "enrol_blocks": 10_000, "commit_blocks": 10_000, "reveal_blocks": 100,
         "vote_blocks": 100, "vote_reveal_blocks": 100, "attest_blocks": 100,
         "max_retries": 0, "private": False, "max_idle_rounds": 0,
+        "cohort": 0, "committee": 0, "audit": 0,
     }
 
 

@@ -212,6 +212,7 @@ def spec(contributors: int, validators: int, **kw: Any) -> dict[str, Any]:
         "validator_bond": 2 * UNIT, "admission": "Open", "enrol_blocks": 100,
         "commit_blocks": 100, "reveal_blocks": 100, "vote_blocks": 100,
         "vote_reveal_blocks": 100, "attest_blocks": 100, "max_retries": 0, "private": False, "max_idle_rounds": 0,
+        "cohort": 0, "committee": 0, "audit": 0,
     }
     s.update(kw)
     return s
