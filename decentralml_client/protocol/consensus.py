@@ -241,17 +241,24 @@ def validator_quality(verdicts: Verdicts, c: Consensus, constants: Constants = C
     if n == 0:
         return 0, 0
     tolerance = max(1, constants.score_tolerance)
+    matches, dev = _scored([v for v in verdicts if v[0] in c.accepted], c, constants, tolerance)
+    return _quality(matches, dev, n, tolerance), n - matches
+
+
+def _scored(verdicts: Iterable[Verdict], c: Consensus, constants: Constants,
+            tolerance: int) -> tuple[int, int]:
+    """``(matches, deviation)`` of verdicts on revealed submissions: an evidenced verdict
+    matches when it agrees with the outcome and deviates by its capped score distance; an
+    unevidenced one deviates by the whole tolerance."""
     matches, dev = 0, 0
     for sub, accept, score, probe in verdicts:
-        if sub not in c.accepted:
-            continue
         if evidenced(probe, c.probes[sub], constants):
             if accept == c.accepted[sub]:
                 matches += 1
             dev += min(abs(score - c.scores[sub]), tolerance)
         else:
             dev += tolerance
-    return _quality(matches, dev, n, tolerance), n - matches
+    return matches, dev
 
 
 def _quality(matches: int, dev: int, n: int, tolerance: int) -> int:
@@ -271,14 +278,8 @@ def _committee_quality(verdicts: Verdicts, c: Consensus, constants: Constants,
     for v in verdicts:
         if v[0] in mine:
             given.setdefault(v[0], v)
-    matches, dev = 0, tolerance * (n - len(given))  # an omitted verdict: unevidenced
-    for sub, accept, score, probe in given.values():
-        if evidenced(probe, c.probes[sub], constants):
-            if accept == c.accepted[sub]:
-                matches += 1
-            dev += min(abs(score - c.scores[sub]), tolerance)
-        else:
-            dev += tolerance
+    matches, dev = _scored(given.values(), c, constants, tolerance)
+    dev += tolerance * (n - len(given))  # an omitted verdict: unevidenced
     return _quality(matches, dev, n, tolerance), n - matches
 
 

@@ -11,7 +11,7 @@ import pytest
 from decentralml_client.chain.api import account_id, h256
 from decentralml_client.protocol import vote_commitment
 from decentralml_client.roles import validator
-from decentralml_client.roles.common import Stopped
+from decentralml_client.roles.common import RoleContext, Stopped
 from decentralml_client.roles.journal import Journal
 from decentralml_client.roles.validator import basis_points, next_step, run_validator
 from tests.roles.fakes import ROUND_PHASES, TASK_ID, FakeChain, phases, role_context
@@ -249,19 +249,7 @@ def test_withheld_content_is_a_reject_with_probe_0_but_an_outage_is_no_verdict(
             for i, name in enumerate(("alice", "charlie"))}
     chain = FakeChain(phases(0, "VoteCommit"), maps={"Submissions": list(subs.items())})
     ctx = role_context(chain, tmp_path, name="bob")
-    ctx.model_spec = lambda task: None  # type: ignore[method-assign]
-    ctx.global_model = lambda task: ([], "0x00")  # type: ignore[method-assign]
-    ctx.previous_step = lambda task_id, task: None  # type: ignore[method-assign]
-    ctx.last_consensus = lambda task_id, task: {}  # type: ignore[method-assign]
-
-    class History:
-        def deltas(self) -> list[object]:
-            return []
-
-        def not_own(self, account: int) -> list[object]:
-            return []
-
-    ctx.public_history = lambda task_id, task: History()  # type: ignore[method-assign]
+    _no_model_or_history(ctx)
 
     def judge_updates(spec, base, candidates, x, y, **kw):  # noqa: ANN001, ANN003, ANN202
         return {i: acceptance.Judgement(accept=not isinstance(c, BaseException),
@@ -325,19 +313,7 @@ def test_with_a_committee_a_validator_judges_exactly_the_updates_it_is_drawn_for
             if account_id(ctx.address) in judges(TASK_ID, 0, 0, bytes.fromhex(seed[2:]),
                                                  account_id(s["contributor"]), electorate, 1, 0)]
     assert 0 < len(mine) < len(subs)  # this seed gives bob some of the eight, not all
-    ctx.model_spec = lambda task: None  # type: ignore[method-assign]
-    ctx.global_model = lambda task: ([], "0x00")  # type: ignore[method-assign]
-    ctx.previous_step = lambda task_id, task: None  # type: ignore[method-assign]
-    ctx.last_consensus = lambda task_id, task: {}  # type: ignore[method-assign]
-
-    class History:
-        def deltas(self) -> list[object]:
-            return []
-
-        def not_own(self, account: int) -> list[object]:
-            return []
-
-    ctx.public_history = lambda task_id, task: History()  # type: ignore[method-assign]
+    _no_model_or_history(ctx)
     fetched: list[int] = []
 
     def load_update(ctx, task_id, task, index, sub):  # noqa: ANN001, ANN202
@@ -362,3 +338,20 @@ def test_with_a_committee_a_validator_judges_exactly_the_updates_it_is_drawn_for
 
     assert sorted(fetched) == mine
     assert verdicts == [(i, True, 9_000, 7) for i in sorted(mine)]
+
+
+def _no_model_or_history(ctx: RoleContext) -> None:
+    """A context whose model, previous step, last consensus and public history are empty."""
+    ctx.model_spec = lambda task: None  # type: ignore[method-assign]
+    ctx.global_model = lambda task: ([], "0x00")  # type: ignore[method-assign]
+    ctx.previous_step = lambda task_id, task: None  # type: ignore[method-assign]
+    ctx.last_consensus = lambda task_id, task: {}  # type: ignore[method-assign]
+
+    class History:
+        def deltas(self) -> list[object]:
+            return []
+
+        def not_own(self, account: int) -> list[object]:
+            return []
+
+    ctx.public_history = lambda task_id, task: History()  # type: ignore[method-assign]
