@@ -485,7 +485,10 @@ impl<T: Config> Pallet<T> {
 		let mut paid: Vec<(T::AccountId, u128)> = Vec::new();
 		for ((b, q), n_v) in r.ballots.iter().zip(quality.iter()).zip(judgement.assigned.iter()) {
 			let attested = b.attested == Some(model.hash);
-			reputation.push((b.who.clone(), attested && q * 2 >= PPM));
+			// A voter that judged nothing (on no committee this round) neither gains nor loses.
+			if b.vote.is_none() || *n_v > 0 {
+				reputation.push((b.who.clone(), attested && q * 2 >= PPM));
+			}
 			if attested && *q > 0 {
 				let work = if full { b.bond.saturated_into::<u128>() } else { *n_v as u128 };
 				paid.push((b.who.clone(), work.saturating_mul(*q)));

@@ -417,3 +417,28 @@ fn a_contributor_joining_once_the_next_draw_is_known_waits_a_round_more() {
 		);
 	});
 }
+
+#[test]
+fn a_validator_on_no_committee_votes_empty_and_loses_nothing() {
+	build_and_execute(|| {
+		// Committees of 1 for two updates among six validators: at least four judge nothing.
+		let id = sampled_task(2, 1, 0);
+		let cohort = drawn(id);
+		updates(id, 0, &cohort);
+		let votes = committee_votes(id, 0, &cohort, |_, _| true);
+		let idle: Vec<u8> = votes.iter().filter(|(_, v)| v.is_empty()).map(|(w, _)| *w).collect();
+		assert!(idle.len() >= 4);
+		super::votes(id, 0, &votes);
+		for w in VALIDATORS {
+			attest(w, id, 0, h(1));
+		}
+		assert_ok!(DecentralMl::finalize_round(origin(30), id, 0));
+		assert_eq!(RoundSummaries::<Test>::get((id, 0)).unwrap().accepted, 2);
+		for w in idle {
+			assert!(!slashes().iter().any(|(s, _, _)| *s == w), "{w} slashed");
+			assert_eq!(Participants::<Test>::get(acc(w)).unwrap().reputation, INITIAL_REPUTATION);
+			assert_eq!(bond_of(id, w), V_BOND);
+			assert_eq!(Members::<Test>::get(id, acc(w)).unwrap().idle_rounds, 0);
+		}
+	});
+}
