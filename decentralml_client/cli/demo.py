@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from decentralml_client.cli._common import Exit, console, emit, errors_to_exit, fail, out, state
+from decentralml_client.units import PERMILL
 
 
 def demo(
@@ -40,6 +41,13 @@ def demo(
                               "Charlie, Dave; 2 s slots) with a Kubo each, participant i on "
                               "node and Kubo i mod N. A running `devnet up` is reused if it "
                               "has as many nodes."),
+    cohort: int = typer.Option(0, min=0, help="Contributors drawn to train each round (0: "
+                               "all); the others sit the round out (docs/committees.md)."),
+    committee: int = typer.Option(0, min=0, help="Validators drawn by stake to judge each "
+                                  "update, 1 to 5 (0: every validator judges every update)."),
+    audit: str = typer.Option(None, show_default="10 % with --committee, else 0",
+                              help="Share of updates judged by a committee three times as "
+                                   "large (at most 50 %)."),
     timeout: float = typer.Option(1800, help="Give up after this many seconds."),
 ) -> None:
     """Run a federated task end to end: chain, IPFS, and every role as its own process.
@@ -58,12 +66,17 @@ def demo(
         fail("--malicious must be smaller than --contributors (someone must be honest)", Exit.USAGE)
     if any(a.strip() not in ATTACKS for a in attack.split(",")):
         fail(f"--attack must be one of {ATTACKS}", Exit.USAGE)
+    from decentralml_client.cli.task import committee_settings
+
+    seats = committee_settings(max(1, min(contributors - malicious, cohort or contributors)),
+                               contributors, validators, cohort, committee, audit)
     strategies = tuple(s.strip() for s in validator_strategy.split(",") if s.strip())
     opts = DemoOptions(rounds=rounds, contributors=contributors, validators=validators,
                        malicious=malicious, attack=attack, validator_strategies=strategies,
                        rule=rule, plot=plot, seed=seed,
                        local_epochs=local_epochs, example=example, model=model,
-                       timeout=timeout, nodes=nodes)
+                       timeout=timeout, nodes=nodes, cohort=cohort, committee=committee,
+                       audit=seats["audit"] / PERMILL)
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                         TextColumn("{task.completed}/{task.total} rounds"), TimeElapsedColumn(),
                         console=console, transient=False)

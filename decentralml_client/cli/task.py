@@ -193,7 +193,7 @@ def create(
     st = state(ctx)
     if min_contributors > max_contributors:
         fail("--min-contributors is larger than --max-contributors", Exit.USAGE)
-    seats = _committee_settings(min_contributors, max_contributors,
+    seats = committee_settings(min_contributors, max_contributors,
                                 max_validators or min_validators, cohort, committee, audit)
     try:
         rule_value = rule_param(rule, max_contributors=max_contributors, beta=beta,
@@ -385,7 +385,7 @@ def purge(ctx: typer.Context, task_id: int = TaskArg,
                                                   "partly purged: run again")))
 
 
-def _committee_settings(min_contributors: int, max_contributors: int, max_validators: int,
+def committee_settings(min_contributors: int, max_contributors: int, max_validators: int,
                         cohort: int, committee: int, audit: str | None) -> dict[str, int]:
     """``cohort``, ``committee`` and ``audit`` (Permill) of a new task's spec, refused here
     with the pallet's rules (docs/committees.md) before anything is signed."""
@@ -399,8 +399,7 @@ def _committee_settings(min_contributors: int, max_contributors: int, max_valida
                  max_contributors=max_contributors, max_validators=max_validators,
                  cohort=cohort, committee=committee, audit=seats["audit"]).check_committees()
     except ValueError as exc:
-        fail(str(exc), Exit.USAGE, "see `decentralml task create --help` and "
-             "docs/committees.md")
+        fail(str(exc), Exit.USAGE, "see docs/committees.md")
     return seats
 
 
